@@ -1,0 +1,126 @@
+/*
+ * bench/status: microseconds for one full status sample (coh_status_sample)
+ * on a fixture tree and on the live host.
+ *
+ * The anchor is "peak": the same files read with bare open/read/close and
+ * no parsing, in the same run (the trace of files comes from the sysroot's
+ * on_read hook). speedup = peak / ours, so it is below 1 and says how close
+ * the sample is to the cost of its I/O alone.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cohete/status.h>
+#include <cohete/sysroot.h>
+
+#define REPS 15
+#define ITERS 40
+#define MAX_FILES 1024
+
+struct trace {
+	int recording;
+	unsigned int count;
+	char *paths[MAX_FILES];
+};
+
+static void on_read(const char *path, void *arg)
+{
+	struct trace *t = arg;
+
+	if (t->recording && t->count < MAX_FILES)
+		t->paths[t->count++] = strdup(path);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static double time_ours(const struct coh_sysroot *sr, struct coh_status *st)
+{
+	uint64_t t0 = pep_time_ns();
+
+	for (int i = 0; i < ITERS; i++)
+		coh_status_sample(sr, NULL, st);
+	return (double)(pep_time_ns() - t0) / ITERS / 1000.0;
+}
+
+static double time_peak(int dirfd, const struct trace *t)
+{
+	static char buf[64 * 1024];
+	uint64_t t0 = pep_time_ns();
+
+	for (int i = 0; i < ITERS; i++) {
+		for (unsigned int k = 0; k < t->count; k++) {
+			int fd = openat(dirfd, t->paths[k] + 1, O_RDONLY | O_CLOEXEC);
+
+			if (fd >= 0) {
+				if (read(fd, buf, sizeof(buf)) < 0)
+					buf[0] = 0;
+				close(fd);
+			}
+		}
+	}
+	return (double)(pep_time_ns() - t0) / ITERS / 1000.0;
+}
+
+static int bench(const char *name, const char *root)
+{
+	struct trace t = { 0 };
+	struct coh_sysroot_opts opts = { .root = root, .on_read = on_read,
+					 .on_read_arg = &t };
+	struct coh_status *st = malloc(sizeof(*st));
+	struct coh_sysroot *sr;
+	double ours[REPS], peak[REPS], o, p;
+	int dirfd;
+
+	if (!st || coh_sysroot_open(&sr, &opts, NULL) < 0) {
+		fprintf(stderr, "bench status: cannot open %s\n", root);
+		free(st);
+		return 1;
+	}
+	dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	t.recording = 1;
+	coh_status_sample(sr, NULL, st);
+	t.recording = 0;
+	for (int r = 0; r < REPS; r++) {
+		ours[r] = time_ours(sr, st);
+		peak[r] = time_peak(dirfd, &t);
+	}
+	o = median(ours, REPS);
+	p = median(peak, REPS);
+	printf("# %s: %u files read per sample\n", name, t.count);
+	printf("BENCH status/%s us ours=%.1f peak=%.1f speedup=%.2f\n", name, o, p,
+	       p / o);
+	close(dirfd);
+	for (unsigned int k = 0; k < t.count; k++)
+		free(t.paths[k]);
+	coh_sysroot_close(sr);
+	free(st);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *fixtures = getenv("COHETE_FIXTURES");
+	char root[512];
+	int rc = 0;
+
+	snprintf(root, sizeof(root), "%s/sysroots/%s",
+		 fixtures ? fixtures : "tests/fixtures",
+		 argc > 1 ? argv[1] : "agx-orin-64gb-r36");
+	rc |= bench("fixture-sample", root);
+	rc |= bench("live-sample", "/");
+	return rc;
+}

@@ -1,0 +1,29 @@
+/*
+ * cli/cohete/cmd.h - the cohete commands (one cmd_<name>.c each) and the
+ * helpers they share: sysroot, colour, errors.
+ */
+#ifndef CLI_COHETE_CMD_H
+#define CLI_COHETE_CMD_H
+
+#include <stdio.h>
+
+#include "cli.h"
+
+struct coh_sysroot;
+
+int cmd_status(int argc, char **argv);
+
+/*
+ * Open the sysroot named by --sysroot, else $COHETE_SYSROOT, else "/".
+ * Prints the error and returns CMD_EXIT_FAIL when it cannot be opened.
+ */
+int cli_open_sysroot(const char *option, struct coh_sysroot **out);
+
+/* Colour for a human at a terminal only: not with NO_COLOR or TERM=dumb. */
+int cli_use_color(FILE *stream);
+
+/* Print "cohete: <cmd>: <message>" to stderr. */
+void cli_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif /* CLI_COHETE_CMD_H */

@@ -1,0 +1,22 @@
+/*
+ * cohete - command-line front end to libcohete: `cohete <command>
+ * [options]`, one cmd_<name>.c per command.
+ */
+#include "cmd.h"
+
+static const struct cmd cmds[] = {
+	{ "status", cmd_status,
+	  "device, memory, temperatures, CPU, GPU, power and fan at a glance" },
+};
+
+int main(int argc, char **argv)
+{
+	const struct cli_tool tool = {
+		.name = "cohete",
+		.version = "cohete " COHETE_VERSION,
+		.cmds = cmds,
+		.cmd_count = sizeof(cmds) / sizeof(cmds[0]),
+	};
+
+	return cli_main(&tool, argc, argv);
+}

@@ -1,0 +1,23 @@
+/*
+ * pepita - command-line front end to libpepita: `pepita <command> [options]`,
+ * one cmd_<name>.c per command.
+ */
+#include <pepita/core.h>
+
+#include "cmd.h"
+
+static const struct cmd cmds[] = {
+	{ "info", cmd_info, "CPU features and build information" },
+};
+
+int main(int argc, char **argv)
+{
+	const struct cli_tool tool = {
+		.name = "pepita",
+		.version = pep_version(),
+		.cmds = cmds,
+		.cmd_count = sizeof(cmds) / sizeof(cmds[0]),
+	};
+
+	return cli_main(&tool, argc, argv);
+}

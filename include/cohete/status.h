@@ -1,0 +1,94 @@
+/*
+ * cohete/status.h - one sample of everything `cohete status` shows: device,
+ * memory, thermal zones, per-core CPU load and frequency, GPU load and
+ * frequency, power rails, nvpmodel mode and fan.
+ *
+ * Loads are deltas between two samples (like top); a sample taken without
+ * a previous one reports loads since boot. Works unprivileged: what needs
+ * root is COH_NA with a note, never an error.
+ *
+ * Threading: reentrant; a coh_status is plain data.
+ */
+#ifndef COHETE_STATUS_H
+#define COHETE_STATUS_H
+
+#include <stdint.h>
+
+#include <cohete/device.h>
+#include <cohete/memory.h>
+#include <cohete/power.h>
+#include <cohete/sysroot.h>
+#include <cohete/thermal.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define COH_CPUS_MAX 256
+
+struct coh_cpu_core {
+	unsigned int id;		/* N of cpuN */
+	int online;			/* 1, 0; an offline core has no load */
+	int64_t load_permille;		/* 0..1000 over the window */
+	int64_t cur_khz;		/* scaling_cur_freq */
+	int64_t max_khz;		/* scaling_max_freq */
+	uint64_t busy_ticks;		/* /proc/stat counters, for deltas */
+	uint64_t total_ticks;
+};
+
+struct coh_cpu {
+	unsigned int count;
+	int64_t load_permille;		/* all online cores */
+	struct coh_cpu_core core[COH_CPUS_MAX];
+};
+
+struct coh_gpu {
+	int present;			/* a devfreq GPU was found */
+	char name[64];			/* devfreq entry: "17000000.gpu" */
+	int64_t load_permille;		/* driver-smoothed, 0..1000 */
+	int64_t cur_hz;
+	int64_t min_hz;
+	int64_t max_hz;
+	char governor[32];
+};
+
+struct coh_status {
+	uint64_t sampled_ns;		/* pep_time_ns() at sampling */
+	uint64_t window_ms;		/* load window; 0 = since boot */
+	int64_t uptime_s;
+	struct coh_device device;
+	struct coh_memory memory;
+	struct coh_thermal thermal;
+	struct coh_cpu cpu;
+	struct coh_gpu gpu;
+	struct coh_rails rails;
+	struct coh_power_mode mode;
+	struct coh_fan fan;
+	struct coh_notes notes;		/* what is unavailable, and why */
+};
+
+/*
+ * Take one sample into out. prev (may be NULL) is an earlier sample of the
+ * same sysroot: loads are computed over the interval between them. Returns
+ * 0, or -ENOMEM; missing files never fail a sample.
+ */
+COH_API int coh_status_sample(const struct coh_sysroot *sr,
+			      const struct coh_status *prev,
+			      struct coh_status *out);
+
+/*
+ * The sample as one JSON document (keys snake_case with units; readings
+ * the machine lacks are null). Returns a malloc'd string, or NULL on
+ * allocation failure.
+ */
+COH_API char *coh_status_json(const struct coh_status *st);
+
+/* Parse /proc/stat "cpuN" lines into core counters (fuzzed). */
+COH_API int coh_proc_stat_parse(const char *text, struct coh_cpu *cpu,
+				struct pep_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* COHETE_STATUS_H */

@@ -1,0 +1,96 @@
+/*
+ * pepita/core.h - errors, version, CPU features and clocks shared by every
+ * pepita and cohete module.
+ *
+ * Threading: every function here may be called from any thread. CPU feature
+ * detection runs once (pthread_once) and is read-only afterwards.
+ */
+#ifndef PEPITA_CORE_H
+#define PEPITA_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PEP_BUILDING_LIBRARY)
+#define PEP_API __attribute__((visibility("default")))
+#else
+#define PEP_API
+#endif
+
+/*
+ * Errors. A call that can fail returns 0 (or a count) on success and -errno
+ * on failure. When the caller passes a struct pep_err, it also receives the
+ * same code and a one-line reason that names the file, field or line.
+ */
+#define PEP_ERR_MSG_MAX 256
+
+struct pep_err {
+	int code;			/* the same -errno the call returned */
+	char msg[PEP_ERR_MSG_MAX];	/* "open /dev/ublk-control: No such file..." */
+};
+
+/* Reset err to "no error". err may be NULL. */
+PEP_API void pep_err_clear(struct pep_err *err);
+
+/*
+ * Record code (a negative errno) and a printf-style reason in err (may be
+ * NULL). Returns code, so a caller can write `return pep_err_set(...)`.
+ */
+PEP_API int pep_err_set(struct pep_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Like pep_err_set() with -errno, appending ": strerror(errno)". */
+PEP_API int pep_err_errno(struct pep_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* "pepita 0.1.0": the library's version, for --version. */
+PEP_API const char *pep_version(void);
+
+/* CPU features: detected from CPUID/XGETBV on x86-64 and HWCAP on aarch64. */
+enum pep_cpu_feature {
+	PEP_CPU_SSE41,
+	PEP_CPU_AVX2,
+	PEP_CPU_FMA,
+	PEP_CPU_F16C,
+	PEP_CPU_AVX512F,
+	PEP_CPU_AVX512BW,
+	PEP_CPU_AVX512VL,
+	PEP_CPU_AVX512VNNI,
+	PEP_CPU_AVX512BF16,
+	PEP_CPU_ASIMD,			/* NEON */
+	PEP_CPU_FP16,			/* aarch64 half-precision arithmetic */
+	PEP_CPU_DOTPROD,
+	PEP_CPU_SVE,
+	PEP_CPU_FEATURE_COUNT
+};
+
+/*
+ * Whether this CPU and the kernel support the feature (for AVX and AVX-512,
+ * also that the OS saves the wider registers). Any thread.
+ */
+PEP_API int pep_cpu_has(enum pep_cpu_feature feature);
+
+/* Lower-case name, as printed by `pepita info`: "avx512vnni", "asimd". */
+PEP_API const char *pep_cpu_feature_name(enum pep_cpu_feature feature);
+
+/* "x86_64" or "aarch64": the architecture this library was built for. */
+PEP_API const char *pep_cpu_arch(void);
+
+/*
+ * The architecture a feature belongs to, in pep_cpu_arch()'s spelling, so
+ * callers can list only the features that can exist here. NULL if out of range.
+ */
+PEP_API const char *pep_cpu_feature_arch(enum pep_cpu_feature feature);
+
+/* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
+PEP_API uint64_t pep_time_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PEPITA_CORE_H */

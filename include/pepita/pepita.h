@@ -1,0 +1,7 @@
+/* pepita/pepita.h - every pepita module in one include. */
+#ifndef PEPITA_PEPITA_H
+#define PEPITA_PEPITA_H
+
+#include <pepita/core.h>
+
+#endif /* PEPITA_PEPITA_H */

@@ -1,0 +1,62 @@
+/*
+ * Helpers shared by libcohete's modules. Not installed.
+ */
+#ifndef COHETE_INTERNAL_H
+#define COHETE_INTERNAL_H
+
+#ifndef COH_BUILDING_LIBRARY
+#error "include the public <cohete/...> headers instead"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cohete/sysroot.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Copy with truncation; always NUL-terminates (size > 0). */
+void coh__strlcpy(char *dst, const char *src, size_t size);
+
+/* Natural order: "cpu2" < "cpu10". */
+int coh__natural_cmp(const char *a, const char *b);
+
+/* Parse a whole decimal integer (surrounding whitespace allowed). */
+int coh__parse_s64(const char *text, int64_t *out);
+
+/*
+ * Read a one-integer sysfs file for a reading: on failure the value is
+ * COH_NA and a note explains why, with "needs root" for -EACCES.
+ */
+int64_t coh__read_reading(const struct coh_sysroot *sr, const char *path,
+			  struct coh_notes *notes, const char *field);
+
+/* Note a failed read as "needs root" (EACCES) or with err's reason. */
+void coh__note_read_error(struct coh_notes *notes, const char *field,
+			  const struct pep_err *err);
+
+struct coh_device;
+
+/* CPU model, architecture and count (device/cpuinfo.c). */
+void coh__device_read_cpu(const struct coh_sysroot *sr,
+			  struct coh_device *dev, struct coh_notes *notes);
+
+/* /proc/cpuinfo text (modified in place) -> model, arch; counts online. */
+void coh__parse_cpuinfo(char *text, struct coh_device *dev,
+			unsigned int *online);
+
+/* "0-5", "0-3,6" -> the number of CPUs in the list; 0 when malformed. */
+unsigned int coh__count_cpu_list(const char *list);
+
+struct coh_cpu;
+struct coh_gpu;
+
+/* Per-core load and frequency (status/cpu.c); prev may be NULL. */
+int coh__cpu_read(const struct coh_sysroot *sr, const struct coh_cpu *prev,
+		  struct coh_cpu *cpu, struct coh_notes *notes);
+
+/* The devfreq GPU (status/gpu.c). */
+int coh__gpu_read(const struct coh_sysroot *sr, struct coh_gpu *gpu,
+		  struct coh_notes *notes);
+
+#endif /* COHETE_INTERNAL_H */

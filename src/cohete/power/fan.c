@@ -1,0 +1,91 @@
+/*
+ * The fan. JetPack 5+ splits it into two hwmon nodes, "pwmfan" (pwm1,
+ * 0..255) and "pwm_tach" (rpm); JetPack 4 has /sys/devices/pwm-fan with
+ * cur_pwm and rpm_measured. Other machines expose fanN_input on a hwmon
+ * chip; the first one is shown.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <cohete/power.h>
+
+#include "internal.h"
+
+#define HWMON "/sys/class/hwmon"
+
+static int64_t first_value(const struct coh_sysroot *sr, const char *dir,
+			   const char *const *files, size_t count)
+{
+	char path[160];
+	int64_t v;
+
+	for (size_t i = 0; i < count; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		if (coh_sysroot_read_s64(sr, path, &v, NULL) == 0)
+			return v;
+	}
+	return COH_NA;
+}
+
+static void read_hwmon_fan(const struct coh_sysroot *sr, const char *hwmon,
+			   struct coh_fan *fan)
+{
+	static const char *const pwm_files[] = { "pwm1", "target_pwm" };
+	static const char *const rpm_files[] = { "rpm", "fan1_input",
+						 "rpm_measured" };
+	char dir[96], path[128], name[32];
+	int64_t v;
+
+	snprintf(dir, sizeof(dir), HWMON "/%s", hwmon);
+	snprintf(path, sizeof(path), "%s/name", dir);
+	if (coh_sysroot_read_str(sr, path, name, sizeof(name), NULL) <= 0)
+		return;
+	if (!strcmp(name, "pwmfan") && fan->pwm == COH_NA) {
+		fan->pwm = first_value(sr, dir, pwm_files, ARRAY_SIZE(pwm_files));
+		fan->present = 1;
+		coh__strlcpy(fan->source, dir, sizeof(fan->source));
+	}
+	if (fan->rpm == COH_NA) {
+		v = first_value(sr, dir, rpm_files, ARRAY_SIZE(rpm_files));
+		if (v != COH_NA) {
+			fan->rpm = v;
+			if (!fan->present)
+				coh__strlcpy(fan->source, dir, sizeof(fan->source));
+			fan->present = 1;
+		}
+	}
+}
+
+static void read_legacy_fan(const struct coh_sysroot *sr, struct coh_fan *fan)
+{
+	static const char *const pwm_files[] = { "cur_pwm", "target_pwm" };
+	static const char *const rpm_files[] = { "rpm_measured" };
+	const char *dir = "/sys/devices/pwm-fan";
+
+	if (!coh_sysroot_exists(sr, dir))
+		return;
+	fan->present = 1;
+	coh__strlcpy(fan->source, dir, sizeof(fan->source));
+	fan->pwm = first_value(sr, dir, pwm_files, ARRAY_SIZE(pwm_files));
+	fan->rpm = first_value(sr, dir, rpm_files, ARRAY_SIZE(rpm_files));
+}
+
+int coh_fan_read(const struct coh_sysroot *sr, struct coh_fan *fan,
+		 struct coh_notes *notes)
+{
+	struct coh_names names;
+
+	memset(fan, 0, sizeof(*fan));
+	fan->pwm = fan->rpm = COH_NA;
+	if (coh_sysroot_list(sr, HWMON, &names, NULL) == 0) {
+		for (size_t i = 0; i < names.count; i++)
+			read_hwmon_fan(sr, names.names[i], fan);
+		coh_names_free(&names);
+	}
+	if (!fan->present)
+		read_legacy_fan(sr, fan);
+	if (!fan->present)
+		coh_notes_add(notes, "fan", "no fan found (pwmfan, pwm_tach, "
+			      "pwm-fan or fanN_input)");
+	return 0;
+}

@@ -1,0 +1,223 @@
+#!/bin/bash
+# The cohete CLI's contract (STYLE.md §11): --version/--help, exit codes
+# (0 ok, 1 failure, 2 usage), errors on stderr as "cohete: ...", --json as
+# exactly one JSON document (equal to the fixture's golden file where there
+# is one), COHETE_SYSROOT == --sysroot, no colour with NO_COLOR.
+#
+# Environment (tests/meson.build): COHETE_BIN, COHETE_FIXTURES, NO_COLOR, and
+# COHETE_RUN (the exe wrapper, e.g. qemu-aarch64-static) in cross builds.
+# Exit: 0 pass, 1 fail, 77 skip (no fixture sysroots), 99 not set up.
+set -u
+
+if [ -z "${COHETE_BIN:-}" ] || [ ! -x "$COHETE_BIN" ]; then
+	echo "cli.sh: COHETE_BIN not set or not executable: '${COHETE_BIN:-}'" >&2
+	exit 99
+fi
+fixtures=${COHETE_FIXTURES:-$(cd "$(dirname "$0")" && pwd)/fixtures}/sysroots
+unset COHETE_SYSROOT
+export NO_COLOR=${NO_COLOR:-1}
+
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/out
+err=$tmp/err
+
+tmo=
+if command -v timeout >/dev/null 2>&1; then
+	tmo="timeout 60"
+fi
+
+failures=0
+checks=0
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+pass() {
+	echo "ok: $*"
+}
+
+# c [VAR=value ...] -- args...: run cohete; sets rc, fills $out and $err.
+# Any escape byte in either stream fails the check (NO_COLOR, not a tty).
+c() {
+	local envs=()
+	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+		envs+=("$1")
+		shift
+	done
+	shift
+	checks=$((checks + 1))
+	rc=0
+	# shellcheck disable=SC2086  # COHETE_RUN / tmo are word lists
+	env "${envs[@]+"${envs[@]}"}" $tmo ${COHETE_RUN:-} "$COHETE_BIN" "$@" \
+		>"$out" 2>"$err" </dev/null || rc=$?
+	if grep -q $'\033' "$out" "$err"; then
+		fail "cohete $*: escape bytes in output although NO_COLOR is set"
+	fi
+}
+
+show() {
+	echo "  exit $rc; stdout:"
+	head -n 10 "$out" | sed 's/^/    /'
+	echo "  stderr:"
+	head -n 10 "$err" | sed 's/^/    /'
+}
+
+# expect_rc WHAT CODE
+expect_rc() {
+	if [ "$rc" -ne "$2" ]; then
+		fail "$1: exit $rc, expected $2"
+		show
+		return 1
+	fi
+	return 0
+}
+
+valid_json() {
+	python3 -c 'import json,sys; json.load(sys.stdin)' <"$1" 2>"$tmp/json-err"
+}
+
+# --version: one line "cohete ...", exit 0.
+c -- --version
+if expect_rc "cohete --version" 0; then
+	if [ "$(wc -l <"$out")" -ne 1 ] || [ "$(head -c 7 "$out")" != "cohete " ]; then
+		fail "cohete --version: expected one line starting with 'cohete '"
+		show
+	else
+		pass "cohete --version: $(cat "$out")"
+	fi
+fi
+
+# Help at every level, on stdout, exit 0.
+for args in "--help" "help status" "status --help"; do
+	# shellcheck disable=SC2086
+	c -- $args
+	if expect_rc "cohete $args" 0; then
+		if [ ! -s "$out" ]; then
+			fail "cohete $args: nothing on stdout"
+			show
+		else
+			pass "cohete $args"
+		fi
+	fi
+done
+
+# Unknown subcommand: usage error, "cohete: ..." on stderr.
+c -- no-such-subcommand
+if expect_rc "cohete no-such-subcommand" 2; then
+	if [ "$(head -c 8 "$err")" != "cohete: " ]; then
+		fail "cohete no-such-subcommand: stderr does not begin with 'cohete: '"
+		show
+	else
+		pass "cohete no-such-subcommand: exit 2"
+	fi
+fi
+
+# Unknown option: usage error.
+c -- status --bogus
+expect_rc "cohete status --bogus" 2 && pass "cohete status --bogus: exit 2"
+
+# A sysroot that does not exist: the operation fails.
+c -- status --sysroot /nonexistent
+if expect_rc "cohete status --sysroot /nonexistent" 1; then
+	if ! grep -q '^cohete: ' "$err"; then
+		fail "cohete status --sysroot /nonexistent: no 'cohete: ' error on stderr"
+		show
+	else
+		pass "cohete status --sysroot /nonexistent: exit 1"
+	fi
+fi
+
+# The name a human report must show: the module's name from the JSON
+# (device.module.name or similar), else the machine's model.
+module_name() {
+	python3 - "$1" <<'EOF'
+import json, sys
+
+doc = json.load(open(sys.argv[1]))
+
+def names(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k == "module" and isinstance(v, dict):
+                n = v.get("name")
+                if isinstance(n, str) and n:
+                    yield n
+            if k == "module_name" and isinstance(v, str) and v:
+                yield v
+        for v in o.values():
+            yield from names(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from names(v)
+
+found = next(names(doc), None)
+if found is None:
+    dev = doc.get("device") if isinstance(doc, dict) else None
+    if isinstance(dev, dict) and isinstance(dev.get("model"), str):
+        found = dev["model"]
+print(found or "")
+EOF
+}
+
+nfix=0
+for dir in "$fixtures"/*/; do
+	[ -d "$dir" ] || continue
+	dir=${dir%/}
+	name=$(basename "$dir")
+	nfix=$((nfix + 1))
+
+	c -- status --json --sysroot "$dir"
+	expect_rc "cohete status --json --sysroot $name" 0 || continue
+	if ! valid_json "$out"; then
+		fail "cohete status --json --sysroot $name: not exactly one JSON document: $(tail -n 1 "$tmp/json-err")"
+		show
+		continue
+	fi
+	cp "$out" "$tmp/json"
+	golden=$dir/status.golden.json
+	if [ -f "$golden" ]; then
+		if cmp -s "$tmp/json" "$golden"; then
+			pass "$name: --json equals status.golden.json"
+		else
+			fail "$name: --json differs from $golden"
+			diff -u "$golden" "$tmp/json" | head -n 40 | sed 's/^/    /'
+		fi
+	else
+		pass "$name: --json is one JSON document (no golden file)"
+	fi
+
+	c "COHETE_SYSROOT=$dir" -- status --json
+	if expect_rc "COHETE_SYSROOT=$name cohete status --json" 0; then
+		if cmp -s "$out" "$tmp/json"; then
+			pass "$name: COHETE_SYSROOT gives the same JSON as --sysroot"
+		else
+			fail "$name: COHETE_SYSROOT output differs from --sysroot"
+			diff -u "$tmp/json" "$out" | head -n 20 | sed 's/^/    /'
+		fi
+	fi
+
+	want=$(module_name "$tmp/json")
+	c -- status --sysroot "$dir"
+	if expect_rc "cohete status --sysroot $name" 0; then
+		if [ ! -s "$out" ]; then
+			fail "cohete status --sysroot $name: nothing on stdout"
+		elif [ -n "$want" ] && ! grep -q -F -- "$want" "$out"; then
+			fail "cohete status --sysroot $name: no line with the module name '$want'"
+			show
+		else
+			# shellcheck disable=SC2016  # expands: inside "${...:+...}"
+			pass "$name: human report${want:+ names '$want'}"
+		fi
+	fi
+done
+
+echo "cli.sh: $checks runs, $failures failed, $nfix fixture sysroots"
+if [ "$failures" -ne 0 ]; then
+	exit 1
+fi
+if [ "$nfix" -eq 0 ]; then
+	echo "SKIP: no fixture sysroots in $fixtures (the general CLI checks passed)"
+	exit 77
+fi
+exit 0

@@ -1,0 +1,144 @@
+/*
+ * Every fixture tree's status, as JSON, must equal its golden file
+ * (tests/fixtures/sysroots/<name>/status.golden.json): the same bytes on
+ * x86-64 and aarch64. To accept a deliberate change, run with
+ * COHETE_UPDATE_GOLDEN=1 and review the diff.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cohete/status.h>
+#include <cohete/sysroot.h>
+
+#include "harness.h"
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long len;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1))) {
+		if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[len] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static int write_all(const char *path, const char *text)
+{
+	char tmp[600];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0)
+		return -1;
+	return rename(tmp, path);
+}
+
+/* Print the first line that differs, with its number. */
+static void report_diff(const char *name, const char *want, const char *got)
+{
+	int line = 1;
+
+	while (*want && *want == *got) {
+		if (*want == '\n')
+			line++;
+		want++;
+		got++;
+	}
+	fprintf(stderr, "%s: differs from golden at line %d:\n  want: %.*s\n"
+		"  got:  %.*s\n", name, line, (int)strcspn(want, "\n"), want,
+		(int)strcspn(got, "\n"), got);
+}
+
+static int check_tree(const char *dir, const char *name, int update)
+{
+	struct coh_sysroot_opts opts = { 0 };
+	char root[512], golden_path[600];
+	struct coh_sysroot *sr;
+	struct coh_status *st = malloc(sizeof(*st));
+	char *json = NULL, *golden = NULL;
+	int rc = T_FAIL;
+
+	snprintf(root, sizeof(root), "%s/%s", dir, name);
+	snprintf(golden_path, sizeof(golden_path), "%s/status.golden.json", root);
+	opts.root = root;
+	if (!st || coh_sysroot_open(&sr, &opts, NULL) < 0) {
+		free(st);
+		return T_ERROR;
+	}
+	if (coh_status_sample(sr, NULL, st) == 0 && (json = coh_status_json(st))) {
+		if (update) {
+			rc = write_all(golden_path, json) == 0 ? T_PASS : T_ERROR;
+		} else if (!(golden = read_all(golden_path))) {
+			fprintf(stderr, "%s: no golden file %s\n", name, golden_path);
+		} else {
+			size_t len = strlen(golden);
+
+			if (len && golden[len - 1] == '\n')
+				golden[len - 1] = '\0';
+			if (!strcmp(golden, json))
+				rc = T_PASS;
+			else
+				report_diff(name, golden, json);
+		}
+	}
+	free(golden);
+	free(json);
+	free(st);
+	coh_sysroot_close(sr);
+	return rc;
+}
+
+int main(void)
+{
+	const char *fixtures = getenv("COHETE_FIXTURES");
+	const char *update = getenv("COHETE_UPDATE_GOLDEN");
+	struct coh_sysroot_opts opts = { 0 };
+	struct coh_names trees;
+	struct coh_sysroot *sr;
+	char dir[512];
+	int rc = T_PASS;
+	unsigned int checked = 0;
+
+	if (!fixtures) {
+		printf("SKIP: COHETE_FIXTURES not set (run through meson test)\n");
+		return T_SKIP;
+	}
+	snprintf(dir, sizeof(dir), "%s/sysroots", fixtures);
+	opts.root = dir;
+	if (coh_sysroot_open(&sr, &opts, NULL) < 0 ||
+	    coh_sysroot_list(sr, "/", &trees, NULL) < 0) {
+		fprintf(stderr, "cannot list %s\n", dir);
+		return T_ERROR;
+	}
+	for (size_t i = 0; i < trees.count; i++) {
+		int r = check_tree(dir, trees.names[i], update && *update == '1');
+
+		fprintf(stderr, "%s %s\n", r == T_PASS ? "ok  " : "FAIL",
+			trees.names[i]);
+		if (r != T_PASS)
+			rc = T_FAIL;
+		checked++;
+	}
+	coh_names_free(&trees);
+	coh_sysroot_close(sr);
+	if (checked < 9) {
+		fprintf(stderr, "only %u fixture trees in %s, expected 9 or more\n",
+			checked, dir);
+		rc = T_FAIL;
+	}
+	return rc;
+}

@@ -1,0 +1,63 @@
+/*
+ * libFuzzer target for every text parser that reads a file of the target
+ * machine: nv_tegra_release, device-tree P-numbers, meminfo, /proc/stat,
+ * cpuinfo, CPU lists, nvpmodel status and conf, zone names. The first byte
+ * picks the parser; the rest is the file. Built by scripts/fuzz.sh with
+ * clang, and replayed over the corpus by tests/fuzz/replay.c everywhere.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cohete/device.h>
+#include <cohete/memory.h>
+#include <cohete/power.h>
+#include <cohete/status.h>
+#include <cohete/thermal.h>
+
+#include "internal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void run_parser(unsigned int which, char *text)
+{
+	static struct coh_device dev;
+	static struct coh_cpu cpu;
+	struct coh_meminfo mi;
+	struct pep_err err;
+	char out[64], pnums[4][32];
+	unsigned int online = 0;
+	int64_t id;
+	int super;
+
+	switch (which % 9) {
+	case 0: coh_parse_nv_tegra_release(text, out, sizeof(out), &err); break;
+	case 1: coh_parse_pnums(text, pnums, 4, &super); break;
+	case 2: coh_meminfo_parse(text, &mi, &err); break;
+	case 3: coh_proc_stat_parse(text, &cpu, &err); break;
+	case 4: memset(&dev, 0, sizeof(dev));
+		coh__parse_cpuinfo(text, &dev, &online); break;
+	case 5: coh__count_cpu_list(text); break;
+	case 6: coh_nvpmodel_status_parse(text, &id, &err); break;
+	case 7: coh_nvpmodel_conf_mode_name(text, (int64_t)(strlen(text) % 5),
+					    out, sizeof(out), &err); break;
+	case 8: coh_thermal_display_name(text, out, sizeof(out)); break;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text;
+
+	if (size < 1)
+		return 0;
+	text = malloc(size);
+	if (!text)
+		return 0;
+	/* Files are NUL-terminated strings once read through the sysroot. */
+	memcpy(text, data + 1, size - 1);
+	text[size - 1] = '\0';
+	run_parser(data[0], text);
+	free(text);
+	return 0;
+}
