@@ -3,10 +3,10 @@
 
 Each tree looks like / on one machine (proc/, sys/, etc/, var/) and is what
 `cohete status --sysroot DIR` and the fixture suite read. The trees are
-CONSTRUCTED, not captured: every value comes from the facts in
-docs/reference (jetson.md sections 1-4, tegrastats.md) and from one real
-tegrastats line in tests/fixtures/tegrastats/samples.txt per board (named in
-each table's "sample" field). File layouts follow real sysfs/procfs; where
+CONSTRUCTED, not captured: every value comes from the facts in the project
+reference (jetson.md sections 1-4, tegrastats.md) and from one real
+tegrastats line per board in tests/fixtures/tegrastats/samples.txt (named
+in each table's "sample" field). File layouts follow real sysfs/procfs; where
 the layout or a value is a guess, a comment says so.
 
 Usage:
@@ -116,6 +116,9 @@ GV11B_NX_HZ = [114750000, 204000000, 306000000, 408000000, 510000000,
 GP10B_HZ = [114750000, 216750000, 318750000, 420750000, 522750000, 624750000,
             726750000, 828750000, 930750000, 1032750000, 1134750000,
             1236750000, 1300500000]
+# Thor (guess): only the maxima (1575 MHz GPC, 1556 MHz NVD) are from samples.
+THOR_GPC_HZ = [315000000, 630000000, 945000000, 1260000000, 1575000000]
+THOR_NVD_HZ = [311200000, 622400000, 933600000, 1244800000, 1556000000]
 GM20B_HZ = [76800000, 153600000, 230400000, 307200000, 384000000, 460800000,
             537600000, 614400000, 691200000, 768000000, 844800000, 921600000]
 
@@ -200,24 +203,24 @@ XAVIER_NX_MODES = [                         # unverified in jetson.md
 ]
 AGX_XAVIER_MODES = [
     (0, "MAXN", 8, -1, -1),
-    (1, "MODE_10W", 2, 1190400, 520200000),
-    (2, "MODE_15W", 4, 1190400, 670800000),
+    (1, "MODE_10W", 2, 1190400, 522750000),
+    (2, "MODE_15W", 4, 1190400, 675750000),
     (3, "MODE_30W_ALL", 8, 1190400, 905250000),
-    (4, "MODE_30W_6CORE", 6, 1459200, 905250000),
+    (4, "MODE_30W_6CORE", 6, 1420800, 905250000),
     (5, "MODE_30W_4CORE", 4, 1804800, 905250000),
     (6, "MODE_30W_2CORE", 2, 2265600, 905250000),
 ]
 NANO_MODES = [
     (0, "MAXN", 4, -1, -1),
-    (1, "5W", 2, 918000, 640000000),
+    (1, "5W", 2, 921600, 614400000),
 ]
 # TX2: cpu1-2 are the Denver cores, so online sets are explicit lists.
 TX2_MODES = [
     (0, "MAXN", [0, 1, 2, 3, 4, 5], -1, -1),
-    (1, "MAXQ", [0, 3, 4, 5], 1267200, 854250000),
-    (2, "MAXP_CORE_ALL", [0, 1, 2, 3, 4, 5], 1420800, 1122000000),
-    (3, "MAXP_CORE_ARM", [0, 3, 4, 5], 2035200, 1122000000),
-    (4, "MAXP_CORE_DENVER", [0, 1, 2], 2035200, 1122000000),
+    (1, "MAXQ", [0, 3, 4, 5], 1267200, 828750000),
+    (2, "MAXP_CORE_ALL", [0, 1, 2, 3, 4, 5], 1420800, 1134750000),
+    (3, "MAXP_CORE_ARM", [0, 3, 4, 5], 2035200, 1134750000),
+    (4, "MAXP_CORE_DENVER", [0, 1, 2], 2035200, 1134750000),
 ]
 THOR_MODES = [
     (0, "MAXN", 14, -1, -1),
@@ -255,7 +258,8 @@ BOARDS["orin-nano-8gb-super-r36"] = dict(
         types="a78ae",                  # one CPU_TYPES key, or one per CPU
         count=6,                        # CPUs present
         offline=[],
-        # cpufreq policies: (CPUs, scaling_cur_freq kHz)
+        # cpufreq policies: (CPUs, scaling_cur_freq kHz); a policy whose
+        # CPUs are all offline is not written (its kHz is None)
         policies=[([0, 1, 2, 3], 729600), ([4, 5], 729600)],
         load_pct=[0, 0, 0, 0, 0, 0],    # since boot, per online CPU
         min_khz=729600, max_khz=1728000, freqs=orin_cpu(1728000),
@@ -596,7 +600,7 @@ BOARDS["agx-xavier-r32"] = dict(
              ("thermal-fan-est", 29450), ("iwlwifi", 34000)],
     gpu=dict(style="r32", dev="sys/devices/17000000.gv11b",
              name="17000000.gv11b", of_name="gv11b", of_compat="nvidia,gv11b",
-             load=0, cur=114750000, min=114750000, max=670800000,
+             load=0, cur=114750000, min=114750000, max=675750000,
              freqs=GV11B_AGX_HZ, governor="nvhost_podgov"),
     # No prefix, no input rail: the total is the sum (a floor).
     rails=[dict(dev="sys/devices/c240000.i2c/i2c-1/1-0040", iio=0,
@@ -683,7 +687,7 @@ BOARDS["tx2-r32"] = dict(
              ("thermal-fan-est", 41300)],
     gpu=dict(style="r32", dev="sys/devices/17000000.gp10b",
              name="17000000.gp10b", of_name="gp10b", of_compat="nvidia,gp10b",
-             load=0, cur=114750000, min=114750000, max=1122000000,
+             load=0, cur=114750000, min=114750000, max=1134750000,
              freqs=GP10B_HZ, governor="nvhost_podgov"),
     rails=[dict(dev="sys/devices/3160000.i2c/i2c-0/0-0040", iio=0,
                 channels=[("VDD_SYS_GPU", 19072, 182),
@@ -729,7 +733,7 @@ BOARDS["tx2-nx-r32"] = dict(
              ("thermal-fan-est", 50300)],
     gpu=dict(style="r32", dev="sys/devices/17000000.gp10b",
              name="17000000.gp10b", of_name="gp10b", of_compat="nvidia,gp10b",
-             load=0, cur=114750000, min=114750000, max=1122000000,
+             load=0, cur=114750000, min=114750000, max=1134750000,
              freqs=GP10B_HZ, governor="nvhost_podgov"),
     rails=[],
     # Assumed: the TX2 mode table (jetson.md has none for TX2 NX).
@@ -769,8 +773,10 @@ BOARDS["agx-thor-r38"] = dict(
     # Guess: the parent of the gpu-gpc-0/gpu-nvd-0 devices and their lack of
     # an of_node. No load file on Thor (NVML only).
     gpu=dict(style="thor", dev="sys/devices/platform/8808000000.gpu",
-             entries=[("gpu-gpc-0", 0, 1575000000),
-                      ("gpu-nvd-0", 0, 1556000000)],
+            # (devfreq name, cur_freq Hz, available Hz); cur 0 as on the
+            # sample line (GR3D_FREQ @[0,0,0], NVDEC0_FREQ @0).
+            entries=[("gpu-gpc-0", 0, THOR_GPC_HZ),
+                     ("gpu-nvd-0", 0, THOR_NVD_HZ)],
              governor="nvhost_podgov"),
     # Guess: Thor's rails modelled as an INA3221 at 1-0040.
     rails=[dict(dev="sys/devices/platform/bus@0/c240000.i2c/i2c-1/1-0040",
@@ -1103,13 +1109,9 @@ def write_cpus(t, b):
         t.val(f"{pol}/scaling_min_freq", cpu["min_khz"])
         t.val(f"{pol}/scaling_max_freq", cpu["max_khz"])
         t.val(f"{pol}/scaling_governor", cpu["governor"])
-        if cpu["freqs"]:
+        if cpu["freqs"]:                    # intel_pstate has no table
             t.val(f"{pol}/scaling_available_frequencies",
                   " ".join(map(str, cpu["freqs"])) + " ")
-            t.val(f"{pol}/scaling_driver", "tegra194" if "a78ae" in str(
-                cpu["types"]) or "carmel" in str(cpu["types"]) else "cpufreq-dt")
-        else:
-            t.val(f"{pol}/scaling_driver", "intel_pstate")
         for n in live:
             t.link(f"{base}/cpu{n}/cpufreq", pol)
     t.write("proc/cpuinfo",
@@ -1202,9 +1204,12 @@ def write_swaps(t, b):
             continue
         name = os.path.basename(path)
         dev = f"sys/devices/virtual/block/{name}"
+        # orig_data_size compr_data_size mem_used_total mem_limit
+        # mem_used_max same_pages pages_compacted huge_pages huge_pages_since
         orig = used * 1024
         compr = orig * 31 // 100
-        mem_used = compr + (compr // 9 // 4096 * 4096) + (4096 if orig else 0)
+        pages = -(-compr * 11 // 10 // 4096)    # allocator overhead, whole pages
+        mem_used = pages * 4096
         mm = [orig, compr, mem_used, 0, mem_used, orig // 4096 // 50, 0, 0, 0]
         t.val(f"{dev}/disksize", disksize)
         t.val(f"{dev}/initstate", 1)
@@ -1253,8 +1258,6 @@ def write_meminfo(t, b):
     rows += [("Slab", slab), ("SReclaimable", sreclaim),
              ("SUnreclaim", slab - sreclaim),
              ("KernelStack", 9072 + 1552 * b["cpu"]["count"])]
-    if arm and kv >= (5, 10) and kv < (6, 0):
-        rows.append(("ShadowCallStack", 2272 + 96 * b["cpu"]["count"]))
     rows.append(("PageTables", used // 90))
     if kv >= (6, 3):
         rows.append(("SecPageTables", 0))
@@ -1336,11 +1339,9 @@ def write_gpu(t, b):
         return
     dev = g["dev"]
     if g["style"] == "thor":
-        for name, cur, hi in g["entries"]:
-            sub = f"{dev}/{name}"
-            write_devfreq(t, sub, name, cur, 0, hi,
-                          [f for f in (0,) if f] + [hi // 4, hi // 2, hi],
-                          g["governor"])
+        for name, cur, freqs in g["entries"]:
+            write_devfreq(t, f"{dev}/{name}", name, cur, freqs[0], freqs[-1],
+                          freqs, g["governor"])
         return
     write_devfreq(t, dev, g["name"], g["cur"], g["min"], g["max"], g["freqs"],
                   g["governor"], g.get("device_link"))
@@ -1351,8 +1352,7 @@ def write_gpu(t, b):
     if g["style"] == "r36":
         # nvpmodel and most scripts use .../17000000.gpu/devfreq_dev/max_freq.
         t.link(f"{dev}/devfreq_dev", f"{dev}/devfreq/{g['name']}")
-        t.link(f"{os.path.dirname(dev)}/../gpu.0" if False else
-               "sys/devices/platform/gpu.0", dev)
+        t.link("sys/devices/platform/gpu.0", dev)
     else:
         t.link("sys/devices/gpu.0", dev)
 

@@ -152,17 +152,23 @@ static void print_uptime(int64_t s)
 {
 	if (s == COH_NA)
 		return;
-	printf("Uptime      %" PRId64 "d %" PRId64 "h %" PRId64 "m\n",
-	       s / 86400, s / 3600 % 24, s / 60 % 60);
+	printf("Uptime      ");
+	if (s >= 86400)
+		printf("%" PRId64 "d ", s / 86400);
+	printf("%" PRId64 "h %02" PRId64 "m\n", s / 3600 % 24, s / 60 % 60);
 }
 
 static void print_device(const struct coh_device *d, const struct style *st)
 {
 	const struct coh_module_spec *m = d->module;
 
+	/* "NVIDIA" + "NVIDIA Jetson ..." reads twice: skip a repeated vendor. */
+	int vendor = d->vendor[0] &&
+		     strncmp(d->model, d->vendor, strlen(d->vendor)) != 0;
+
 	printf("%s%s%s", st->bold, d->hostname[0] ? d->hostname : "(no hostname)",
 	       st->reset);
-	printf("  %s%s%s\n", d->vendor, d->vendor[0] && d->model[0] ? " " : "",
+	printf("  %s%s%s\n", vendor ? d->vendor : "", vendor ? " " : "",
 	       d->model[0] ? d->model : "(model unknown)");
 	if (d->kind != COH_HOST_JETSON) {
 		printf("Host        not a Jetson; %s, %u CPUs (%s)\n",
@@ -187,6 +193,31 @@ static void print_device(const struct coh_device *d, const struct style *st)
 	printf("Serial      %s\n", d->serial[0] ? d->serial : "unavailable");
 }
 
+/* Jetsons make one zram device per core: one line for all of them. */
+static void print_zram(const struct coh_memory *m)
+{
+	int64_t data = 0, used = 0, size = 0;
+	unsigned int swap = 0;
+	char a[32], b[32], c[32];
+
+	if (!m->zram_count)
+		return;
+	for (unsigned int k = 0; k < m->zram_count; k++) {
+		const struct coh_zram *z = &m->zram[k];
+
+		size += z->disksize_bytes == COH_NA ? 0 : z->disksize_bytes;
+		data += z->orig_data_bytes == COH_NA ? 0 : z->orig_data_bytes;
+		used += z->mem_used_bytes == COH_NA ? 0 : z->mem_used_bytes;
+		swap += z->swap;
+	}
+	printf("  zram      %u device%s (%s%s), %s of %s holding %s of data\n",
+	       m->zram_count, m->zram_count == 1 ? "" : "s",
+	       m->zram[0].algorithm[0] ? m->zram[0].algorithm : "?",
+	       swap == m->zram_count ? ", swap" : swap ? ", some swap" : "",
+	       fmt_kb(used / 1024, a, sizeof(a)), fmt_kb(size / 1024, b, sizeof(b)),
+	       fmt_kb(data / 1024, c, sizeof(c)));
+}
+
 static void print_memory(const struct coh_memory *m)
 {
 	const struct coh_meminfo *i = &m->info;
@@ -202,17 +233,7 @@ static void print_memory(const struct coh_memory *m)
 	       fmt_kb(i->available_kb, c, sizeof(c)),
 	       fmt_kb(swap_used, e, sizeof(e)),
 	       fmt_kb(i->swap_total_kb, f, sizeof(f)));
-	for (unsigned int k = 0; k < m->zram_count; k++) {
-		const struct coh_zram *z = &m->zram[k];
-
-		printf("  %-8s  %s, %s of data in %s%s\n", z->name,
-		       z->algorithm[0] ? z->algorithm : "?",
-		       fmt_kb(z->orig_data_bytes == COH_NA ? COH_NA :
-			      z->orig_data_bytes / 1024, a, sizeof(a)),
-		       fmt_kb(z->mem_used_bytes == COH_NA ? COH_NA :
-			      z->mem_used_bytes / 1024, b, sizeof(b)),
-		       z->swap ? " (swap)" : "");
-	}
+	print_zram(m);
 }
 
 static void print_zone(const struct coh_thermal_zone *z, int hottest,
@@ -231,8 +252,13 @@ static void print_zone(const struct coh_thermal_zone *z, int hottest,
 
 static void print_thermal(const struct coh_thermal *t, const struct style *st)
 {
-	printf("Thermal     %u zones%s\n", t->count,
-	       t->hottest >= 0 ? " (* hottest; ? placeholder, not measured)" : "");
+	int placeholders = 0;
+
+	for (unsigned int i = 0; i < t->count; i++)
+		placeholders += t->zones[i].state == COH_ZONE_PLACEHOLDER;
+	printf("Thermal     %u zones%s%s\n", t->count,
+	       t->hottest >= 0 ? " (* hottest)" : "",
+	       placeholders ? " (? fixed placeholder, not measured)" : "");
 	for (unsigned int i = 0; i < t->count; i++) {
 		print_zone(&t->zones[i], (int)i == t->hottest, st);
 		if (i % 3 == 2 || i + 1 == t->count)
@@ -244,8 +270,8 @@ static void print_cpu(const struct coh_cpu *c, uint64_t window_ms)
 {
 	char load[16], mhz[32], max[32];
 
-	printf("CPU         %s load over %s\n",
-	       fmt_permille(c->load_permille, load, sizeof(load)),
+	fmt_permille(c->load_permille, load, sizeof(load));
+	printf("CPU         %s load over %s\n", load + strspn(load, " "),
 	       window_ms ? "the last sample" : "uptime");
 	for (unsigned int i = 0; i < c->count; i++) {
 		const struct coh_cpu_core *k = &c->core[i];
@@ -270,8 +296,9 @@ static void print_gpu(const struct coh_gpu *g)
 		printf("GPU         none found (devfreq)\n");
 		return;
 	}
+	fmt_permille(g->load_permille, load, sizeof(load));
 	printf("GPU         %s at %s (max %s), %s, governor %s\n",
-	       fmt_permille(g->load_permille, load, sizeof(load)),
+	       load + strspn(load, " "),
 	       fmt_mhz(g->cur_hz, 1000000, mhz, sizeof(mhz)),
 	       fmt_mhz(g->max_hz, 1000000, max, sizeof(max)), g->name,
 	       g->governor[0] ? g->governor : "-");

@@ -76,10 +76,21 @@ static void count_kind(struct core_kinds *k)
 	k->kind[i].cores++;
 }
 
-/* "2x Denver 2 + 4x Cortex-A57"; unknown parts as "ARM 0x41/0xd99". */
-static void format_kinds(const struct core_kinds *k, char *out, size_t size)
+/*
+ * "2x Denver 2 + 4x Cortex-A57"; unknown parts as "ARM 0x41/0xd99". cpuinfo
+ * lists online cores only: when some are offline the counts would mislead,
+ * so only the kinds are named.
+ */
+static void format_kinds(const struct core_kinds *k, unsigned int present,
+			 char *out, size_t size)
 {
+	unsigned int online = 0;
 	size_t len = 0;
+	int counts;
+
+	for (unsigned int i = 0; i < k->count; i++)
+		online += k->kind[i].cores;
+	counts = !present || online == present;
 
 	out[0] = '\0';
 	for (unsigned int i = 0; i < k->count && len < size; i++) {
@@ -91,8 +102,13 @@ static void format_kinds(const struct core_kinds *k, char *out, size_t size)
 				 k->kind[i].implementer, k->kind[i].part);
 			name = unknown;
 		}
-		len += (size_t)snprintf(out + len, size - len, "%s%ux %s",
-					i ? " + " : "", k->kind[i].cores, name);
+		if (counts)
+			len += (size_t)snprintf(out + len, size - len, "%s%ux %s",
+						i ? " + " : "", k->kind[i].cores,
+						name);
+		else
+			len += (size_t)snprintf(out + len, size - len, "%s%s",
+						i ? " + " : "", name);
 	}
 }
 
@@ -124,10 +140,10 @@ void coh__parse_cpuinfo(char *text, struct coh_device *dev,
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (field_value(line, "processor"))
 			(*online)++;
-		if ((v = field_value(line, "model name")) && !dev->cpu_model[0]) {
+		if ((v = field_value(line, "model name")) && !dev->cpu_model[0])
 			coh__strlcpy(dev->cpu_model, v, sizeof(dev->cpu_model));
+		if (field_value(line, "vendor_id"))
 			coh__strlcpy(dev->arch, "x86_64", sizeof(dev->arch));
-		}
 		if ((v = field_value(line, "CPU implementer")))
 			kinds.implementer = (unsigned int)strtoul(v, NULL, 0);
 		if ((v = field_value(line, "CPU part"))) {
@@ -135,11 +151,11 @@ void coh__parse_cpuinfo(char *text, struct coh_device *dev,
 			count_kind(&kinds);
 		}
 	}
+	/* arm64 "model name" is a generic "ARMv8 Processor rev 1 (v8l)". */
 	if (kinds.count) {
 		coh__strlcpy(dev->arch, "aarch64", sizeof(dev->arch));
-		if (!dev->cpu_model[0])
-			format_kinds(&kinds, dev->cpu_model,
-				     sizeof(dev->cpu_model));
+		format_kinds(&kinds, dev->cpus, dev->cpu_model,
+			     sizeof(dev->cpu_model));
 	}
 }
 
@@ -177,14 +193,14 @@ void coh__device_read_cpu(const struct coh_sysroot *sr,
 	char list[256];
 	char *text = malloc(size);
 
+	if (coh_sysroot_read_str(sr, "/sys/devices/system/cpu/present", list,
+				 sizeof(list), NULL) > 0)
+		dev->cpus = coh__count_cpu_list(list);
 	if (text && coh_sysroot_read(sr, "/proc/cpuinfo", text, size, NULL) >= 0)
 		coh__parse_cpuinfo(text, dev, &online);
 	else
 		coh_notes_add(notes, "device.cpu_model", "/proc/cpuinfo unreadable");
 	free(text);
-	if (coh_sysroot_read_str(sr, "/sys/devices/system/cpu/present", list,
-				 sizeof(list), NULL) > 0)
-		dev->cpus = coh__count_cpu_list(list);
 	if (!dev->cpus)
 		dev->cpus = online;
 }

@@ -44,8 +44,8 @@ int coh_parse_nv_tegra_release(const char *text, char *l4t, size_t size,
 	n = read_small_uint(rev, &minor);
 	if (!n || rev[n] != '.' || !read_small_uint(rev + n + 1, &patch))
 		return pep_err_set(err, -EINVAL,
-				   "/etc/nv_tegra_release: REVISION '%.16s' is not <minor>.<patch>",
-				   rev);
+				   "/etc/nv_tegra_release: REVISION '%.*s' is not <minor>.<patch>",
+				   (int)strcspn(rev, ",\n"), rev);
 	snprintf(l4t, size, "%u.%u.%u", major, minor, patch);
 	return 0;
 }

@@ -28,8 +28,8 @@ int coh_nvpmodel_status_parse(const char *text, int64_t *id,
 	v = strtol(p, &end, 10);
 	if (end == p || v < 0 || v > 9999)
 		return pep_err_set(err, -EINVAL,
-				   "/var/lib/nvpmodel/status: pmode '%.8s' is not a mode id",
-				   p);
+				   "/var/lib/nvpmodel/status: pmode '%.*s' is not a mode id",
+				   (int)strcspn(p, " \n"), p);
 	*id = v;
 	return 0;
 }
