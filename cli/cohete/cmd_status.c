@@ -228,11 +228,14 @@ static void print_memory(const struct coh_memory *m)
 		used = i->total_kb - i->available_kb;
 	if (i->swap_total_kb != COH_NA && i->swap_free_kb != COH_NA)
 		swap_used = i->swap_total_kb - i->swap_free_kb;
-	printf("Memory      %s used of %s, %s available; swap %s of %s\n",
+	printf("Memory      %s used of %s, %s available; ",
 	       fmt_kb(used, a, sizeof(a)), fmt_kb(i->total_kb, b, sizeof(b)),
-	       fmt_kb(i->available_kb, c, sizeof(c)),
-	       fmt_kb(swap_used, e, sizeof(e)),
-	       fmt_kb(i->swap_total_kb, f, sizeof(f)));
+	       fmt_kb(i->available_kb, c, sizeof(c)));
+	if (i->swap_total_kb == 0)
+		printf("no swap\n");
+	else
+		printf("swap %s of %s\n", fmt_kb(swap_used, e, sizeof(e)),
+		       fmt_kb(i->swap_total_kb, f, sizeof(f)));
 	print_zram(m);
 }
 
@@ -278,6 +281,9 @@ static void print_cpu(const struct coh_cpu *c, uint64_t window_ms)
 
 		if (!k->online)
 			printf("  cpu%-3u       off             ", k->id);
+		else if (k->cur_khz == COH_NA)
+			printf("  cpu%-3u %s                    ", k->id,
+			       fmt_permille(k->load_permille, load, sizeof(load)));
 		else
 			printf("  cpu%-3u %s %8s/%-8s", k->id,
 			       fmt_permille(k->load_permille, load, sizeof(load)),
