@@ -26,7 +26,7 @@ extern "C" {
 
 struct coh_sysroot;			/* opaque: the root path */
 
-/* Called with each path (relative to the sysroot, leading '/') read. */
+/* Called with each path (as on the target, leading '/') read or listed. */
 typedef void (*coh_sysroot_read_fn)(const char *path, void *arg);
 
 struct coh_sysroot_opts {

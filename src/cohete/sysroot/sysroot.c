@@ -103,6 +103,7 @@ static int open_in_root(const struct coh_sysroot *sr, const char *path,
 int coh_sysroot_read(const struct coh_sysroot *sr, const char *path,
 		     char *buf, size_t size, struct pep_err *err)
 {
+	int sysfs = !strncmp(path, "/sys/", 5);
 	size_t len = 0;
 	ssize_t n;
 	int fd;
@@ -114,7 +115,10 @@ int coh_sysroot_read(const struct coh_sysroot *sr, const char *path,
 	fd = open_in_root(sr, path, O_RDONLY, err);
 	if (fd < 0)
 		return fd;
-	/* Loop for regular files (fixtures, /etc); sysfs returns all at once. */
+	/*
+	 * A sysfs attribute arrives whole in one read, so a short read there
+	 * is the end; procfs and regular files may need more reads.
+	 */
 	while (len < size - 1) {
 		n = read(fd, buf + len, size - 1 - len);
 		if (n < 0 && errno == EINTR)
@@ -128,6 +132,8 @@ int coh_sysroot_read(const struct coh_sysroot *sr, const char *path,
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		if (sysfs && len < size - 1)
+			break;
 	}
 	close(fd);
 	buf[len] = '\0';
@@ -200,6 +206,8 @@ int coh_sysroot_list(const struct coh_sysroot *sr, const char *path,
 
 	out->names = NULL;
 	out->count = 0;
+	if (sr->on_read)
+		sr->on_read(path, sr->on_read_arg);
 	fd = open_in_root(sr, path, O_RDONLY | O_DIRECTORY, err);
 	if (fd < 0)
 		return fd;
