@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cohete/device.h>
 #include <cohete/sysroot.h>
@@ -159,6 +161,106 @@ static int test_fixture_trees(void)
 	return rc;
 }
 
+/* A small tree in a temporary directory: files given as path, bytes. */
+struct tree_file {
+	const char *path;
+	const char *data;
+	size_t len;
+};
+
+static int make_tree(char *root, size_t size, const struct tree_file *files,
+		     size_t count)
+{
+	snprintf(root, size, "/tmp/coh-device-XXXXXX");
+	if (!mkdtemp(root))
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		char path[512], cmd[600];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", root, files[i].path);
+		snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+		if (system(cmd) != 0 || !(f = fopen(path, "w")))
+			return -1;
+		fwrite(files[i].data, 1, files[i].len, f);
+		fclose(f);
+	}
+	return 0;
+}
+
+static int identify_tree(const struct tree_file *files, size_t count,
+			 struct coh_device *dev)
+{
+	struct coh_sysroot_opts opts = { 0 };
+	struct coh_sysroot *sr;
+	char root[64], cmd[128];
+	int ret = -1;
+
+	if (make_tree(root, sizeof(root), files, count) == 0) {
+		opts.root = root;
+		if (coh_sysroot_open(&sr, &opts, NULL) == 0) {
+			ret = coh_device_identify(sr, dev, NULL);
+			coh_sysroot_close(sr);
+		}
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", root);
+	return ret;
+}
+
+#define FILE_OF(p, s) { p, s, sizeof(s) - 1 }
+
+/* No P-number in the device tree: the module EEPROM (root) still has it. */
+static int test_eeprom_fallback(void)
+{
+	static const char eeprom[64] = "....................699-13701-0000-500 L.0";
+	const struct tree_file files[] = {
+		FILE_OF("proc/device-tree/compatible", "nvidia,tegra234\0"),
+		FILE_OF("proc/meminfo", "MemTotal:       64328000 kB\n"),
+		{ "sys/bus/i2c/devices/0-0050/eeprom", eeprom, sizeof(eeprom) },
+	};
+	struct coh_device dev;
+
+	CHECK(identify_tree(files, 3, &dev) == 0);
+	CHECK(dev.kind == COH_HOST_JETSON && dev.module);
+	CHECK(!strcmp(dev.module_pnum, "p3701-0000"));
+	CHECK(!strcmp(dev.pnum_source, "eeprom") && dev.module->ram_gb == 64);
+	return T_PASS;
+}
+
+static int test_boardids_fallback(void)
+{
+	const struct tree_file files[] = {
+		FILE_OF("proc/device-tree/compatible",
+			"nvidia,jetson-nano\0nvidia,tegra210\0"),
+		FILE_OF("proc/device-tree/nvidia,boardids", "3448:0003:A01\0"),
+	};
+	struct coh_device dev;
+
+	CHECK(identify_tree(files, 2, &dev) == 0);
+	CHECK(dev.module && !strcmp(dev.module->name, "Jetson Nano 2GB (Developer Kit)"));
+	CHECK(!strcmp(dev.pnum_source, "boardids"));
+	return T_PASS;
+}
+
+/* Another board with a device tree is "other", named from its tree. */
+static int test_other_device_tree_host(void)
+{
+	const struct tree_file files[] = {
+		FILE_OF("proc/device-tree/compatible",
+			"raspberrypi,4-model-b\0brcm,bcm2711\0"),
+		FILE_OF("proc/device-tree/model", "Raspberry Pi 4 Model B Rev 1.4\0"),
+	};
+	struct coh_device dev;
+
+	CHECK(identify_tree(files, 2, &dev) == 0);
+	CHECK(dev.kind == COH_HOST_OTHER && dev.module == NULL);
+	CHECK(!strcmp(dev.vendor, "raspberrypi"));
+	CHECK(!strcmp(dev.model, "Raspberry Pi 4 Model B Rev 1.4"));
+	return T_PASS;
+}
+
 int main(void)
 {
 	int rc = T_PASS;
@@ -167,5 +269,8 @@ int main(void)
 	t_run("tables_are_sane", test_tables_are_sane, &rc);
 	t_run("l4t_lookup", test_l4t_lookup, &rc);
 	t_run("fixture_trees", test_fixture_trees, &rc);
+	t_run("eeprom_fallback", test_eeprom_fallback, &rc);
+	t_run("boardids_fallback", test_boardids_fallback, &rc);
+	t_run("other_device_tree_host", test_other_device_tree_host, &rc);
 	return rc;
 }
