@@ -36,13 +36,38 @@ static struct coh_rail *add_rail(struct coh_rails *r, const char *dev,
 	return rail;
 }
 
-static int64_t rail_value(const struct coh_sysroot *sr, const char *dir,
-			  const char *file, const struct coh_rail *rail,
-			  struct coh_notes *notes)
+/* A channel file is <prefix><channel><suffix>: "in1_input", "rail_name_0". */
+struct channel_file {
+	const char *prefix;
+	const char *suffix;
+};
+
+struct channel_layout {
+	int first, last;		/* channel numbers */
+	struct channel_file label, voltage_mv, current_ma, power_mw;
+};
+
+/* hwmon channels 1-3 are rails; in7 is the "sum of shunt voltages". */
+static const struct channel_layout hwmon_layout = {
+	1, 3, { "in", "_label" }, { "in", "_input" }, { "curr", "_input" },
+	{ NULL, NULL },
+};
+
+static const struct channel_layout iio_layout = {
+	0, 2, { "rail_name_", "" }, { "in_voltage", "_input" },
+	{ "in_current", "_input" }, { "in_power", "_input" },
+};
+
+static int64_t channel_value(const struct coh_sysroot *sr, const char *dir,
+			     const struct channel_file *file, int ch,
+			     const struct coh_rail *rail, struct coh_notes *notes)
 {
 	char path[256], field[64];
 
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (!file->prefix)
+		return COH_NA;
+	snprintf(path, sizeof(path), "%s/%s%d%s", dir, file->prefix, ch,
+		 file->suffix);
 	snprintf(field, sizeof(field), "power.%s", rail->name);
 	return coh__read_reading(sr, path, notes, field);
 }
@@ -54,51 +79,28 @@ static void derive_power(struct coh_rail *rail)
 		rail->power_mw = rail->voltage_mv * rail->current_ma / 1000;
 }
 
-static void read_hwmon_channels(const struct coh_sysroot *sr, const char *dev,
-				const char *dir, struct coh_rails *r,
-				struct coh_notes *notes)
+static void read_channels(const struct coh_sysroot *sr, const char *dev,
+			  const char *dir, const struct channel_layout *layout,
+			  struct coh_rails *r, struct coh_notes *notes)
 {
-	/* Channels 1-3 are rails; in7 is the "sum of shunt voltages". */
-	for (int ch = 1; ch <= 3; ch++) {
-		char path[256], label[32], file[32];
+	for (int ch = layout->first; ch <= layout->last; ch++) {
+		char path[256], label[32];
 		struct coh_rail *rail;
 
-		snprintf(path, sizeof(path), "%s/in%d_label", dir, ch);
+		snprintf(path, sizeof(path), "%s/%s%d%s", dir, layout->label.prefix,
+			 ch, layout->label.suffix);
 		if (coh_sysroot_read_str(sr, path, label, sizeof(label), NULL) <= 0 ||
 		    is_unconnected(label))
 			continue;
 		rail = add_rail(r, dev, label, notes);
 		if (!rail)
 			return;
-		snprintf(file, sizeof(file), "in%d_input", ch);
-		rail->voltage_mv = rail_value(sr, dir, file, rail, notes);
-		snprintf(file, sizeof(file), "curr%d_input", ch);
-		rail->current_ma = rail_value(sr, dir, file, rail, notes);
-		derive_power(rail);
-	}
-}
-
-static void read_iio_channels(const struct coh_sysroot *sr, const char *dev,
-			      const char *dir, struct coh_rails *r,
-			      struct coh_notes *notes)
-{
-	for (int k = 0; k < 3; k++) {
-		char path[256], label[32], file[32];
-		struct coh_rail *rail;
-
-		snprintf(path, sizeof(path), "%s/rail_name_%d", dir, k);
-		if (coh_sysroot_read_str(sr, path, label, sizeof(label), NULL) <= 0 ||
-		    is_unconnected(label))
-			continue;
-		rail = add_rail(r, dev, label, notes);
-		if (!rail)
-			return;
-		snprintf(file, sizeof(file), "in_voltage%d_input", k);
-		rail->voltage_mv = rail_value(sr, dir, file, rail, notes);
-		snprintf(file, sizeof(file), "in_current%d_input", k);
-		rail->current_ma = rail_value(sr, dir, file, rail, notes);
-		snprintf(file, sizeof(file), "in_power%d_input", k);
-		rail->power_mw = rail_value(sr, dir, file, rail, notes);
+		rail->voltage_mv = channel_value(sr, dir, &layout->voltage_mv, ch,
+						 rail, notes);
+		rail->current_ma = channel_value(sr, dir, &layout->current_ma, ch,
+						 rail, notes);
+		rail->power_mw = channel_value(sr, dir, &layout->power_mw, ch,
+					       rail, notes);
 		derive_power(rail);
 	}
 }
@@ -114,7 +116,7 @@ static void read_device(const struct coh_sysroot *sr, const char *dev,
 	if (coh_sysroot_list(sr, base, &names, NULL) == 0) {
 		for (size_t i = 0; i < names.count; i++) {
 			snprintf(dir, sizeof(dir), "%s/%s", base, names.names[i]);
-			read_hwmon_channels(sr, dev, dir, r, notes);
+			read_channels(sr, dev, dir, &hwmon_layout, r, notes);
 		}
 		coh_names_free(&names);
 	}
@@ -124,7 +126,7 @@ static void read_device(const struct coh_sysroot *sr, const char *dev,
 			if (strncmp(names.names[i], "iio:device", 10))
 				continue;
 			snprintf(dir, sizeof(dir), "%s/%s", base, names.names[i]);
-			read_iio_channels(sr, dev, dir, r, notes);
+			read_channels(sr, dev, dir, &iio_layout, r, notes);
 		}
 		coh_names_free(&names);
 	}
