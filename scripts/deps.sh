@@ -5,7 +5,11 @@
 #
 #   scripts/deps.sh          build dependencies
 #   scripts/deps.sh --test   also the test/CI set (cross toolchain, qemu,
-#                            clang + its sanitizer runtime, valgrind)
+#                            clang + its sanitizer runtime, valgrind, and
+#                            the test VM's set below)
+#   scripts/deps.sh --vm     the test VM's set only: qemu, busybox-static,
+#                            Debian's linux-source-6.1 and what building a
+#                            kernel needs (x86-64 Debian hosts)
 #
 # Works on Debian 12 and Ubuntu 22.04/24.04 (incl. NVIDIA L4T on Jetson).
 # On an aarch64 host the arm64 cross set is not needed and is skipped.
@@ -13,20 +17,23 @@ set -eu
 
 export DEBIAN_FRONTEND=noninteractive
 
-BASE_PKGS="meson ninja-build pkg-config gcc libjansson-dev python3"
+BASE_PKGS="meson ninja-build pkg-config gcc libjansson-dev liburing-dev python3"
 TEST_PKGS="clang valgrind"
-CROSS_PKGS="gcc-aarch64-linux-gnu qemu-user-static libc6-dev:arm64 libjansson-dev:arm64"
+CROSS_PKGS="gcc-aarch64-linux-gnu qemu-user-static libc6-dev:arm64 libjansson-dev:arm64 liburing-dev:arm64"
+VM_PKGS="qemu-system-x86 busybox-static linux-source-6.1 make flex bison bc libelf-dev cpio xz-utils"
 
 usage() {
-	echo "usage: $0 [--test]" >&2
+	echo "usage: $0 [--test | --vm]" >&2
 	exit 2
 }
 
 want_test=0
+want_vm=0
 for arg in "$@"; do
 	case "$arg" in
-	--test) want_test=1 ;;
-	-h|--help) echo "usage: $0 [--test]"; exit 0 ;;
+	--test) want_test=1; want_vm=1 ;;
+	--vm) want_vm=1 ;;
+	-h|--help) echo "usage: $0 [--test | --vm]"; exit 0 ;;
 	*) usage ;;
 	esac
 done
@@ -122,6 +129,17 @@ if [ "$want_test" -eq 1 ]; then
 		     "(the cross suite will skip)"
 	else
 		pkgs="$pkgs $CROSS_PKGS"
+	fi
+fi
+# The test VM runs an x86-64 Debian 12 kernel source; elsewhere suite vm
+# skips (the kernel tests still run natively in suite host).
+if [ "$want_vm" -eq 1 ]; then
+	# shellcheck disable=SC1091
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	if [ "$native" = amd64 ] && [ "$codename" = bookworm ]; then
+		pkgs="$pkgs $VM_PKGS"
+	else
+		echo "deps: test VM packages are for x86-64 Debian 12 (suite vm will skip)"
 	fi
 fi
 # shellcheck disable=SC2086
