@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -27,6 +29,9 @@ static const uint8_t guest_code[] = {
 	0xe6, 0x10,
 	0xf4,
 };
+
+/* A KVM_RUN that never returns is a finding, not a hang: see run_vcpu(). */
+#define RUN_WATCHDOG_S 10
 
 struct vm {
 	int kvm, vm, vcpu;
@@ -76,12 +81,43 @@ static int setup_vcpu(struct vm *v)
 	return T_PASS;
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;	/* only to interrupt KVM_RUN with EINTR */
+}
+
+/*
+ * KVM_RUN under a watchdog. A guest that makes no progress (seen when the
+ * host kernel could not calibrate its TSC) keeps KVM_RUN from returning;
+ * the alarm turns that into EINTR and a report of where the guest was.
+ */
+static int run_vcpu(struct vm *v)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval arm = { .it_value = { .tv_sec = RUN_WATCHDOG_S } };
+	struct itimerval disarm = { 0 };
+	struct kvm_regs regs;
+	int ret, saved;
+
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &arm, NULL);
+	ret = ioctl(v->vcpu, KVM_RUN, 0);
+	saved = errno;
+	setitimer(ITIMER_REAL, &disarm, NULL);
+	if (ret < 0 && saved == EINTR && ioctl(v->vcpu, KVM_GET_REGS, &regs) == 0)
+		fprintf(stderr, "KVM_RUN: no exit within %d s; guest rip 0x%llx\n",
+			RUN_WATCHDOG_S, (unsigned long long)regs.rip);
+	else if (ret < 0)
+		fprintf(stderr, "KVM_RUN: %s\n", strerror(saved));
+	return ret;
+}
+
 static int run_guest(struct vm *v)
 {
 	struct kvm_regs regs;
 	uint8_t port_value;
 
-	CHECK(ioctl(v->vcpu, KVM_RUN, 0) == 0);
+	CHECK(run_vcpu(v) == 0);
 	if (v->run->exit_reason != KVM_EXIT_IO) {
 		fprintf(stderr, "first exit: reason %u, want KVM_EXIT_IO\n",
 			v->run->exit_reason);
@@ -91,7 +127,7 @@ static int run_guest(struct vm *v)
 	CHECK(v->run->io.size == 1 && v->run->io.count == 1);
 	port_value = *((uint8_t *)v->run + v->run->io.data_offset);
 	CHECK(port_value == 0x76);
-	CHECK(ioctl(v->vcpu, KVM_RUN, 0) == 0);
+	CHECK(run_vcpu(v) == 0);
 	if (v->run->exit_reason != KVM_EXIT_HLT) {
 		fprintf(stderr, "second exit: reason %u, want KVM_EXIT_HLT\n",
 			v->run->exit_reason);

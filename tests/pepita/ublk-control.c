@@ -18,6 +18,8 @@
 struct ctrl {
 	struct io_uring ring;
 	int fd;
+	int legacy;		/* the kernel takes legacy command numbers only */
+	int encoded_works;	/* GET_FEATURES answered: 6.5+ */
 };
 
 /* One control command: SQE128, URING_CMD, the payload at offset 48. */
@@ -45,15 +47,25 @@ static int ctrl_cmd(struct ctrl *c, uint32_t op, const struct pep_ublksrv_ctrl_c
 	return ret;
 }
 
-/* 6.4+ take the ioctl encoding; older kernels only the legacy number. */
+/*
+ * 6.4+ take the ioctl-encoded command numbers, older kernels only the
+ * legacy ones (6.1 answers an encoded ADD_DEV with -ENODEV). ADD_DEV is
+ * tried encoded first; whichever form works is used from then on.
+ */
 static int ctrl_cmd_either(struct ctrl *c, uint32_t encoded, uint32_t legacy,
 			   const struct pep_ublksrv_ctrl_cmd *cmd)
 {
-	int ret = ctrl_cmd(c, encoded, cmd);
+	int ret;
 
-	if (ret >= 0 || ret == -EEXIST || ret == -ENODEV)
+	if (c->legacy)
+		return ctrl_cmd(c, legacy, cmd);
+	ret = ctrl_cmd(c, encoded, cmd);
+	if (ret >= 0 || c->encoded_works)
 		return ret;
-	return ctrl_cmd(c, legacy, cmd);
+	ret = ctrl_cmd(c, legacy, cmd);
+	if (ret >= 0)
+		c->legacy = 1;
+	return ret;
 }
 
 static int test_constants(void)
@@ -90,6 +102,7 @@ static int add_info_delete(struct ctrl *c)
 	int ret;
 
 	ret = ctrl_cmd_either(c, PEP_UBLK_U_CMD_ADD_DEV, PEP_UBLK_CMD_ADD_DEV, &cmd);
+	printf("ADD_DEV with %s command numbers\n", c->legacy ? "legacy" : "ioctl-encoded");
 	if (ret < 0) {
 		fprintf(stderr, "ADD_DEV: %s\n", strerror(-ret));
 		return T_FAIL;
@@ -139,6 +152,8 @@ static int test_control_plane(void)
 	CHECK(ret == 0);
 	cmd.addr = (uintptr_t)&features;
 	ret = ctrl_cmd(&c, PEP_UBLK_U_CMD_GET_FEATURES, &cmd);
+	c.legacy = 0;
+	c.encoded_works = ret >= 0;
 	if (ret >= 0)
 		printf("GET_FEATURES: 0x%llx\n", (unsigned long long)features);
 	else
