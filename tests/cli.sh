@@ -212,6 +212,34 @@ for dir in "$fixtures"/*/; do
 	fi
 done
 
+# tegrastats: each real line in, one JSON object out; garbage is an error
+# that names the line, and exits 1 when no line parsed.
+samples=${COHETE_FIXTURES:-}/tegrastats/samples.txt
+if [ -f "$samples" ]; then
+	checks=$((checks + 1))
+	nlines=$(grep -vc '^#' "$samples")
+	# shellcheck disable=SC2086
+	if grep -v '^#' "$samples" | $tmo ${COHETE_RUN:-} "$COHETE_BIN" tegrastats --json \
+		>"$out" 2>"$err" &&
+	   [ "$(wc -l <"$out")" -eq "$nlines" ] &&
+	   python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin]' <"$out"; then
+		pass "tegrastats --json: $nlines lines, $nlines objects"
+	else
+		fail "tegrastats --json on $samples"
+	fi
+	checks=$((checks + 1))
+	rc=0
+	# shellcheck disable=SC2086
+	printf 'hello\nworld\n' | $tmo ${COHETE_RUN:-} "$COHETE_BIN" tegrastats \
+		>"$out" 2>"$err" || rc=$?
+	if [ "$rc" -eq 1 ] && grep -q "stdin:2" "$err"; then
+		pass "tegrastats: unparsable input exits 1 and names the line"
+	else
+		fail "tegrastats on garbage: exit $rc"
+		show
+	fi
+fi
+
 echo "cli.sh: $checks runs, $failures failed, $nfix fixture sysroots"
 if [ "$failures" -ne 0 ]; then
 	exit 1

@@ -12,6 +12,7 @@
 struct coh_sysroot;
 
 int cmd_status(int argc, char **argv);
+int cmd_tegrastats(int argc, char **argv);
 
 /*
  * Open the sysroot named by --sysroot, else $COHETE_SYSROOT, else "/".

@@ -7,6 +7,8 @@
 static const struct cmd cmds[] = {
 	{ "status", cmd_status,
 	  "device, memory, temperatures, CPU, GPU, power and fan at a glance" },
+	{ "tegrastats", cmd_tegrastats,
+	  "parse tegrastats lines (any L4T release) into JSON" },
 };
 
 int main(int argc, char **argv)

@@ -53,6 +53,86 @@ COH_API void coh_thermal_display_name(const char *type, char *out,
 /* "on", "off", "placeholder", "unavailable" */
 COH_API const char *coh_zone_state_name(enum coh_zone_state state);
 
+
+/*
+ * tegrastats lines (L4T R24 to R39), parsed token by token: field order is
+ * not fixed, names collide ("CPU [..]", "CPU@40C", "CPU 465/465"), units
+ * and value shapes change between releases. Temperatures are m°C, powers
+ * mW, clocks MHz, loads percent. Unknown tokens are kept, not rejected.
+ */
+#define COH_TS_CPUS_MAX 32
+#define COH_TS_GPCS_MAX 8
+#define COH_TS_ITEMS_MAX 32
+
+struct coh_ts_cpu {
+	int online;
+	int64_t load_pct;		/* COH_NA when off */
+	int64_t freq_mhz;		/* COH_NA when off or not shown */
+};
+
+struct coh_ts_temp {
+	char name[24];			/* as printed: "CPU", "tj", "soc012" */
+	int64_t temp_mc;		/* COH_NA when offline (-256C) */
+	int64_t max_mc;			/* JetPack 7.2 "cur/max"; else COH_NA */
+	int offline;			/* -256C: sensor disabled */
+	int placeholder;		/* R32 PMIC@100C: not a measurement */
+};
+
+struct coh_ts_rail {
+	char name[32];
+	int64_t cur_mw;
+	int64_t avg_mw;			/* cumulative since tegrastats started */
+	int64_t max_mw;			/* JetPack 7.2 "cur/avg/max"; else COH_NA */
+	int unit;			/* "mW" printed (R35+) */
+};
+
+struct coh_ts_engine {
+	char name[24];			/* "NVENC", "VIC_FREQ", "NVDEC0" */
+	int off;
+	int64_t load_pct;		/* R36 "79%@166"; else COH_NA */
+	int64_t freq_mhz;
+};
+
+struct coh_ts_unknown {
+	char name[48];			/* the token as printed */
+};
+
+struct coh_tegrastats {
+	char timestamp[24];		/* "MM-DD-YYYY HH:MM:SS"; "" before R34 */
+	int64_t ram_used_mb, ram_total_mb;
+	int64_t lfb_count, lfb_size_kb;	/* largest free block: count x size */
+	int64_t swap_used_mb, swap_total_mb, swap_cached_mb;
+	int64_t iram_used_kb, iram_total_kb, iram_lfb_kb;
+	unsigned int cpu_count;
+	struct coh_ts_cpu cpu[COH_TS_CPUS_MAX];
+	int64_t emc_load_pct, emc_freq_mhz;
+	int64_t gpu_load_pct;		/* COH_NA on Thor ("@[f,f,f]") */
+	unsigned int gpc_count;		/* per-GPC clocks, "@[f,f]" forms */
+	int64_t gpc_freq_mhz[COH_TS_GPCS_MAX];
+	int64_t gpu2_load_pct, gpu2_freq_mhz;	/* R35 GR3D2: a second GPC */
+	int64_t ape_mhz;
+	int64_t mts_fg_pct, mts_bg_pct;
+	unsigned int temp_count, rail_count, engine_count, unknown_count;
+	struct coh_ts_temp temp[COH_TS_ITEMS_MAX];
+	struct coh_ts_rail rail[COH_TS_ITEMS_MAX];
+	struct coh_ts_engine engine[COH_TS_ITEMS_MAX];
+	struct coh_ts_unknown unknown[COH_TS_ITEMS_MAX];
+};
+
+/*
+ * Parse one line. Returns 0; -EINVAL (err names the token) only when the
+ * line holds nothing tegrastats prints at all. Fields a line lacks are
+ * COH_NA; tokens it does not know are listed in unknown[].
+ */
+COH_API int coh_tegrastats_parse(const char *line, struct coh_tegrastats *out,
+				 struct pep_err *err);
+
+/*
+ * The record as one compact JSON object (keys with units, null for what
+ * the line lacks). malloc'd; NULL on allocation failure.
+ */
+COH_API char *coh_tegrastats_json(const struct coh_tegrastats *ts);
+
 #ifdef __cplusplus
 }
 #endif

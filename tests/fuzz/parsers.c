@@ -1,7 +1,8 @@
 /*
  * libFuzzer target for every text parser that reads a file of the target
  * machine: nv_tegra_release, device-tree P-numbers, meminfo, /proc/stat,
- * cpuinfo, CPU lists, nvpmodel status and conf, zone names. The first byte
+ * cpuinfo, CPU lists, nvpmodel status and conf, zone names, tegrastats
+ * lines (and their JSON). The first byte
  * picks the parser; the rest is the file. Built by scripts/fuzz.sh with
  * clang, and replayed over the corpus by tests/fuzz/replay.c everywhere.
  */
@@ -23,6 +24,7 @@ static void run_parser(unsigned int which, char *text)
 {
 	static struct coh_device dev;
 	static struct coh_cpu cpu;
+	static struct coh_tegrastats ts;
 	struct coh_meminfo mi;
 	struct pep_err err;
 	char out[64], pnums[4][32];
@@ -30,7 +32,9 @@ static void run_parser(unsigned int which, char *text)
 	int64_t id;
 	int super;
 
-	switch (which % 9) {
+	char *json;
+
+	switch (which % 10) {
 	case 0: coh_parse_nv_tegra_release(text, out, sizeof(out), &err); break;
 	case 1: coh_parse_pnums(text, pnums, 4, &super); break;
 	case 2: coh_meminfo_parse(text, &mi, &err); break;
@@ -42,6 +46,10 @@ static void run_parser(unsigned int which, char *text)
 	case 7: coh_nvpmodel_conf_mode_name(text, (int64_t)(strlen(text) % 5),
 					    out, sizeof(out), &err); break;
 	case 8: coh_thermal_display_name(text, out, sizeof(out)); break;
+	case 9: coh_tegrastats_parse(text, &ts, &err);
+		json = coh_tegrastats_json(&ts);
+		free(json);
+		break;
 	}
 }
 
