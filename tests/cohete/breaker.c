@@ -1,0 +1,120 @@
+/*
+ * The thermal breaker's logic with injected time and temperatures:
+ * hysteresis, warning, transitions reported once, history, prediction,
+ * the choice of input zone.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <cohete/thermal.h>
+
+#include "harness.h"
+
+static int transitions[2];		/* [0] resumes, [1] pauses */
+
+static void on_change(int paused, void *arg)
+{
+	(void)arg;
+	transitions[paused]++;
+}
+
+static int test_policies(void)
+{
+	struct coh_breaker_policy p;
+	struct pep_err err;
+
+	CHECK(coh_breaker_policy_named("conservative", &p, NULL) == 0);
+	CHECK(p.trip_mc == 65000 && p.resume_mc == 55000 && p.check_interval_ms == 500);
+	CHECK(coh_breaker_policy_named("aggressive", &p, NULL) == 0 && p.trip_mc == 75000);
+	CHECK(coh_breaker_policy_named("lukewarm", &p, &err) == -ENOENT);
+	CHECK(strstr(err.msg, "lukewarm"));
+	p.resume_mc = p.trip_mc;
+	CHECK(coh_breaker_policy_check(&p, &err) == -EINVAL && strstr(err.msg, "cooldown"));
+	return T_PASS;
+}
+
+static int test_hysteresis(void)
+{
+	static const struct { int64_t temp; enum coh_breaker_state want; } steps[] = {
+		{ 50000, COH_BREAKER_OK }, { 61000, COH_BREAKER_WARNING },
+		{ 65000, COH_BREAKER_TRIPPED }, { 64000, COH_BREAKER_COOLING },
+		{ 66000, COH_BREAKER_TRIPPED }, { COH_NA, COH_BREAKER_TRIPPED },
+		{ 56000, COH_BREAKER_COOLING }, { 55000, COH_BREAKER_COOLING },
+		{ 54999, COH_BREAKER_OK }, { 60000, COH_BREAKER_WARNING },
+	};
+	struct coh_breaker_policy p;
+	struct coh_breaker *b;
+
+	CHECK(coh_breaker_policy_named("conservative", &p, NULL) == 0);
+	CHECK(coh_breaker_create(&b, &p, NULL) == 0);
+	CHECK(coh_breaker_watch(b, on_change, NULL) == 0);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		enum coh_breaker_state s = coh_breaker_update(b, steps[i].temp, i * 500);
+
+		if (s != steps[i].want) {
+			fprintf(stderr, "step %zu (%lld m°C): %s, want %s\n", i,
+				(long long)steps[i].temp, coh_breaker_state_name(s),
+				coh_breaker_state_name(steps[i].want));
+			coh_breaker_destroy(b);
+			return T_FAIL;
+		}
+	}
+	/* Paused once at 65 °C, resumed once below 55 °C: no flapping. */
+	CHECK(transitions[1] == 1 && transitions[0] == 1);
+	CHECK(!coh_breaker_paused(b));
+	coh_breaker_destroy(b);
+	return T_PASS;
+}
+
+static int test_history_and_prediction(void)
+{
+	struct coh_breaker_sample out[16];
+	struct coh_breaker_policy p;
+	struct coh_breaker *b;
+	uint64_t lead = 0;
+
+	CHECK(coh_breaker_policy_named("conservative", &p, NULL) == 0);
+	CHECK(coh_breaker_create(&b, &p, NULL) == 0);
+	/* 1 °C per second from 50 °C: 65 °C is 5 s after the 60 °C sample. */
+	for (int i = 0; i <= 10; i++)
+		coh_breaker_update(b, 50000 + i * 1000, 10000 + (uint64_t)i * 1000);
+	CHECK(coh_breaker_predict(b, 5000, &lead) == 1);
+	CHECK(lead >= 4900 && lead <= 5100);
+	CHECK(coh_breaker_history(b, 12000, 14000, out, 16) == 3);
+	CHECK(out[0].time_ms == 12000 && out[2].temp_mc == 54000);
+	for (int i = 0; i < 5000; i++)
+		coh_breaker_update(b, 40000, 30000 + (uint64_t)i);
+	CHECK(coh_breaker_predict(b, 2000, &lead) == 0);
+	CHECK(coh_breaker_history(b, 0, 20000, out, 16) == 0);
+	coh_breaker_destroy(b);
+	return T_PASS;
+}
+
+static int test_input_zone(void)
+{
+	static struct coh_thermal t;
+
+	t.count = 3;
+	t.zones[0] = (struct coh_thermal_zone){ .name = "cpu", .temp_mc = 70000 };
+	t.zones[1] = (struct coh_thermal_zone){ .name = "gpu", .temp_mc = COH_NA,
+						.state = COH_ZONE_OFF };
+	t.zones[2] = (struct coh_thermal_zone){ .name = "PMIC-Die", .temp_mc = 100000,
+						.state = COH_ZONE_PLACEHOLDER };
+	CHECK(coh_breaker_input(&t) == 70000);
+	t.zones[1] = (struct coh_thermal_zone){ .name = "tj", .temp_mc = 66000 };
+	CHECK(coh_breaker_input(&t) == 66000);
+	t.count = 0;
+	CHECK(coh_breaker_input(&t) == COH_NA);
+	return T_PASS;
+}
+
+int main(void)
+{
+	int rc = T_PASS;
+
+	t_run("policies", test_policies, &rc);
+	t_run("hysteresis", test_hysteresis, &rc);
+	t_run("history_and_prediction", test_history_and_prediction, &rc);
+	t_run("input_zone", test_input_zone, &rc);
+	return rc;
+}
