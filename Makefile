@@ -14,6 +14,7 @@ SHELL := /bin/bash
 
 BUILD       ?= build
 BUILD_ASAN  ?= build-asan
+BUILD_TSAN  ?= build-tsan
 BUILD_CROSS ?= build-aarch64
 
 MESON_SETUP_ARGS ?=
@@ -31,7 +32,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 
 TEST_SUMMARY = python3 scripts/test-summary.py
 
-.PHONY: all run build deps deps-test setup check asan bench install clean
+.PHONY: all run build deps deps-test setup check asan tsan bench install clean
 
 all: build
 
@@ -77,6 +78,19 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C $(BUILD_ASAN) --suite unit --suite fixture --print-errorlogs
+
+# ThreadSanitizer: the unit suite (budgets, breaker, CPU detection) and the
+# breaker's live test, where threads really race.
+tsan: deps
+	@if [ ! -f $(BUILD_TSAN)/build.ninja ]; then \
+		echo "meson setup $(BUILD_TSAN) -Db_sanitize=thread $(MESON_SETUP_ARGS)"; \
+		meson setup $(BUILD_TSAN) -Db_sanitize=thread $(MESON_SETUP_ARGS); \
+	elif [ -n "$(filter --werror,$(MESON_SETUP_ARGS))" ]; then \
+		meson configure $(BUILD_TSAN) -Dwerror=true; \
+	fi
+	ninja -C $(BUILD_TSAN)
+	TSAN_OPTIONS=halt_on_error=1 \
+	meson test -C $(BUILD_TSAN) --suite unit --suite threads --print-errorlogs
 
 bench: build
 	meson test -C $(BUILD) --benchmark --verbose
