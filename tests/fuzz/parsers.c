@@ -1,8 +1,8 @@
 /*
  * libFuzzer target for every text parser that reads a file of the target
  * machine: nv_tegra_release, device-tree P-numbers, meminfo, /proc/stat,
- * cpuinfo, CPU lists, nvpmodel status and conf, zone names, tegrastats
- * lines (and their JSON). The first byte
+ * cpuinfo, CPU lists, nvpmodel status and conf (name lookup and the whole
+ * file), zone names, tegrastats lines (and their JSON). The first byte
  * picks the parser; the rest is the file. Built by scripts/fuzz.sh with
  * clang, and replayed over the corpus by tests/fuzz/replay.c everywhere.
  */
@@ -20,6 +20,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void run_nvpmodel_conf(const char *text)
+{
+	struct coh_nvpmodel_conf *c;
+	char why[128];
+
+	if (coh_nvpmodel_conf_parse(text, NULL, &c, NULL) < 0)
+		return;
+	coh_nvpmodel_needs_reboot(c, c->modes[0].id,
+				  c->modes[c->mode_count - 1].id, why,
+				  sizeof(why));
+	coh_nvpmodel_conf_value(c, c->default_id, "GPU", "MAX_FREQ");
+	coh_nvpmodel_conf_free(c);
+}
+
 static void run_parser(unsigned int which, char *text)
 {
 	static struct coh_device dev;
@@ -34,7 +48,7 @@ static void run_parser(unsigned int which, char *text)
 
 	char *json;
 
-	switch (which % 10) {
+	switch (which % 11) {
 	case 0: coh_parse_nv_tegra_release(text, out, sizeof(out), &err); break;
 	case 1: coh_parse_pnums(text, pnums, 4, &super); break;
 	case 2: coh_meminfo_parse(text, &mi, &err); break;
@@ -50,6 +64,7 @@ static void run_parser(unsigned int which, char *text)
 		json = coh_tegrastats_json(&ts);
 		free(json);
 		break;
+	case 10: run_nvpmodel_conf(text); break;
 	}
 }
 

@@ -1,0 +1,178 @@
+/*
+ * bench/thermal: tegrastats lines parsed per second, and one breaker input
+ * sample (every thermal zone) in microseconds on a fixture tree and live.
+ *
+ * Anchors, measured in the same run:
+ * - parse: "peak" = splitting the same lines into tokens and nothing else,
+ *   the least work any token-by-token parser does;
+ * - sample: "peak" = the same files read once with bare open/read/close.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cohete/sysroot.h>
+#include <cohete/thermal.h>
+
+#define REPS 9
+#define MAX_LINES 128
+#define MAX_FILES 256
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static int load_lines(const char *path, char **lines)
+{
+	char buf[8192];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (n < MAX_LINES && fgets(buf, sizeof(buf), f))
+		if (buf[0] != '#' && buf[0] != '\n')
+			lines[n++] = strdup(buf);
+	fclose(f);
+	return n;
+}
+
+/* Lines per second over rounds of all lines. */
+static double rate(char **lines, int n, int tokenize_only)
+{
+	static struct coh_tegrastats ts;
+	unsigned int rounds = 2000, sink = 0;
+	uint64_t t0 = pep_time_ns();
+
+	for (unsigned int r = 0; r < rounds; r++)
+		for (int i = 0; i < n; i++) {
+			if (!tokenize_only) {
+				coh_tegrastats_parse(lines[i], &ts, NULL);
+				sink += ts.cpu_count;
+				continue;
+			}
+			char copy[8192], *save = NULL;
+
+			strcpy(copy, lines[i]);
+			for (char *t = strtok_r(copy, " \n", &save); t;
+			     t = strtok_r(NULL, " \n", &save))
+				sink++;
+		}
+	if (sink == 1)
+		puts("");
+	return (double)rounds * n / ((double)(pep_time_ns() - t0) / 1e9);
+}
+
+static void bench_parse(const char *fixtures)
+{
+	char path[512], *lines[MAX_LINES];
+	double ours[REPS], peak[REPS];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/tegrastats/samples.txt", fixtures);
+	n = load_lines(path, lines);
+	if (n <= 0) {
+		fprintf(stderr, "bench thermal: no lines in %s\n", path);
+		return;
+	}
+	for (int r = 0; r < REPS; r++) {
+		ours[r] = rate(lines, n, 0);
+		peak[r] = rate(lines, n, 1);
+	}
+	printf("BENCH thermal/tegrastats-parse lines/s ours=%.0f peak=%.0f speedup=%.2f\n",
+	       median(ours, REPS), median(peak, REPS),
+	       median(ours, REPS) / median(peak, REPS));
+	for (int i = 0; i < n; i++)
+		free(lines[i]);
+}
+
+struct trace {
+	int on;
+	unsigned int count;
+	char *paths[MAX_FILES];
+};
+
+static void on_read(const char *path, void *arg)
+{
+	struct trace *t = arg;
+
+	if (t->on && t->count < MAX_FILES)
+		t->paths[t->count++] = strdup(path);
+}
+
+static void bench_sample(const char *name, const char *root)
+{
+	struct trace t = { 0 };
+	struct coh_sysroot_opts opts = { .root = root, .on_read = on_read,
+					 .on_read_arg = &t };
+	struct coh_thermal *th = malloc(sizeof(*th));
+	struct coh_sysroot *sr;
+	double ours[REPS], peak[REPS];
+	char buf[4096];
+	int dirfd = open(root, O_RDONLY | O_DIRECTORY);
+
+	if (!th || dirfd < 0 || coh_sysroot_open(&sr, &opts, NULL) < 0) {
+		fprintf(stderr, "bench thermal: cannot open %s\n", root);
+		free(th);
+		return;
+	}
+	t.on = 1;
+	coh_thermal_read(sr, th, NULL);
+	t.on = 0;
+	for (int r = 0; r < REPS; r++) {
+		uint64_t t0 = pep_time_ns();
+
+		for (int i = 0; i < 200; i++) {
+			coh_thermal_read(sr, th, NULL);
+			coh_breaker_input(th);
+		}
+		ours[r] = (double)(pep_time_ns() - t0) / 200 / 1000;
+		t0 = pep_time_ns();
+		for (int i = 0; i < 200; i++)
+			for (unsigned int k = 0; k < t.count; k++) {
+				int fd = openat(dirfd, t.paths[k] + 1, O_RDONLY);
+
+				if (fd >= 0) {
+					if (read(fd, buf, sizeof(buf)) < 0)
+						buf[0] = 0;
+					close(fd);
+				}
+			}
+		peak[r] = (double)(pep_time_ns() - t0) / 200 / 1000;
+	}
+	printf("# %s: %u zones, %u files or directories per sample\n", name,
+	       th->count, t.count);
+	printf("BENCH thermal/%s us ours=%.1f peak=%.1f speedup=%.2f\n", name,
+	       median(ours, REPS), median(peak, REPS),
+	       median(peak, REPS) / median(ours, REPS));
+	for (unsigned int k = 0; k < t.count; k++)
+		free(t.paths[k]);
+	close(dirfd);
+	coh_sysroot_close(sr);
+	free(th);
+}
+
+int main(void)
+{
+	const char *fixtures = getenv("COHETE_FIXTURES");
+	char root[512];
+
+	if (!fixtures)
+		fixtures = "tests/fixtures";
+	bench_parse(fixtures);
+	snprintf(root, sizeof(root), "%s/sysroots/agx-orin-64gb-r36", fixtures);
+	bench_sample("fixture-sample", root);
+	bench_sample("live-sample", "/");
+	return 0;
+}
