@@ -6,6 +6,7 @@
 #define TESTS_HARNESS_H
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #define T_PASS	0
 #define T_FAIL	1
@@ -32,6 +33,28 @@ static inline int t_run(const char *name, int (*fn)(void), int *rc)
 	if (r != T_PASS && r != T_SKIP)
 		*rc = T_FAIL;
 	return r;
+}
+
+/* A whole file, NUL-terminated, malloc'd; NULL when unreadable. */
+static inline char *t_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long len;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1))) {
+		if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[len] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
 }
 
 #endif /* TESTS_HARNESS_H */

@@ -19,6 +19,8 @@
 #include <cohete/status.h>
 #include <cohete/sysroot.h>
 
+#include "../bench.h"
+
 #define REPS 15
 #define ITERS 40
 #define MAX_FILES 1024
@@ -43,19 +45,6 @@ static void on_read(const char *path, void *arg)
 				      path + 1 : ".", &st, 0) == 0 &&
 			      S_ISDIR(st.st_mode);
 	t->paths[t->count++] = strdup(path);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
 }
 
 static double time_ours(const struct coh_sysroot *sr, struct coh_status *st)
@@ -121,8 +110,8 @@ static int bench(const char *name, const char *root)
 		ours[r] = time_ours(sr, st);
 		peak[r] = time_peak(dirfd, &t);
 	}
-	o = median(ours, REPS);
-	p = median(peak, REPS);
+	o = bench_median(ours, REPS);
+	p = bench_median(peak, REPS);
 	printf("# %s: %u files read or listed per sample\n", name, t.count);
 	printf("BENCH status/%s us ours=%.1f peak=%.1f speedup=%.2f\n", name, o, p,
 	       p / o);

@@ -14,24 +14,13 @@
 #include <unistd.h>
 
 #include <cohete/sysroot.h>
+
+#include "../bench.h"
 #include <cohete/thermal.h>
 
 #define REPS 9
 #define MAX_LINES 128
 #define MAX_FILES 256
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 static int load_lines(const char *path, char **lines)
 {
@@ -91,8 +80,8 @@ static void bench_parse(const char *fixtures)
 		peak[r] = rate(lines, n, 1);
 	}
 	printf("BENCH thermal/tegrastats-parse lines/s ours=%.0f peak=%.0f speedup=%.2f\n",
-	       median(ours, REPS), median(peak, REPS),
-	       median(ours, REPS) / median(peak, REPS));
+	       bench_median(ours, REPS), bench_median(peak, REPS),
+	       bench_median(ours, REPS) / bench_median(peak, REPS));
 	for (int i = 0; i < n; i++)
 		free(lines[i]);
 }
@@ -154,8 +143,8 @@ static void bench_sample(const char *name, const char *root)
 	printf("# %s: %u zones, %u files or directories per sample\n", name,
 	       th->count, t.count);
 	printf("BENCH thermal/%s us ours=%.1f peak=%.1f speedup=%.2f\n", name,
-	       median(ours, REPS), median(peak, REPS),
-	       median(peak, REPS) / median(ours, REPS));
+	       bench_median(ours, REPS), bench_median(peak, REPS),
+	       bench_median(peak, REPS) / bench_median(ours, REPS));
 	for (unsigned int k = 0; k < t.count; k++)
 		free(t.paths[k]);
 	close(dirfd);

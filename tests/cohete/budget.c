@@ -251,7 +251,7 @@ static int test_preset(void)
 		{ 32768, 5120 }, { 65536, 9216 }, { 131072, 17408 },
 	};
 	const struct coh_module_spec *m, *table;
-	struct coh_module_spec fake = { .ram_gb = 0 };
+	struct coh_module_spec row = { .ram_gb = 0 };
 	uint64_t total, reserved, t2, r2;
 	unsigned int n;
 
@@ -261,13 +261,13 @@ static int test_preset(void)
 	CHECK(total == 8 * GIB && reserved == 2 * GIB);
 
 	for (size_t i = 0; i < sizeof(ram_mb) / sizeof(ram_mb[0]); i++) {
-		fake.ram_gb = ram_mb[i][0] / 1024;
-		CHECK(coh_budget_preset(&fake, &total, &reserved) == 0);
+		row.ram_gb = ram_mb[i][0] / 1024;
+		CHECK(coh_budget_preset(&row, &total, &reserved) == 0);
 		CHECK(total == (uint64_t)ram_mb[i][0] << 20);
 		CHECK(reserved == (uint64_t)ram_mb[i][1] << 20);
 	}
-	fake.ram_gb = 0;
-	CHECK(coh_budget_preset(&fake, &total, &reserved) == -EINVAL);
+	row.ram_gb = 0;
+	CHECK(coh_budget_preset(&row, &total, &reserved) == -EINVAL);
 	CHECK(coh_budget_preset(NULL, &total, &reserved) == -EINVAL);
 
 	/* Every row: something left to grant, and more RAM never reserves less. */

@@ -17,33 +17,12 @@
 
 static const char *fixtures;
 
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long len;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1))) {
-		if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[len] = '\0';
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 static char *read_fixture(const char *name, char *path, size_t size)
 {
 	char *text;
 
 	snprintf(path, size, "%s/nvpmodel/%s", fixtures, name);
-	text = read_all(path);
+	text = t_read_file(path);
 	if (!text)
 		fprintf(stderr, "cannot read %s\n", path);
 	return text;
@@ -470,7 +449,7 @@ static int check_file_agrees(const char *path)
 {
 	struct coh_nvpmodel_conf *c = NULL;
 	struct pep_err err = { 0 };
-	char *text = read_all(path);
+	char *text = t_read_file(path);
 	int r = T_FAIL;
 
 	if (!text)

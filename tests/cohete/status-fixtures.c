@@ -14,27 +14,6 @@
 
 #include "harness.h"
 
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long len;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)len + 1))) {
-		if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[len] = '\0';
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 static int write_all(const char *path, const char *text)
 {
 	char tmp[600];
@@ -82,7 +61,7 @@ static int check_tree(const char *dir, const char *name, int update)
 	if (coh_status_sample(sr, NULL, st) == 0 && (json = coh_status_json(st))) {
 		if (update) {
 			rc = write_all(golden_path, json) == 0 ? T_PASS : T_ERROR;
-		} else if (!(golden = read_all(golden_path))) {
+		} else if (!(golden = t_read_file(golden_path))) {
 			fprintf(stderr, "%s: no golden file %s\n", name, golden_path);
 		} else {
 			size_t len = strlen(golden);
