@@ -87,6 +87,27 @@ COH_API char *coh_status_json(const struct coh_status *st);
 COH_API int coh_proc_stat_parse(const char *text, struct coh_cpu *cpu,
 				struct pep_err *err);
 
+/*
+ * Throttling: clocks held below their maximum while the device is hot. An
+ * idle core clocks down by design, so only busy clocks (load of 50% or
+ * more) count. The temperature is the breaker's input (tj, else the
+ * hottest measured zone).
+ */
+struct coh_throttle {
+	int throttled;			/* hot, and a busy clock below its max */
+	int64_t temp_mc;		/* COH_NA when no zone could be read */
+	unsigned int cpu_cores;		/* busy online cores below their max */
+	int gpu;			/* busy GPU below its max */
+	char cause[160];		/* "thermal: tj 87.5 C >= 85.0 C; ..." */
+};
+
+/*
+ * Judge one sample against hot_mc. Returns 1 when throttled, 0 when not;
+ * out->cause says why either way.
+ */
+COH_API int coh_throttle_detect(const struct coh_status *st, int64_t hot_mc,
+				struct coh_throttle *out);
+
 #ifdef __cplusplus
 }
 #endif
