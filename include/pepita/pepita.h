@@ -3,5 +3,6 @@
 #define PEPITA_PEPITA_H
 
 #include <pepita/core.h>
+#include <pepita/exec.h>
 
 #endif /* PEPITA_PEPITA_H */

@@ -1,0 +1,66 @@
+/*
+ * pepita/exec.h - running other programs the one safe way: an argv (never
+ * a shell), a timeout that kills the whole process group, stdout and
+ * stderr captured up to a limit (the rest drained, so the child never
+ * blocks), and the exit status or signal reported. Every external program
+ * the project runs (nvpmodel, jetson_clocks, tegrastats, ssh) goes through
+ * here.
+ *
+ * Threading: pep_proc_run() may be called from any thread; it forks, so
+ * the child only execs.
+ */
+#ifndef PEPITA_EXEC_H
+#define PEPITA_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pepita/core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pep_proc_opts {
+	const char *const *envp;	/* NULL = inherit the environment */
+	const char *cwd;		/* NULL = inherit */
+	const void *stdin_data;		/* NULL = /dev/null */
+	size_t stdin_len;
+	uint32_t timeout_ms;		/* 0 = no limit */
+	size_t max_output;		/* per stream; 0 = 1 MiB */
+};
+
+struct pep_proc_result {
+	int exited;			/* exit_code is valid */
+	int exit_code;
+	int signaled;			/* killed by signal_no */
+	int signal_no;
+	int timed_out;			/* killed because of timeout_ms */
+	char *out;			/* NUL-terminated; free with ..._free() */
+	size_t out_len;
+	int out_truncated;
+	char *err;
+	size_t err_len;
+	int err_truncated;
+	uint64_t elapsed_ns;
+};
+
+/*
+ * Run argv[0] (looked up in PATH) with argv, wait for it and fill res.
+ * Returns 0 when the program ran (whatever its exit status), -ENOENT or
+ * -EACCES when it cannot be executed (err names it), -ENOMEM, or another
+ * -errno from fork/pipe. The child gets its own process group; a timeout
+ * kills that group (SIGTERM, then SIGKILL after 200 ms).
+ */
+PEP_API int pep_proc_run(const char *const *argv,
+			 const struct pep_proc_opts *opts,
+			 struct pep_proc_result *res, struct pep_err *err);
+
+/* Free the captured output. res may be zeroed or NULL. */
+PEP_API void pep_proc_result_free(struct pep_proc_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PEPITA_EXEC_H */

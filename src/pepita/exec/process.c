@@ -1,0 +1,293 @@
+/*
+ * The process runner: fork, exec by argv, capture with limits, time out.
+ *
+ * An exec failure travels back to the parent through a close-on-exec pipe
+ * (the child writes its errno, a successful exec closes the pipe), so
+ * "nvpmodel: not found" is an error return, not a mystery exit code 127.
+ * Output beyond the limit is read and discarded: a child blocked on a full
+ * pipe would otherwise run into the timeout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pepita/exec.h>
+
+#define DEFAULT_MAX_OUTPUT (1u << 20)
+#define KILL_GRACE_MS 200
+
+struct capture {
+	int fd;
+	char *buf;
+	size_t len, max;
+	int truncated;
+};
+
+extern char **environ;
+
+static void child_exec(const char *const *argv, const struct pep_proc_opts *o,
+		       int in_fd, int out_fd, int err_fd, int status_fd)
+{
+	int e;
+
+	setpgid(0, 0);
+	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+		goto fail;
+	if (o->cwd && chdir(o->cwd) < 0)
+		goto fail;
+	if (o->envp)
+		environ = (char **)o->envp;
+	execvp(argv[0], (char *const *)argv);
+fail:
+	e = errno;
+	if (write(status_fd, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+static int capture_read(struct capture *c)
+{
+	char chunk[16384];
+	ssize_t n = read(c->fd, chunk, sizeof(chunk));
+	size_t keep;
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : -1;
+	if (n == 0)
+		return 0;
+	keep = c->len < c->max ? c->max - c->len : 0;
+	if ((size_t)n > keep)
+		c->truncated = 1;
+	keep = keep < (size_t)n ? keep : (size_t)n;
+	if (keep) {
+		char *nb = realloc(c->buf, c->len + keep + 1);
+
+		if (!nb)
+			return -1;
+		c->buf = nb;
+		memcpy(c->buf + c->len, chunk, keep);
+		c->len += keep;
+		c->buf[c->len] = '\0';
+	}
+	return 1;
+}
+
+/*
+ * A child that exits without reading its stdin raises SIGPIPE in us, which
+ * would kill the caller; the kernel raises it even when the write returns
+ * a partial count. Block it for this thread around the write and consume
+ * one that arrived during it (not one the caller had pending before).
+ */
+static ssize_t write_no_sigpipe(int fd, const void *buf, size_t len)
+{
+	static const struct timespec zero;
+	sigset_t pipe_set, old, pending;
+	int had_pending, e;
+	ssize_t n;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	sigpending(&pending);
+	had_pending = sigismember(&pending, SIGPIPE);
+	n = write(fd, buf, len);
+	e = errno;
+	if (!had_pending)
+		sigtimedwait(&pipe_set, NULL, &zero);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return n;
+}
+
+static int remaining_ms(uint64_t deadline_ns)
+{
+	uint64_t now = pep_time_ns();
+
+	if (!deadline_ns)
+		return -1;
+	return now >= deadline_ns ? 0 : (int)((deadline_ns - now) / 1000000 + 1);
+}
+
+/* Feed stdin and drain both outputs until they close or time runs out. */
+static int pump(struct capture *cap, int in_fd, const char *in, size_t in_len,
+		uint64_t deadline_ns)
+{
+	size_t in_off = 0;
+
+	while (cap[0].fd >= 0 || cap[1].fd >= 0) {
+		struct pollfd p[3] = { { cap[0].fd, POLLIN, 0 },
+				       { cap[1].fd, POLLIN, 0 },
+				       { in_fd, POLLOUT, 0 } };
+		int timeout = remaining_ms(deadline_ns), n;
+
+		if (timeout == 0) {
+			if (in_fd >= 0)
+				close(in_fd);
+			return 1;
+		}
+		n = poll(p, 3, timeout);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < 2 && n > 0; i++)
+			if (p[i].revents && capture_read(&cap[i]) <= 0) {
+				close(cap[i].fd);
+				cap[i].fd = -1;
+			}
+		if (in_fd >= 0 && p[2].revents) {
+			ssize_t w = write_no_sigpipe(in_fd, in + in_off,
+						     in_len - in_off);
+
+			if (w > 0)
+				in_off += (size_t)w;
+			if (w < 0 || in_off == in_len) {
+				close(in_fd);
+				in_fd = -1;
+			}
+		}
+	}
+	if (in_fd >= 0)
+		close(in_fd);
+	return 0;
+}
+
+/*
+ * SIGTERM to the group, SIGKILL after a grace period to whatever is left
+ * (a child's children too). Returns 1 when it reaped the child (status
+ * filled), 0 when the caller still has to wait for it.
+ */
+static int kill_group(pid_t pid, int *status)
+{
+	int reaped = 0;
+
+	kill(-pid, SIGTERM);
+	for (int ms = 0; ms < KILL_GRACE_MS && !reaped; ms += 10) {
+		reaped = waitpid(pid, status, WNOHANG) == pid;
+		if (!reaped)
+			usleep(10 * 1000);
+	}
+	kill(-pid, SIGKILL);
+	return reaped;
+}
+
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static int make_pipes(int p[4][2])
+{
+	for (int i = 0; i < 4; i++)
+		if (pipe2(p[i], O_CLOEXEC) < 0)
+			return -errno;
+	return 0;
+}
+
+/* Wait for the child's exec: its errno arrives on the status pipe. */
+static int exec_errno(int fd)
+{
+	int e = 0;
+	ssize_t n;
+
+	do
+		n = read(fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	return n == sizeof(e) ? e : 0;
+}
+
+static void fill_status(int status, struct pep_proc_result *res)
+{
+	res->exited = WIFEXITED(status);
+	res->exit_code = res->exited ? WEXITSTATUS(status) : -1;
+	res->signaled = WIFSIGNALED(status);
+	res->signal_no = res->signaled ? WTERMSIG(status) : 0;
+}
+
+int pep_proc_run(const char *const *argv, const struct pep_proc_opts *opts,
+		 struct pep_proc_result *res, struct pep_err *err)
+{
+	static const struct pep_proc_opts none;
+	const struct pep_proc_opts *o = opts ? opts : &none;
+	size_t max = o->max_output ? o->max_output : DEFAULT_MAX_OUTPUT;
+	int p[4][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	struct capture cap[2];
+	uint64_t start = pep_time_ns(), deadline = 0;
+	int status = 0, ret, e, reaped;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	if (!argv || !argv[0])
+		return pep_err_set(err, -EINVAL, "exec: empty argv");
+	ret = make_pipes(p);	/* 0 stdin, 1 stdout, 2 stderr, 3 exec status */
+	if (ret < 0) {
+		close_all(&p[0][0], 8);
+		return pep_err_set(err, ret, "exec %s: pipe: %s", argv[0], strerror(-ret));
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = pep_err_errno(err, "exec %s: fork", argv[0]);
+		close_all(&p[0][0], 8);
+		return ret;
+	}
+	if (pid == 0)
+		child_exec(argv, o, o->stdin_data ? p[0][0] : open("/dev/null", O_RDONLY),
+			   p[1][1], p[2][1], p[3][1]);
+	setpgid(pid, pid);	/* also here: no race with an early kill */
+	close(p[0][0]);
+	close(p[1][1]);
+	close(p[2][1]);
+	close(p[3][1]);
+	e = exec_errno(p[3][0]);
+	if (!o->stdin_data) {
+		close(p[0][1]);
+		p[0][1] = -1;
+	}
+	if (e) {
+		close_all((int[]){ p[0][1], p[1][0], p[2][0] }, 3);
+		waitpid(pid, NULL, 0);
+		return pep_err_set(err, -e, "exec %s: %s", argv[0], strerror(e));
+	}
+	cap[0] = (struct capture){ .fd = p[1][0], .max = max };
+	cap[1] = (struct capture){ .fd = p[2][0], .max = max };
+	if (o->timeout_ms)
+		deadline = start + (uint64_t)o->timeout_ms * 1000000;
+	ret = pump(cap, p[0][1], o->stdin_data, o->stdin_len, deadline);
+	reaped = 0;
+	if (ret == 1) {
+		res->timed_out = 1;
+		reaped = kill_group(pid, &status);
+		close_all((int[]){ cap[0].fd, cap[1].fd }, 2);
+		ret = 0;
+	}
+	while (!reaped && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	fill_status(status, res);
+	res->out = cap[0].buf;
+	res->out_len = cap[0].len;
+	res->out_truncated = cap[0].truncated;
+	res->err = cap[1].buf;
+	res->err_len = cap[1].len;
+	res->err_truncated = cap[1].truncated;
+	res->elapsed_ns = pep_time_ns() - start;
+	if (ret < 0)
+		return pep_err_set(err, ret, "exec %s: poll: %s", argv[0], strerror(-ret));
+	return 0;
+}
+
+void pep_proc_result_free(struct pep_proc_result *res)
+{
+	if (!res)
+		return;
+	free(res->out);
+	free(res->err);
+	res->out = res->err = NULL;
+}
