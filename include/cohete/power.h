@@ -198,6 +198,38 @@ COH_API int coh_nvpmodel_needs_reboot(const struct coh_nvpmodel_conf *c,
 				      int64_t from_id, int64_t to_id,
 				      char *why, size_t why_size);
 
+/*
+ * Set the nvpmodel mode: run `nvpmodel -m ID` (through pep_proc_run, with
+ * a timeout) and verify the mode took by reading the status file back. A
+ * change that needs a reboot (coh_nvpmodel_needs_reboot) is refused with
+ * -ECANCELED and the reason unless reboot_ok, which answers nvpmodel's
+ * reboot question with YES. On a sysroot other than "/", the program gets
+ * COHETE_SYSROOT=<root> (the simulator in tests/sim reads it).
+ */
+struct coh_power_set_opts {
+	const char *nvpmodel;		/* NULL = "nvpmodel" from PATH */
+	int reboot_ok;
+	uint32_t timeout_ms;		/* 0 = 15000 */
+};
+
+struct coh_power_change {
+	int64_t from_id;		/* COH_NA when the current mode is unknown */
+	int64_t to_id;
+	char to_name[48];
+	int changed;			/* the status file now names to_id */
+	int reboot_required;
+};
+
+/*
+ * Returns 0 (changed, or already in that mode: changed 0), -ENOENT (no such
+ * mode), -ECANCELED (needs a reboot, not allowed), -EIO (nvpmodel failed or
+ * the mode did not take; err quotes it), or an exec error.
+ */
+COH_API int coh_power_set_mode(const struct coh_sysroot *sr,
+			       const struct coh_power_set_opts *opts,
+			       int64_t id, struct coh_power_change *out,
+			       struct pep_err *err);
+
 #ifdef __cplusplus
 }
 #endif

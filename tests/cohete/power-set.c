@@ -1,0 +1,146 @@
+/*
+ * Setting the power mode through tests/sim/nvpmodel (the documented
+ * behaviour of NVIDIA's tool) on a copy of a fixture tree: the change is
+ * verified, an unknown mode and a reboot-needing change are refused with
+ * the reason, a failing nvpmodel is reported. Never the build machine's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cohete/power.h>
+#include <cohete/sysroot.h>
+
+#include "harness.h"
+
+static char root[64], sim[512];
+static const char *fixtures;
+static struct coh_sysroot *sr;
+
+static int copy_tree(const char *tree)
+{
+	char cmd[1200];
+
+	snprintf(root, sizeof(root), "/tmp/coh-power-XXXXXX");
+	if (!mkdtemp(root))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/sysroots/%s/.' '%s/'", fixtures, tree,
+		 root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int read_file(const char *rel, char *buf, size_t size)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	char *text = t_read_file(path);
+
+	if (!text)
+		return -1;
+	snprintf(buf, size, "%s", text);
+	free(text);
+	return 0;
+}
+
+static int test_set_and_verify(void)
+{
+	struct coh_power_set_opts o = { .nvpmodel = sim };
+	struct coh_power_change ch;
+	struct pep_err err;
+	char buf[64];
+
+	CHECK(coh_power_set_mode(sr, &o, 0, &ch, &err) == 0);
+	CHECK(ch.changed && ch.from_id == 2 && ch.to_id == 0 && !strcmp(ch.to_name, "15W"));
+	CHECK(read_file("var/lib/nvpmodel/status", buf, sizeof(buf)) == 0);
+	CHECK(!strncmp(buf, "pmode:0000", 10));
+	CHECK(read_file("sys/devices/system/cpu/cpu0/cpufreq/scaling_max_freq", buf,
+			sizeof(buf)) == 0 && atoi(buf) == 1497600);
+	/* Already there: nothing to do. */
+	CHECK(coh_power_set_mode(sr, &o, 0, &ch, &err) == 0 && !ch.changed);
+	CHECK(coh_power_set_mode(sr, &o, 7, &ch, &err) == -ENOENT);
+	CHECK(strstr(err.msg, "power mode 7"));
+	return T_PASS;
+}
+
+static int test_failures_reported(void)
+{
+	struct coh_power_set_opts o = { .nvpmodel = "/bin/false" };
+	struct coh_power_change ch;
+	struct pep_err err;
+
+	CHECK(coh_power_set_mode(sr, &o, 1, &ch, &err) == -EIO);
+	CHECK(strstr(err.msg, "exit 1"));
+	o.nvpmodel = "no-such-nvpmodel";
+	CHECK(coh_power_set_mode(sr, &o, 1, &ch, &err) == -ENOENT);
+	CHECK(strstr(err.msg, "no-such-nvpmodel"));
+	/* A program that "succeeds" but changes nothing is caught. */
+	o.nvpmodel = "/bin/true";
+	CHECK(coh_power_set_mode(sr, &o, 1, &ch, &err) == -EIO);
+	CHECK(strstr(err.msg, "status file says mode 0"));
+	return T_PASS;
+}
+
+/* Orin NX 16GB's confs gate TPCs differently per mode: find such a pair. */
+static int test_reboot_refused(void)
+{
+	struct coh_power_set_opts o = { .nvpmodel = sim };
+	struct coh_nvpmodel_conf *c;
+	struct coh_power_change ch;
+	struct pep_err err;
+	char path[600], cmd[1400];
+	int64_t to = -1;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/nvpmodel/orin-nx-16gb.conf", fixtures);
+	text = t_read_file(path);
+	CHECK(text && coh_nvpmodel_conf_parse(text, path, &c, NULL) == 0);
+	free(text);
+	for (int64_t id = 1; id < 8 && to < 0; id++)
+		if (coh_nvpmodel_needs_reboot(c, 0, id, NULL, 0) == 1)
+			to = id;
+	coh_nvpmodel_conf_free(c);
+	CHECK(to > 0);
+	snprintf(cmd, sizeof(cmd), "rm -f '%s/etc/nvpmodel.conf' && cp '%s' '%s/etc/nvpmodel.conf' && "
+		 "echo 'pmode:0000 fmode:quiet' > '%s/var/lib/nvpmodel/status'",
+		 root, path, root, root);
+	CHECK(system(cmd) == 0);
+	CHECK(coh_power_set_mode(sr, &o, to, &ch, &err) == -ECANCELED);
+	CHECK(ch.reboot_required && strstr(err.msg, "needs a reboot") &&
+	      strstr(err.msg, "--reboot-ok"));
+	o.reboot_ok = 1;
+	CHECK(coh_power_set_mode(sr, &o, to, &ch, &err) == 0 && ch.changed);
+	return T_PASS;
+}
+
+int main(void)
+{
+	const char *simdir = getenv("COHETE_SIM");
+	struct coh_sysroot_opts opts = { .root = root };
+	char cmd[128];
+	int rc = T_PASS;
+
+	fixtures = getenv("COHETE_FIXTURES");
+	if (!fixtures || !simdir) {
+		printf("SKIP: COHETE_FIXTURES/COHETE_SIM not set (run through meson test)\n");
+		return T_SKIP;
+	}
+	if (access("/usr/bin/python3", X_OK) != 0) {
+		printf("SKIP: the nvpmodel simulator needs python3\n");
+		return T_SKIP;
+	}
+	snprintf(sim, sizeof(sim), "%s/nvpmodel", simdir);
+	if (copy_tree("orin-nano-8gb-super-r36") < 0 ||
+	    coh_sysroot_open(&sr, &opts, NULL) < 0)
+		return T_ERROR;
+	t_run("set_and_verify", test_set_and_verify, &rc);
+	t_run("failures_reported", test_failures_reported, &rc);
+	t_run("reboot_refused", test_reboot_refused, &rc);
+	coh_sysroot_close(sr);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", root);
+	return rc;
+}
