@@ -31,7 +31,7 @@ python3 "$src/scripts/gen-tables.py" "$src/data/jetson-modules.tsv" \
 printf '#define PEP_VERSION_STRING "fuzz"\n' > "$work/pepita-version.h"
 
 # Every library source with coverage, so the fuzzer sees inside the parsers.
-sources=$(ls "$src"/src/pepita/core/*.c "$src"/src/cohete/*/*.c)
+sources=$(ls "$src"/src/pepita/*/*.c "$src"/src/cohete/*/*.c)
 # shellcheck disable=SC2086
 clang -g -O1 -std=gnu17 -D_GNU_SOURCE -DCOH_BUILDING_LIBRARY -DPEP_BUILDING_LIBRARY \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

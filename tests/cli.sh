@@ -240,6 +240,29 @@ if [ -f "$samples" ]; then
 	fi
 fi
 
+# power: list, refuse without --yes off a terminal, switch through the
+# nvpmodel simulator on a copy of a tree and verify, 69 off a Jetson.
+tree=${COHETE_FIXTURES:-}/sysroots/orin-nano-8gb-super-r36
+if [ -d "$tree" ] && [ -n "${COHETE_SIM:-}" ] && command -v python3 >/dev/null; then
+	copy=$tmp/tree
+	cp -a "$tree/." "$copy/" 2>/dev/null || { mkdir -p "$copy" && cp -a "$tree/." "$copy/"; }
+	c -- power --sysroot "$copy"
+	expect_rc "power --sysroot" 0 && grep -q '^\* *2  MAXN_SUPER' "$out" &&
+		pass "power lists the modes, current marked" ||
+		fail "power: no '* 2 MAXN_SUPER' line"
+	c -- power set 15W --sysroot "$copy" --nvpmodel "$COHETE_SIM/nvpmodel"
+	expect_rc "power set without --yes" 2 && pass "power set refuses without --yes"
+	c -- power set 15W --yes --sysroot "$copy" --nvpmodel "$COHETE_SIM/nvpmodel"
+	if expect_rc "power set 15W --yes" 0 && grep -q 'verified' "$out" &&
+	   grep -q 'pmode:0000' "$copy/var/lib/nvpmodel/status"; then
+		pass "power set switches through the simulator and verifies"
+	else
+		fail "power set 15W: status not changed"
+	fi
+	c -- power --sysroot "$COHETE_FIXTURES/sysroots/x86-host"
+	expect_rc "power on a non-Jetson" 69 && pass "power off a Jetson exits 69"
+fi
+
 echo "cli.sh: $checks runs, $failures failed, $nfix fixture sysroots"
 if [ "$failures" -ne 0 ]; then
 	exit 1

@@ -1,0 +1,212 @@
+/*
+ * cohete power: the nvpmodel modes and the current one; `cohete power set`
+ * changes it through nvpmodel and verifies it took.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <cohete/power.h>
+
+#include "cmd.h"
+
+#define CONF_MAX (256 * 1024)
+
+struct power_opts {
+	const char *sysroot;
+	const char *nvpmodel;
+	int json, yes, reboot_ok;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cohete power [--json] [--sysroot DIR]\n"
+		"       cohete power set MODE [--yes] [--reboot-ok] [--nvpmodel PATH]\n"
+		"                             [--sysroot DIR]\n\n"
+		"List the nvpmodel power modes (current one marked), or switch to MODE\n"
+		"(an id or a name) and verify the switch took.\n\n"
+		"  --json          one JSON document\n"
+		"  --yes           do not ask (needed when stdin is not a terminal)\n"
+		"  --reboot-ok     allow a switch that reboots the device (GPU gating)\n"
+		"  --nvpmodel PATH the nvpmodel program (default: from PATH)\n"
+		"  --sysroot DIR   read /etc and /var from DIR (also $COHETE_SYSROOT)\n"
+		"  -h, --help      this help\n");
+}
+
+static int parse_opts(int argc, char **argv, struct power_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "reboot-ok", no_argument, NULL, 'r' },
+		{ "nvpmodel", required_argument, NULL, 'n' },
+		{ "sysroot", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hy", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': o->json = 1; break;
+		case 'y': o->yes = 1; break;
+		case 'r': o->reboot_ok = 1; break;
+		case 'n': o->nvpmodel = optarg; break;
+		case 's': o->sysroot = optarg; break;
+		case 'h': usage(stdout); return 1;
+		default:
+			cli_error("power", "unknown option '%s'", argv[optind - 1]);
+			return -CMD_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+static int load(struct coh_sysroot *sr, struct coh_nvpmodel_conf **c)
+{
+	char *text = malloc(CONF_MAX);
+	struct pep_err err;
+	int ret = text ? coh_sysroot_read(sr, "/etc/nvpmodel.conf", text, CONF_MAX,
+					  &err) : -ENOMEM;
+
+	if (ret >= 0)
+		ret = coh_nvpmodel_conf_parse(text, "/etc/nvpmodel.conf", c, &err);
+	free(text);
+	if (ret == -ENOENT) {
+		cli_error("power", "%s (not a Jetson, or nvpmodel not installed)", err.msg);
+		return CMD_EXIT_UNAVAILABLE;
+	}
+	if (ret < 0) {
+		cli_error("power", "%s", ret == -ENOMEM ? "out of memory" : err.msg);
+		return CMD_EXIT_FAIL;
+	}
+	return CMD_EXIT_OK;
+}
+
+static int show(const struct coh_nvpmodel_conf *c, const struct coh_power_mode *now,
+		int json)
+{
+	json_t *modes, *doc;
+	char *text;
+
+	if (!json) {
+		for (size_t i = 0; i < c->mode_count; i++)
+			printf("%c %2" PRId64 "  %s%s\n",
+			       c->modes[i].id == now->id ? '*' : ' ', c->modes[i].id,
+			       c->modes[i].name,
+			       c->modes[i].id == c->default_id ? "  (default)" : "");
+		return CMD_EXIT_OK;
+	}
+	modes = json_array();
+	for (size_t i = 0; i < c->mode_count; i++)
+		json_array_append_new(modes, json_pack("{s:I, s:s}", "id",
+			(json_int_t)c->modes[i].id, "name", c->modes[i].name));
+	doc = json_pack("{s:o, s:o, s:o}", "current", now->id == COH_NA ? json_null() :
+			json_pack("{s:I, s:s}", "id", (json_int_t)now->id, "name", now->name),
+			"default", c->default_id < 0 ? json_null() :
+			json_integer(c->default_id), "modes", modes);
+	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (!text)
+		return CMD_EXIT_FAIL;
+	puts(text);
+	free(text);
+	return CMD_EXIT_OK;
+}
+
+/* "2" or "MAXN_SUPER" -> the mode id; -1 when no mode matches. */
+static int64_t resolve(const struct coh_nvpmodel_conf *c, const char *arg)
+{
+	char *end;
+	long long id = strtoll(arg, &end, 10);
+
+	if (*arg && !*end && coh_nvpmodel_conf_mode(c, id))
+		return id;
+	for (size_t i = 0; i < c->mode_count; i++)
+		if (!strcasecmp(c->modes[i].name, arg))
+			return c->modes[i].id;
+	return -1;
+}
+
+static int confirm(const struct power_opts *o, const char *name)
+{
+	char answer[16];
+
+	if (o->yes)
+		return 1;
+	if (!isatty(STDIN_FILENO)) {
+		cli_error("power", "not switching to %s without --yes (stdin is not a terminal)",
+			  name);
+		return 0;
+	}
+	fprintf(stderr, "Switch the power mode to %s? [y/N] ", name);
+	return fgets(answer, sizeof(answer), stdin) && (answer[0] == 'y' || answer[0] == 'Y');
+}
+
+static int set(struct coh_sysroot *sr, const struct coh_nvpmodel_conf *c,
+	       const struct power_opts *o, const char *arg)
+{
+	struct coh_power_set_opts so = { .nvpmodel = o->nvpmodel,
+					 .reboot_ok = o->reboot_ok };
+	struct coh_power_change ch;
+	struct pep_err err;
+	int64_t id = resolve(c, arg);
+	int ret;
+
+	if (id < 0) {
+		cli_error("power", "no power mode '%s' in /etc/nvpmodel.conf", arg);
+		return CMD_EXIT_USAGE;
+	}
+	if (!confirm(o, coh_nvpmodel_conf_mode(c, id)->name))
+		return CMD_EXIT_USAGE;
+	ret = coh_power_set_mode(sr, &so, id, &ch, &err);
+	if (ret < 0) {
+		cli_error("power", "%s", err.msg);
+		return ret == -ENOENT ? CMD_EXIT_UNAVAILABLE : CMD_EXIT_FAIL;
+	}
+	if (!ch.changed)
+		printf("power mode: already %s (%" PRId64 ")\n", ch.to_name, ch.to_id);
+	else
+		printf("power mode: %" PRId64 " -> %s (%" PRId64 "), verified%s\n",
+		       ch.from_id, ch.to_name, ch.to_id,
+		       ch.reboot_required ? "; takes effect after the reboot" : "");
+	return CMD_EXIT_OK;
+}
+
+int cmd_power(int argc, char **argv)
+{
+	struct power_opts o = { 0 };
+	struct coh_nvpmodel_conf *c = NULL;
+	struct coh_power_mode now;
+	struct coh_sysroot *sr;
+	int ret = parse_opts(argc, argv, &o);
+	int setting = optind < argc && !strcmp(argv[optind], "set");
+
+	if (ret)
+		return ret > 0 ? CMD_EXIT_OK : -ret;
+	if ((setting && argc - optind != 2) || (!setting && optind < argc)) {
+		cli_error("power", setting ? "set takes one MODE" : "unexpected argument '%s'",
+			  argv[optind]);
+		return CMD_EXIT_USAGE;
+	}
+	if (cli_open_sysroot(o.sysroot, &sr))
+		return CMD_EXIT_FAIL;
+	ret = load(sr, &c);
+	if (ret == CMD_EXIT_OK && setting) {
+		ret = set(sr, c, &o, argv[optind + 1]);
+	} else if (ret == CMD_EXIT_OK) {
+		coh_power_mode_read(sr, &now, NULL);
+		ret = show(c, &now, o.json);
+	}
+	coh_nvpmodel_conf_free(c);
+	coh_sysroot_close(sr);
+	return ret;
+}
