@@ -65,6 +65,14 @@ COH_API int coh_fan_read(const struct coh_sysroot *sr, struct coh_fan *out,
 			 struct coh_notes *notes);
 
 /*
+ * Set the fan's PWM (0..255) and read it back. -EINVAL out of range,
+ * -ENODEV without a fan, -EACCES without root, -EIO when the value does
+ * not stick (nvfancontrol owns the fan: stop it or change its profile).
+ */
+COH_API int coh_fan_set_pwm(const struct coh_sysroot *sr, int64_t pwm,
+			    struct pep_err *err);
+
+/*
  * Parse /var/lib/nvpmodel/status ("pmode:0002 fmode:quiet") into the mode
  * id. -EINVAL when it holds no pmode.
  */

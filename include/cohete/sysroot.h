@@ -74,6 +74,13 @@ COH_API int coh_sysroot_read_s64(const struct coh_sysroot *sr,
 				 const char *path, int64_t *out,
 				 struct pep_err *err);
 
+/*
+ * Write text to an existing file (a sysfs knob: no create), as `echo >`
+ * does. -ENOENT when absent, -EACCES without privileges.
+ */
+COH_API int coh_sysroot_write(const struct coh_sysroot *sr, const char *path,
+			      const char *text, struct pep_err *err);
+
 /* Whether path exists (any type) in the sysroot. */
 COH_API int coh_sysroot_exists(const struct coh_sysroot *sr, const char *path);
 

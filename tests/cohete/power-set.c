@@ -115,6 +115,20 @@ static int test_reboot_refused(void)
 	return T_PASS;
 }
 
+static int test_fan(void)
+{
+	struct pep_err err;
+	struct coh_fan fan;
+	char buf[64];
+
+	CHECK(coh_fan_set_pwm(sr, 200, &err) == 0);
+	CHECK(read_file("sys/class/hwmon/hwmon0/pwm1", buf, sizeof(buf)) == 0 &&
+	      atoi(buf) == 200);
+	CHECK(coh_fan_read(sr, &fan, NULL) == 0 && fan.pwm == 200);
+	CHECK(coh_fan_set_pwm(sr, 256, &err) == -EINVAL && strstr(err.msg, "256"));
+	return T_PASS;
+}
+
 int main(void)
 {
 	const char *simdir = getenv("COHETE_SIM");
@@ -138,6 +152,7 @@ int main(void)
 	t_run("set_and_verify", test_set_and_verify, &rc);
 	t_run("failures_reported", test_failures_reported, &rc);
 	t_run("reboot_refused", test_reboot_refused, &rc);
+	t_run("fan", test_fan, &rc);
 	coh_sysroot_close(sr);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)

@@ -90,6 +90,11 @@ static int test_read_values(void)
 	/* A short buffer truncates but stays terminated. */
 	CHECK(coh_sysroot_read(sr, "/sys/negative", buf, 4, NULL) == 3);
 	CHECK(!strcmp(buf, "-25"));
+	/* Writes go to existing knobs only, never create files. */
+	CHECK(coh_sysroot_write(sr, "/sys/value", "7\n", NULL) == 0);
+	CHECK(coh_sysroot_read_s64(sr, "/sys/value", &v, NULL) == 0 && v == 7);
+	CHECK(coh_sysroot_write(sr, "/sys/new-file", "1\n", &err) == -ENOENT);
+	CHECK(!coh_sysroot_exists(sr, "/sys/new-file"));
 	CHECK(coh_sysroot_exists(sr, "/sys/link/x"));
 	CHECK(!coh_sysroot_exists(sr, "/sys/nothing"));
 	coh_sysroot_close(sr);

@@ -4,6 +4,7 @@
  * cur_pwm and rpm_measured. Other machines expose fanN_input on a hwmon
  * chip; the first one is shown.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,5 +88,55 @@ int coh_fan_read(const struct coh_sysroot *sr, struct coh_fan *fan,
 	if (!fan->present)
 		coh_notes_add(notes, "fan", "no fan found (pwmfan, pwm_tach, "
 			      "pwm-fan or fanN_input)");
+	return 0;
+}
+
+/* The PWM knob: pwm1 (or target_pwm) of the pwmfan hwmon, or JetPack 4's. */
+static int find_pwm_knob(const struct coh_sysroot *sr, char *path, size_t size)
+{
+	struct coh_names names;
+	char name[32], p[128];
+	int found = 0;
+
+	if (coh_sysroot_list(sr, HWMON, &names, NULL) == 0) {
+		for (size_t i = 0; i < names.count && !found; i++) {
+			snprintf(p, sizeof(p), HWMON "/%s/name", names.names[i]);
+			if (coh_sysroot_read_str(sr, p, name, sizeof(name), NULL) <= 0 ||
+			    strcmp(name, "pwmfan"))
+				continue;
+			snprintf(path, size, HWMON "/%s/pwm1", names.names[i]);
+			found = coh_sysroot_exists(sr, path);
+		}
+		coh_names_free(&names);
+	}
+	if (!found) {
+		snprintf(path, size, "/sys/devices/pwm-fan/target_pwm");
+		found = coh_sysroot_exists(sr, path);
+	}
+	return found;
+}
+
+int coh_fan_set_pwm(const struct coh_sysroot *sr, int64_t pwm, struct pep_err *err)
+{
+	char path[160], text[24];
+	int64_t back;
+	int ret;
+
+	if (pwm < 0 || pwm > 255)
+		return pep_err_set(err, -EINVAL, "fan: PWM %lld is not 0..255",
+				   (long long)pwm);
+	if (!find_pwm_knob(sr, path, sizeof(path)))
+		return pep_err_set(err, -ENODEV, "fan: no PWM fan (pwmfan hwmon or pwm-fan)");
+	snprintf(text, sizeof(text), "%lld\n", (long long)pwm);
+	ret = coh_sysroot_write(sr, path, text, err);
+	if (ret < 0)
+		return ret;
+	ret = coh_sysroot_read_s64(sr, path, &back, err);
+	if (ret < 0)
+		return ret;
+	if (back != pwm)
+		return pep_err_set(err, -EIO,
+				   "fan: wrote %lld to %s, it reads back %lld (nvfancontrol running?)",
+				   (long long)pwm, path, (long long)back);
 	return 0;
 }

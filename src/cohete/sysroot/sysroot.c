@@ -168,6 +168,28 @@ int coh_sysroot_read_s64(const struct coh_sysroot *sr, const char *path,
 	return 0;
 }
 
+int coh_sysroot_write(const struct coh_sysroot *sr, const char *path,
+		      const char *text, struct pep_err *err)
+{
+	size_t len = strlen(text);
+	ssize_t n;
+	int fd = open_in_root(sr, path, O_WRONLY | O_TRUNC, err);
+
+	if (fd < 0)
+		return fd;
+	n = write(fd, text, len);
+	if (n < 0 || (size_t)n != len) {
+		int ret = n < 0 ? pep_err_errno(err, "write %s", path)
+				: pep_err_set(err, -EIO, "write %s: short write", path);
+
+		close(fd);
+		return ret;
+	}
+	if (close(fd) < 0)
+		return pep_err_errno(err, "write %s", path);
+	return 0;
+}
+
 int coh_sysroot_exists(const struct coh_sysroot *sr, const char *path)
 {
 	return faccessat(sr->dirfd, relative(path), F_OK, 0) == 0;
