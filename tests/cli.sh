@@ -259,6 +259,14 @@ if [ -d "$tree" ] && [ -n "${COHETE_SIM:-}" ] && command -v python3 >/dev/null; 
 	else
 		fail "power set 15W: status not changed"
 	fi
+	c -- fan set 50% --yes --sysroot "$copy"
+	if expect_rc "fan set 50%" 0 && [ "$(cat "$copy/sys/class/hwmon/hwmon0/pwm1")" = 128 ]; then
+		pass "fan set 50% writes pwm 128 and verifies"
+	else
+		fail "fan set 50%: pwm1 is $(cat "$copy/sys/class/hwmon/hwmon0/pwm1")"
+	fi
+	c -- fan set 300 --yes --sysroot "$copy"
+	expect_rc "fan set 300" 2 && pass "fan set rejects 300"
 	c -- power --sysroot "$COHETE_FIXTURES/sysroots/x86-host"
 	expect_rc "power on a non-Jetson" 69 && pass "power off a Jetson exits 69"
 fi

@@ -11,6 +11,7 @@
 
 struct coh_sysroot;
 
+int cmd_fan(int argc, char **argv);
 int cmd_power(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_tegrastats(int argc, char **argv);

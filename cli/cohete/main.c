@@ -5,6 +5,7 @@
 #include "cmd.h"
 
 static const struct cmd cmds[] = {
+	{ "fan", cmd_fan, "show the fan, or set its PWM and check it stuck" },
 	{ "power", cmd_power, "list the nvpmodel power modes, or switch and verify" },
 	{ "status", cmd_status,
 	  "device, memory, temperatures, CPU, GPU, power and fan at a glance" },

@@ -1,0 +1,120 @@
+/*
+ * cohete fan: show the fan, or set its PWM (0..255, or a percentage) and
+ * read it back.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cohete/power.h>
+
+#include "cmd.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cohete fan [--sysroot DIR]\n"
+		"       cohete fan set PWM|PERCENT%% [--yes] [--sysroot DIR]\n\n"
+		"Show the fan's PWM (0..255) and speed, or set the PWM and check that\n"
+		"it stuck (nvfancontrol, when running, takes it back: stop it first).\n\n"
+		"  --yes           do not ask (needed when stdin is not a terminal)\n"
+		"  --sysroot DIR   read and write /sys under DIR (also $COHETE_SYSROOT)\n"
+		"  -h, --help      this help\n");
+}
+
+/* "128" -> 128; "50%" -> 128. -1 when neither. */
+static int64_t parse_pwm(const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end == arg)
+		return -1;
+	if (!strcmp(end, "%"))
+		return v >= 0 && v <= 100 ? (v * 255 + 50) / 100 : -1;
+	return *end || v < 0 || v > 255 ? -1 : v;
+}
+
+static int show(struct coh_sysroot *sr)
+{
+	struct coh_fan fan;
+
+	coh_fan_read(sr, &fan, NULL);
+	if (!fan.present) {
+		cli_error("fan", "no fan found");
+		return CMD_EXIT_UNAVAILABLE;
+	}
+	printf("%s: ", fan.source);
+	if (fan.pwm != COH_NA)
+		printf("pwm %" PRId64 "/255 (%" PRId64 "%%)", fan.pwm,
+		       (fan.pwm * 100 + 127) / 255);
+	if (fan.rpm != COH_NA)
+		printf("%s%" PRId64 " rpm", fan.pwm != COH_NA ? ", " : "", fan.rpm);
+	putchar('\n');
+	return CMD_EXIT_OK;
+}
+
+static int set(struct coh_sysroot *sr, const char *arg, int yes)
+{
+	int64_t pwm = parse_pwm(arg);
+	struct pep_err err;
+	int ret;
+
+	if (pwm < 0) {
+		cli_error("fan", "'%s' is not a PWM 0..255 or a percentage 0..100%%", arg);
+		return CMD_EXIT_USAGE;
+	}
+	if (!yes && !isatty(STDIN_FILENO)) {
+		cli_error("fan", "not setting the fan without --yes (stdin is not a terminal)");
+		return CMD_EXIT_USAGE;
+	}
+	ret = coh_fan_set_pwm(sr, pwm, &err);
+	if (ret < 0) {
+		cli_error("fan", "%s", err.msg);
+		return ret == -ENODEV ? CMD_EXIT_UNAVAILABLE : CMD_EXIT_FAIL;
+	}
+	printf("fan: pwm set to %" PRId64 "/255, verified\n", pwm);
+	return CMD_EXIT_OK;
+}
+
+int cmd_fan(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "yes", no_argument, NULL, 'y' },
+		{ "sysroot", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sysroot = NULL;
+	struct coh_sysroot *sr;
+	int c, yes = 0, ret, setting;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hy", longopts, NULL)) != -1) {
+		if (c == 'y') {
+			yes = 1;
+		} else if (c == 's') {
+			sysroot = optarg;
+		} else if (c == 'h') {
+			usage(stdout);
+			return CMD_EXIT_OK;
+		} else {
+			cli_error("fan", "unknown option '%s'", argv[optind - 1]);
+			return CMD_EXIT_USAGE;
+		}
+	}
+	setting = optind < argc && !strcmp(argv[optind], "set");
+	if ((setting && argc - optind != 2) || (!setting && optind < argc)) {
+		cli_error("fan", "usage: cohete fan [set PWM]");
+		return CMD_EXIT_USAGE;
+	}
+	if (cli_open_sysroot(sysroot, &sr))
+		return CMD_EXIT_FAIL;
+	ret = setting ? set(sr, argv[optind + 1], yes) : show(sr);
+	coh_sysroot_close(sr);
+	return ret;
+}
