@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <pepita/core.h>
 
@@ -58,6 +59,46 @@ PEP_API int pep_proc_run(const char *const *argv,
 
 /* Free the captured output. res may be zeroed or NULL. */
 PEP_API void pep_proc_result_free(struct pep_proc_result *res);
+
+/*
+ * A program that runs until told to stop and whose stdout is read as it
+ * comes (tegrastats, a log follower): pep_proc_spawn() starts it like
+ * pep_proc_run() does (argv, own process group, stdin from /dev/null;
+ * stdin_data is not supported), pep_proc_read() returns its stdout while
+ * keeping up to max_output of its stderr, and pep_proc_finish() stops it
+ * if asked, reaps it and reports. The child gets SIGTERM if the thread
+ * that spawned it dies first, so a crashed caller leaves nothing behind.
+ *
+ * Threading: one thread at a time per handle.
+ */
+struct pep_proc;
+
+/* -ENOENT or -EACCES when argv[0] cannot be executed (err names it). */
+PEP_API int pep_proc_spawn(const char *const *argv,
+			   const struct pep_proc_opts *opts,
+			   struct pep_proc **out, struct pep_err *err);
+
+/*
+ * Up to size bytes of the child's stdout. Waits at most wait_ms (-1: no
+ * limit) and returns the byte count, 0 at end of file (the child closed
+ * stdout, usually by exiting), -EAGAIN when wait_ms passed without data,
+ * -EINTR when a signal arrived (check your flags and call again),
+ * -ETIMEDOUT when opts->timeout_ms since the spawn has run out.
+ */
+PEP_API ssize_t pep_proc_read(struct pep_proc *p, void *buf, size_t size,
+			      int wait_ms, struct pep_err *err);
+
+/* The child's pid, which is also its process group id. */
+PEP_API pid_t pep_proc_pid(const struct pep_proc *p);
+
+/*
+ * Stop the child when stop is set (SIGTERM to its group, SIGKILL after
+ * 200 ms), wait for it, fill res (exit status, stderr; stdout stays
+ * empty: it was read through pep_proc_read) and free p. res may be NULL.
+ * Returns 0, or -errno from waitpid.
+ */
+PEP_API int pep_proc_finish(struct pep_proc *p, int stop,
+			    struct pep_proc_result *res, struct pep_err *err);
 
 #ifdef __cplusplus
 }

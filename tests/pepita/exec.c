@@ -1,11 +1,14 @@
 /*
  * The process runner against real programs: output, exit codes, signals,
  * stdin, a timeout that kills the whole group, output limits, a program
- * that does not exist, a child that ignores its stdin.
+ * that does not exist, a child that ignores its stdin; and spawned
+ * programs read as they write, stopped, timed out, or orphaned.
  */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <pepita/exec.h>
 
@@ -96,6 +99,109 @@ static int test_cwd_and_env(void)
 	return T_PASS;
 }
 
+/* Read a spawned program's stdout to the end into buf. */
+static ssize_t read_all(struct pep_proc *p, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+
+	while ((n = pep_proc_read(p, buf + len, size - 1 - len, 5000, NULL)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	return n < 0 ? n : (ssize_t)len;
+}
+
+static int test_spawn_stream(void)
+{
+	const char *lines[] = { "sh", "-c", "for i in 1 2 3; do echo line$i; "
+				"sleep 0.05; done; echo oops >&2; exit 3", NULL };
+	struct pep_proc_result r;
+	struct pep_proc *p;
+	char buf[256];
+
+	CHECK(pep_proc_spawn(lines, NULL, &p, NULL) == 0 && pep_proc_pid(p) > 0);
+	CHECK(read_all(p, buf, sizeof(buf)) == 18);
+	CHECK(!strcmp(buf, "line1\nline2\nline3\n"));
+	CHECK(pep_proc_finish(p, 0, &r, NULL) == 0);
+	CHECK(r.exited && r.exit_code == 3 && !r.timed_out);
+	CHECK(r.err && !strcmp(r.err, "oops\n") && !r.out);
+	pep_proc_result_free(&r);
+	return T_PASS;
+}
+
+static int test_spawn_stop_and_wait(void)
+{
+	const char *sleepy[] = { "sh", "-c", "sleep 30 & echo started; wait", NULL };
+	struct pep_proc_result r;
+	struct pep_proc *p;
+	char buf[64];
+	pid_t pgid;
+
+	CHECK(pep_proc_spawn(sleepy, NULL, &p, NULL) == 0);
+	pgid = pep_proc_pid(p);
+	CHECK(pep_proc_read(p, buf, sizeof(buf), 5000, NULL) == 8);
+	/* nothing more comes: the wait runs out */
+	CHECK(pep_proc_read(p, buf, sizeof(buf), 50, NULL) == -EAGAIN);
+	CHECK(pep_proc_finish(p, 1, &r, NULL) == 0);
+	CHECK(r.signaled && r.signal_no == SIGTERM);
+	/* the whole group went, the background sleep too (once init reaps) */
+	for (int i = 0; i < 200 && kill(-pgid, 0) == 0; i++)
+		usleep(10 * 1000);
+	CHECK(kill(-pgid, 0) < 0 && errno == ESRCH);
+	pep_proc_result_free(&r);
+	return T_PASS;
+}
+
+static int test_spawn_timeout_and_errors(void)
+{
+	const char *sleepy[] = { "sleep", "30", NULL };
+	const char *missing[] = { "pepita-no-such-program", NULL };
+	struct pep_proc_opts o = { .timeout_ms = 200 };
+	struct pep_proc_result r;
+	struct pep_proc *p;
+	struct pep_err err;
+	char buf[16];
+
+	CHECK(pep_proc_spawn(sleepy, &o, &p, NULL) == 0);
+	CHECK(pep_proc_read(p, buf, sizeof(buf), -1, NULL) == -ETIMEDOUT);
+	CHECK(pep_proc_finish(p, 0, &r, NULL) == 0 && r.timed_out && r.signaled);
+	pep_proc_result_free(&r);
+	CHECK(pep_proc_spawn(missing, NULL, &p, &err) == -ENOENT && !p);
+	CHECK(strstr(err.msg, "pepita-no-such-program") != NULL);
+	o.stdin_data = "x";
+	o.stdin_len = 1;
+	CHECK(pep_proc_spawn(sleepy, &o, &p, NULL) == -EINVAL);
+	return T_PASS;
+}
+
+/* A caller that dies without finishing takes its spawned program along. */
+static int test_spawn_dies_with_parent(void)
+{
+	const char *sleepy[] = { "sleep", "30", NULL };
+	int fds[2], status;
+	pid_t middle, child = 0;
+
+	CHECK(pipe(fds) == 0);
+	middle = fork();
+	if (middle == 0) {
+		struct pep_proc *p;
+		pid_t pid = pep_proc_spawn(sleepy, NULL, &p, NULL) == 0 ?
+			    pep_proc_pid(p) : 0;
+
+		if (write(fds[1], &pid, sizeof(pid)) < 0)
+			_exit(2);
+		_exit(0);		/* no finish: the sleep is orphaned */
+	}
+	close(fds[1]);
+	CHECK(read(fds[0], &child, sizeof(child)) == sizeof(child) && child > 0);
+	close(fds[0]);
+	CHECK(waitpid(middle, &status, 0) == middle);
+	for (int i = 0; i < 200 && kill(child, 0) == 0; i++)
+		usleep(10 * 1000);
+	CHECK(kill(child, 0) < 0 && errno == ESRCH);
+	return T_PASS;
+}
+
 int main(void)
 {
 	int rc = T_PASS;
@@ -106,6 +212,10 @@ int main(void)
 	t_run("output_limit", test_output_limit, &rc);
 	t_run("not_found", test_not_found, &rc);
 	t_run("cwd_and_env", test_cwd_and_env, &rc);
+	t_run("spawn_stream", test_spawn_stream, &rc);
+	t_run("spawn_stop_and_wait", test_spawn_stop_and_wait, &rc);
+	t_run("spawn_timeout_and_errors", test_spawn_timeout_and_errors, &rc);
+	t_run("spawn_dies_with_parent", test_spawn_dies_with_parent, &rc);
 	pep_proc_result_free(&res);
 	return rc;
 }

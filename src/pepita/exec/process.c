@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,11 +34,15 @@ struct capture {
 extern char **environ;
 
 static void child_exec(const char *const *argv, const struct pep_proc_opts *o,
-		       int in_fd, int out_fd, int err_fd, int status_fd)
+		       int in_fd, int out_fd, int err_fd, int status_fd,
+		       pid_t parent)
 {
 	int e;
 
 	setpgid(0, 0);
+	/* parent != 0: die with it (checked after, as it may be gone already) */
+	if (parent && (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent))
+		_exit(127);
 	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 		goto fail;
 	if (o->cwd && chdir(o->cwd) < 0)
@@ -240,7 +245,7 @@ int pep_proc_run(const char *const *argv, const struct pep_proc_opts *opts,
 	}
 	if (pid == 0)
 		child_exec(argv, o, o->stdin_data ? p[0][0] : open("/dev/null", O_RDONLY),
-			   p[1][1], p[2][1], p[3][1]);
+			   p[1][1], p[2][1], p[3][1], 0);
 	setpgid(pid, pid);	/* also here: no race with an early kill */
 	close(p[0][0]);
 	close(p[1][1]);
@@ -290,4 +295,159 @@ void pep_proc_result_free(struct pep_proc_result *res)
 	free(res->out);
 	free(res->err);
 	res->out = res->err = NULL;
+}
+
+/* --- long-running children ------------------------------------------- */
+
+struct pep_proc {
+	pid_t pid;
+	int out_fd;			/* stdout: the caller reads it */
+	struct capture err;		/* stderr: kept up to max_output */
+	uint64_t start_ns, deadline_ns;
+	int timed_out;
+};
+
+int pep_proc_spawn(const char *const *argv, const struct pep_proc_opts *opts,
+		   struct pep_proc **out, struct pep_err *err)
+{
+	static const struct pep_proc_opts none;
+	const struct pep_proc_opts *o = opts ? opts : &none;
+	int p[4][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	struct pep_proc *proc;
+	pid_t parent;
+	int ret, e;
+
+	*out = NULL;
+	if (!argv || !argv[0])
+		return pep_err_set(err, -EINVAL, "exec: empty argv");
+	if (o->stdin_data)
+		return pep_err_set(err, -EINVAL, "exec %s: stdin_data is not "
+				   "supported for a spawned program", argv[0]);
+	proc = calloc(1, sizeof(*proc));
+	if (!proc)
+		return pep_err_set(err, -ENOMEM, "exec %s: out of memory", argv[0]);
+	ret = make_pipes(p);	/* 0 unused, 1 stdout, 2 stderr, 3 exec status */
+	if (ret < 0) {
+		close_all(&p[0][0], 8);
+		free(proc);
+		return pep_err_set(err, ret, "exec %s: pipe: %s", argv[0], strerror(-ret));
+	}
+	close(p[0][0]);
+	close(p[0][1]);
+	proc->start_ns = pep_time_ns();
+	parent = getpid();
+	proc->pid = fork();
+	if (proc->pid < 0) {
+		ret = pep_err_errno(err, "exec %s: fork", argv[0]);
+		close_all(&p[1][0], 6);
+		free(proc);
+		return ret;
+	}
+	if (proc->pid == 0)
+		child_exec(argv, o, open("/dev/null", O_RDONLY), p[1][1], p[2][1],
+			   p[3][1], parent);
+	setpgid(proc->pid, proc->pid);
+	close(p[1][1]);
+	close(p[2][1]);
+	close(p[3][1]);
+	e = exec_errno(p[3][0]);
+	if (e) {
+		close_all((int[]){ p[1][0], p[2][0] }, 2);
+		waitpid(proc->pid, NULL, 0);
+		free(proc);
+		return pep_err_set(err, -e, "exec %s: %s", argv[0], strerror(e));
+	}
+	proc->out_fd = p[1][0];
+	proc->err = (struct capture){ .fd = p[2][0],
+		.max = o->max_output ? o->max_output : DEFAULT_MAX_OUTPUT };
+	if (o->timeout_ms)
+		proc->deadline_ns = proc->start_ns + (uint64_t)o->timeout_ms * 1000000;
+	*out = proc;
+	return 0;
+}
+
+/* The shorter of the caller's wait and the time left before the deadline. */
+static int read_wait(const struct pep_proc *p, int wait_ms)
+{
+	int left = remaining_ms(p->deadline_ns);
+
+	if (left < 0)
+		return wait_ms;
+	return wait_ms < 0 || left < wait_ms ? left : wait_ms;
+}
+
+ssize_t pep_proc_read(struct pep_proc *p, void *buf, size_t size, int wait_ms,
+		      struct pep_err *err)
+{
+	for (;;) {
+		struct pollfd fds[2] = { { p->out_fd, POLLIN, 0 },
+					 { p->err.fd, POLLIN, 0 } };
+		int wait = read_wait(p, wait_ms), n;
+		ssize_t got;
+
+		if (p->deadline_ns && remaining_ms(p->deadline_ns) == 0) {
+			p->timed_out = 1;
+			return pep_err_set(err, -ETIMEDOUT, "exec: pid %d ran out of "
+					   "time", (int)p->pid);
+		}
+		n = poll(fds, 2, wait);
+		if (n < 0)
+			return errno == EINTR ? -EINTR :
+				pep_err_errno(err, "exec: poll");
+		if (n == 0) {
+			if (wait == wait_ms)
+				return -EAGAIN;
+			continue;	/* the deadline: reported above */
+		}
+		if (fds[1].revents && capture_read(&p->err) <= 0) {
+			close(p->err.fd);
+			p->err.fd = -1;	/* poll ignores a negative fd */
+		}
+		if (!fds[0].revents)
+			continue;
+		got = read(p->out_fd, buf, size);
+		if (got >= 0)
+			return got;
+		if (errno != EINTR && errno != EAGAIN)
+			return pep_err_errno(err, "exec: read");
+	}
+}
+
+pid_t pep_proc_pid(const struct pep_proc *p)
+{
+	return p->pid;
+}
+
+int pep_proc_finish(struct pep_proc *p, int stop, struct pep_proc_result *res,
+		    struct pep_err *err)
+{
+	struct pep_proc_result local;
+	int status = 0, reaped = 0, ret = 0;
+
+	if (!res)
+		res = &local;
+	memset(res, 0, sizeof(*res));
+	close(p->out_fd);	/* a writer now gets EPIPE instead of blocking */
+	if (stop || p->timed_out)
+		reaped = kill_group(p->pid, &status);
+	while (p->err.fd >= 0 && capture_read(&p->err) > 0)
+		;
+	if (p->err.fd >= 0)
+		close(p->err.fd);
+	while (!reaped && waitpid(p->pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			ret = pep_err_errno(err, "exec: waitpid %d", (int)p->pid);
+			break;
+		}
+	}
+	fill_status(status, res);
+	res->timed_out = p->timed_out;
+	res->err = p->err.buf;
+	res->err_len = p->err.len;
+	res->err_truncated = p->err.truncated;
+	res->elapsed_ns = pep_time_ns() - p->start_ns;
+	if (res == &local)
+		pep_proc_result_free(res);
+	free(p);
+	return ret;
 }
