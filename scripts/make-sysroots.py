@@ -228,6 +228,10 @@ THOR_MODES = [
 ]
 
 
+# A clock's clk_max_rate when nothing caps it: 2^64 - 1.
+NO_CAP = 2**64 - 1
+
+
 def zram_swap(total_kb, count):
     """nvzramconfig: `count` zram devices sharing half of MemTotal."""
     return [("zram", total_kb // 2 // count * 1024)] * count
@@ -288,6 +292,8 @@ BOARDS["orin-nano-8gb-super-r36"] = dict(
     fan=dict(style="hwmon",
              pwm=("sys/devices/platform/pwm-fan/hwmon/hwmon0", 88),
              tach=("sys/devices/platform/bus@0/39c0000.tachometer/hwmon/hwmon1", 1794)),
+    # Non-root: no debugfs; nvpmodel's EMC cap file says "no cap" (0).
+    emc=dict(style=None, cap=0),
 )
 
 BOARDS["orin-nano-4gb-r35"] = dict(
@@ -424,6 +430,14 @@ BOARDS["orin-nx-8gb-r35"] = dict(
     fan=dict(style="hwmon",
              pwm=("sys/devices/platform/pwm-fan/hwmon/hwmon2", 96),
              tach=("sys/devices/platform/39c0000.tachometer/hwmon/hwmon3", 2034)),
+    # Root: EMC_FREQ 0%@2133 under nvpmodel's 2133 MHz cap; VIC_FREQ 115,
+    # APE 174.
+    emc=dict(style="bpmp", cur=2133000000, min=204000000, max=3199000000,
+             cap=2133000000, mc_all=0),
+    engines=[("ape", 1, 174000000, 0, NO_CAP), ("dla0_core", 0, 0, 0, 1369600000),
+             ("nvdec", 0, 0, 0, 793600000), ("nvenc", 0, 0, 0, 793600000),
+             ("nvjpg", 0, 0, 0, 627200000), ("ofa", 0, 0, 0, 793600000),
+             ("pva0_vps", 0, 0, 0, 704000000), ("vic", 1, 115200000, 0, 729600000)],
 )
 
 BOARDS["agx-orin-64gb-r36"] = dict(
@@ -469,6 +483,17 @@ BOARDS["agx-orin-64gb-r36"] = dict(
     fan=dict(style="hwmon",
              pwm=("sys/devices/platform/pwm-fan/hwmon/hwmon0", 75),
              tach=("sys/devices/platform/bus@0/39c0000.tachometer/hwmon/hwmon1", 1122)),
+    # Captured as root: BPMP's EMC clock and the engines' clocks in
+    # debugfs, following the line's EMC_FREQ 3%@2133, NVENC 78%@166,
+    # VIC 32%@115 and APE 174; the rest off.
+    emc=dict(style="bpmp", cur=2133000000, min=204000000, max=3199000000,
+             cap=0, mc_all=63990),
+    engines=[("ape", 1, 174000000, 0, NO_CAP), ("dla0_core", 0, 0, 0, 1600000000),
+             ("dla1_core", 0, 0, 0, 1600000000), ("nvdec", 0, 0, 0, 1164800000),
+             ("nvenc", 1, 166400000, 0, 1164800000), ("nvjpg", 0, 0, 0, 819200000),
+             ("nvjpg1", 0, 0, 0, 819200000), ("ofa", 0, 0, 0, 1164800000),
+             ("pva0_vps", 0, 0, 0, 1152000000), ("se", 1, 435200000, 0, NO_CAP),
+             ("vic", 1, 115200000, 0, 1075200000)],
     # An NVMe drive's hwmon: a temperature sensor that is not a fan.
     hwmon_temps=[dict(
         dir="sys/devices/platform/bus@0/14160000.pcie/pci0004:00/0004:00:00.0/"
@@ -1477,6 +1502,35 @@ def write_fan(t, b):
         t.val(f"{d}/step_time", 100)
 
 
+def write_emc(t, b):
+    e = b.get("emc")
+    if not e:
+        return
+    t.val("sys/kernel/nvpmodel_emc_cap/emc_iso_cap", e["cap"])
+    if e["style"] == "bpmp":                # tegra186/194/234, root only
+        d = "sys/kernel/debug/bpmp/debug/clk/emc"
+        t.val(f"{d}/rate", e["cur"])
+        t.val(f"{d}/min_rate", e["min"])
+        t.val(f"{d}/max_rate", e["max"])
+        t.val(f"{d}/mrq_rate_locked", 0)
+        t.val("sys/kernel/debug/bpmp/debug/actmon/mc_all_avg_activity",
+              e["mc_all"])
+
+
+def write_engines(t, b):
+    for name, count, rate, lo, hi in b.get("engines", []):
+        d = f"sys/kernel/debug/clk/{name}"
+        t.val(f"{d}/clk_enable_count", count)
+        t.val(f"{d}/clk_rate", rate)
+        t.val(f"{d}/clk_min_rate", lo)
+        t.val(f"{d}/clk_max_rate", hi)
+    if b.get("engines"):
+        # Clocks that are not engines, and an engine's part (".buf").
+        for name in ("emc", "nvdec.buf", "sdmmc4", "uarta"):
+            t.val(f"sys/kernel/debug/clk/{name}/clk_enable_count", 1)
+            t.val(f"sys/kernel/debug/clk/{name}/clk_rate", 204000000)
+
+
 # --- the broken tree ---------------------------------------------------------
 
 def break_tree(t, b):
@@ -1538,6 +1592,8 @@ def build(out, name):
     write_rails(t, b)
     write_nvpmodel(t, b)
     write_fan(t, b)
+    write_emc(t, b)
+    write_engines(t, b)
     if "post" in b:
         POST[b["post"]](t, b)
     check(root, name)

@@ -271,6 +271,24 @@ if [ -d "$tree" ] && [ -n "${COHETE_SIM:-}" ] && command -v python3 >/dev/null; 
 	expect_rc "power on a non-Jetson" 69 && pass "power off a Jetson exits 69"
 fi
 
+# clocks: help, 69 without jetson_clocks, and --json as one document
+# through the jetson_clocks simulator (tests/cohete/clocks.c does the rest).
+c -- clocks --help
+expect_rc "clocks --help" 0 && [ -s "$out" ] && pass "clocks --help"
+c -- clocks --jetson-clocks "$tmp/no-jetson_clocks"
+expect_rc "clocks without jetson_clocks" 69 && pass "clocks off a Jetson exits 69"
+if [ -n "${COHETE_SIM:-}" ] && command -v python3 >/dev/null; then
+	c -- clocks --json --jetson-clocks "$COHETE_SIM/jetson_clocks" \
+		--sysroot "${COHETE_FIXTURES:-}/sysroots/orin-nano-8gb-super-r36"
+	if expect_rc "clocks --json" 0 && valid_json "$out"; then
+		pass "clocks --json: one JSON document"
+	else
+		fail "clocks --json: not one JSON document"
+	fi
+	c -- clocks on --jetson-clocks "$COHETE_SIM/jetson_clocks" --sysroot "$tmp"
+	expect_rc "clocks on without --yes" 2 && pass "clocks on refuses without --yes"
+fi
+
 echo "cli.sh: $checks runs, $failures failed, $nfix fixture sysroots"
 if [ "$failures" -ne 0 ]; then
 	exit 1

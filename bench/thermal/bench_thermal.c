@@ -5,13 +5,21 @@
  * Anchors, measured in the same run:
  * - parse: "peak" = splitting the same lines into tokens and nothing else,
  *   the least work any token-by-token parser does;
- * - sample: "peak" = the same files read once with bare open/read/close.
+ * - sample: "peak" = the same files read once with bare open/read/close;
+ * - agent-cpu-10hz: the agent (library: sampler thread, breaker, idle HTTP
+ *   threads) sampling every 100 ms, as process CPU time per wall second in
+ *   percent of one core; "bare-loop" = coh_status_sample() every 100 ms in
+ *   a plain loop, the cost of the sampling itself.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <cohete/agent.h>
 
 #include <cohete/sysroot.h>
 
@@ -152,6 +160,101 @@ static void bench_sample(const char *name, const char *root)
 	free(th);
 }
 
+#define AGENT_REPS 3
+#define AGENT_SECONDS 2
+
+/* User + system CPU time of the whole process, in seconds. */
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void sleep_until_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000),
+			       .tv_nsec = (long)(ns % 1000000000) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
+		;
+}
+
+/* Percent of one core while the agent runs at 10 Hz; -1 if it cannot. */
+static double agent_cpu(const char *root)
+{
+	struct coh_agent_opts o = { .sysroot = root, .listen = "127.0.0.1:0",
+				    .interval_ms = 100 };
+	struct coh_agent *a;
+	double c0, c1;
+	uint64_t t0, t1;
+
+	if (coh_agent_create(&a, &o, NULL) < 0)
+		return -1;
+	if (coh_agent_start(a, NULL) < 0) {
+		coh_agent_destroy(a);
+		return -1;
+	}
+	sleep_until_ns(pep_time_ns() + 300000000);	/* past start-up */
+	c0 = cpu_seconds();
+	t0 = pep_time_ns();
+	sleep_until_ns(t0 + AGENT_SECONDS * 1000000000ULL);
+	c1 = cpu_seconds();
+	t1 = pep_time_ns();
+	coh_agent_destroy(a);
+	return 100.0 * (c1 - c0) / ((double)(t1 - t0) / 1e9);
+}
+
+/* The same sampling, bare: coh_status_sample() every 100 ms. */
+static double bare_cpu(const char *root)
+{
+	struct coh_sysroot_opts opts = { .root = root };
+	struct coh_status *prev = malloc(sizeof(*prev)), *cur = malloc(sizeof(*cur)), *tmp;
+	struct coh_sysroot *sr;
+	uint64_t t0, next;
+	double c0, pct = -1;
+
+	if (prev && cur && coh_sysroot_open(&sr, &opts, NULL) == 0) {
+		coh_status_sample(sr, NULL, prev);
+		c0 = cpu_seconds();
+		t0 = next = pep_time_ns();
+		while (next < t0 + AGENT_SECONDS * 1000000000ULL) {
+			coh_status_sample(sr, prev, cur);
+			coh_breaker_input(&cur->thermal);
+			tmp = prev;
+			prev = cur;
+			cur = tmp;
+			next += 100000000;
+			sleep_until_ns(next);
+		}
+		pct = 100.0 * (cpu_seconds() - c0) / ((double)(pep_time_ns() - t0) / 1e9);
+		coh_sysroot_close(sr);
+	}
+	free(prev);
+	free(cur);
+	return pct;
+}
+
+static void bench_agent(const char *root)
+{
+	double ours[AGENT_REPS], bare[AGENT_REPS];
+
+	for (int r = 0; r < AGENT_REPS; r++) {
+		ours[r] = agent_cpu(root);
+		bare[r] = bare_cpu(root);
+		if (ours[r] < 0 || bare[r] < 0) {
+			printf("# agent: cannot run on %s\n", root);
+			printf("BENCH thermal/agent-cpu-10hz core%% ours=na bare-loop=na speedup=na\n");
+			return;
+		}
+	}
+	printf("BENCH thermal/agent-cpu-10hz core%% ours=%.3f bare-loop=%.3f speedup=%.2f\n",
+	       bench_median(ours, AGENT_REPS), bench_median(bare, AGENT_REPS),
+	       bench_median(bare, AGENT_REPS) / bench_median(ours, AGENT_REPS));
+}
+
 int main(void)
 {
 	const char *fixtures = getenv("COHETE_FIXTURES");
@@ -163,5 +266,6 @@ int main(void)
 	snprintf(root, sizeof(root), "%s/sysroots/agx-orin-64gb-r36", fixtures);
 	bench_sample("fixture-sample", root);
 	bench_sample("live-sample", "/");
+	bench_agent(root);
 	return 0;
 }

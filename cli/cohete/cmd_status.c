@@ -43,7 +43,8 @@ static void usage(FILE *out)
 		"usage: cohete status [--json] [--watch SECONDS] [--sysroot DIR]\n"
 		"                     [--window-ms MS]\n\n"
 		"Device and module, L4T/JetPack, memory, thermal zones, per-core CPU\n"
-		"load and frequency, GPU, power rails, nvpmodel mode and fan.\n\n"
+		"load and frequency, GPU, EMC and engines (root), power rails, nvpmodel\n"
+		"mode and fan.\n\n"
 		"  --json             one JSON document (with --watch: one per line)\n"
 		"  --watch SECONDS    refresh every SECONDS until interrupted\n"
 		"  --sysroot DIR      read /proc, /sys, /etc from DIR (also $COHETE_SYSROOT)\n"
@@ -310,6 +311,48 @@ static void print_gpu(const struct coh_gpu *g)
 	       g->governor[0] ? g->governor : "-");
 }
 
+static void print_emc(const struct coh_emc *e)
+{
+	char load[16], mhz[32], max[32];
+
+	if (!e->present)
+		return;
+	printf("EMC         ");
+	if (e->cur_hz == COH_NA) {
+		printf("clock unavailable");
+	} else {
+		fmt_permille(e->load_permille, load, sizeof(load));
+		printf("%s at %s (max %s)", load + strspn(load, " "),
+		       fmt_mhz(e->cur_hz, 1000000, mhz, sizeof(mhz)),
+		       fmt_mhz(e->max_hz, 1000000, max, sizeof(max)));
+	}
+	if (e->cap_hz != COH_NA)
+		printf(", capped at %s by nvpmodel",
+		       fmt_mhz(e->cap_hz, 1000000, max, sizeof(max)));
+	putchar('\n');
+}
+
+/* "nvenc 166 MHz, vic 115 MHz; off: dla0_core nvdec ..." */
+static void print_engines(const struct coh_engines *en)
+{
+	char mhz[32];
+	int any = 0;
+
+	if (!en->readable || !en->count)
+		return;
+	printf("Engines     ");
+	for (unsigned int i = 0; i < en->count; i++)
+		if (en->engine[i].on)
+			printf("%s%s %s", any++ ? ", " : "", en->engine[i].name,
+			       fmt_mhz(en->engine[i].cur_hz, 1000000, mhz,
+				       sizeof(mhz)));
+	printf("%soff:", any ? "; " : "");
+	for (unsigned int i = 0; i < en->count; i++)
+		if (!en->engine[i].on)
+			printf(" %s", en->engine[i].name);
+	putchar('\n');
+}
+
 static void print_milli(int64_t v, const char *unit)
 {
 	if (v == COH_NA)
@@ -380,6 +423,8 @@ static void print_human(const struct coh_status *s, const struct style *st)
 	print_thermal(&s->thermal, st);
 	print_cpu(&s->cpu, s->window_ms);
 	print_gpu(&s->gpu);
+	print_emc(&s->emc);
+	print_engines(&s->engines);
 	print_notes(&s->notes, st);
 }
 

@@ -1,11 +1,18 @@
 /*
- * cohete tegrastats: parse tegrastats lines (a running tegrastats piped in,
- * or a log) into one JSON object per line, or a short summary per line.
+ * cohete tegrastats: parse tegrastats lines (piped in, a log, or from a
+ * tegrastats that cohete runs and stops) into one JSON object per line, or
+ * a short summary per line.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <pepita/exec.h>
 
 #include <cohete/thermal.h>
 
@@ -14,11 +21,20 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: cohete tegrastats [--json] < LINES\n\n"
-		"Parse tegrastats output (any L4T release, R24 to R39) read from\n"
-		"standard input: `tegrastats | cohete tegrastats --json`, or a log.\n\n"
-		"  --json       one JSON object per line (every field; null when absent)\n"
-		"  -h, --help   this help\n");
+		"usage: cohete tegrastats [--json] [--count N] < LINES\n"
+		"       cohete tegrastats [--json] [--count N] [--interval MS]\n"
+		"                         [--tegrastats PATH] [--sysroot DIR] [--run]\n\n"
+		"Parse tegrastats output (any L4T release, R24 to R39) into JSON or a\n"
+		"one-line summary. Lines come from standard input when it is a pipe or\n"
+		"a file (`tegrastats | cohete tegrastats --json`, or a log); otherwise\n"
+		"cohete runs tegrastats itself and stops it on exit.\n\n"
+		"  --json             one JSON object per line (every field; null when absent)\n"
+		"  --count N          stop after N lines\n"
+		"  --interval MS      tegrastats' sampling interval (default 1000)\n"
+		"  --tegrastats PATH  the program to run (default: tegrastats in PATH)\n"
+		"  --sysroot DIR      passed on as COHETE_SYSROOT (for the simulator)\n"
+		"  --run              run tegrastats even when stdin is not a terminal\n"
+		"  -h, --help         this help\n");
 }
 
 /* "RAM 20642/62817 MB  CPU 17%  GPU 12%  hottest cpu 52.9 C  13.9 W" */
@@ -65,10 +81,53 @@ static void print_summary(const struct coh_tegrastats *ts)
 	putchar('\n');
 }
 
-static int parse_opts(int argc, char **argv, int *json)
+struct ts_opts {
+	int json;
+	long count;			/* 0 = no limit */
+	long interval_ms;
+	const char *program;
+	const char *sysroot;
+	int run;
+};
+
+struct ts_state {
+	const struct ts_opts *o;
+	struct coh_tegrastats *ts;
+	unsigned long lineno, bad, printed;
+	const char *source;		/* "stdin", "tegrastats" */
+	int reader_gone;		/* stdout is a pipe nobody reads */
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static long parse_positive(const char *opt, const char *arg, long max)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end == arg || *end || v <= 0 || v > max) {
+		cli_error("tegrastats", "%s: '%s' is not a number from 1 to %ld",
+			  opt, arg, max);
+		return -1;
+	}
+	return v;
+}
+
+static int parse_opts(int argc, char **argv, struct ts_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "tegrastats", required_argument, NULL, 't' },
+		{ "sysroot", required_argument, NULL, 's' },
+		{ "run", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -77,12 +136,25 @@ static int parse_opts(int argc, char **argv, int *json)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		if (c == 'j') {
-			*json = 1;
-		} else if (c == 'h') {
+		switch (c) {
+		case 'j': o->json = 1; break;
+		case 'c':
+			if ((o->count = parse_positive("--count", optarg, LONG_MAX)) < 0)
+				return -CMD_EXIT_USAGE;
+			break;
+		case 'i':
+			o->interval_ms = parse_positive("--interval", optarg, 3600000);
+			if (o->interval_ms < 0)
+				return -CMD_EXIT_USAGE;
+			o->run = 1;
+			break;
+		case 't': o->program = optarg; o->run = 1; break;
+		case 's': o->sysroot = optarg; o->run = 1; break;
+		case 'r': o->run = 1; break;
+		case 'h':
 			usage(stdout);
 			return 1;
-		} else {
+		default:
 			cli_error("tegrastats", "unknown option '%s'", argv[optind - 1]);
 			return -CMD_EXIT_USAGE;
 		}
@@ -94,37 +166,164 @@ static int parse_opts(int argc, char **argv, int *json)
 	return 0;
 }
 
-int cmd_tegrastats(int argc, char **argv)
+/* Parse and print one line. -1 when output failed (a closed pipe). */
+static int handle_line(struct ts_state *s, const char *line)
 {
-	struct coh_tegrastats *ts = malloc(sizeof(*ts));
+	struct pep_err err;
+	char *out;
+
+	s->lineno++;
+	if (coh_tegrastats_parse(line, s->ts, &err) < 0) {
+		cli_error("tegrastats", "%s:%lu: %s", s->source, s->lineno, err.msg);
+		s->bad++;
+		return 0;
+	}
+	if (!s->o->json) {
+		print_summary(s->ts);
+	} else if ((out = coh_tegrastats_json(s->ts))) {
+		puts(out);
+		free(out);
+	}
+	s->printed++;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	s->reader_gone = errno == EPIPE;
+	return -1;
+}
+
+static int done(const struct ts_state *s)
+{
+	return s->o->count && (long)s->printed >= s->o->count;
+}
+
+static int exit_code(const struct ts_state *s)
+{
+	return s->bad && s->bad == s->lineno ? CMD_EXIT_FAIL : CMD_EXIT_OK;
+}
+
+static int from_stdin(struct ts_state *s)
+{
 	char *line = NULL;
 	size_t cap = 0;
-	unsigned long lineno = 0, bad = 0;
-	int json = 0, ret = parse_opts(argc, argv, &json);
 
-	if (ret || !ts) {
-		free(ts);
-		return ret > 0 ? CMD_EXIT_OK : ret < 0 ? -ret : CMD_EXIT_FAIL;
-	}
-	while (getline(&line, &cap, stdin) > 0) {
-		struct pep_err err;
-		char *out;
-
-		lineno++;
-		if (coh_tegrastats_parse(line, ts, &err) < 0) {
-			cli_error("tegrastats", "stdin:%lu: %s", lineno, err.msg);
-			bad++;
-			continue;
-		}
-		if (!json) {
-			print_summary(ts);
-		} else if ((out = coh_tegrastats_json(ts))) {
-			puts(out);
-			free(out);
-		}
-		fflush(stdout);
-	}
+	while (!done(s) && getline(&line, &cap, stdin) > 0)
+		if (handle_line(s, line) < 0)
+			break;
 	free(line);
-	free(ts);
-	return bad && bad == lineno ? CMD_EXIT_FAIL : CMD_EXIT_OK;
+	return exit_code(s);
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	/* no SA_RESTART: the wait for output returns at once */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);	/* a closed stdout is a write error */
+}
+
+/* Feed complete lines from buf[0..*len) to handle_line; keep the rest. */
+static int drain_lines(struct ts_state *s, char *buf, size_t *len)
+{
+	char *start = buf, *nl;
+
+	while (!done(s) && (nl = memchr(start, '\n', *len - (size_t)(start - buf)))) {
+		*nl = '\0';
+		if (handle_line(s, start) < 0)
+			return -1;
+		start = nl + 1;
+	}
+	*len -= (size_t)(start - buf);
+	memmove(buf, start, *len);
+	return 0;
+}
+
+/* Report how the program ended when it was not us who stopped it. */
+static int report_end(const struct pep_proc_result *r, int stopped,
+		      const struct ts_state *s)
+{
+	if (stopped)
+		return exit_code(s);
+	if (r->exited && r->exit_code == 0)
+		return exit_code(s);
+	cli_error("tegrastats", "%s %s %d%s%.*s", s->o->program ? s->o->program :
+		  "tegrastats", r->exited ? "exited with status" : "killed by signal",
+		  r->exited ? r->exit_code : r->signal_no, r->err_len ? ": " : "",
+		  (int)(r->err_len && r->err[r->err_len - 1] == '\n' ?
+			r->err_len - 1 : r->err_len), r->err ? r->err : "");
+	return CMD_EXIT_FAIL;
+}
+
+static int run_tegrastats(struct ts_state *s)
+{
+	char interval[24], buf[65536];
+	const char *argv[] = { s->o->program ? s->o->program : "tegrastats",
+			       "--interval", interval, NULL };
+	struct pep_proc_result r;
+	struct pep_proc *p;
+	struct pep_err err;
+	size_t len = 0;
+	int stop, ret;
+	ssize_t n = 1;
+
+	snprintf(interval, sizeof(interval), "%ld",
+		 s->o->interval_ms ? s->o->interval_ms : 1000);
+	if (s->o->sysroot && setenv("COHETE_SYSROOT", s->o->sysroot, 1) < 0)
+		return CMD_EXIT_FAIL;
+	catch_signals();
+	ret = pep_proc_spawn(argv, NULL, &p, &err);
+	if (ret == -ENOENT && !s->o->program) {
+		cli_error("tegrastats", "tegrastats not found (not a Jetson?); "
+			  "pipe its lines in instead: ... | cohete tegrastats");
+		return CMD_EXIT_UNAVAILABLE;
+	}
+	if (ret < 0) {
+		cli_error("tegrastats", "%s", err.msg);
+		return ret == -ENOENT ? CMD_EXIT_UNAVAILABLE : CMD_EXIT_FAIL;
+	}
+	s->source = argv[0];
+	while (!stop_requested && !done(s)) {
+		n = pep_proc_read(p, buf + len, sizeof(buf) - 1 - len, -1, NULL);
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (drain_lines(s, buf, &len) < 0)
+			break;
+		if (len == sizeof(buf) - 1)
+			len = 0;	/* a line longer than any tegrastats line */
+	}
+	/* at end of file the program is exiting by itself: let it */
+	stop = n != 0;
+	pep_proc_finish(p, stop, &r, NULL);
+	ret = report_end(&r, stop, s);
+	pep_proc_result_free(&r);
+	return ret;
+}
+
+int cmd_tegrastats(int argc, char **argv)
+{
+	struct ts_opts o = { 0 };
+	struct ts_state s = { .o = &o, .source = "stdin" };
+	int ret = parse_opts(argc, argv, &o);
+
+	if (ret)
+		return ret > 0 ? CMD_EXIT_OK : -ret;
+	s.ts = malloc(sizeof(*s.ts));
+	if (!s.ts) {
+		cli_error("tegrastats", "out of memory");
+		return CMD_EXIT_FAIL;
+	}
+	if (o.run || isatty(STDIN_FILENO))
+		ret = run_tegrastats(&s);
+	else
+		ret = from_stdin(&s);
+	free(s.ts);
+	/* `... | head`: the reader has what it wanted; not an error */
+	if (s.reader_gone && freopen("/dev/null", "w", stdout))
+		return CMD_EXIT_OK;
+	return ret;
 }

@@ -5,7 +5,13 @@
 #include "cmd.h"
 
 static const struct cmd cmds[] = {
+	{ "agent", cmd_agent,
+	  "the on-device daemon: metrics, breaker enforcement, control API" },
+	{ "clocks", cmd_clocks,
+	  "jetson_clocks: show (parsed), store, restore, on, off" },
 	{ "fan", cmd_fan, "show the fan, or set its PWM and check it stuck" },
+	{ "monitor", cmd_monitor,
+	  "full-screen live view: CPU, GPU, memory, thermal, power" },
 	{ "power", cmd_power, "list the nvpmodel power modes, or switch and verify" },
 	{ "status", cmd_status,
 	  "device, memory, temperatures, CPU, GPU, power and fan at a glance" },

@@ -8,5 +8,6 @@
 #include <cohete/thermal.h>
 #include <cohete/power.h>
 #include <cohete/status.h>
+#include <cohete/agent.h>
 
 #endif /* COHETE_COHETE_H */

@@ -1,6 +1,6 @@
 /*
  * cohete/power.h - power rails (INA3221: hwmon on JetPack 5+, iio on
- * JetPack 4), the current nvpmodel mode and the fan.
+ * JetPack 4), the nvpmodel mode, jetson_clocks and the fan.
  *
  * Rail totals follow tegrastats: VDD_IN or POM_5V_IN is the board input
  * when present; otherwise the sum of the rails is only a floor (AGX Orin's
@@ -237,6 +237,225 @@ COH_API int coh_power_set_mode(const struct coh_sysroot *sr,
 			       const struct coh_power_set_opts *opts,
 			       int64_t id, struct coh_power_change *out,
 			       struct pep_err *err);
+
+/*
+ * jetson_clocks: NVIDIA's script that pins the clocks at the current power
+ * mode's maximum. `jetson_clocks` (root) sets every CPU's scaling_min_freq
+ * to its scaling_max_freq and disables the CPU idle states, the GPU's
+ * devfreq min_freq to its max_freq (rail gating off), and locks the EMC at
+ * its maximum (FreqOverride=1); `--fan` also runs the fan at full PWM.
+ * `--show` prints the state, `--store [FILE]` saves the files it changes as
+ * "path:value" lines and `--restore [FILE]` writes them back (default FILE
+ * ~/l4t_dfs.conf: root's home under sudo). The tool has no "off": the
+ * clocks stay pinned until a restore, an nvpmodel switch or a reboot.
+ *
+ * Here, `off` is that restore, and `on` first stores the current settings
+ * when the store file does not exist yet, as users do by hand
+ * (`jetson_clocks --store; jetson_clocks`), so `off` has something to go
+ * back to. An existing store file is kept: storing while the clocks are
+ * pinned would make `off` restore pinned clocks. `on` is refused while the
+ * device is already hot, and both directions are verified afterwards.
+ *
+ * On a sysroot other than "/", the program gets COHETE_SYSROOT=<root> (the
+ * simulator in tests/sim reads it); the store file is always a path on
+ * this machine. Frequencies are as jetson_clocks prints them: kHz for
+ * CPUs, Hz for the GPU, EMC and engines.
+ */
+#define COH_CLOCKS_CPUS_MAX 64
+#define COH_CLOCKS_IDLE_MAX 8
+#define COH_CLOCKS_ENGINES_MAX 24
+#define COH_CLOCKS_FANS_MAX 4
+
+/* "WFI=1": an idle state and whether it is enabled (0 after `on`). */
+struct coh_clocks_idle {
+	char name[16];
+	int enabled;
+};
+
+/* "cpu0: Online=1 Governor=schedutil MinFreq=... IdleStates: WFI=1 c7=1" */
+struct coh_clocks_cpu {
+	unsigned int id;		/* N of cpuN */
+	int online;			/* Online=; -1 when the line has none
+					   (R36.4 and later print none) */
+	char governor[24];		/* "" when not printed */
+	int64_t min_khz;		/* COH_NA when not printed or empty */
+	int64_t max_khz;
+	int64_t cur_khz;
+	unsigned int idle_count;
+	struct coh_clocks_idle idle[COH_CLOCKS_IDLE_MAX];
+};
+
+/*
+ * A clock domain printed as "NAME ... MinFreq=a MaxFreq=b CurrentFreq=c":
+ * the GPU, the EMC and engines ("DLA0_CORE:   Online=1 MinFreq=0 ...",
+ * Thor's "gpu-gpc-0 MinFreq=..."). Rates in Hz; COH_NA when not printed,
+ * empty, or 2^64 - 1 (a clock without a cap).
+ */
+struct coh_clocks_domain {
+	int present;			/* the line was printed */
+	char name[32];			/* "GPU", "EMC", "DLA0_CORE" */
+	int online;			/* Online=; -1 when not printed */
+	int64_t min_hz;
+	int64_t max_hz;
+	int64_t cur_hz;
+	int64_t freq_override;		/* EMC FreqOverride= (1: locked at max);
+					   COH_NA when not printed */
+};
+
+/*
+ * A fan line: "FAN Dynamic Speed control=active hwmon2_pwm1=55" (R35),
+ * "FAN Dynamic Speed Control=kernel hwmon0_pwm1=88" (R36), with an
+ * optional "... hwmon0_pwm1_enable=1" line; "Fan: PWM=0" (R32) and
+ * "Fan: speed=0" (R28).
+ */
+struct coh_clocks_fan {
+	char control[24];		/* "active", "kernel", "nvfancontrol",
+					   "disabled"; "" on R32 and older */
+	char name[32];			/* "hwmon2_pwm1", "PWM", "speed" */
+	int64_t pwm;			/* 0..255; COH_NA when not printed */
+	int64_t pwm_enable;		/* from a "<name>_enable=" line; COH_NA */
+};
+
+struct coh_clocks {
+	char soc_family[24];		/* "tegra234"; "" when not printed */
+	char machine[96];		/* "Jetson AGX Orin" */
+	char online_cpus[64];		/* as printed: "0-11", "0,3-5" */
+	unsigned int online_cpu_count;	/* from online_cpus; 0 when unknown */
+	char cluster_switching[32];	/* TX2/Nano "Disabled"; "" when absent */
+	unsigned int cpu_count;		/* in output order (sorted as strings:
+					   cpu0, cpu1, cpu10, ...) */
+	struct coh_clocks_cpu cpu[COH_CLOCKS_CPUS_MAX];
+	struct coh_clocks_domain gpu;
+	int64_t gpu_tpcs;		/* "Active GPU TPCs: 4" (R36); COH_NA */
+	struct coh_clocks_domain emc;
+	unsigned int engine_count;
+	struct coh_clocks_domain engine[COH_CLOCKS_ENGINES_MAX];
+	unsigned int fan_count;
+	struct coh_clocks_fan fan[COH_CLOCKS_FANS_MAX];
+	char power_mode[48];		/* "NV Power Mode: MAXN"; "" when absent */
+	unsigned int line_count;	/* lines read, blank ones included */
+	unsigned int unknown_lines;	/* lines this parser does not know
+					   ("CPU HOTPLUG: 1", "Can't access
+					   Fan!", systemctl warnings) */
+};
+
+/*
+ * Parse `jetson_clocks --show` output (L4T R28 to R38; NUL-terminated;
+ * CRLF and runs of spaces tolerated). Lines it does not know are counted
+ * in unknown_lines, never an error. Returns 0, or -EINVAL with "line N:
+ * reason" in err when a line it knows is malformed (a frequency that is
+ * not a number, cpuN listed twice, more CPUs, engines or fans than the
+ * arrays hold) or when no line is one jetson_clocks prints.
+ */
+COH_API int coh_clocks_parse(const char *text, struct coh_clocks *out,
+			     struct pep_err *err);
+
+/* The CPU line for cpuN, or NULL. Valid as long as c. */
+COH_API const struct coh_clocks_cpu *
+coh_clocks_cpu_find(const struct coh_clocks *c, unsigned int id);
+
+/*
+ * Whether the clocks are pinned, as `jetson_clocks` leaves them: every
+ * online CPU (Online=1, or not printed) and the GPU have MinFreq ==
+ * MaxFreq, and the EMC, when printed, runs at MaxFreq (with FreqOverride=1
+ * where printed). Returns 1 pinned, 0 not pinned with why naming each
+ * domain that is not (snprintf semantics: "cpu4 729600..2201600 kHz and 3
+ * more CPUs, GPU 306000000..1300500000 Hz"), -ENODATA when there are no
+ * CPU or GPU lines.
+ */
+COH_API int coh_clocks_pinned(const struct coh_clocks *c, char *why,
+			      size_t why_size);
+
+struct coh_clocks_opts {
+	const char *program;		/* NULL = "jetson_clocks" from PATH */
+	uint32_t timeout_ms;		/* per run; 0 = 20000 */
+	int64_t max_temp_mc;		/* on: refused at or above this; 0 = the
+					   warning level of the "conservative"
+					   breaker policy (60 °C) */
+	int force;			/* on: skip the temperature check */
+	int fan;			/* on: also run the fan at full PWM */
+};
+
+/*
+ * Run `jetson_clocks --show` and parse it. -ENOENT when the program is not
+ * installed (not a Jetson), -EACCES when it wants root, -EIO when it fails
+ * or times out (err quotes its "Error" line or the exit status), -EINVAL
+ * when the output does not parse (err names the line).
+ */
+COH_API int coh_clocks_show(const struct coh_sysroot *sr,
+			    const struct coh_clocks_opts *opts,
+			    struct coh_clocks *out, struct pep_err *err);
+
+/*
+ * The store file: file when not NULL, else $HOME/l4t_dfs.conf (the
+ * passwd entry's home when HOME is unset), as jetson_clocks defaults.
+ * -ENAMETOOLONG, -EINVAL (no home directory).
+ */
+COH_API int coh_clocks_store_path(const char *file, char *out, size_t size,
+				  struct pep_err *err);
+
+/*
+ * `jetson_clocks --store` into a new file beside FILE (NULL = default),
+ * checked ("path:value" lines, at least one), synced and renamed over
+ * FILE, so FILE is never half-written and jetson_clocks never asks
+ * whether to overwrite it. Returns the number of settings stored;
+ * -ENOENT/-EACCES/-EIO as coh_clocks_show(), -EIO when the file it wrote
+ * is empty or not "path:value", -ENOTDIR when FILE's directory does not
+ * exist, or -errno from the rename.
+ */
+COH_API int coh_clocks_store(const struct coh_sysroot *sr,
+			     const struct coh_clocks_opts *opts,
+			     const char *file, struct pep_err *err);
+
+/*
+ * `jetson_clocks --restore FILE` (NULL = default), then read every stored
+ * /sys or /proc path back through the sysroot: each must hold its stored
+ * value (files that are gone or unreadable, such as debugfs without root,
+ * are skipped). Returns the number of settings verified; -ENODATA when
+ * FILE does not exist (nothing was stored), -EINVAL when it is not
+ * "path:value" lines (err names the line), -EIO when jetson_clocks reports
+ * "Error: Failed to restore ..." or a value did not take (err names the
+ * first path, its value and the stored one), or the errors of
+ * coh_clocks_show().
+ */
+COH_API int coh_clocks_restore(const struct coh_sysroot *sr,
+			       const struct coh_clocks_opts *opts,
+			       const char *file, struct pep_err *err);
+
+struct coh_clocks_on_result {
+	int64_t temp_mc;		/* the breaker's input (tj, else the
+					   hottest zone) before the change;
+					   COH_NA when forced */
+	char zone[48];			/* its zone's display name: "tj" */
+	int64_t limit_mc;		/* the limit it was compared with */
+	int stored;			/* no store file existed: on stored the
+					   settings there first */
+	char store_file[512];
+};
+
+/*
+ * Pin the clocks: refuse when the device is already hot, store the
+ * current settings when FILE (NULL = default) does not exist, run
+ * `jetson_clocks` (`--fan` with opts->fan), and verify with --show that
+ * coh_clocks_pinned() holds. Returns 0; -ECANCELED when the breaker's
+ * input temperature is at or above the limit, or no thermal zone gives
+ * one (err names the temperature, the zone and the limit; opts->force
+ * skips the check); -EIO when jetson_clocks ran but the clocks are not
+ * pinned (err says which are not); or the errors of coh_clocks_store()
+ * and coh_clocks_show(). out may be NULL.
+ */
+COH_API int coh_clocks_on(const struct coh_sysroot *sr,
+			  const struct coh_clocks_opts *opts, const char *file,
+			  struct coh_clocks_on_result *out,
+			  struct pep_err *err);
+
+/*
+ * Undo `on`: coh_clocks_restore() from FILE (NULL = default); -ENODATA
+ * when nothing was stored. Returns the number of settings verified.
+ */
+COH_API int coh_clocks_off(const struct coh_sysroot *sr,
+			   const struct coh_clocks_opts *opts, const char *file,
+			   struct pep_err *err);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
 /*
  * cohete/status.h - one sample of everything `cohete status` shows: device,
  * memory, thermal zones, per-core CPU load and frequency, GPU load and
- * frequency, power rails, nvpmodel mode and fan.
+ * frequency, EMC and engines (debugfs: root only), power rails, nvpmodel
+ * mode and fan.
  *
  * Loads are deltas between two samples (like top); a sample taken without
  * a previous one reports loads since boot. Works unprivileged: what needs
@@ -52,6 +53,41 @@ struct coh_gpu {
 	char governor[32];
 };
 
+/*
+ * The external memory controller. Its clock is in debugfs (root only; BPMP
+ * on tegra186/194/234, the clock framework on tegra210); its load comes
+ * from the activity monitor, which some releases expose outside debugfs.
+ * Without root the clock is COH_NA with a "needs root" note, never 0.
+ */
+struct coh_emc {
+	int present;			/* some EMC file was found */
+	int64_t cur_hz;
+	int64_t min_hz;
+	int64_t max_hz;
+	int64_t cap_hz;			/* nvpmodel's cap; COH_NA when none */
+	int64_t load_permille;		/* actmon mc_all, 0..1000 */
+};
+
+#define COH_ENGINES_MAX 32
+
+/*
+ * A hardware engine's clock (NVENC, NVDEC, NVJPG, VIC, DLA, PVA, OFA, APE,
+ * SE) from /sys/kernel/debug/clk/<clock>: whether it is on, and its rates.
+ */
+struct coh_engine {
+	char name[24];			/* the clock: "nvenc", "dla0_core" */
+	int on;				/* clk_enable_count > 0 */
+	int64_t cur_hz;
+	int64_t min_hz;
+	int64_t max_hz;			/* COH_NA for "no cap" (2^64 - 1) */
+};
+
+struct coh_engines {
+	int readable;			/* the debugfs clock tree was readable */
+	unsigned int count;		/* sorted by name */
+	struct coh_engine engine[COH_ENGINES_MAX];
+};
+
 struct coh_status {
 	uint64_t sampled_ns;		/* pep_time_ns() at sampling */
 	uint64_t window_ms;		/* load window; 0 = since boot */
@@ -61,6 +97,8 @@ struct coh_status {
 	struct coh_thermal thermal;
 	struct coh_cpu cpu;
 	struct coh_gpu gpu;
+	struct coh_emc emc;
+	struct coh_engines engines;
 	struct coh_rails rails;
 	struct coh_power_mode mode;
 	struct coh_fan fan;

@@ -59,4 +59,19 @@ int coh__cpu_read(const struct coh_sysroot *sr, const struct coh_cpu *prev,
 int coh__gpu_read(const struct coh_sysroot *sr, struct coh_gpu *gpu,
 		  struct coh_notes *notes);
 
+struct coh_emc;
+struct coh_engines;
+
+/* EMC clock, cap and load (status/emc.c). */
+int coh__emc_read(const struct coh_sysroot *sr, struct coh_emc *emc,
+		  struct coh_notes *notes);
+
+/*
+ * Engine clocks (status/engines.c). prev (may be NULL) names the engines
+ * an earlier sample found, so the clock tree is listed only once.
+ */
+int coh__engines_read(const struct coh_sysroot *sr,
+		      const struct coh_engines *prev, struct coh_engines *out,
+		      struct coh_notes *notes);
+
 #endif /* COHETE_INTERNAL_H */

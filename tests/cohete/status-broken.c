@@ -118,6 +118,12 @@ static int make_unreadable_copy(char *dir, size_t size)
 		 fixtures, dir);
 	if (system(cmd) != 0)
 		return -1;
+	/* debugfs as on a live Jetson: present, mode 0700, root's only */
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/agx-orin-64gb-r36/sys/kernel/debug' "
+		 "'%s/sys/kernel/'", fixtures, dir);
+	snprintf(path, sizeof(path), "%s/sys/kernel/debug", dir);
+	if (system(cmd) != 0 || chmod(path, 0700) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof(root_only) / sizeof(root_only[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, root_only[i]);
 		if (chmod(path, 0) < 0) {
@@ -138,6 +144,11 @@ static int check_unreadable(const char *dir)
 	CHECK(st.thermal.zones[0].state == COH_ZONE_UNAVAILABLE);
 	CHECK(has_note("thermal.thermal_zone0", "needs root"));
 	CHECK(st.mode.id == COH_NA && has_note("power.mode", "needs root"));
+	/* debugfs: "needs root", never zeros; the cap file is world-readable */
+	CHECK(st.emc.present && st.emc.cur_hz == COH_NA &&
+	      st.emc.load_permille == COH_NA && has_note("emc", "needs root"));
+	CHECK(!st.engines.readable && st.engines.count == 0 &&
+	      has_note("engines", "needs root"));
 	return T_PASS;
 }
 

@@ -2,7 +2,9 @@
  * libFuzzer target for every text parser that reads a file of the target
  * machine: nv_tegra_release, device-tree P-numbers, meminfo, /proc/stat,
  * cpuinfo, CPU lists, nvpmodel status and conf (name lookup and the whole
- * file), zone names, tegrastats lines (and their JSON). The first byte
+ * file), zone names, tegrastats lines (and their JSON), jetson_clocks
+ * --show output (and the pinned check on it), the agent's --listen
+ * address. The first byte
  * picks the parser; the rest is the file. Built by scripts/fuzz.sh with
  * clang, and replayed over the corpus by tests/fuzz/replay.c everywhere.
  */
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cohete/agent.h>
 #include <cohete/device.h>
 #include <cohete/memory.h>
 #include <cohete/power.h>
@@ -34,6 +37,18 @@ static void run_nvpmodel_conf(const char *text)
 	coh_nvpmodel_conf_free(c);
 }
 
+static void run_jetson_clocks(const char *text)
+{
+	static struct coh_clocks c;
+	char why[96];
+
+	if (coh_clocks_parse(text, &c, NULL) < 0)
+		return;
+	coh_clocks_pinned(&c, why, sizeof(why));
+	coh_clocks_pinned(&c, NULL, 0);
+	coh_clocks_cpu_find(&c, 0);
+}
+
 static void run_parser(unsigned int which, char *text)
 {
 	static struct coh_device dev;
@@ -44,11 +59,12 @@ static void run_parser(unsigned int which, char *text)
 	char out[64], pnums[4][32];
 	unsigned int online = 0;
 	int64_t id;
+	uint16_t port;
 	int super;
 
 	char *json;
 
-	switch (which % 11) {
+	switch (which % 13) {
 	case 0: coh_parse_nv_tegra_release(text, out, sizeof(out), &err); break;
 	case 1: coh_parse_pnums(text, pnums, 4, &super); break;
 	case 2: coh_meminfo_parse(text, &mi, &err); break;
@@ -65,6 +81,8 @@ static void run_parser(unsigned int which, char *text)
 		free(json);
 		break;
 	case 10: run_nvpmodel_conf(text); break;
+	case 11: run_jetson_clocks(text); break;
+	case 12: coh_agent_listen_parse(text, out, sizeof(out), &port, &err); break;
 	}
 }
 

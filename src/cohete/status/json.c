@@ -176,6 +176,43 @@ static json_t *gpu_json(const struct coh_gpu *g)
 	return o;
 }
 
+static json_t *emc_json(const struct coh_emc *e)
+{
+	json_t *o;
+
+	if (!e->present)
+		return json_null();
+	o = json_object();
+	put(o, "load_permille", jint(e->load_permille));
+	put(o, "cur_hz", jint(e->cur_hz));
+	put(o, "min_hz", jint(e->min_hz));
+	put(o, "max_hz", jint(e->max_hz));
+	put(o, "cap_hz", jint(e->cap_hz));
+	return o;
+}
+
+/* null when the clock tree could not be read: "needs root", not "none" */
+static json_t *engines_json(const struct coh_engines *en)
+{
+	json_t *a;
+
+	if (!en->readable)
+		return json_null();
+	a = json_array();
+	for (unsigned int i = 0; i < en->count; i++) {
+		const struct coh_engine *e = &en->engine[i];
+		json_t *eo = json_object();
+
+		put(eo, "name", jstr(e->name));
+		put(eo, "on", json_boolean(e->on));
+		put(eo, "cur_hz", jint(e->cur_hz));
+		put(eo, "min_hz", jint(e->min_hz));
+		put(eo, "max_hz", jint(e->max_hz));
+		json_array_append_new(a, eo);
+	}
+	return a;
+}
+
 static json_t *power_json(const struct coh_rails *r,
 			  const struct coh_power_mode *mode)
 {
@@ -245,6 +282,8 @@ char *coh_status_json(const struct coh_status *st)
 	put(root, "thermal", thermal_json(&st->thermal));
 	put(root, "cpu", cpu_json(&st->cpu, st->window_ms));
 	put(root, "gpu", gpu_json(&st->gpu));
+	put(root, "emc", emc_json(&st->emc));
+	put(root, "engines", engines_json(&st->engines));
 	put(root, "power", power_json(&st->rails, &st->mode));
 	put(root, "fan", fan_json(&st->fan));
 	put(root, "unavailable", notes_json(&st->notes));

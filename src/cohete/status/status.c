@@ -39,6 +39,15 @@ int coh_status_sample(const struct coh_sysroot *sr,
 	if (ret < 0)
 		return ret;
 	coh__gpu_read(sr, &st->gpu, notes);
+	/* The EMC and engines are Jetson's; elsewhere they only add noise. */
+	if (st->device.kind == COH_HOST_JETSON) {
+		coh__emc_read(sr, &st->emc, notes);
+		coh__engines_read(sr, prev ? &prev->engines : NULL,
+				  &st->engines, notes);
+	} else {
+		st->emc.cur_hz = st->emc.min_hz = st->emc.max_hz = COH_NA;
+		st->emc.cap_hz = st->emc.load_permille = COH_NA;
+	}
 	coh_rails_read(sr, &st->rails, notes);
 	st->mode.id = COH_NA;
 	if (st->device.kind == COH_HOST_JETSON)

@@ -1,0 +1,219 @@
+/*
+ * cohete agent: the on-device daemon in the foreground (systemd
+ * Type=simple). One line per event on stderr; SIGTERM or SIGINT stops it,
+ * and paused workloads are continued on the way out.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cohete/agent.h>
+
+#include "cmd.h"
+
+#define PGIDS_MAX 16
+
+struct agent_args {
+	struct coh_agent_opts o;
+	int pgids[PGIDS_MAX];
+	unsigned int pgid_count;
+	char addr[64];
+	struct coh_breaker_policy policy;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cohete agent [--listen ADDR:PORT] [--interval MS] [--token-file FILE]\n"
+		"                    [--policy NAME] [--nvpmodel PATH] [--watch-pgid PGID]...\n"
+		"                    [--sysroot DIR]\n\n"
+		"Run the on-device daemon: sample the machine every MS, pause watched\n"
+		"process groups (SIGSTOP) while the thermal breaker is tripped, and serve\n"
+		"  GET  /metrics            Prometheus text format\n"
+		"  GET  /v1/status          the status sample as JSON, breaker, budget\n"
+		"  POST /v1/power/mode      {\"id\": N, \"reboot_ok\": false}\n"
+		"  POST /v1/fan             {\"pwm\": 0..255}\n"
+		"  POST /v1/breaker/reset   {}\n"
+		"  POST /v1/workloads       {\"pgid\": N}\n"
+		"POST needs 'Authorization: Bearer TOKEN' with the token from --token-file\n"
+		"(a file of this user's, mode 0600); without one, control is disabled.\n\n"
+		"  --listen ADDR:PORT  where to listen (default " COH_AGENT_DEFAULT_LISTEN
+		");\n"
+		"                      [::1]:PORT for IPv6; port 0 picks a free one\n"
+		"  --interval MS       full sample interval, %d..%d (default 1000)\n"
+		"  --token-file FILE   bearer token for the control endpoints\n"
+		"  --policy NAME       thermal policy: conservative (default) or aggressive\n"
+		"  --nvpmodel PATH     the nvpmodel program (default: from PATH)\n"
+		"  --watch-pgid PGID   enforce the policy on this process group (repeatable)\n"
+		"  --sysroot DIR       read the machine from DIR (also $COHETE_SYSROOT)\n"
+		"  -h, --help          this help\n",
+		COH_AGENT_INTERVAL_MIN_MS, COH_AGENT_INTERVAL_MAX_MS);
+}
+
+static void log_line(const char *line, void *arg)
+{
+	fprintf(stderr, "cohete: agent: %s\n", line);
+}
+
+/* A whole decimal number in lo..hi, or -1. */
+static long parse_num(const char *text, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || end == text || *end || v < lo || v > hi)
+		return -1;
+	return v;
+}
+
+static int parse_one(struct agent_args *g, int c)
+{
+	struct pep_err err;
+	uint16_t port;
+	long v;
+
+	switch (c) {
+	case 'l':
+		if (coh_agent_listen_parse(optarg, g->addr, sizeof(g->addr), &port,
+					   &err) < 0) {
+			cli_error("agent", "%s", err.msg);
+			return -1;
+		}
+		g->o.listen = optarg;
+		return 0;
+	case 'i':
+		v = parse_num(optarg, COH_AGENT_INTERVAL_MIN_MS, COH_AGENT_INTERVAL_MAX_MS);
+		if (v < 0) {
+			cli_error("agent", "--interval '%s': want %d..%d ms", optarg,
+				  COH_AGENT_INTERVAL_MIN_MS, COH_AGENT_INTERVAL_MAX_MS);
+			return -1;
+		}
+		g->o.interval_ms = (uint32_t)v;
+		return 0;
+	case 'w':
+		v = parse_num(optarg, 2, INT32_MAX);
+		if (v < 0 || g->pgid_count == PGIDS_MAX) {
+			cli_error("agent", v < 0 ? "--watch-pgid '%s': want a process group id" :
+				  "--watch-pgid '%s': at most 16 on the command line", optarg);
+			return -1;
+		}
+		g->pgids[g->pgid_count++] = (int)v;
+		return 0;
+	case 't': g->o.token_file = optarg; return 0;
+	case 'p':
+		if (coh_breaker_policy_named(optarg, &g->policy, &err) < 0) {
+			cli_error("agent", "--policy: %s", err.msg);
+			return -1;
+		}
+		g->o.policy_name = optarg;
+		return 0;
+	case 'n': g->o.nvpmodel = optarg; return 0;
+	case 's': g->o.sysroot = optarg; return 0;
+	}
+	return -1;
+}
+
+/* 1 after --help, 0 to run, -1 on a usage error (printed). */
+static int parse_args(int argc, char **argv, struct agent_args *g)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "nvpmodel", required_argument, NULL, 'n' },
+		{ "watch-pgid", required_argument, NULL, 'w' },
+		{ "sysroot", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (c == '?' || c == ':') {
+			cli_error("agent", "unknown option or missing value '%s'",
+				  argv[optind - 1]);
+			return -1;
+		}
+		if (parse_one(g, c) < 0)
+			return -1;
+	}
+	if (optind < argc) {
+		cli_error("agent", "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int watch_all(struct coh_agent *a, const struct agent_args *g)
+{
+	struct pep_err err;
+
+	for (unsigned int i = 0; i < g->pgid_count; i++)
+		if (coh_agent_watch_pgid(a, g->pgids[i], &err) < 0) {
+			cli_error("agent", "--watch-pgid: %s", err.msg);
+			return -1;
+		}
+	return 0;
+}
+
+/* Run until SIGTERM or SIGINT; the signals are blocked in every thread. */
+static int serve(struct coh_agent *a)
+{
+	struct pep_err err;
+	sigset_t set;
+	int sig = 0;
+
+	if (coh_agent_start(a, &err) < 0) {
+		cli_error("agent", "%s", err.msg);
+		return CMD_EXIT_FAIL;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	while (sigwait(&set, &sig) != 0)
+		;
+	fprintf(stderr, "cohete: agent: stopping on %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	coh_agent_stop(a);
+	return CMD_EXIT_OK;
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	struct agent_args g = { 0 };
+	struct coh_agent *a;
+	struct pep_err err;
+	sigset_t set;
+	int ret = parse_args(argc, argv, &g);
+
+	if (ret)
+		return ret > 0 ? CMD_EXIT_OK : CMD_EXIT_USAGE;
+	if (!g.o.sysroot)
+		g.o.sysroot = getenv("COHETE_SYSROOT");
+	g.o.log = log_line;
+	/* Before any thread exists, so that only sigwait() sees them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	ret = coh_agent_create(&a, &g.o, &err);
+	if (ret < 0) {
+		cli_error("agent", "%s", err.msg);
+		return CMD_EXIT_FAIL;
+	}
+	ret = watch_all(a, &g) < 0 ? CMD_EXIT_FAIL : serve(a);
+	coh_agent_destroy(a);
+	return ret;
+}

@@ -1,0 +1,1067 @@
+/*
+ * cohete agent, for real: the library agent serves a copy of a fixture tree
+ * (orin-nano-8gb-super-r36) on an ephemeral loopback port, and this test
+ * talks HTTP to it over a plain socket. It checks values from the tree in
+ * /metrics, /v1/status against `cohete status --json`, 404/405/400/413,
+ * that a missing or wrong token gets 401 and leaves the fan and the power
+ * mode files alone, that the right token changes them (the power mode
+ * through tests/sim/nvpmodel), that a token file others may read is
+ * refused, and that a registered process group is stopped when the tree's
+ * zones pass the policy's trip point and continued after it cools. Also
+ * the metrics renderer alone on a fixture sample, and the CLI: refusal,
+ * --watch-pgid, SIGTERM.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <cohete/agent.h>
+#include <cohete/memory.h>
+
+#include "harness.h"
+
+#define TOKEN "t0ken-for-the-agent-test-0123456789"
+#define AUTH "Authorization: Bearer " TOKEN "\r\n"
+
+static char root[64], token_path[128], sim[512];
+static const char *fixtures;
+static struct coh_agent *agent;
+static uint16_t port;
+
+struct resp {
+	int status;
+	char head[4096];
+	char *body;
+	size_t len;
+};
+
+static void resp_free(struct resp *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+static int connect_to(int family, uint16_t p)
+{
+	struct sockaddr_in in4 = { .sin_family = AF_INET, .sin_port = htons(p) };
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(p) };
+	struct timeval tv = { .tv_sec = 20 };
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	in6.sin6_addr = in6addr_loopback;
+	ok = family == AF_INET ? connect(fd, (struct sockaddr *)&in4, sizeof(in4)) :
+	     connect(fd, (struct sockaddr *)&in6, sizeof(in6));
+	if (ok < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Split "HTTP/1.1 200 OK\r\n...\r\n\r\nbody" into status, head and body. */
+static int parse_resp(char *buf, size_t len, struct resp *r)
+{
+	char *sep = strstr(buf, "\r\n\r\n");
+
+	if (!sep || sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1)
+		return -1;
+	snprintf(r->head, sizeof(r->head), "%.*s", (int)(sep - buf), buf);
+	r->len = len - (size_t)(sep + 4 - buf);
+	r->body = malloc(r->len + 1);
+	if (!r->body)
+		return -1;
+	memcpy(r->body, sep + 4, r->len);
+	r->body[r->len] = '\0';
+	return 0;
+}
+
+/* One request on its own connection; headers end in "\r\n" each. */
+static int http6(int family, uint16_t p, const char *method, const char *path,
+		 const char *headers, const char *body, struct resp *r)
+{
+	size_t blen = body ? strlen(body) : 0, cap = 1 << 20, len = 0;
+	char *req, *buf = malloc(cap);
+	int fd = connect_to(family, p), ret = -1, n;
+	ssize_t got;
+
+	memset(r, 0, sizeof(*r));
+	req = malloc(blen + 1024);
+	if (fd < 0 || !buf || !req)
+		goto out;
+	n = snprintf(req, blen + 1024, "%s %s HTTP/1.1\r\nHost: localhost\r\n"
+		     "Connection: close\r\n%sContent-Length: %zu\r\n\r\n%s", method, path,
+		     headers ? headers : "", blen, body ? body : "");
+	if (send_all(fd, req, (size_t)n) < 0)
+		goto out;
+	while (len + 1 < cap && (got = recv(fd, buf + len, cap - len - 1, 0)) > 0)
+		len += (size_t)got;
+	buf[len] = '\0';
+	ret = parse_resp(buf, len, r);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(req);
+	free(buf);
+	return ret;
+}
+
+static int http(const char *method, const char *path, const char *headers,
+		const char *body, struct resp *r)
+{
+	return http6(AF_INET, port, method, path, headers, body, r);
+}
+
+/* The value of a header in r->head (case-insensitive name), or NULL. */
+static const char *header(const struct resp *r, const char *name, char *out, size_t size)
+{
+	char pat[64];
+	const char *h;
+
+	snprintf(pat, sizeof(pat), "\r\n%s: ", name);
+	h = strcasestr(r->head, pat);
+	if (!h)
+		return NULL;
+	h += strlen(pat);
+	snprintf(out, size, "%.*s", (int)strcspn(h, "\r\n"), h);
+	return out;
+}
+
+static int write_file(const char *rel, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static int read_tree(const char *rel, char *buf, size_t size)
+{
+	char path[256], *text;
+
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
+	text = t_read_file(path);
+	if (!text)
+		return -1;
+	snprintf(buf, size, "%s", text);
+	free(text);
+	return 0;
+}
+
+static int set_all_temps(int64_t temp_mc)
+{
+	char rel[128], text[32];
+	int ret = 0;
+
+	snprintf(text, sizeof(text), "%lld\n", (long long)temp_mc);
+	for (int i = 0; i < 6; i++) {
+		snprintf(rel, sizeof(rel), "sys/class/thermal/thermal_zone%d/temp", i);
+		ret |= write_file(rel, text);
+	}
+	return ret;
+}
+
+/* The state letter of /proc/PID/stat: 'R', 'S', 'T', ... or '?'. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return '?';
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL;
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* Wait up to limit_ms for the process to be stopped (1) or not (0). */
+static int wait_stopped(pid_t pid, int stopped, int limit_ms)
+{
+	for (int ms = 0; ms <= limit_ms; ms += 20) {
+		if ((proc_state(pid) == 'T') == stopped)
+			return 0;
+		usleep(20 * 1000);
+	}
+	fprintf(stderr, "pid %d: state %c after %d ms, want %s\n", (int)pid,
+		proc_state(pid), limit_ms, stopped ? "stopped" : "running");
+	return -1;
+}
+
+static pid_t spawn_busy_group(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		volatile unsigned long n = 0;
+
+		setpgid(0, 0);
+		for (;;)
+			n++;
+	}
+	if (pid > 0)
+		setpgid(pid, pid);
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(-pid, SIGKILL);
+	kill(-pid, SIGCONT);
+	waitpid(pid, NULL, 0);
+}
+
+/* Whether text holds line as a whole line. */
+static int line_in(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+	return 0;
+}
+
+/* Wait up to limit_ms for /metrics to hold line. */
+static int metrics_line(const char *line, int limit_ms)
+{
+	struct resp r;
+
+	for (int ms = 0; ms <= limit_ms; ms += 50) {
+		int found;
+
+		if (http("GET", "/metrics", NULL, NULL, &r) < 0)
+			return -1;
+		found = r.status == 200 && line_in(r.body, line);
+		resp_free(&r);
+		if (found)
+			return 0;
+		usleep(50 * 1000);
+	}
+	fprintf(stderr, "/metrics: no line '%s' after %d ms\n", line, limit_ms);
+	return -1;
+}
+
+static int make_token_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	if (fclose(f) != 0)
+		return -1;
+	return chmod(path, mode);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The renderer alone, on a fixture sample. */
+
+static int has_line(const char *text, const char *line)
+{
+	if (line_in(text, line))
+		return 1;
+	fprintf(stderr, "missing line: %s\n", line);
+	return 0;
+}
+
+static int has_prefix_line(const char *text, const char *prefix)
+{
+	for (const char *p = text; (p = strstr(p, prefix)); p++)
+		if (p == text || p[-1] == '\n')
+			return 1;
+	return 0;
+}
+
+static int ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && !memcmp(s + len - n, suffix, n);
+}
+
+/*
+ * The format's rules, checked line by line: every family has one HELP and
+ * one TYPE before its samples, samples of a family are together, counters
+ * end in _total and nothing else does, no series twice, values are numbers.
+ */
+static int check_exposition(const char *text)
+{
+	json_t *families = json_object(), *series = json_object();
+	char family[128] = "", line[4096], name[128], type[16];
+	const char *p = text;
+	int bad = 0;
+
+	while (*p && !bad) {
+		size_t n = strcspn(p, "\n"), nl;
+		char *end;
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, p);
+		p += n + (p[n] == '\n');
+		if (sscanf(line, "# HELP %127s", name) == 1) {
+			bad |= json_object_get(families, name) != NULL;
+			json_object_set_new(families, name, json_true());
+			snprintf(family, sizeof(family), "%s", name);
+			continue;
+		}
+		if (sscanf(line, "# TYPE %127s %15s", name, type) == 2) {
+			nl = strlen(name);
+			bad |= strcmp(name, family) != 0;
+			bad |= (strcmp(type, "counter") == 0) != ends_with(name, nl, "_total");
+			bad |= strcmp(type, "counter") && strcmp(type, "gauge");
+			continue;
+		}
+		nl = strcspn(line, "{ ");
+		bad |= nl != strlen(family) || strncmp(line, family, nl) != 0;
+		end = strrchr(line, ' ');
+		bad |= !end;
+		if (end) {
+			*end = '\0';
+			strtod(end + 1, &end);
+			bad |= *end != '\0';
+			bad |= json_object_get(series, line) != NULL;
+			json_object_set_new(series, line, json_true());
+		}
+		if (bad)
+			fprintf(stderr, "exposition broken at: %s\n", line);
+	}
+	json_decref(families);
+	json_decref(series);
+	return bad ? -1 : 0;
+}
+
+static int render(const struct coh_agent_snapshot *s, char **text)
+{
+	size_t len;
+
+	if (coh_agent_metrics_render(s, text, &len) < 0 || strlen(*text) != len)
+		return -1;
+	return check_exposition(*text);
+}
+
+static void fill_views(struct coh_agent_snapshot *s, const struct coh_status *st)
+{
+	memset(s, 0, sizeof(*s));
+	s->status = st;
+	s->breaker.present = 1;
+	coh_breaker_policy_named("conservative", &s->breaker.policy, NULL);
+	s->breaker.state = COH_BREAKER_TRIPPED;
+	s->breaker.input_mc = 70250;
+	s->breaker.trips = 3;
+	s->breaker.workload_count = 2;
+	s->budget.present = 1;
+	s->budget.total_bytes = 8ULL << 30;
+	s->budget.reserved_bytes = 2ULL << 30;
+	s->budget.used_bytes = 1ULL << 30;
+	s->agent.present = 1;
+	s->agent.interval_ms = 100;
+	s->agent.samples = 12;
+	s->agent.last_sample_ns = 1500000;
+}
+
+static int check_fixture_values(const char *t)
+{
+	static const char *const lines[] = {
+		"cohete_thermal_zone_temperature_celsius{zone=\"thermal_zone0\","
+			"type=\"cpu-thermal\",name=\"cpu\"} 47.687",
+		"cohete_thermal_zone_info{zone=\"thermal_zone5\",type=\"tj-thermal\","
+			"name=\"tj\",state=\"on\"} 1",
+		"cohete_rail_voltage_volts{rail=\"VDD_IN\",device=\"1-0040\"} 19.104",
+		"cohete_rail_current_amperes{rail=\"VDD_IN\",device=\"1-0040\"} 0.238",
+		"cohete_rail_power_watts{rail=\"VDD_IN\",device=\"1-0040\"} 4.546",
+		"cohete_power_total_watts{kind=\"input\",rail=\"VDD_IN\"} 4.546",
+		"cohete_power_mode_info{id=\"2\",name=\"MAXN_SUPER\"} 1",
+		"cohete_power_mode_id 2",
+		"cohete_fan_pwm 88",
+		"cohete_fan_speed_rpm 1794",
+		"cohete_cpu_frequency_hertz{cpu=\"0\"} 729600000",
+		"cohete_cpu_frequency_max_hertz{cpu=\"5\"} 1728000000",
+		"cohete_cpu_online{cpu=\"3\"} 1",
+		"cohete_gpu_frequency_hertz{gpu=\"17000000.gpu\"} 306000000",
+		"cohete_gpu_frequency_max_hertz{gpu=\"17000000.gpu\"} 1020000000",
+		"cohete_memory_total_bytes 7990272000",
+		"cohete_swap_total_bytes 3995111424",
+		"cohete_zram_disk_size_bytes{device=\"zram0\"} 665856000",
+		"cohete_zram_info{device=\"zram5\",algorithm=\"lzo-rle\",swap=\"true\"} 1",
+		"cohete_uptime_seconds 12847",
+		"cohete_breaker_state{state=\"tripped\"} 1",
+		"cohete_breaker_state{state=\"ok\"} 0",
+		"cohete_breaker_paused 1",
+		"cohete_breaker_trips_total 3",
+		"cohete_breaker_input_temperature_celsius 70.25",
+		"cohete_breaker_trip_temperature_celsius 65",
+		"cohete_breaker_policy_info{policy=\"conservative\"} 1",
+		"cohete_breaker_workloads 2",
+		"cohete_budget_total_bytes 8589934592",
+		"cohete_budget_available_bytes 5368709120",
+		"cohete_agent_samples_total 12",
+		"cohete_agent_last_sample_duration_seconds 0.0015",
+		"cohete_agent_sample_interval_seconds 0.1",
+	};
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		CHECK(has_line(t, lines[i]));
+	CHECK(strstr(t, "# TYPE cohete_breaker_trips_total counter\n"));
+	CHECK(strstr(t, "# HELP cohete_fan_pwm "));
+	return T_PASS;
+}
+
+static int sample_fixture(struct coh_status *st)
+{
+	struct coh_sysroot_opts so = { 0 };
+	struct coh_sysroot *sr;
+	char path[600];
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/sysroots/orin-nano-8gb-super-r36", fixtures);
+	so.root = path;
+	if (coh_sysroot_open(&sr, &so, NULL) < 0)
+		return -1;
+	ret = coh_status_sample(sr, NULL, st);
+	coh_sysroot_close(sr);
+	return ret;
+}
+
+static int test_render(void)
+{
+	static struct coh_status st;
+	struct coh_agent_snapshot s;
+	char *t = NULL;
+	int rc;
+
+	CHECK(sample_fixture(&st) == 0);
+	fill_views(&s, &st);
+	CHECK(render(&s, &t) == 0);
+	rc = check_fixture_values(t);
+	free(t);
+	return rc;
+}
+
+/* Odd readings: unknown, off, an EMC and engines, names that need escaping. */
+static void make_odd(struct coh_status *st)
+{
+	st->fan.rpm = COH_NA;
+	st->thermal.zones[0].state = COH_ZONE_OFF;
+	st->thermal.zones[0].temp_mc = COH_NA;
+	st->rails.rail[1].current_ma = COH_NA;
+	st->memory.info.available_kb = COH_NA;
+	st->mode.id = COH_NA;
+	snprintf(st->thermal.zones[1].type, sizeof(st->thermal.zones[1].type),
+		 "we\"ird\\zone\nx\xff");
+	st->emc.present = 1;
+	st->emc.cur_hz = 2133000000;
+	st->emc.min_hz = st->emc.max_hz = st->emc.cap_hz = COH_NA;
+	st->emc.load_permille = 250;
+	st->engines.readable = 1;
+	st->engines.count = 2;
+	st->engines.engine[0] = (struct coh_engine){ "nvdec", 0, 0, 115000000, COH_NA };
+	st->engines.engine[1] = (struct coh_engine){ "nvenc", 1, 1113600000, 115000000,
+						     COH_NA };
+}
+
+static int check_odd(const char *t)
+{
+	CHECK(!has_prefix_line(t, "cohete_fan_speed_rpm"));
+	CHECK(!has_prefix_line(t, "# HELP cohete_fan_speed_rpm"));
+	CHECK(!strstr(t, "cohete_thermal_zone_temperature_celsius{zone=\"thermal_zone0\""));
+	CHECK(has_line(t, "cohete_thermal_zone_info{zone=\"thermal_zone0\","
+		       "type=\"cpu-thermal\",name=\"cpu\",state=\"off\"} 1"));
+	CHECK(!strstr(t, "cohete_rail_current_amperes{rail=\"VDD_CPU_GPU_CV\""));
+	CHECK(has_line(t, "cohete_rail_voltage_volts{rail=\"VDD_CPU_GPU_CV\","
+		       "device=\"1-0040\"} 19.096"));
+	CHECK(!has_prefix_line(t, "cohete_memory_available_bytes"));
+	CHECK(!strstr(t, "cohete_power_mode"));
+	CHECK(!has_prefix_line(t, "cohete_breaker_input_temperature_celsius"));
+	CHECK(strstr(t, "type=\"we\\\"ird\\\\zone\\nx?\""));
+	CHECK(has_line(t, "cohete_emc_frequency_hertz 2133000000"));
+	CHECK(has_line(t, "cohete_emc_load_ratio 0.25"));
+	CHECK(!strstr(t, "cohete_emc_frequency_cap_hertz"));
+	CHECK(has_line(t, "cohete_engine_on{engine=\"nvenc\"} 1"));
+	CHECK(has_line(t, "cohete_engine_on{engine=\"nvdec\"} 0"));
+	CHECK(has_line(t, "cohete_engine_frequency_hertz{engine=\"nvenc\"} 1113600000"));
+	CHECK(!strstr(t, "cohete_engine_frequency_max_hertz{"));
+	return T_PASS;
+}
+
+static int test_render_odd(void)
+{
+	static struct coh_status st;
+	struct coh_agent_snapshot s;
+	char *t = NULL;
+	int rc;
+
+	CHECK(sample_fixture(&st) == 0);
+	make_odd(&st);
+	fill_views(&s, &st);
+	s.breaker.input_mc = COH_NA;
+	CHECK(render(&s, &t) == 0);
+	rc = check_odd(t);
+	if (rc != T_PASS)
+		fprintf(stderr, "%s", t);
+	free(t);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The server. */
+
+static int test_status_matches_cli(void)
+{
+	const char *bin = getenv("COHETE_BIN"), *run = getenv("COHETE_RUN");
+	static const char *const keys[] = { "device", "memory", "thermal", "power", "fan" };
+	char cmd[1200];
+	json_t *ours, *cli, *br, *bu;
+	struct resp r;
+	FILE *p;
+
+	if (!bin) {
+		printf("SKIP: COHETE_BIN not set\n");
+		return T_SKIP;
+	}
+	snprintf(cmd, sizeof(cmd), "%s %s status --json --sysroot '%s'", run ? run : "",
+		 bin, root);
+	p = popen(cmd, "r");
+	CHECK(p);
+	cli = json_loadf(p, 0, NULL);
+	CHECK(pclose(p) == 0 && cli);
+	CHECK(http("GET", "/v1/status", NULL, NULL, &r) == 0 && r.status == 200);
+	ours = json_loads(r.body, 0, NULL);
+	resp_free(&r);
+	CHECK(ours);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!json_equal(json_object_get(ours, keys[i]), json_object_get(cli, keys[i]))) {
+			fprintf(stderr, "/v1/status .%s differs from cohete status --json\n",
+				keys[i]);
+			return T_FAIL;
+		}
+	br = json_object_get(ours, "breaker");
+	bu = json_object_get(ours, "budget");
+	CHECK(!strcmp(json_string_value(json_object_get(br, "state")), "ok"));
+	CHECK(!strcmp(json_string_value(json_object_get(json_object_get(br, "policy"),
+							  "name")), "conservative"));
+	CHECK(json_integer_value(json_object_get(br, "input_temp_mc")) == 48625);
+	/* Orin Nano 8GB: the preset is 8 GiB with 2 GiB kept back. */
+	CHECK(json_integer_value(json_object_get(bu, "total_bytes")) == 8LL << 30);
+	CHECK(json_integer_value(json_object_get(bu, "reserved_bytes")) == 2LL << 30);
+	json_decref(ours);
+	json_decref(cli);
+	return T_PASS;
+}
+
+static int test_reads(void)
+{
+	char v[128];
+	struct resp r;
+
+	CHECK(http("GET", "/metrics", NULL, NULL, &r) == 0 && r.status == 200);
+	CHECK(header(&r, "Content-Type", v, sizeof(v)) &&
+	      !strcmp(v, "text/plain; version=0.0.4; charset=utf-8"));
+	CHECK(has_line(r.body, "cohete_fan_pwm 88"));
+	CHECK(check_exposition(r.body) == 0);
+	resp_free(&r);
+	/* The agent samples the tree: a new reading shows up. */
+	CHECK(write_file("sys/class/thermal/thermal_zone0/temp", "51234\n") == 0);
+	CHECK(metrics_line("cohete_thermal_zone_temperature_celsius{zone=\"thermal_zone0\","
+			   "type=\"cpu-thermal\",name=\"cpu\"} 51.234", 2000) == 0);
+	CHECK(http("HEAD", "/metrics", NULL, NULL, &r) == 0 && r.status == 200 && r.len == 0);
+	resp_free(&r);
+	return T_PASS;
+}
+
+static int test_errors(void)
+{
+	char v[128];
+	struct resp r;
+
+	CHECK(http("GET", "/nope", NULL, NULL, &r) == 0 && r.status == 404);
+	CHECK(strstr(r.body, "\"error\""));
+	resp_free(&r);
+	CHECK(http("POST", "/metrics", AUTH, "{}", &r) == 0 && r.status == 405);
+	CHECK(header(&r, "Allow", v, sizeof(v)) && !strcmp(v, "GET, HEAD"));
+	resp_free(&r);
+	CHECK(http("GET", "/v1/fan", NULL, NULL, &r) == 0 && r.status == 405);
+	CHECK(header(&r, "Allow", v, sizeof(v)) && !strcmp(v, "POST"));
+	resp_free(&r);
+	CHECK(http("DELETE", "/v1/status", NULL, NULL, &r) == 0 && r.status == 405);
+	resp_free(&r);
+	return T_PASS;
+}
+
+static int expect(const char *path, const char *headers, const char *body, int status,
+		  const char *in_body)
+{
+	struct resp r;
+	int ok;
+
+	if (http("POST", path, headers, body, &r) < 0) {
+		fprintf(stderr, "POST %s: no answer\n", path);
+		return -1;
+	}
+	ok = r.status == status && (!in_body || strstr(r.body, in_body));
+	if (!ok)
+		fprintf(stderr, "POST %s %s: got %d %s, want %d with '%s'\n", path,
+			body ? body : "", r.status, r.body, status, in_body ? in_body : "");
+	resp_free(&r);
+	return ok ? 0 : -1;
+}
+
+static int test_auth(void)
+{
+	char pwm[32], mode[64], v[128];
+	struct resp r;
+
+	CHECK(http("POST", "/v1/fan", NULL, "{\"pwm\": 200}", &r) == 0 && r.status == 401);
+	CHECK(header(&r, "WWW-Authenticate", v, sizeof(v)) && !strncmp(v, "Bearer", 6));
+	resp_free(&r);
+	CHECK(http("POST", "/v1/fan", "Authorization: Bearer wrong-token-0123456789\r\n",
+		   "{\"pwm\": 200}", &r) == 0 && r.status == 401);
+	CHECK(header(&r, "WWW-Authenticate", v, sizeof(v)) && strstr(v, "invalid_token"));
+	resp_free(&r);
+	CHECK(expect("/v1/fan", "Authorization: Bearer " TOKEN "x\r\n", "{\"pwm\": 200}",
+		     401, NULL) == 0);
+	CHECK(expect("/v1/fan", "Authorization: Bearer t0ken-for-the-agent-test-012345678\r\n",
+		     "{\"pwm\": 200}", 401, NULL) == 0);
+	CHECK(expect("/v1/fan", "Authorization: Basic dXNlcjpwYXNz\r\n", "{\"pwm\": 200}",
+		     401, NULL) == 0);
+	CHECK(expect("/v1/fan", "Authorization: " TOKEN "\r\n", "{\"pwm\": 200}",
+		     401, NULL) == 0);
+	CHECK(expect("/v1/power/mode", NULL, "{\"id\": 0}", 401, NULL) == 0);
+	CHECK(expect("/v1/power/mode", "Authorization: Bearer nope\r\n", "{\"id\": 0}",
+		     401, NULL) == 0);
+	CHECK(expect("/v1/breaker/reset", NULL, NULL, 401, NULL) == 0);
+	CHECK(expect("/v1/workloads", NULL, "{\"pgid\": 2}", 401, NULL) == 0);
+	/* Nothing changed. */
+	CHECK(read_tree("sys/class/hwmon/hwmon0/pwm1", pwm, sizeof(pwm)) == 0 &&
+	      atoi(pwm) == 88);
+	CHECK(read_tree("var/lib/nvpmodel/status", mode, sizeof(mode)) == 0 &&
+	      !strncmp(mode, "pmode:0002", 10));
+	CHECK(metrics_line("cohete_agent_unauthorized_requests_total 10", 0) == 0);
+	return T_PASS;
+}
+
+static int test_bad_bodies(void)
+{
+	char big[COH_AGENT_BODY_MAX + 64];
+
+	CHECK(expect("/v1/fan", AUTH, "{", 400, "not JSON") == 0);
+	CHECK(expect("/v1/fan", AUTH, "[1]", 400, "object") == 0);
+	CHECK(expect("/v1/fan", AUTH, "{}", 400, "pwm: missing") == 0);
+	CHECK(expect("/v1/fan", AUTH, "{\"pwm\": \"x\"}", 400, "pwm: want an integer") == 0);
+	CHECK(expect("/v1/fan", AUTH, "{\"pwm\": 256}", 400, "pwm") == 0);
+	CHECK(expect("/v1/fan", AUTH, "{\"pwm\": -1}", 400, "pwm") == 0);
+	CHECK(expect("/v1/fan", AUTH, "{\"pmw\": 1}", 400, "pmw: unknown field") == 0);
+	CHECK(expect("/v1/power/mode", AUTH, "{\"id\": 9}", 400, "id: no power mode 9") == 0);
+	CHECK(expect("/v1/power/mode", AUTH, "{\"id\": 0, \"reboot_ok\": 1}", 400,
+		     "reboot_ok") == 0);
+	CHECK(expect("/v1/workloads", AUTH, "{\"pgid\": 1}", 400, "pgid") == 0);
+	CHECK(expect("/v1/workloads", AUTH, "{\"pgid\": 2147483647}", 400, "pgid") == 0);
+	CHECK(expect("/v1/breaker/reset", AUTH, "{\"force\": true}", 400, "force") == 0);
+	memset(big, ' ', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	big[0] = '{';
+	big[sizeof(big) - 2] = '}';
+	CHECK(expect("/v1/fan", AUTH, big, 413, NULL) == 0);
+	return T_PASS;
+}
+
+static int test_control(void)
+{
+	char pwm[32], mode[64];
+
+	CHECK(expect("/v1/fan", AUTH, "{\"pwm\": 200}", 200, "\"pwm\":200") == 0);
+	CHECK(read_tree("sys/class/hwmon/hwmon0/pwm1", pwm, sizeof(pwm)) == 0 &&
+	      atoi(pwm) == 200);
+	CHECK(metrics_line("cohete_fan_pwm 200", 2000) == 0);
+	CHECK(expect("/v1/power/mode", AUTH, "{\"id\": 0}", 200, "\"changed\":true") == 0);
+	CHECK(read_tree("var/lib/nvpmodel/status", mode, sizeof(mode)) == 0 &&
+	      !strncmp(mode, "pmode:0000", 10));
+	CHECK(metrics_line("cohete_power_mode_info{id=\"0\",name=\"15W\"} 1", 2000) == 0);
+	CHECK(expect("/v1/power/mode", AUTH, "{\"id\": 0, \"reboot_ok\": false}", 200,
+		     "\"changed\":false") == 0);
+	/* A lower-case scheme is the same scheme (RFC 7235). */
+	CHECK(expect("/v1/power/mode", "Authorization: bearer " TOKEN "\r\n",
+		     "{\"id\": 2}", 200, "\"to_name\":\"MAXN_SUPER\"") == 0);
+	return T_PASS;
+}
+
+static int breaker_cycle(pid_t child)
+{
+	struct resp r;
+
+	CHECK(set_all_temps(70000) == 0);
+	CHECK(wait_stopped(child, 1, 3000) == 0);
+	CHECK(metrics_line("cohete_breaker_state{state=\"tripped\"} 1", 1000) == 0);
+	CHECK(metrics_line("cohete_breaker_trips_total 1", 0) == 0);
+	CHECK(metrics_line("cohete_breaker_input_temperature_celsius 70", 0) == 0);
+	/* Still hot: a reset is refused and changes nothing. */
+	CHECK(expect("/v1/breaker/reset", AUTH, NULL, 409, "trip point") == 0);
+	CHECK(proc_state(child) == 'T');
+	/* Below the trip point, above the cooldown: stays paused. */
+	CHECK(set_all_temps(58000) == 0);
+	CHECK(metrics_line("cohete_breaker_state{state=\"cooling\"} 1", 2000) == 0);
+	usleep(600 * 1000);
+	CHECK(proc_state(child) == 'T');
+	CHECK(http("GET", "/v1/status", NULL, NULL, &r) == 0 && r.status == 200);
+	CHECK(strstr(r.body, "\"paused\": true"));
+	resp_free(&r);
+	/* A reset forgets the cooldown: work resumes. */
+	CHECK(expect("/v1/breaker/reset", AUTH, NULL, 200, "\"from\":\"cooling\"") == 0);
+	CHECK(wait_stopped(child, 0, 1000) == 0);
+	/* Trips again, and resumes by itself below the cooldown. */
+	CHECK(set_all_temps(71000) == 0);
+	CHECK(wait_stopped(child, 1, 3000) == 0);
+	CHECK(metrics_line("cohete_breaker_trips_total 2", 1000) == 0);
+	CHECK(set_all_temps(45000) == 0);
+	CHECK(wait_stopped(child, 0, 3000) == 0);
+	return T_PASS;
+}
+
+static int test_breaker(void)
+{
+	pid_t child = spawn_busy_group(), late = -1;
+	char body[64];
+	int rc = T_FAIL;
+
+	if (child < 0)
+		return T_ERROR;
+	snprintf(body, sizeof(body), "{\"pgid\": %d}", (int)child);
+	if (expect("/v1/workloads", AUTH, body, 201, "\"new\":true") < 0 ||
+	    expect("/v1/workloads", AUTH, body, 200, "\"new\":false") < 0 ||
+	    metrics_line("cohete_breaker_workloads 1", 0) < 0)
+		goto out;
+	if (breaker_cycle(child) != T_PASS)
+		goto out;
+	/* Work registered while paused is paused at once. */
+	if (set_all_temps(70000) < 0 || wait_stopped(child, 1, 3000) < 0)
+		goto out;
+	late = spawn_busy_group();
+	snprintf(body, sizeof(body), "{\"pgid\": %d}", (int)late);
+	if (late < 0 || expect("/v1/workloads", AUTH, body, 201, NULL) < 0 ||
+	    wait_stopped(late, 1, 200) < 0)
+		goto out;
+	/* An exited group is forgotten. */
+	reap(late);
+	late = -1;
+	if (metrics_line("cohete_breaker_workloads 1", 2000) < 0)
+		goto out;
+	/* Destroying the agent continues what it paused. */
+	coh_agent_destroy(agent);
+	agent = NULL;
+	if (wait_stopped(child, 0, 500) == 0)
+		rc = T_PASS;
+out:
+	reap(child);
+	reap(late);
+	return rc;
+}
+
+static int start_agent(struct coh_agent **a, const char *listen, const char *token,
+		       struct pep_err *err)
+{
+	struct coh_agent_opts o = { .sysroot = root, .listen = listen,
+				    .interval_ms = 100, .token_file = token,
+				    .nvpmodel = sim };
+	int ret = coh_agent_create(a, &o, err);
+
+	if (ret == 0 && (ret = coh_agent_start(*a, err)) < 0) {
+		coh_agent_destroy(*a);
+		*a = NULL;
+	}
+	return ret;
+}
+
+static int test_no_token(void)
+{
+	struct coh_agent *a;
+	uint16_t saved = port;
+	struct pep_err err;
+	int ok;
+
+	CHECK(start_agent(&a, "127.0.0.1:0", NULL, &err) == 0);
+	port = coh_agent_port(a);
+	ok = expect("/v1/fan", AUTH, "{\"pwm\": 10}", 403, "token file") == 0 &&
+	     metrics_line("cohete_fan_pwm 200", 1000) == 0;
+	port = saved;
+	coh_agent_destroy(a);
+	CHECK(ok);
+	return T_PASS;
+}
+
+static int test_addresses(void)
+{
+	struct coh_agent *a, *b;
+	struct pep_err err;
+	char addr[64], listen[64];
+	uint16_t p;
+	struct resp r;
+	int ret;
+
+	CHECK(coh_agent_listen_parse("[::1]:9102", addr, sizeof(addr), &p, NULL) == 6 &&
+	      !strcmp(addr, "::1") && p == 9102);
+	CHECK(coh_agent_listen_parse("0.0.0.0:0", addr, sizeof(addr), &p, NULL) == 4);
+	CHECK(coh_agent_listen_parse("localhost:9102", addr, sizeof(addr), &p, &err) == -EINVAL);
+	CHECK(coh_agent_listen_parse("127.0.0.1:65536", addr, sizeof(addr), &p, &err) == -EINVAL);
+	CHECK(coh_agent_listen_parse("127.0.0.1", addr, sizeof(addr), &p, &err) == -EINVAL);
+	CHECK(coh_agent_listen_parse("[::1]9102", addr, sizeof(addr), &p, &err) == -EINVAL);
+	/* A port in use is reported with the address. */
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned int)port);
+	CHECK(start_agent(&a, listen, NULL, &err) == -EADDRINUSE);
+	CHECK(strstr(err.msg, listen));
+	/* IPv6 loopback, where this machine has it. */
+	ret = start_agent(&b, "[::1]:0", NULL, &err);
+	if (ret == -EADDRNOTAVAIL || ret == -EAFNOSUPPORT) {
+		printf("no IPv6 loopback here: %s\n", err.msg);
+		return T_PASS;
+	}
+	CHECK(ret == 0);
+	ret = http6(AF_INET6, coh_agent_port(b), "GET", "/metrics", NULL, NULL, &r);
+	coh_agent_destroy(b);
+	CHECK(ret == 0 && r.status == 200 && strstr(r.body, "cohete_fan_pwm"));
+	resp_free(&r);
+	return T_PASS;
+}
+
+static int test_token_files(void)
+{
+	char path[160];
+	struct coh_agent *a = NULL;
+	struct coh_agent_opts o = { .sysroot = root, .token_file = path };
+	struct pep_err err;
+
+	snprintf(path, sizeof(path), "%s/open.token", root);
+	CHECK(make_token_file(path, TOKEN "\n", 0644) == 0);
+	CHECK(coh_agent_create(&a, &o, &err) == -EPERM);
+	CHECK(strstr(err.msg, "0644") && strstr(err.msg, "too open"));
+	CHECK(chmod(path, 0640) == 0 && coh_agent_create(&a, &o, &err) == -EPERM);
+	CHECK(make_token_file(path, "short\n", 0600) == 0);
+	CHECK(coh_agent_create(&a, &o, &err) == -EINVAL && strstr(err.msg, "16 or more"));
+	CHECK(make_token_file(path, "two words here, far too long anyway\n", 0600) == 0);
+	CHECK(coh_agent_create(&a, &o, &err) == -EINVAL && strstr(err.msg, "one line"));
+	snprintf(path, sizeof(path), "%s/sys", root);
+	CHECK(coh_agent_create(&a, &o, &err) == -EINVAL && strstr(err.msg, "regular file"));
+	snprintf(path, sizeof(path), "%s/no-such.token", root);
+	CHECK(coh_agent_create(&a, &o, &err) == -ENOENT && strstr(err.msg, path));
+	if (geteuid() == 0) {
+		snprintf(path, sizeof(path), "%s/theirs.token", root);
+		CHECK(make_token_file(path, TOKEN "\n", 0600) == 0);
+		CHECK(chown(path, 65534, 65534) == 0);
+		CHECK(coh_agent_create(&a, &o, &err) == -EPERM && strstr(err.msg, "owned by"));
+	}
+	CHECK(a == NULL);
+	return T_PASS;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The CLI. */
+
+struct cli_run {
+	pid_t pid;
+	int err_fd;
+	char text[4096];
+	size_t len;
+};
+
+static int cli_spawn(struct cli_run *c, char *const argv[])
+{
+	int fds[2];
+
+	memset(c, 0, sizeof(*c));
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	c->pid = fork();
+	if (c->pid == 0) {
+		dup2(fds[1], 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	c->err_fd = fds[0];
+	return c->pid > 0 ? 0 : -1;
+}
+
+/* Read stderr until it holds what, EOF or limit_ms. */
+static const char *cli_wait_for(struct cli_run *c, const char *what, int limit_ms)
+{
+	struct pollfd pfd = { .fd = c->err_fd, .events = POLLIN };
+	ssize_t n;
+
+	for (int waited = 0; waited <= limit_ms; waited += 50) {
+		const char *hit = strstr(c->text, what);
+
+		if (hit)
+			return hit;
+		if (poll(&pfd, 1, 50) <= 0)
+			continue;
+		n = read(c->err_fd, c->text + c->len, sizeof(c->text) - c->len - 1);
+		if (n <= 0)
+			break;
+		c->len += (size_t)n;
+		c->text[c->len] = '\0';
+	}
+	return strstr(c->text, what);
+}
+
+static int cli_exit(struct cli_run *c, int limit_ms)
+{
+	int status;
+
+	for (int ms = 0; ms <= limit_ms; ms += 20) {
+		if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
+			cli_wait_for(c, "\001", 0);
+			close(c->err_fd);
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		usleep(20 * 1000);
+	}
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, &status, 0);
+	close(c->err_fd);
+	return -1;
+}
+
+static int test_cli(void)
+{
+	const char *bin = getenv("COHETE_BIN");
+	char bad[160], pgid[16], listen_at[64];
+	const char *hit;
+	struct cli_run c;
+	pid_t child;
+	int rc;
+
+	if (!bin || getenv("COHETE_RUN")) {
+		printf("SKIP: no native COHETE_BIN\n");
+		return T_SKIP;
+	}
+	snprintf(bad, sizeof(bad), "%s/bad.token", root);
+	CHECK(make_token_file(bad, TOKEN "\n", 0644) == 0);
+	char *const refuse[] = { (char *)bin, "agent", "--sysroot", root, "--listen",
+				 "127.0.0.1:0", "--token-file", bad, NULL };
+	CHECK(cli_spawn(&c, refuse) == 0);
+	rc = cli_exit(&c, 10000);
+	CHECK(rc == 1 && strstr(c.text, "0644") && strstr(c.text, "cohete: agent:"));
+
+	/* Hot tree: the watched group is paused, and continued on SIGTERM. */
+	CHECK(set_all_temps(70000) == 0);
+	child = spawn_busy_group();
+	CHECK(child > 0);
+	snprintf(pgid, sizeof(pgid), "%d", (int)child);
+	char *const run[] = { (char *)bin, "agent", "--sysroot", root, "--listen",
+			      "127.0.0.1:0", "--interval", "200", "--token-file", token_path,
+			      "--watch-pgid", pgid, NULL };
+	rc = cli_spawn(&c, run);
+	hit = rc == 0 ? cli_wait_for(&c, "listening on http://127.0.0.1:", 10000) : NULL;
+	rc = hit && sscanf(hit, "listening on http://%63[0-9.:]", listen_at) == 1 &&
+	     wait_stopped(child, 1, 3000) == 0 ? T_PASS : T_FAIL;
+	if (rc == T_PASS) {
+		uint16_t saved = port;
+
+		port = (uint16_t)atoi(strrchr(listen_at, ':') + 1);
+		rc = metrics_line("cohete_breaker_paused 1", 2000) == 0 ? T_PASS : T_FAIL;
+		port = saved;
+	}
+	kill(c.pid, SIGTERM);
+	if (cli_exit(&c, 5000) != 0 || wait_stopped(child, 0, 500) < 0)
+		rc = T_FAIL;
+	if (rc != T_PASS)
+		fprintf(stderr, "cohete agent said:\n%s", c.text);
+	reap(child);
+	set_all_temps(45000);
+	return rc;
+}
+
+static int copy_tree(void)
+{
+	char cmd[1200];
+
+	snprintf(root, sizeof(root), "/tmp/coh-agent-XXXXXX");
+	if (!mkdtemp(root))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "cp -a '%s/sysroots/orin-nano-8gb-super-r36/.' '%s/'",
+		 fixtures, root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+	const char *simdir = getenv("COHETE_SIM");
+	struct pep_err err;
+	char cmd[128];
+	int rc = T_PASS;
+
+	fixtures = getenv("COHETE_FIXTURES");
+	if (!fixtures || !simdir) {
+		printf("SKIP: COHETE_FIXTURES/COHETE_SIM not set (run through meson test)\n");
+		return T_SKIP;
+	}
+	snprintf(sim, sizeof(sim), "%s/nvpmodel", simdir);
+	if (copy_tree() < 0)
+		return T_ERROR;
+	snprintf(token_path, sizeof(token_path), "%s/agent.token", root);
+	if (make_token_file(token_path, TOKEN "\n", 0600) < 0)
+		return T_ERROR;
+	t_run("render", test_render, &rc);
+	t_run("render-odd", test_render_odd, &rc);
+	t_run("token-files", test_token_files, &rc);
+	if (start_agent(&agent, "127.0.0.1:0", token_path, &err) < 0) {
+		fprintf(stderr, "agent: %s\n", err.msg);
+		return T_ERROR;
+	}
+	port = coh_agent_port(agent);
+	printf("agent on 127.0.0.1:%u over %s\n", (unsigned int)port, root);
+	t_run("status-matches-cli", test_status_matches_cli, &rc);
+	t_run("reads", test_reads, &rc);
+	t_run("errors", test_errors, &rc);
+	t_run("auth", test_auth, &rc);
+	t_run("bad-bodies", test_bad_bodies, &rc);
+	t_run("control", test_control, &rc);
+	t_run("no-token", test_no_token, &rc);
+	t_run("addresses", test_addresses, &rc);
+	t_run("breaker", test_breaker, &rc);
+	coh_agent_destroy(agent);
+	t_run("cli", test_cli, &rc);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", root);
+	return rc;
+}
