@@ -8,6 +8,7 @@
 #error "include the public <cohete/...> headers instead"
 #endif
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,5 +74,16 @@ int coh__emc_read(const struct coh_sysroot *sr, struct coh_emc *emc,
 int coh__engines_read(const struct coh_sysroot *sr,
 		      const struct coh_engines *prev, struct coh_engines *out,
 		      struct coh_notes *notes);
+
+/*
+ * The environment for a Jetson program run against sr (sysroot.c): the
+ * caller's, with COHETE_SYSROOT=<root> (written into sysroot_var) for a
+ * captured tree. A calloc'd array of borrowed strings; free() it.
+ */
+char **coh__child_env(const struct coh_sysroot *sr, char *sysroot_var,
+		      size_t size);
+
+/* A condition variable whose timed waits use CLOCK_MONOTONIC (breaker.c). */
+void coh__cond_init_monotonic(pthread_cond_t *cond);
 
 #endif /* COHETE_INTERNAL_H */

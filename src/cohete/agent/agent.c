@@ -237,16 +237,6 @@ static int make_budget(struct coh_agent *a, const struct coh_agent_opts *o,
 	return coh_budget_create(&a->budget, total, reserved, err);
 }
 
-static void init_wake(pthread_cond_t *cond)
-{
-	pthread_condattr_t attr;
-
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(cond, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
 static int setup(struct coh_agent *a, const struct coh_agent_opts *o,
 		 struct pep_err *err)
 {
@@ -291,7 +281,7 @@ int coh_agent_create(struct coh_agent **out, const struct coh_agent_opts *opts,
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->control, NULL);
 	pthread_mutex_init(&a->log_lock, NULL);
-	init_wake(&a->wake);
+	coh__cond_init_monotonic(&a->wake);
 	ret = setup(a, opts ? opts : &defaults, err);
 	if (ret < 0) {
 		coh_agent_destroy(a);

@@ -39,7 +39,6 @@
 #define STORE_FILE_MAX (1024 * 1024)
 #define STORE_NAME "l4t_dfs.conf"
 
-extern char **environ;
 
 /* One line of --show, split into words in place. */
 struct show_line {
@@ -594,31 +593,6 @@ static const char *program(const struct coh_clocks_opts *o)
 	return o->program ? o->program : "jetson_clocks";
 }
 
-/*
- * The caller's environment, with COHETE_SYSROOT=<root> for a captured tree
- * and without a stale COHETE_SYSROOT for the live machine.
- */
-static char **child_env(const struct coh_sysroot *sr, char *sysroot_var,
-			size_t size)
-{
-	size_t n = 0, k = 0;
-	char **env;
-
-	while (environ[n])
-		n++;
-	env = calloc(n + 2, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (!starts(environ[i], "COHETE_SYSROOT="))
-			env[k++] = environ[i];
-	if (!coh_sysroot_is_live(sr)) {
-		snprintf(sysroot_var, size, "COHETE_SYSROOT=%s", coh_sysroot_root(sr));
-		env[k] = sysroot_var;
-	}
-	return env;
-}
-
 /* The first line of text that starts with "Error", or NULL. */
 static const char *error_line(const char *text)
 {
@@ -669,7 +643,7 @@ static int run_jc(const struct coh_sysroot *sr, const struct coh_clocks_opts *o,
 		.max_output = OUTPUT_MAX,
 	};
 	char var[PATH_MAX + 32], what[32] = "";
-	char **env = child_env(sr, var, sizeof(var));
+	char **env = coh__child_env(sr, var, sizeof(var));
 	int ret;
 
 	if (!env)

@@ -17,7 +17,6 @@
 #define CONF_MAX (256 * 1024)
 #define DEFAULT_TIMEOUT_MS 15000
 
-extern char **environ;
 
 static int load_conf(const struct coh_sysroot *sr, struct coh_nvpmodel_conf **c,
 		     struct pep_err *err)
@@ -32,26 +31,6 @@ static int load_conf(const struct coh_sysroot *sr, struct coh_nvpmodel_conf **c,
 		ret = coh_nvpmodel_conf_parse(text, "/etc/nvpmodel.conf", c, err);
 	free(text);
 	return ret < 0 ? ret : 0;
-}
-
-/* The caller's environment plus COHETE_SYSROOT for a captured tree. */
-static char **child_env(const struct coh_sysroot *sr, char *sysroot_var,
-			size_t size)
-{
-	size_t n = 0;
-	char **env;
-
-	while (environ[n])
-		n++;
-	env = calloc(n + 2, sizeof(*env));
-	if (!env)
-		return NULL;
-	memcpy(env, environ, n * sizeof(*env));
-	if (!coh_sysroot_is_live(sr)) {
-		snprintf(sysroot_var, size, "COHETE_SYSROOT=%s", coh_sysroot_root(sr));
-		env[n] = sysroot_var;
-	}
-	return env;
 }
 
 /* The first "NVPM ERROR" line, or the exit status. */
@@ -88,7 +67,7 @@ static int run_nvpmodel(const struct coh_sysroot *sr,
 		.max_output = 64 * 1024,
 	};
 	struct pep_proc_result r;
-	char **env = child_env(sr, var, sizeof(var));
+	char **env = coh__child_env(sr, var, sizeof(var));
 	int ret;
 
 	if (!env)

@@ -23,6 +23,8 @@
 
 #include "internal.h"
 
+extern char **environ;
+
 struct coh_sysroot {
 	int dirfd;
 	int live;
@@ -297,4 +299,31 @@ int coh_sysroot_realpath(const struct coh_sysroot *sr, const char *path,
 		return pep_err_set(err, -ENAMETOOLONG, "%s: path too long", path);
 	coh__strlcpy(out, rest, size);
 	return 0;
+}
+
+/*
+ * The caller's environment for a Jetson program (nvpmodel, jetson_clocks)
+ * run against sr: COHETE_SYSROOT=<root> for a captured tree (the
+ * simulators in tests/sim read it), and no stale COHETE_SYSROOT for the
+ * live machine.
+ */
+char **coh__child_env(const struct coh_sysroot *sr, char *sysroot_var,
+		      size_t size)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "COHETE_SYSROOT=", 15))
+			env[k++] = environ[i];
+	if (!coh_sysroot_is_live(sr)) {
+		snprintf(sysroot_var, size, "COHETE_SYSROOT=%s", coh_sysroot_root(sr));
+		env[k] = sysroot_var;
+	}
+	return env;
 }

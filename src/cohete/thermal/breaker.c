@@ -80,7 +80,7 @@ int coh_breaker_policy_check(const struct coh_breaker_policy *p,
 }
 
 /* The monitor sleeps on a monotonic clock: wall-clock jumps do not matter. */
-static void init_wake(pthread_cond_t *cond)
+void coh__cond_init_monotonic(pthread_cond_t *cond)
 {
 	pthread_condattr_t attr;
 
@@ -104,7 +104,7 @@ int coh_breaker_create(struct coh_breaker **out,
 	b->policy = *p;
 	atomic_init(&b->state, COH_BREAKER_OK);
 	pthread_mutex_init(&b->lock, NULL);
-	init_wake(&b->wake);
+	coh__cond_init_monotonic(&b->wake);
 	*out = b;
 	return 0;
 }
