@@ -22,7 +22,7 @@ BASE_PKGS="meson ninja-build pkg-config gcc libjansson-dev liburing-dev libmicro
 # libmicrohttpd's gnutls), which tests/install.sh links against.
 TEST_PKGS="clang valgrind tmux prometheus libunistring-dev"
 CROSS_PKGS="gcc-aarch64-linux-gnu qemu-user-static libc6-dev:arm64 libjansson-dev:arm64 liburing-dev:arm64 libmicrohttpd-dev:arm64 libncurses-dev:arm64"
-VM_PKGS="qemu-system-x86 busybox-static linux-source-6.1 make flex bison bc libelf-dev cpio xz-utils"
+VM_PKGS="qemu-system-x86 busybox-static linux-source-6.1 make flex bison bc libelf-dev cpio xz-utils e2fsprogs fio"
 
 usage() {
 	echo "usage: $0 [--test | --vm]" >&2

@@ -8,6 +8,8 @@
 
 static const struct cmd cmds[] = {
 	{ "info", cmd_info, "CPU features and build information" },
+	{ "ublk", cmd_ublk, "userspace block devices: add, list, del, recover" },
+	{ "uring", cmd_uring, "io_uring: what this kernel supports (probe)" },
 };
 
 int main(int argc, char **argv)

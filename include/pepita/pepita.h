@@ -4,5 +4,8 @@
 
 #include <pepita/core.h>
 #include <pepita/exec.h>
+#include <pepita/uring.h>
+#include <pepita/blkmq.h>
+#include <pepita/ublk.h>
 
 #endif /* PEPITA_PEPITA_H */

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,6 +75,34 @@ static int test_constants(void)
 	CHECK(PEP_UBLK_U_CMD_ADD_DEV == 0xc0207504u);
 	CHECK(PEP_UBLK_U_CMD_DEL_DEV == 0xc0207505u);
 	CHECK(PEP_UBLK_U_CMD_GET_FEATURES == 0x80207513u);
+	CHECK(PEP_UBLK_U_CMD_GET_QUEUE_AFFINITY == 0x80207501u);
+	CHECK(PEP_UBLK_U_CMD_START_DEV == 0xc0207506u);
+	CHECK(PEP_UBLK_U_CMD_STOP_DEV == 0xc0207507u);
+	CHECK(PEP_UBLK_U_CMD_SET_PARAMS == 0xc0207508u);
+	CHECK(PEP_UBLK_U_CMD_GET_PARAMS == 0x80207509u);
+	CHECK(PEP_UBLK_U_CMD_START_USER_RECOVERY == 0xc0207510u);
+	CHECK(PEP_UBLK_U_CMD_END_USER_RECOVERY == 0xc0207511u);
+	CHECK(PEP_UBLK_U_IO_FETCH_REQ == 0xc0107520u);
+	CHECK(PEP_UBLK_U_IO_COMMIT_AND_FETCH_REQ == 0xc0107521u);
+	CHECK(PEP_UBLK_F_CMD_IOCTL_ENCODE == 1ull << 6);
+	CHECK(PEP_UBLK_F_USER_COPY == 1ull << 7);
+	CHECK(PEP_UBLK_S_DEV_FAIL_IO == 3);
+	/* the layouts of ublk.md section 4 */
+	CHECK(offsetof(struct pep_ublksrv_ctrl_cmd, addr) == 8);
+	CHECK(offsetof(struct pep_ublksrv_ctrl_cmd, dev_path_len) == 24);
+	CHECK(offsetof(struct pep_ublksrv_ctrl_dev_info, ublksrv_pid) == 16);
+	CHECK(offsetof(struct pep_ublksrv_ctrl_dev_info, owner_gid) == 44);
+	CHECK(sizeof(struct ublksrv_io_desc) == 24 &&
+	      offsetof(struct ublksrv_io_desc, start_sector) == 8 &&
+	      offsetof(struct ublksrv_io_desc, addr) == 16);
+	CHECK(sizeof(struct ublksrv_io_cmd) == 16 &&
+	      offsetof(struct ublksrv_io_cmd, result) == 4 &&
+	      offsetof(struct ublksrv_io_cmd, addr) == 8);
+	CHECK(sizeof(struct ublk_param_basic) == 32 &&
+	      offsetof(struct ublk_param_basic, max_sectors) == 8 &&
+	      offsetof(struct ublk_param_basic, dev_sectors) == 16);
+	CHECK(sizeof(struct ublk_param_discard) == 20);
+	CHECK(offsetof(struct pep_ublk_params_abi, devt) == 60);
 	return T_PASS;
 }
 

@@ -1,0 +1,650 @@
+/*
+ * pepita ublk: userspace block devices. `add` makes a target, creates the
+ * device and serves it (in the background unless --foreground), `list`
+ * shows what the kernel has, `del` stops and deletes, `recover` serves a
+ * device again whose server died. Every parameter is checked before
+ * anything is created.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pepita/blkmq.h>
+#include <pepita/ublk.h>
+
+#include "cmd.h"
+#include "ublk_cli.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pepita ublk add -t null|ram|loop [--file F] [--size S] [--queues N]\n"
+		"                       [--depth D] [--id N] [--read-only] [--recovery]\n"
+		"                       [--foreground] [--json]\n"
+		"       pepita ublk list [--json]\n"
+		"       pepita ublk del N|--all\n"
+		"       pepita ublk recover N [--foreground]\n\n"
+		"Serve a block device /dev/ublkbN from this process through the kernel's\n"
+		"ublk driver. add prints the device once it is live and keeps serving in\n"
+		"the background (--foreground: until SIGINT or SIGTERM, then deletes it).\n\n"
+		"  -t, --target T   null (reads zeros), ram (memory), loop (--file)\n"
+		"  --file F         loop's backing file (O_DIRECT where possible)\n"
+		"  --size S         bytes, with K, M, G or T (powers of 1024); loop: the\n"
+		"                   file's size unless given\n"
+		"  --queues N       hardware queues, one thread each (default 1)\n"
+		"  --depth D        requests in flight per queue, 1..4096 (default 64)\n"
+		"  --id N           the device number (default: the kernel picks)\n"
+		"  --read-only      a read-only device (needed for a read-only file)\n"
+		"  --recovery       survive the server's death: `recover N` resumes it\n"
+		"  --json           add: one JSON object; list: an array\n"
+		"  -h, --help       this help\n");
+}
+
+struct add_opts {
+	struct ublk_spec spec;
+	int id;
+	int foreground;
+	int json;
+};
+
+/* "64M" -> 67108864. 0 on a malformed size or overflow. */
+static uint64_t parse_size(const char *arg)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	unsigned long long v;
+	const char *u;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || arg[0] == '-')
+		return 0;
+	if (*end) {
+		u = strchr(units, *end);
+		if (!u || !*u || (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B")))
+			return 0;
+		for (long i = 0; i <= u - units; i++) {
+			if (v > UINT64_MAX / 1024)
+				return 0;
+			v *= 1024;
+		}
+	}
+	return v;
+}
+
+static int parse_uint(const char *opt, const char *arg, long min, long max,
+		      unsigned int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		fprintf(stderr, "pepita: ublk: %s '%s': a number from %ld to %ld\n",
+			opt, arg, min, max);
+		return -1;
+	}
+	*out = (unsigned int)v;
+	return 0;
+}
+
+static int parse_add(int argc, char **argv, struct add_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "target", required_argument, NULL, 't' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "size", required_argument, NULL, 's' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "recovery", no_argument, NULL, 'R' },
+		{ "foreground", no_argument, NULL, 'F' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned int id;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': o->spec.type = optarg; break;
+		case 'f': o->spec.file = optarg; break;
+		case 's':
+			o->spec.size = parse_size(optarg);
+			if (!o->spec.size) {
+				fprintf(stderr, "pepita: ublk: --size '%s': not a size "
+					"(bytes, or with K, M, G, T)\n", optarg);
+				return -1;
+			}
+			break;
+		case 'q':
+			if (parse_uint("--queues", optarg, 1, 64, &o->spec.queues) < 0)
+				return -1;
+			break;
+		case 'd':
+			if (parse_uint("--depth", optarg, 1, PEP_BLK_MAX_DEPTH,
+				       &o->spec.depth) < 0)
+				return -1;
+			break;
+		case 'i':
+			if (parse_uint("--id", optarg, 0, 1 << 20, &id) < 0)
+				return -1;
+			o->id = (int)id;
+			break;
+		case 'r': o->spec.read_only = 1; break;
+		case 'R': o->spec.recovery = 1; break;
+		case 'F': o->foreground = 1; break;
+		case 'j': o->json = 1; break;
+		case 'h': usage(stdout); return 1;
+		default:
+			fprintf(stderr, "pepita: ublk add: unknown option '%s'\n",
+				argv[optind - 1]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_spec(const struct ublk_spec *s)
+{
+	if (!s->type) {
+		fprintf(stderr, "pepita: ublk add: -t null|ram|loop is required\n");
+		return -1;
+	}
+	if (strcmp(s->type, "null") && strcmp(s->type, "ram") && strcmp(s->type, "loop")) {
+		fprintf(stderr, "pepita: ublk add: unknown target '%s' (null, ram, loop)\n",
+			s->type);
+		return -1;
+	}
+	if (!strcmp(s->type, "loop") != !!s->file) {
+		fprintf(stderr, "pepita: ublk add: --file %s\n", s->file ?
+			"is only for the loop target" : "is required for -t loop");
+		return -1;
+	}
+	if (strcmp(s->type, "loop") && !s->size) {
+		fprintf(stderr, "pepita: ublk add: -t %s needs --size\n", s->type);
+		return -1;
+	}
+	if (s->size % 512) {
+		fprintf(stderr, "pepita: ublk add: --size %" PRIu64 " is not a multiple "
+			"of the 512-byte block size\n", s->size);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A file nobody may write (no w bit: root could, but the mode says it is
+ * not to be written), or one this process cannot write (read-only mount,
+ * immutable, permissions).
+ */
+static int loop_file_read_only(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return 0;		/* the loop target names the error */
+	return !(st.st_mode & 0222) || access(path, W_OK) < 0;
+}
+
+/* The target the spec describes; a loop file that is read-only needs --read-only. */
+static int make_target(const struct ublk_spec *s, struct pep_blk_target **t,
+		       struct pep_err *err)
+{
+	if (!strcmp(s->type, "null"))
+		return pep_blk_null_create(t, s->size, err);
+	if (!strcmp(s->type, "ram"))
+		return pep_blk_ram_create(t, s->size, err);
+	if (!s->read_only && loop_file_read_only(s->file))
+		return pep_err_set(err, -EROFS, "%s is read-only: use --read-only for "
+				   "a read-only device", s->file);
+	return pep_blk_loop_create(t, s->file, s->size, s->read_only, err);
+}
+
+/* Block the stop signals here and in every thread made from now on. */
+static void block_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+/*
+ * Serve until a stop signal or until someone else stops the device
+ * (`pepita ublk del`), refreshing the state file's counters as they move.
+ */
+static void serve(struct pep_ublk_dev *dev, const struct ublk_spec *s,
+		  const sigset_t *set)
+{
+	struct timespec tick = { 0, 500 * 1000 * 1000 };
+	struct pep_ublk_stats st, last = { 0 };
+	int id = pep_ublk_dev_id(dev);
+
+	while (!pep_ublk_dev_stopped(dev)) {
+		if (sigtimedwait(set, NULL, &tick) > 0)
+			break;
+		pep_ublk_dev_stats(dev, &st);
+		if (memcmp(&st, &last, sizeof(st))) {
+			ublk_state_write(s, id, (int)getpid(), &st);
+			last = st;
+		}
+	}
+	pep_ublk_dev_stop(dev, NULL);
+	pep_ublk_dev_destroy(dev);
+	ublk_state_remove(id);
+}
+
+static void print_added(int id, const struct ublk_spec *s, uint64_t size, int pid,
+			int json)
+{
+	if (!json) {
+		printf("/dev/ublkb%d\n", id);
+		return;
+	}
+	printf("{\"id\": %d, \"block\": \"/dev/ublkb%d\", \"char\": \"/dev/ublkc%d\", "
+	       "\"target\": \"%s\", \"size\": %" PRIu64 ", \"queues\": %u, "
+	       "\"depth\": %u, \"pid\": %d}\n", id, id, id, s->type, size,
+	       s->queues ? s->queues : 1, s->depth ? s->depth : 64, pid);
+}
+
+/* Create (or recover) the device and start it; err says why not. */
+static int bring_up(struct ublk_spec *s, int id, int recover,
+		    struct pep_blk_target *t, struct pep_ublk_dev **dev,
+		    struct pep_err *err)
+{
+	struct pep_ublk_dev_opts o = { .target = t, .id = id, .nr_queues = s->queues,
+				       .depth = s->depth, .recovery = s->recovery };
+	int ret;
+
+	if (recover) {
+		ret = pep_ublk_dev_recover(dev, &o, err);
+	} else {
+		ret = pep_ublk_dev_create(dev, &o, err);
+		if (ret >= 0 && (ret = pep_ublk_dev_start(*dev, err)) < 0) {
+			pep_ublk_dev_destroy(*dev);
+			*dev = NULL;
+		}
+	}
+	if (ret >= 0) {		/* what the kernel granted */
+		s->queues = pep_ublk_dev_queues(*dev);
+		s->depth = pep_ublk_dev_depth(*dev);
+	}
+	return ret;
+}
+
+static int exit_code_of(int ret)
+{
+	return ret == -ENODEV ? CMD_EXIT_UNAVAILABLE : CMD_EXIT_FAIL;
+}
+
+/* In the foreground: this process serves. */
+static int run_foreground(struct ublk_spec *s, int id, int recover, int json,
+			  struct pep_blk_target *t)
+{
+	struct pep_ublk_dev *dev;
+	struct pep_err err;
+	sigset_t set;
+	int ret;
+
+	block_stop_signals(&set);
+	ret = bring_up(s, id, recover, t, &dev, &err);
+	if (ret < 0) {
+		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		return exit_code_of(ret);
+	}
+	if (!s->size)
+		s->size = t->size;
+	ublk_state_write(s, pep_ublk_dev_id(dev), (int)getpid(), NULL);
+	print_added(pep_ublk_dev_id(dev), s, t->size, (int)getpid(), json);
+	fflush(stdout);
+	serve(dev, s, &set);
+	return CMD_EXIT_OK;
+}
+
+/*
+ * In the background: the child serves and tells the parent through a pipe
+ * "ok ID" or "err CODE MESSAGE"; the parent prints and exits.
+ */
+static int run_daemon(struct ublk_spec *s, int id, int recover, int json,
+		      struct pep_blk_target *t)
+{
+	char msg[320];
+	int fds[2], code;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		perror("pepita: ublk: pipe");
+		return CMD_EXIT_FAIL;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		perror("pepita: ublk: fork");
+		return CMD_EXIT_FAIL;
+	}
+	if (pid == 0) {
+		struct pep_ublk_dev *dev;
+		struct pep_err err;
+		sigset_t set;
+		int ret, null = open("/dev/null", O_RDWR);
+
+		close(fds[0]);
+		setsid();
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		block_stop_signals(&set);
+		ret = bring_up(s, id, recover, t, &dev, &err);
+		if (ret < 0)
+			n = snprintf(msg, sizeof(msg), "err %d %s", exit_code_of(ret), err.msg);
+		else
+			n = snprintf(msg, sizeof(msg), "ok %d %u %u", pep_ublk_dev_id(dev),
+				     s->queues, s->depth);
+		if (ret >= 0) {
+			if (!s->size)
+				s->size = t->size;
+			ublk_state_write(s, pep_ublk_dev_id(dev), (int)getpid(), NULL);
+		}
+		if (write(fds[1], msg, (size_t)n) < 0 || ret < 0)
+			_exit(1);
+		close(fds[1]);
+		serve(dev, s, &set);
+		pep_blk_target_destroy(t);
+		_exit(0);
+	}
+	close(fds[1]);
+	do
+		n = read(fds[0], msg, sizeof(msg) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	msg[n > 0 ? n : 0] = '\0';
+	if (sscanf(msg, "ok %d %u %u", &id, &s->queues, &s->depth) == 3) {
+		print_added(id, s, t->size, (int)pid, json);
+		return CMD_EXIT_OK;
+	}
+	if (sscanf(msg, "err %d", &code) == 1 && strchr(msg + 4, ' ')) {
+		fprintf(stderr, "pepita: ublk: %s\n", strchr(msg + 4, ' ') + 1);
+		return code;
+	}
+	fprintf(stderr, "pepita: ublk: the server process died while starting\n");
+	return CMD_EXIT_FAIL;
+}
+
+static int cmd_add(int argc, char **argv)
+{
+	struct add_opts o = { .id = -1 };
+	struct pep_blk_target *t = NULL;
+	struct pep_err err;
+	int ret = parse_add(argc, argv, &o);
+
+	if (ret)
+		return ret > 0 ? CMD_EXIT_OK : CMD_EXIT_USAGE;
+	if (optind < argc) {
+		fprintf(stderr, "pepita: ublk add: unexpected argument '%s'\n", argv[optind]);
+		return CMD_EXIT_USAGE;
+	}
+	if (check_spec(&o.spec) < 0)
+		return CMD_EXIT_USAGE;
+	ret = make_target(&o.spec, &t, &err);
+	if (ret < 0) {
+		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		return ret == -EINVAL ? CMD_EXIT_USAGE : CMD_EXIT_FAIL;
+	}
+	if (access("/dev/ublk-control", F_OK) < 0) {
+		fprintf(stderr, "pepita: ublk: no ublk driver: /dev/ublk-control is "
+			"absent (modprobe ublk_drv, or a kernel with CONFIG_BLK_DEV_UBLK)\n");
+		pep_blk_target_destroy(t);
+		return CMD_EXIT_UNAVAILABLE;
+	}
+	if (o.foreground)
+		ret = run_foreground(&o.spec, o.id, 0, o.json, t);
+	else
+		ret = run_daemon(&o.spec, o.id, 0, o.json, t);
+	pep_blk_target_destroy(t);
+	return ret;
+}
+
+static int parse_id(const char *arg, int *id)
+{
+	unsigned int v;
+
+	if (parse_uint("device", arg, 0, 1 << 20, &v) < 0)
+		return -1;
+	*id = (int)v;
+	return 0;
+}
+
+static int cmd_recover(int argc, char **argv)
+{
+	struct pep_blk_target *t = NULL;
+	struct ublk_spec s;
+	struct pep_err err;
+	json_t *state;
+	int id, foreground = argc > 2 && !strcmp(argv[2], "--foreground"), ret;
+
+	if (argc < 2 || parse_id(argv[1], &id) < 0 || argc > 3 ||
+	    (argc == 3 && !foreground)) {
+		fprintf(stderr, "usage: pepita ublk recover N [--foreground]\n");
+		return CMD_EXIT_USAGE;
+	}
+	state = ublk_state_read(id, &s);
+	if (!state || !s.type) {
+		fprintf(stderr, "pepita: ublk: device %d: no state file (was it added "
+			"by pepita ublk add --recovery?)\n", id);
+		json_decref(state);
+		return CMD_EXIT_FAIL;
+	}
+	json_decref(state);
+	ret = make_target(&s, &t, &err);
+	if (ret < 0) {
+		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		ublk_spec_free(&s);
+		return CMD_EXIT_FAIL;
+	}
+	ret = foreground ? run_foreground(&s, id, 1, 0, t) : run_daemon(&s, id, 1, 0, t);
+	pep_blk_target_destroy(t);
+	ublk_spec_free(&s);
+	return ret;
+}
+
+#define MAX_DEVICES 1024
+
+static json_t *device_json(struct pep_ublk_ctrl *c, int id)
+{
+	struct pep_ublk_info info;
+	struct pep_ublk_params p;
+	struct ublk_spec s;
+	json_t *o, *state;
+
+	if (pep_ublk_get_info(c, id, &info, NULL) < 0)
+		return NULL;
+	o = json_pack("{s:i, s:s, s:i, s:i, s:i}", "id", id, "state",
+		      pep_ublk_state_name(info.state), "queues", info.nr_queues,
+		      "depth", info.depth, "pid", info.pid);
+	if (pep_ublk_get_params(c, id, &p, NULL) == 0)
+		json_object_set_new(o, "size", json_integer((json_int_t)p.size));
+	state = ublk_state_read(id, &s);
+	if (state) {
+		static const char *const keys[] = { "target", "file", "requests", "errors",
+						    "tag_collisions", "bad_descriptors" };
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			json_t *v = json_object_get(state, keys[i]);
+
+			if (v)
+				json_object_set(o, keys[i], v);
+		}
+		ublk_spec_free(&s);
+		json_decref(state);
+	}
+	return o;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	int ids[MAX_DEVICES], n, json = argc > 1 && !strcmp(argv[1], "--json");
+	struct pep_ublk_ctrl *c = NULL;
+	struct pep_err err;
+	json_t *all;
+
+	if (argc > 2 || (argc == 2 && !json)) {
+		fprintf(stderr, "usage: pepita ublk list [--json]\n");
+		return CMD_EXIT_USAGE;
+	}
+	n = pep_ublk_list_ids(ids, MAX_DEVICES, &err);
+	if (n < 0) {
+		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		return CMD_EXIT_FAIL;
+	}
+	if (n > 0 && pep_ublk_ctrl_open(&c, &err) < 0) {
+		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		return exit_code_of(err.code);
+	}
+	all = json_array();
+	for (int i = 0; i < n && i < MAX_DEVICES; i++) {
+		json_t *o = device_json(c, ids[i]);
+
+		if (o)
+			json_array_append_new(all, o);
+	}
+	pep_ublk_ctrl_close(c);
+	if (json) {
+		char *text = json_dumps(all, JSON_INDENT(2));
+
+		puts(text ? text : "[]");
+		free(text);
+	} else {
+		size_t i;
+		json_t *o;
+
+		json_array_foreach(all, i, o)
+			printf("%-4" JSON_INTEGER_FORMAT " %-9s %2" JSON_INTEGER_FORMAT
+			       " queues, depth %4" JSON_INTEGER_FORMAT ", pid %-7"
+			       JSON_INTEGER_FORMAT " %s\n",
+			       json_integer_value(json_object_get(o, "id")),
+			       json_string_value(json_object_get(o, "state")),
+			       json_integer_value(json_object_get(o, "queues")),
+			       json_integer_value(json_object_get(o, "depth")),
+			       json_integer_value(json_object_get(o, "pid")),
+			       json_is_string(json_object_get(o, "target")) ?
+			       json_string_value(json_object_get(o, "target")) : "-");
+	}
+	json_decref(all);
+	return CMD_EXIT_OK;
+}
+
+/*
+ * STOP, then let the server delete the device as it ends (two DEL_DEVs at
+ * once deadlock a 6.1 kernel); DEL here only when its server is gone.
+ */
+static int delete_one(struct pep_ublk_ctrl *c, int id)
+{
+	struct pep_ublk_info info;
+	struct pep_err err;
+	int ret, pid;
+
+	if (pep_ublk_get_info(c, id, &info, &err) < 0) {
+		ublk_state_remove(id);
+		return err.code == -ENODEV ? 0 : (fprintf(stderr, "pepita: ublk: %s\n",
+							  err.msg), -1);
+	}
+	pid = info.pid > 0 && kill(info.pid, 0) == 0 ? info.pid : 0;
+	pep_ublk_stop(c, id, NULL);
+	for (int i = 0; pid && i < 200; i++) {
+		if (pep_ublk_get_info(c, id, &info, NULL) < 0)
+			break;			/* the server deleted it */
+		if (kill(pid, 0) < 0) {
+			pid = 0;		/* gone without deleting */
+			break;
+		}
+		usleep(50 * 1000);
+	}
+	if (pid && pep_ublk_get_info(c, id, &info, NULL) == 0) {
+		fprintf(stderr, "pepita: ublk: device %d: its server (pid %d) did not "
+			"end within 10 s of STOP_DEV\n", id, pid);
+		return -1;
+	}
+	ublk_state_remove(id);
+	if (pep_ublk_get_info(c, id, &info, NULL) < 0)
+		return 0;
+	ret = pep_ublk_del(c, id, &err);
+	if (ret < 0 && ret != -ENODEV) {
+		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_del(int argc, char **argv)
+{
+	int ids[MAX_DEVICES], n = 0, failed = 0, id;
+	struct pep_ublk_ctrl *c;
+	struct pep_err err;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: pepita ublk del N|--all\n");
+		return CMD_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--all")) {
+		n = pep_ublk_list_ids(ids, MAX_DEVICES, &err);
+		if (n < 0) {
+			fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+			return CMD_EXIT_FAIL;
+		}
+	} else if (parse_id(argv[1], &id) == 0) {
+		ids[n++] = id;
+	} else {
+		return CMD_EXIT_USAGE;
+	}
+	if (pep_ublk_ctrl_open(&c, &err) < 0) {
+		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		return exit_code_of(err.code);
+	}
+	for (int i = 0; i < n && i < MAX_DEVICES; i++)
+		failed |= delete_one(c, ids[i]) < 0;
+	pep_ublk_ctrl_close(c);
+	return failed ? CMD_EXIT_FAIL : CMD_EXIT_OK;
+}
+
+int cmd_ublk(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CMD_EXIT_USAGE : CMD_EXIT_OK;
+	}
+	if (argc > 2 && strcmp(argv[1], "add") &&
+	    (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
+		usage(stdout);
+		return CMD_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "add"))
+		return cmd_add(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list"))
+		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "del"))
+		return cmd_del(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "recover"))
+		return cmd_recover(argc - 1, argv + 1);
+	fprintf(stderr, "pepita: ublk: unknown verb '%s' (add, list, del, recover)\n",
+		argv[1]);
+	return CMD_EXIT_USAGE;
+}

@@ -1,0 +1,132 @@
+#!/bin/bash
+# The pepita CLI's contract (STYLE.md §11) for `pepita uring`: --help exits
+# 0 at every level, unknown verbs and options exit 2, `uring probe` exits 0
+# (or 69 with a reason where io_uring is unavailable: a container's seccomp
+# profile, qemu-user) and `--json` prints exactly one JSON document.
+#
+# Environment (tests/meson.build): PEPITA_BIN, NO_COLOR, and PEPITA_RUN (the
+# exe wrapper, e.g. qemu-aarch64-static) in cross builds.
+# Exit: 0 pass, 1 fail, 77 the probe could not run here (other checks
+# passed), 99 not set up.
+set -u
+
+if [ -z "${PEPITA_BIN:-}" ] || [ ! -x "$PEPITA_BIN" ]; then
+	echo "pepita-cli.sh: PEPITA_BIN not set or not executable: '${PEPITA_BIN:-}'" >&2
+	exit 99
+fi
+export NO_COLOR=${NO_COLOR:-1}
+
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/out
+err=$tmp/err
+
+tmo=
+if command -v timeout >/dev/null 2>&1; then
+	tmo="timeout 60"
+fi
+
+failures=0
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+# p args...: run pepita; sets rc, fills $out and $err.
+p() {
+	rc=0
+	# shellcheck disable=SC2086  # PEPITA_RUN / tmo are word lists
+	$tmo ${PEPITA_RUN:-} "$PEPITA_BIN" "$@" >"$out" 2>"$err" </dev/null || rc=$?
+}
+
+# expect CODE args...: run pepita and check its exit code.
+expect() {
+	local want=$1
+	shift
+	p "$@"
+	if [ "$rc" -ne "$want" ]; then
+		fail "pepita $*: exit $rc, expected $want; stderr: $(head -c 400 "$err")"
+		return 1
+	fi
+	echo "ok: pepita $* (exit $rc)"
+}
+
+# check CODE FILE PATTERN args...: the exit code, and PATTERN in FILE
+# ($out or $err) afterwards.
+check() {
+	local want=$1 file=$2 pattern=$3
+	shift 3
+	expect "$want" "$@" || return 0
+	if ! grep -q -- "$pattern" "$file"; then
+		fail "pepita $*: '$pattern' not in its $(basename "$file")"
+	fi
+}
+
+check 0 "$out" 'usage: pepita uring' uring --help
+check 0 "$out" 'usage: pepita uring' uring -h
+check 0 "$out" 'probe' help uring
+check 0 "$out" '--json' uring probe --help
+check 0 "$out" '^ *uring ' --help
+check 2 "$err" 'usage: pepita uring' uring
+check 2 "$err" "pepita: uring: unknown command 'frobnicate'" uring frobnicate
+check 2 "$err" "unknown option '--bogus'" uring probe --bogus
+[ -s "$out" ] && fail "pepita uring probe --bogus: wrote to stdout"
+
+p uring probe
+probe_rc=$rc
+case $probe_rc in
+0)
+	grep -q '^kernel: ' "$out" || fail "uring probe: no kernel line"
+	grep -Eq '^ +0 NOP +yes$' "$out" || fail "uring probe: NOP not listed as supported"
+	grep -Eq '^ +46 URING_CMD +(yes|no)$' "$out" || fail "uring probe: no URING_CMD row"
+	[ -s "$err" ] && fail "uring probe: wrote to stderr: $(head -c 400 "$err")"
+	echo "ok: pepita uring probe (exit 0)"
+	;;
+69)
+	grep -q '^pepita: uring: .*io_uring' "$err" ||
+		fail "uring probe exit 69 without a reason on stderr"
+	echo "note: io_uring unavailable here: $(cat "$err")"
+	;;
+*)
+	fail "pepita uring probe: exit $probe_rc; stderr: $(head -c 400 "$err")"
+	;;
+esac
+
+p uring probe --json
+if [ "$rc" -ne "$probe_rc" ]; then
+	fail "uring probe --json: exit $rc, text probe exited $probe_rc"
+elif [ "$rc" -eq 69 ]; then
+	[ -s "$out" ] && fail "uring probe --json: exit 69 but wrote to stdout"
+elif ! command -v python3 >/dev/null 2>&1; then
+	echo "note: no python3: --json not parsed"
+elif python3 - "$out" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert isinstance(doc["kernel"], str) and doc["kernel"], "kernel"
+assert isinstance(doc["last_op"], int), "last_op"
+assert isinstance(doc["features_raw"], int), "features_raw"
+assert doc["features"]["single_mmap"] is True, "features.single_mmap"
+assert set(doc["setup_flags"]) == {"sqe128", "single_issuer", "coop_taskrun",
+                                   "defer_taskrun", "sqpoll"}, "setup_flags"
+ops = doc["opcodes"]
+assert [o["op"] for o in ops] == list(range(len(ops))), "opcodes in order"
+assert ops[0] == {"op": 0, "name": "NOP", "supported": True}, "NOP"
+assert ops[46]["name"] == "URING_CMD", "URING_CMD"
+assert len(ops) > doc["last_op"], "every opcode the kernel knows"
+assert not any(o["supported"] for o in ops[doc["last_op"] + 1:]), "beyond last_op"
+PY
+then
+	echo "ok: pepita uring probe --json parses"
+else
+	fail "uring probe --json: not the expected JSON document"
+fi
+
+if [ "$failures" -ne 0 ]; then
+	echo "$failures check(s) failed"
+	exit 1
+fi
+if [ "$probe_rc" -eq 69 ]; then
+	echo "SKIP: uring probe: io_uring unavailable here (other checks passed)"
+	exit 77
+fi
+exit 0
