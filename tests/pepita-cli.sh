@@ -2,7 +2,10 @@
 # The pepita CLI's contract (STYLE.md §11) for `pepita uring`: --help exits
 # 0 at every level, unknown verbs and options exit 2, `uring probe` exits 0
 # (or 69 with a reason where io_uring is unavailable: a container's seccomp
-# profile, qemu-user) and `--json` prints exactly one JSON document.
+# profile, qemu-user) and `--json` prints exactly one JSON document. For
+# `pepita ublk` what holds without a driver: bad options exit 2 before the
+# driver is looked for, a missing backing file 1, no driver 69 (the rest
+# runs in the test VM: tests/vm/ublk-*.sh).
 #
 # Environment (tests/meson.build): PEPITA_BIN, NO_COLOR, and PEPITA_RUN (the
 # exe wrapper, e.g. qemu-aarch64-static) in cross builds.
@@ -71,6 +74,22 @@ check 2 "$err" 'usage: pepita uring' uring
 check 2 "$err" "pepita: uring: unknown command 'frobnicate'" uring frobnicate
 check 2 "$err" "unknown option '--bogus'" uring probe --bogus
 [ -s "$out" ] && fail "pepita uring probe --bogus: wrote to stdout"
+
+check 0 "$out" 'usage: pepita ublk add' ublk --help
+check 0 "$out" 'usage: pepita ublk' ublk list --help
+check 2 "$err" 'usage: pepita ublk' ublk
+check 2 "$err" "unknown verb 'frob'" ublk frob
+check 2 "$err" "a number from 1 to 4096" ublk add -t ram --size 1M --depth 0
+check 2 "$err" "not a multiple of the 512-byte block size" ublk add -t ram --size 1000
+check 2 "$err" "unknown target 'disk'" ublk add -t disk --size 1M
+check 2 "$err" "needs --size" ublk add -t null
+check 2 "$err" "is required for -t loop" ublk add -t loop
+check 1 "$err" "$tmp/none" ublk add -t loop --file "$tmp/none"
+if [ ! -e /dev/ublk-control ]; then
+	check 69 "$err" 'no ublk driver' ublk add -t ram --size 1M
+	expect 0 ublk list
+	[ -s "$out" ] && fail "pepita ublk list: devices listed without a driver"
+fi
 
 p uring probe
 probe_rc=$rc
