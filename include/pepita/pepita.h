@@ -4,6 +4,7 @@
 
 #include <pepita/core.h>
 #include <pepita/exec.h>
+#include <pepita/mem.h>
 #include <pepita/uring.h>
 #include <pepita/blkmq.h>
 #include <pepita/ublk.h>
