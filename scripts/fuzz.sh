@@ -38,7 +38,7 @@ clang -g -O1 -std=gnu17 -D_GNU_SOURCE -DCOH_BUILDING_LIBRARY -DPEP_BUILDING_LIBR
 	-I"$src/include" -I"$src/src/cohete" -I"$src/src/pepita" -I"$work" \
 	-I"$src/tests" \
 	$sources "$work/tables.c" "$src/tests/fuzz/$target.c" \
-	-ljansson -lmicrohttpd -luring -lpthread -o "$work/fuzz-$target"
+	-ljansson -lmicrohttpd -luring -llz4 -lzstd -lpthread -o "$work/fuzz-$target"
 
 cd "$work"
 echo "fuzz-$target: ${seconds}s over $src/tests/fuzz/corpus/$target"

@@ -7,5 +7,6 @@
 int cmd_info(int argc, char **argv);
 int cmd_ublk(int argc, char **argv);
 int cmd_uring(int argc, char **argv);
+int cmd_zram(int argc, char **argv);
 
 #endif /* CLI_PEPITA_CMD_H */

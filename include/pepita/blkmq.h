@@ -255,6 +255,15 @@ PEP_API int pep_blk_loop_create(struct pep_blk_target **out, const char *path,
  * Whether the loop target serves aligned requests with O_DIRECT (the file
  * system took it). 0 for other targets.
  */
+/*
+ * The zram target: a pep_zram_store of cfg->size bytes (4 KiB logical
+ * blocks); discard and write-zeroes forget pages.
+ */
+struct pep_zram_store_config;
+PEP_API int pep_blk_zram_create(struct pep_blk_target **out,
+				const struct pep_zram_store_config *cfg,
+				struct pep_err *err);
+
 PEP_API int pep_blk_loop_is_direct(const struct pep_blk_target *t);
 
 /* Calls ops->destroy; NULL does nothing. */

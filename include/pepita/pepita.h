@@ -8,5 +8,6 @@
 #include <pepita/uring.h>
 #include <pepita/blkmq.h>
 #include <pepita/ublk.h>
+#include <pepita/zram.h>
 
 #endif /* PEPITA_PEPITA_H */
