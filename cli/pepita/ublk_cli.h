@@ -9,8 +9,9 @@
 
 /* How a device's target is made: from the command line, or its state file. */
 struct ublk_spec {
-	const char *type;		/* "null", "ram", "loop" */
+	const char *type;		/* "null", "ram", "loop", "zram" */
 	const char *file;		/* loop's backing file */
+	const char *comp;		/* zram's compressor; NULL: lz4 */
 	uint64_t size;			/* bytes; 0 = loop's file size */
 	unsigned int queues;
 	unsigned int depth;

@@ -260,9 +260,13 @@ PEP_API int pep_blk_loop_create(struct pep_blk_target **out, const char *path,
  * blocks); discard and write-zeroes forget pages.
  */
 struct pep_zram_store_config;
+struct pep_zram_store;
 PEP_API int pep_blk_zram_create(struct pep_blk_target **out,
 				const struct pep_zram_store_config *cfg,
 				struct pep_err *err);
+
+/* The zram target's store (for its statistics); NULL for other targets. */
+PEP_API struct pep_zram_store *pep_blk_zram_store(struct pep_blk_target *t);
 
 PEP_API int pep_blk_loop_is_direct(const struct pep_blk_target *t);
 

@@ -45,7 +45,9 @@
 
 #include "harness.h"
 
-#define SECTOR		512u
+/* The device's logical block (BLKSSZGET; 512 for files): every offset and
+   length is a multiple, as O_DIRECT requires. */
+static unsigned int unit = 512;
 #define DISCARD_ALIGN	4096u
 #define MAX_THREADS	256
 
@@ -127,8 +129,8 @@ static int compare(const struct worker *w, const char *what, uint64_t off,
 	fprintf(stderr, "ublk-io: thread %u: %s: mismatch at device byte "
 		"%" PRIu64 " (sector %" PRIu64 " + %" PRIu64 "), %zu of %zu "
 		"bytes differ in the I/O at %" PRIu64 "\n", w->index, what,
-		w->base + off + first, (w->base + off + first) / SECTOR,
-		(w->base + off + first) % SECTOR, bad, n, w->base + off);
+		w->base + off + first, (w->base + off + first) / unit,
+		(w->base + off + first) % unit, bad, n, w->base + off);
 	n = n - first < 16 ? n - first : 16;
 	print_bytes("expected", want + first, n);
 	print_bytes("got     ", got + first, n);
@@ -162,10 +164,10 @@ static int read_check(struct worker *w, const char *what, uint64_t off, size_t n
 	return compare(w, what, off, want, w->buf, n);
 }
 
-/* A random length, a multiple of 512, at most max_bytes and left bytes. */
+/* A random length, a multiple of unit, at most max_bytes and left bytes. */
 static size_t random_len(struct worker *w, uint64_t left)
 {
-	uint64_t n = (1 + rng_below(&w->rng, w->o->max_bytes / SECTOR)) * SECTOR;
+	uint64_t n = (1 + rng_below(&w->rng, w->o->max_bytes / unit)) * unit;
 
 	return (size_t)(n < left ? n : left);
 }
@@ -207,7 +209,7 @@ static int load_shadow(struct worker *w)
 
 static int write_one(struct worker *w, unsigned int op)
 {
-	uint64_t off = rng_below(&w->rng, w->len / SECTOR) * SECTOR;
+	uint64_t off = rng_below(&w->rng, w->len / unit) * unit;
 	size_t n = random_len(w, w->len - off);
 	char what[64];
 
@@ -379,6 +381,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 static int device_size(int fd, const char *path, uint64_t *size, int *is_file)
 {
 	struct stat st;
+	int bs;
 
 	if (fstat(fd, &st) != 0)
 		return -errno;
@@ -391,7 +394,11 @@ static int device_size(int fd, const char *path, uint64_t *size, int *is_file)
 		fprintf(stderr, "ublk-io: %s: not a block device or file\n", path);
 		return -ENOTBLK;
 	}
-	return ioctl(fd, BLKGETSIZE64, size) == 0 ? 0 : -errno;
+	if (ioctl(fd, BLKGETSIZE64, size) != 0)
+		return -errno;
+	if (ioctl(fd, BLKSSZGET, &bs) == 0 && bs > 0)
+		unit = (unsigned int)bs;
+	return 0;
 }
 
 /* The n-th CPU this process may run on, round-robin; -1 if unknown. */

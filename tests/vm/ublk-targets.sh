@@ -9,6 +9,8 @@
 #         after a second mount
 #   loop  the same, on a file in /tmp (tmpfs); the device and the file hold
 #         the same bytes; a new server on the file serves the same files
+#   zram  4 KiB logical blocks; the ram checks (LZ4), random I/O again
+#         with zstd
 # and multiqueue: 4 queues of depth 64 under 64 threads pinned over the
 # vCPUs: every I/O completes in time with the right data, and the server
 # counted no tag collision.
@@ -174,6 +176,22 @@ test_loop() {
 	nothing_behind "loop: del"
 }
 
+test_zram() {
+	add_dev -t zram --size 64M --queues 2 || return 1
+	lbs=$(cat "/sys/block/${dev#/dev/}/queue/logical_block_size")
+	[ "$lbs" = 4096 ] || { fail "$dev: logical block $lbs, expected 4096"; return 1; }
+	io "$dev" --discard --threads 4 --ops 32 --seed 15 || return 1
+	flush "$dev" || return 1
+	discard_all "$dev" || return 1
+	ext2 "$dev" || return 1
+	del "$dev_id" || return 1
+	nothing_behind "zram: del" || return 1
+	add_dev -t zram --size 64M --comp zstd || return 1
+	io "$dev" --discard --threads 4 --ops 32 --seed 16 || return 1
+	del "$dev_id" || return 1
+	nothing_behind "zram zstd: del"
+}
+
 # stat_of ID KEY: a number the server reports for device ID in `pepita
 # ublk list --json` (its counters: requests, errors, tag_collisions).
 stat_of() {
@@ -230,5 +248,5 @@ test_multiqueue() {
 }
 
 require_clean_ublk
-run_steps null ram loop multiqueue
+run_steps null ram loop zram multiqueue
 exit "$status"
