@@ -5,7 +5,9 @@
 # profile, qemu-user) and `--json` prints exactly one JSON document. For
 # `pepita ublk` what holds without a driver: bad options exit 2 before the
 # driver is looked for, a missing backing file 1, no driver 69 (the rest
-# runs in the test VM: tests/vm/ublk-*.sh).
+# runs in the test VM: tests/vm/ublk-*.sh). For `pepita zram`: usage
+# errors (exit 2) before any device is touched, and where zram exists an
+# unknown algorithm refused naming those offered, and `list --json`.
 #
 # Environment (tests/meson.build): PEPITA_BIN, NO_COLOR, and PEPITA_RUN (the
 # exe wrapper, e.g. qemu-aarch64-static) in cross builds.
@@ -89,6 +91,59 @@ if [ ! -e /dev/ublk-control ]; then
 	check 69 "$err" 'no ublk driver' ublk add -t ram --size 1M
 	expect 0 ublk list
 	[ -s "$out" ] && fail "pepita ublk list: devices listed without a driver"
+fi
+
+check 2 "$err" "--size 'lots': not a size" ublk add -t ram --size lots
+check 2 "$err" "--size '0': not a size" ublk add -t ram --size 0
+
+# pepita zram: usage errors are found before any device is looked at.
+check 0 "$out" 'usage: pepita zram' zram --help
+check 0 "$out" 'usage: pepita zram' help zram
+check 0 "$out" '--mem-limit' zram setup --help
+check 2 "$err" 'usage: pepita zram' zram
+check 2 "$err" "pepita: zram: unknown verb 'frob'" zram frob
+check 2 "$err" "unknown option '--bogus'" zram list --bogus
+check 2 "$err" "pepita: zram setup: --size 'lots': not a size" zram setup --size lots
+check 2 "$err" "--size '0': must be above 0" zram setup --size 0
+check 2 "$err" "--size '1Q': not a size" zram swap --size 1Q
+check 2 "$err" "more than 2^64" zram setup --size 99999999999T
+check 2 "$err" '--size is required' zram setup
+check 2 "$err" 'a device or --find, not both' zram setup --size 1M --find 0
+check 2 "$err" "'sda' is not a zram device" zram reset sda
+check 2 "$err" 'usage: pepita zram swapoff DEVICE' zram swapoff 1 2
+check 2 "$err" 'a number from -1 to 32767' zram swap --size 1M --priority 40000
+check 2 "$err" "unknown option '--reset'" zram swap --size 1M --reset
+if [ -e /sys/block/zram0 ]; then
+	# Refused before anything is written, so safe as root too.
+	check 2 "$err" "unknown compression algorithm 'nope': the kernel offers .*lz" \
+		zram setup --algorithm nope --size 1M
+	expect 0 zram list
+	grep -q '^NAME .*ALGORITHM .*DISKSIZE' "$out" || fail "zram list: no header"
+	grep -q '^/dev/zram0 ' "$out" || fail "zram list: no /dev/zram0 row"
+	expect 0 zram list --json
+	if command -v python3 >/dev/null 2>&1; then
+		if python3 -m json.tool "$out" >/dev/null &&
+		   python3 - "$out" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert isinstance(doc, list) and doc, "an array of devices"
+z = [d for d in doc if d["name"] == "/dev/zram0"][0]
+assert set(z["mm_stat"]) >= {"orig_data_size", "compr_data_size",
+    "mem_used_total", "mem_limit", "mem_used_max", "same_pages",
+    "pages_compacted", "huge_pages", "huge_pages_since"}, "mm_stat fields"
+assert set(z["io_stat"]) >= {"failed_reads", "failed_writes", "invalid_io",
+    "notify_free"}, "io_stat fields"
+assert isinstance(z["disksize"], int) and isinstance(z["algorithms"], list)
+PY
+		then
+			echo "ok: pepita zram list --json parses"
+		else
+			fail "zram list --json: not the expected JSON document"
+		fi
+	fi
+elif [ ! -e /sys/class/zram-control ]; then
+	expect 0 zram list
+	[ -s "$out" ] && fail "pepita zram list: devices listed without zram"
 fi
 
 p uring probe

@@ -20,6 +20,7 @@
 
 #include <pepita/blkmq.h>
 #include <pepita/ublk.h>
+#include <pepita/zram.h>
 
 #include "cmd.h"
 #include "ublk_cli.h"
@@ -27,19 +28,21 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pepita ublk add -t null|ram|loop [--file F] [--size S] [--queues N]\n"
-		"                       [--depth D] [--id N] [--read-only] [--recovery]\n"
-		"                       [--foreground] [--json]\n"
+		"usage: pepita ublk add -t null|ram|loop|zram [--file F] [--size S] [--comp C]\n"
+		"                       [--queues N] [--depth D] [--id N] [--read-only]\n"
+		"                       [--recovery] [--foreground] [--json]\n"
 		"       pepita ublk list [--json]\n"
 		"       pepita ublk del N|--all\n"
 		"       pepita ublk recover N [--foreground]\n\n"
 		"Serve a block device /dev/ublkbN from this process through the kernel's\n"
 		"ublk driver. add prints the device once it is live and keeps serving in\n"
 		"the background (--foreground: until SIGINT or SIGTERM, then deletes it).\n\n"
-		"  -t, --target T   null (reads zeros), ram (memory), loop (--file)\n"
+		"  -t, --target T   null (reads zeros), ram (memory), loop (--file),\n"
+		"                   zram (compressed memory, 4 KiB blocks)\n"
 		"  --file F         loop's backing file (O_DIRECT where possible)\n"
 		"  --size S         bytes, with K, M, G or T (powers of 1024); loop: the\n"
 		"                   file's size unless given\n"
+		"  --comp C         zram's compressor: lz4 (default) or zstd\n"
 		"  --queues N       hardware queues, one thread each (default 1)\n"
 		"  --depth D        requests in flight per queue, 1..4096 (default 64)\n"
 		"  --id N           the device number (default: the kernel picks)\n"
@@ -55,31 +58,6 @@ struct add_opts {
 	int foreground;
 	int json;
 };
-
-/* "64M" -> 67108864. 0 on a malformed size or overflow. */
-static uint64_t parse_size(const char *arg)
-{
-	static const char units[] = "KMGT";
-	char *end;
-	unsigned long long v;
-	const char *u;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || arg[0] == '-')
-		return 0;
-	if (*end) {
-		u = strchr(units, *end);
-		if (!u || !*u || (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B")))
-			return 0;
-		for (long i = 0; i <= u - units; i++) {
-			if (v > UINT64_MAX / 1024)
-				return 0;
-			v *= 1024;
-		}
-	}
-	return v;
-}
 
 static int parse_uint(const char *opt, const char *arg, long min, long max,
 		      unsigned int *out)
@@ -109,6 +87,7 @@ static int parse_add(int argc, char **argv, struct add_opts *o)
 		{ "id", required_argument, NULL, 'i' },
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "recovery", no_argument, NULL, 'R' },
+		{ "comp", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -124,8 +103,8 @@ static int parse_add(int argc, char **argv, struct add_opts *o)
 		case 't': o->spec.type = optarg; break;
 		case 'f': o->spec.file = optarg; break;
 		case 's':
-			o->spec.size = parse_size(optarg);
-			if (!o->spec.size) {
+			if (pep_parse_size(optarg, &o->spec.size, NULL) < 0 ||
+			    !o->spec.size) {
 				fprintf(stderr, "pepita: ublk: --size '%s': not a size "
 					"(bytes, or with K, M, G, T)\n", optarg);
 				return -1;
@@ -147,6 +126,7 @@ static int parse_add(int argc, char **argv, struct add_opts *o)
 			break;
 		case 'r': o->spec.read_only = 1; break;
 		case 'R': o->spec.recovery = 1; break;
+		case 'c': o->spec.comp = optarg; break;
 		case 'F': o->foreground = 1; break;
 		case 'j': o->json = 1; break;
 		case 'h': usage(stdout); return 1;
@@ -158,18 +138,50 @@ static int parse_add(int argc, char **argv, struct add_opts *o)
 	}
 	return 0;
 }
+/* zram: whole 4 KiB blocks, a known compressor, no recovery. */
+static int check_zram_spec(const struct ublk_spec *s)
+{
+	struct pep_err err;
+	enum pep_zram_comp comp;
+
+	if (strcmp(s->type, "zram")) {
+		if (s->comp) {
+			fprintf(stderr, "pepita: ublk add: --comp is only for -t zram\n");
+			return -1;
+		}
+		return 0;
+	}
+	if (s->comp && pep_zram_comp_parse(s->comp, &comp, &err) < 0) {
+		fprintf(stderr, "pepita: ublk add: --comp: %s\n", err.msg);
+		return -1;
+	}
+	if (s->size % PEP_ZRAM_PAGE_SIZE) {
+		fprintf(stderr, "pepita: ublk add: --size %" PRIu64 " is not a multiple "
+			"of zram's 4096-byte block size\n", s->size);
+		return -1;
+	}
+	if (s->recovery) {
+		fprintf(stderr, "pepita: ublk add: -t zram keeps its data in this "
+			"process: --recovery would bring the device back empty\n");
+		return -1;
+	}
+	return 0;
+}
 
 static int check_spec(const struct ublk_spec *s)
 {
 	if (!s->type) {
-		fprintf(stderr, "pepita: ublk add: -t null|ram|loop is required\n");
+		fprintf(stderr, "pepita: ublk add: -t null|ram|loop|zram is required\n");
 		return -1;
 	}
-	if (strcmp(s->type, "null") && strcmp(s->type, "ram") && strcmp(s->type, "loop")) {
-		fprintf(stderr, "pepita: ublk add: unknown target '%s' (null, ram, loop)\n",
+	if (strcmp(s->type, "null") && strcmp(s->type, "ram") && strcmp(s->type, "loop") &&
+	    strcmp(s->type, "zram")) {
+		fprintf(stderr, "pepita: ublk add: unknown target '%s' (null, ram, loop, zram)\n",
 			s->type);
 		return -1;
 	}
+	if (check_zram_spec(s) < 0)
+		return -1;
 	if (!strcmp(s->type, "loop") != !!s->file) {
 		fprintf(stderr, "pepita: ublk add: --file %s\n", s->file ?
 			"is only for the loop target" : "is required for -t loop");
@@ -201,6 +213,17 @@ static int loop_file_read_only(const char *path)
 	return !(st.st_mode & 0222) || access(path, W_OK) < 0;
 }
 
+static int make_zram(const struct ublk_spec *s, struct pep_blk_target **t,
+		     struct pep_err *err)
+{
+	struct pep_zram_store_config cfg = { .size = s->size, .comp = PEP_ZRAM_LZ4 };
+	int ret = 0;
+
+	if (s->comp)
+		ret = pep_zram_comp_parse(s->comp, &cfg.comp, err);
+	return ret ? ret : pep_blk_zram_create(t, &cfg, err);
+}
+
 /* The target the spec describes; a loop file that is read-only needs --read-only. */
 static int make_target(const struct ublk_spec *s, struct pep_blk_target **t,
 		       struct pep_err *err)
@@ -209,6 +232,8 @@ static int make_target(const struct ublk_spec *s, struct pep_blk_target **t,
 		return pep_blk_null_create(t, s->size, err);
 	if (!strcmp(s->type, "ram"))
 		return pep_blk_ram_create(t, s->size, err);
+	if (!strcmp(s->type, "zram"))
+		return make_zram(s, t, err);
 	if (!s->read_only && loop_file_read_only(s->file))
 		return pep_err_set(err, -EROFS, "%s is read-only: use --read-only for "
 				   "a read-only device", s->file);

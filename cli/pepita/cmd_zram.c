@@ -1,3 +1,398 @@
-/* placeholder */
+/*
+ * pepita zram: the kernel's compressed RAM block devices. `list` shows
+ * them as zramctl does (or every mm_stat and io_stat field as JSON),
+ * `setup` configures one, `swap` makes one a swap area, `reset`, `remove`
+ * and `swapoff` take them down. The library checks every value before it
+ * writes anything; this file only parses arguments and prints.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <pepita/zram.h>
+
 #include "cmd.h"
-int cmd_zram(int argc, char **argv) { (void)argc; (void)argv; return 1; }
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: pepita zram list [--json]\n"
+		"       pepita zram setup [--algorithm A] --size S [--mem-limit M] [--reset]\n"
+		"                         [DEVICE|--find]\n"
+		"       pepita zram reset DEVICE...\n"
+		"       pepita zram remove DEVICE...\n"
+		"       pepita zram swap --size S [--algorithm A] [--priority P] [DEVICE]\n"
+		"       pepita zram swapoff DEVICE\n\n"
+		"Control the kernel's zram devices (/dev/zramN) through sysfs, as zramctl\n"
+		"does. setup and swap print the device they set up; without DEVICE they\n"
+		"take the first free one, adding one through hot_add if none is. A\n"
+		"failed set-up leaves nothing half-configured. DEVICE is /dev/zramN,\n"
+		"zramN or N.\n\n"
+		"  -a, --algorithm A  compression algorithm the kernel lists (default: its own)\n"
+		"  -s, --size S       disksize: bytes, with K, M, G or T (powers of 1024)\n"
+		"  --mem-limit M      most memory the compressed data may use (0: none)\n"
+		"  --reset            set up an initialised device anew (its data is lost)\n"
+		"  -f, --find         the first free device (the default)\n"
+		"  -p, --priority P   swap priority 0..32767 (default: the kernel's)\n"
+		"  --json             list: a JSON array with every mm_stat/io_stat field\n"
+		"  -h, --help         this help\n");
+}
+
+/* Library errors to exit codes: a bad value is a usage error. */
+static int exit_code_of(int ret)
+{
+	switch (ret) {
+	case -EINVAL:
+		return CMD_EXIT_USAGE;
+	case -ENODEV:
+	case -EOPNOTSUPP:
+		return CMD_EXIT_UNAVAILABLE;
+	default:
+		return CMD_EXIT_FAIL;
+	}
+}
+
+/* "/dev/zram3", "zram3" or "3" -> 3. */
+static int parse_device(const char *verb, const char *arg, int *id)
+{
+	const char *s = arg;
+	char *end;
+	long v;
+
+	if (!strncmp(s, "/dev/", 5))
+		s += 5;
+	if (!strncmp(s, "zram", 4))
+		s += 4;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s < '0' || *s > '9' || errno || *end || v > 1 << 20) {
+		fprintf(stderr, "pepita: zram %s: '%s' is not a zram device "
+			"(/dev/zramN, zramN or N)\n", verb, arg);
+		return -1;
+	}
+	*id = (int)v;
+	return 0;
+}
+
+/* zramctl's human sizes: 0B, 512B, 4K, 1.5M, 64G. */
+static const char *human(uint64_t v, char *buf, size_t size)
+{
+	static const char units[] = "KMGTPE";
+	double x = (double)v;
+	int u = -1;
+
+	if (v < 1024) {
+		snprintf(buf, size, "%lluB", (unsigned long long)v);
+		return buf;
+	}
+	while (x >= 1024 && u < 5) {
+		x /= 1024;
+		u++;
+	}
+	if (x - (double)(uint64_t)x < 0.05 || x >= 100)
+		snprintf(buf, size, "%.0f%c", x, units[u]);
+	else
+		snprintf(buf, size, "%.1f%c", x, units[u]);
+	return buf;
+}
+
+static void print_table(const struct pep_zram_dev *devs, size_t n)
+{
+	char d[16], c[16], t[16], l[16], s[16], ratio[16];
+
+	printf("%-11s %-9s %8s %6s %6s %6s %5s %5s %6s %5s %s\n", "NAME",
+	       "ALGORITHM", "DISKSIZE", "DATA", "COMPR", "TOTAL", "SAME", "HUGE",
+	       "LIMIT", "RATIO", "MOUNTPOINT");
+	for (size_t i = 0; i < n; i++) {
+		const struct pep_zram_dev *z = &devs[i];
+		const struct pep_zram_mm_stat *mm = &z->mm;
+		char name[24];
+
+		snprintf(name, sizeof(name), "/dev/zram%d", z->id);
+		if (mm->compr_data_size)
+			snprintf(ratio, sizeof(ratio), "%.2f", pep_zram_ratio(mm));
+		else
+			snprintf(ratio, sizeof(ratio), "-");
+		printf("%-11s %-9s %8s %6s %6s %6s %5llu %5llu %6s %5s%s%s\n", name,
+		       z->algorithm[0] ? z->algorithm : "-",
+		       human(z->disksize, s, sizeof(s)),
+		       human(mm->orig_data_size, d, sizeof(d)),
+		       human(mm->compr_data_size, c, sizeof(c)),
+		       human(mm->mem_used_total, t, sizeof(t)),
+		       (unsigned long long)mm->same_pages,
+		       (unsigned long long)mm->huge_pages,
+		       human(mm->mem_limit, l, sizeof(l)), ratio,
+		       z->swap || z->mountpoint[0] ? " " : "",
+		       z->swap ? "[SWAP]" : z->mountpoint);
+	}
+}
+
+static json_t *dev_json(const struct pep_zram_dev *z)
+{
+	const struct pep_zram_mm_stat *mm = &z->mm;
+	const struct pep_zram_io_stat *io = &z->io;
+	json_t *algos = json_array();
+	char name[24], list[PEP_ZRAM_ALGOS_MAX];
+
+	snprintf(name, sizeof(name), "/dev/zram%d", z->id);
+	snprintf(list, sizeof(list), "%s", z->algorithms);
+	for (char *save, *a = strtok_r(list, " ", &save); a;
+	     a = strtok_r(NULL, " ", &save))
+		json_array_append_new(algos, json_string(a));
+	return json_pack("{s:s, s:i, s:b, s:I, s:s?, s:o, s:b, s:s?, s:f,"
+			 " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i},"
+			 " s:{s:I, s:I, s:I, s:I, s:i}}",
+		"name", name, "id", z->id, "initialised", z->initialised,
+		"disksize", (json_int_t)z->disksize,
+		"algorithm", z->algorithm[0] ? z->algorithm : NULL,
+		"algorithms", algos, "swap", z->swap,
+		"mountpoint", z->mountpoint[0] ? z->mountpoint : NULL,
+		"ratio", pep_zram_ratio(mm),
+		"mm_stat",
+		"orig_data_size", (json_int_t)mm->orig_data_size,
+		"compr_data_size", (json_int_t)mm->compr_data_size,
+		"mem_used_total", (json_int_t)mm->mem_used_total,
+		"mem_limit", (json_int_t)mm->mem_limit,
+		"mem_used_max", (json_int_t)mm->mem_used_max,
+		"same_pages", (json_int_t)mm->same_pages,
+		"pages_compacted", (json_int_t)mm->pages_compacted,
+		"huge_pages", (json_int_t)mm->huge_pages,
+		"huge_pages_since", (json_int_t)mm->huge_pages_since,
+		"nfields", (int)mm->nfields,
+		"io_stat",
+		"failed_reads", (json_int_t)io->failed_reads,
+		"failed_writes", (json_int_t)io->failed_writes,
+		"invalid_io", (json_int_t)io->invalid_io,
+		"notify_free", (json_int_t)io->notify_free,
+		"nfields", (int)io->nfields);
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct pep_zram_dev *devs;
+	struct pep_err err;
+	size_t n;
+	int json = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json")) {
+			fprintf(stderr, "pepita: zram list: unknown option '%s'\n",
+				argv[i]);
+			return CMD_EXIT_USAGE;
+		}
+		json = 1;
+	}
+	if (pep_zram_list(&devs, &n, &err) < 0) {
+		fprintf(stderr, "pepita: zram list: %s\n", err.msg);
+		return CMD_EXIT_FAIL;
+	}
+	if (json) {
+		json_t *all = json_array();
+		char *text;
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(all, dev_json(&devs[i]));
+		text = json_dumps(all, JSON_INDENT(2));
+		puts(text ? text : "[]");
+		free(text);
+		json_decref(all);
+	} else if (n) {
+		print_table(devs, n);
+	}
+	free(devs);
+	return CMD_EXIT_OK;
+}
+
+struct setup_opts {
+	struct pep_zram_setup cfg;
+	int id;			/* -1: find */
+	int find;
+	int priority;		/* swap only */
+	int size_given;
+};
+
+/* --size / --mem-limit; *out 0 allowed only when zero_ok. */
+static int parse_size_opt(const char *verb, const char *opt, const char *arg,
+			  int zero_ok, uint64_t *out)
+{
+	struct pep_err err;
+
+	if (pep_parse_size(arg, out, &err) < 0) {
+		fprintf(stderr, "pepita: zram %s: %s %s\n", verb, opt, err.msg);
+		return -1;
+	}
+	if (!*out && !zero_ok) {
+		fprintf(stderr, "pepita: zram %s: %s '%s': must be above 0\n", verb,
+			opt, arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_priority(const char *arg, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < -1 || v > 32767) {
+		fprintf(stderr, "pepita: zram swap: --priority '%s': a number from "
+			"-1 to 32767\n", arg);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* Options of setup and swap (swap: no --mem-limit/--reset/--find, but --priority). */
+static int parse_setup(const char *verb, int argc, char **argv,
+		       struct setup_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "algorithm", required_argument, NULL, 'a' },
+		{ "size", required_argument, NULL, 's' },
+		{ "mem-limit", required_argument, NULL, 'm' },
+		{ "reset", no_argument, NULL, 'r' },
+		{ "find", no_argument, NULL, 'f' },
+		{ "priority", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int swap = !strcmp(verb, "swap"), c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":a:s:p:fh", longopts, NULL)) != -1) {
+		if ((swap && (c == 'm' || c == 'r' || c == 'f')) || (!swap && c == 'p'))
+			c = '?';
+		switch (c) {
+		case 'a': o->cfg.algorithm = optarg; break;
+		case 's':
+			if (parse_size_opt(verb, "--size", optarg, 0, &o->cfg.size) < 0)
+				return -1;
+			o->size_given = 1;
+			break;
+		case 'm':
+			if (parse_size_opt(verb, "--mem-limit", optarg, 1,
+					   &o->cfg.mem_limit) < 0)
+				return -1;
+			break;
+		case 'r': o->cfg.reset = 1; break;
+		case 'f': o->find = 1; break;
+		case 'p':
+			if (parse_priority(optarg, &o->priority) < 0)
+				return -1;
+			break;
+		case 'h': usage(stdout); return 1;
+		case ':':
+			fprintf(stderr, "pepita: zram %s: '%s' needs a value\n", verb,
+				argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, "pepita: zram %s: unknown option '%s'\n", verb,
+				argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc - 1) {
+		fprintf(stderr, "pepita: zram %s: one device at most\n", verb);
+		return -1;
+	}
+	if (optind == argc - 1) {
+		if (o->find) {
+			fprintf(stderr, "pepita: zram %s: a device or --find, not "
+				"both\n", verb);
+			return -1;
+		}
+		if (parse_device(verb, argv[optind], &o->id) < 0)
+			return -1;
+	}
+	if (!o->size_given) {
+		fprintf(stderr, "pepita: zram %s: --size is required\n", verb);
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_setup(int argc, char **argv)
+{
+	struct setup_opts o = { .id = -1, .priority = -1 };
+	const char *verb = argv[0];
+	struct pep_err err;
+	int ret;
+
+	ret = parse_setup(verb, argc, argv, &o);
+	if (ret)
+		return ret > 0 ? CMD_EXIT_OK : CMD_EXIT_USAGE;
+	if (!strcmp(verb, "swap"))
+		ret = pep_zram_swap(o.id, &o.cfg, o.priority, &err);
+	else
+		ret = pep_zram_setup(o.id, &o.cfg, &err);
+	if (ret < 0) {
+		fprintf(stderr, "pepita: zram %s: %s\n", verb, err.msg);
+		return exit_code_of(ret);
+	}
+	printf("/dev/zram%d\n", ret);
+	return CMD_EXIT_OK;
+}
+
+/* reset, remove and swapoff: the same call on each device named. */
+static int cmd_each(int argc, char **argv, int (*fn)(int, struct pep_err *),
+		   int many)
+{
+	const char *verb = argv[0];
+	int ids[64], failed = 0;
+	struct pep_err err;
+	int n = argc - 1;
+
+	if (n < 1 || (!many && n > 1) || n > 64) {
+		fprintf(stderr, "usage: pepita zram %s DEVICE%s\n", verb,
+			many ? "..." : "");
+		return CMD_EXIT_USAGE;
+	}
+	/* Every name is checked before the first device is touched. */
+	for (int i = 0; i < n; i++)
+		if (parse_device(verb, argv[i + 1], &ids[i]) < 0)
+			return CMD_EXIT_USAGE;
+	for (int i = 0; i < n; i++) {
+		int ret = fn(ids[i], &err);
+
+		if (ret < 0) {
+			fprintf(stderr, "pepita: zram %s: %s\n", verb, err.msg);
+			/* -EINVAL here is the kernel's ("not swap"), no usage error. */
+			if (!failed)
+				failed = ret == -EINVAL ? CMD_EXIT_FAIL : exit_code_of(ret);
+		}
+	}
+	return failed;
+}
+
+int cmd_zram(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CMD_EXIT_USAGE : CMD_EXIT_OK;
+	}
+	if (argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
+		usage(stdout);
+		return CMD_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "list"))
+		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "setup") || !strcmp(argv[1], "swap"))
+		return cmd_setup(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "reset"))
+		return cmd_each(argc - 1, argv + 1, pep_zram_reset, 1);
+	if (!strcmp(argv[1], "remove"))
+		return cmd_each(argc - 1, argv + 1, pep_zram_remove, 1);
+	if (!strcmp(argv[1], "swapoff"))
+		return cmd_each(argc - 1, argv + 1, pep_zram_swapoff, 0);
+	fprintf(stderr, "pepita: zram: unknown verb '%s' (list, setup, reset, "
+		"remove, swap, swapoff)\n", argv[1]);
+	return CMD_EXIT_USAGE;
+}

@@ -47,6 +47,13 @@ PEP_API int pep_err_set(struct pep_err *err, int code, const char *fmt, ...)
 PEP_API int pep_err_errno(struct pep_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * A size in bytes: decimal digits, optionally followed by K, M, G or T
+ * (powers of 1024; "KiB" and "KB" mean the same). -EINVAL with the text in
+ * err when it is not one, -ERANGE when it does not fit in 64 bits.
+ */
+PEP_API int pep_parse_size(const char *text, uint64_t *out, struct pep_err *err);
+
 /* "pepita 0.1.0": the library's version, for --version. */
 PEP_API const char *pep_version(void);
 

@@ -4,7 +4,8 @@
  * cpuinfo, CPU lists, nvpmodel status and conf (name lookup and the whole
  * file), zone names, tegrastats lines (and their JSON), jetson_clocks
  * --show output (and the pinned check on it), the agent's --listen
- * address. The first byte
+ * address; and pepita's zram mm_stat, io_stat, comp_algorithm and sizes
+ * ("64M"). The first byte
  * picks the parser; the rest is the file. Built by scripts/fuzz.sh with
  * clang, and replayed over the corpus by tests/fuzz/replay.c everywhere.
  */
@@ -18,6 +19,8 @@
 #include <cohete/power.h>
 #include <cohete/status.h>
 #include <cohete/thermal.h>
+#include <pepita/core.h>
+#include <pepita/zram.h>
 
 #include "internal.h"
 
@@ -63,8 +66,12 @@ static void run_parser(unsigned int which, char *text)
 	int super;
 
 	char *json;
+	struct pep_zram_mm_stat mm;
+	struct pep_zram_io_stat io;
+	char active[PEP_ZRAM_NAME_MAX], all[PEP_ZRAM_ALGOS_MAX];
+	uint64_t size;
 
-	switch (which % 13) {
+	switch (which % 17) {
 	case 0: coh_parse_nv_tegra_release(text, out, sizeof(out), &err); break;
 	case 1: coh_parse_pnums(text, pnums, 4, &super); break;
 	case 2: coh_meminfo_parse(text, &mi, &err); break;
@@ -83,6 +90,12 @@ static void run_parser(unsigned int which, char *text)
 	case 10: run_nvpmodel_conf(text); break;
 	case 11: run_jetson_clocks(text); break;
 	case 12: coh_agent_listen_parse(text, out, sizeof(out), &port, &err); break;
+	case 13: if (pep_zram_parse_mm_stat(text, &mm, &err) == 0)
+			pep_zram_ratio(&mm);
+		break;
+	case 14: pep_zram_parse_io_stat(text, &io, &err); break;
+	case 15: pep_zram_parse_algorithms(text, active, all, &err); break;
+	case 16: pep_parse_size(text, &size, &err); break;
 	}
 }
 

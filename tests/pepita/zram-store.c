@@ -193,11 +193,17 @@ static int test_limit(void)
 	pep_zram_store_stats(s, &mm, &io);
 	CHECK(mm.mem_used_total == 16 * PAGE && mm.mem_limit == 16 * PAGE);
 	CHECK(mm.mem_used_max <= mm.mem_limit);
-	CHECK(io.failed_writes == 1);
-	/* Overwriting a stored page past the limit keeps the old data. */
-	zd_random(page, 1000);
+	/* A page that needs a new place past the limit: refused, and the
+	   old data stays. */
+	zd_half(page, 1000);
 	CHECK(pep_zram_store_write(s, 3, page) == -ENOMEM);
 	zd_random(page, 3);
+	CHECK(pep_zram_store_read(s, 3, back) == 0);
+	CHECK(memcmp(page, back, PAGE) == 0);
+	CHECK(io.failed_writes == 1);
+	/* One that fits where the old one lies needs no memory. */
+	zd_random(page, 1000);
+	CHECK(pep_zram_store_write(s, 3, page) == 0);
 	CHECK(pep_zram_store_read(s, 3, back) == 0);
 	CHECK(memcmp(page, back, PAGE) == 0);
 	/* Same-filled pages need no memory: still accepted. */

@@ -52,6 +52,8 @@
 #define BUDDY_MAX_ORDER	10		/* 4 MiB: the region's first split */
 #define REGION_ALIGN	((size_t)2 << 20)
 #define NO_OBJ		UINT16_MAX
+#define MAX2(a, b)	((a) > (b) ? (a) : (b))
+#define BUF_BYTES	MAX2(LZ4_COMPRESSBOUND(PAGE), ZSTD_COMPRESSBOUND(PAGE))
 #define NO_SLAB		UINT32_MAX
 
 enum entry_state { E_EMPTY = 0, E_SAME, E_COMP, E_HUGE };
@@ -86,22 +88,34 @@ struct stream {
 	void *lz4;		/* LZ4_sizeofState() bytes */
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
-	char buf[HUGE_LIMIT];
+	/* Room for the worst case: LZ4 and zstd take a faster path when
+	   they need not check for running out of output. */
+	char buf[BUF_BYTES];
 } __attribute__((aligned(64)));
 
-/* Counters, each atomic: exact once the operations they count are done. */
+/*
+ * Counters, one set per CPU (shared cache lines cost more than the writes
+ * themselves with a few threads), summed when read; each atomic, so the
+ * sums are exact once the operations they count are done. A set may go
+ * below zero when a page is written on one CPU and freed on another: the
+ * sums wrap back.
+ */
 struct counters {
 	uint64_t pages_stored;
 	uint64_t compr_bytes;
 	uint64_t same_pages;
 	uint64_t huge_pages;
 	uint64_t huge_since;
-	uint64_t mem_pages;
-	uint64_t mem_pages_max;
 	uint64_t failed_reads;
 	uint64_t failed_writes;
 	uint64_t notify_free;
-};
+} __attribute__((aligned(64)));
+
+/* Memory is counted once: the limit needs one total to compare against. */
+struct mem_counters {
+	uint64_t pages;
+	uint64_t pages_max;
+} __attribute__((aligned(64)));
 
 struct pep_zram_store {
 	struct pep_zram_store_config cfg;
@@ -117,7 +131,8 @@ struct pep_zram_store {
 	struct size_class classes[NR_CLASSES];
 	struct stream *streams;
 	unsigned int nstreams;
-	struct counters c __attribute__((aligned(64)));
+	struct counters *shards;	/* nstreams of them */
+	struct mem_counters mem;
 };
 
 static inline void add(uint64_t *counter, int64_t delta)
@@ -238,15 +253,15 @@ static unsigned int class_of(uint32_t len)
  */
 static bool mem_charge(struct pep_zram_store *s, uint64_t n)
 {
-	uint64_t now = __atomic_add_fetch(&s->c.mem_pages, n, __ATOMIC_RELAXED);
-	uint64_t max = get(&s->c.mem_pages_max);
+	uint64_t now = __atomic_add_fetch(&s->mem.pages, n, __ATOMIC_RELAXED);
+	uint64_t max = get(&s->mem.pages_max);
 
 	if (s->limit_pages && now > s->limit_pages) {
-		add(&s->c.mem_pages, -(int64_t)n);
+		add(&s->mem.pages, -(int64_t)n);
 		return false;
 	}
 	while (now > max &&
-	       !__atomic_compare_exchange_n(&s->c.mem_pages_max, &max, now,
+	       !__atomic_compare_exchange_n(&s->mem.pages_max, &max, now,
 					    true, __ATOMIC_RELAXED,
 					    __ATOMIC_RELAXED))
 		;
@@ -262,7 +277,7 @@ static uint32_t pages_alloc(struct pep_zram_store *s, unsigned int order)
 		return NO_SLAB;
 	p = pep_buddy_alloc(s->buddy, order);
 	if (!p) {
-		add(&s->c.mem_pages, -(int64_t)(1 << order));
+		add(&s->mem.pages, -(int64_t)(1 << order));
 		return NO_SLAB;
 	}
 	return (uint32_t)((size_t)(p - s->region) >> PAGE_SHIFT);
@@ -273,7 +288,7 @@ static void pages_free(struct pep_zram_store *s, uint32_t page,
 {
 	pep_buddy_free(s->buddy, s->region + ((size_t)page << PAGE_SHIFT),
 		       order);
-	add(&s->c.mem_pages, -(int64_t)(1 << order));
+	add(&s->mem.pages, -(int64_t)(1 << order));
 }
 
 static void partial_push(struct pep_zram_store *s, struct size_class *c,
@@ -371,10 +386,22 @@ static void obj_free(struct pep_zram_store *s, struct size_class *c,
 
 /* Streams. */
 
-static struct stream *stream_get(struct pep_zram_store *s)
+/* The stream (and counter set) of the CPU this thread runs on now. */
+static unsigned int this_cpu(const struct pep_zram_store *s)
 {
 	int cpu = sched_getcpu();
-	unsigned int i, first = cpu < 0 ? 0 : (unsigned int)cpu % s->nstreams;
+
+	return cpu < 0 ? 0 : (unsigned int)cpu % s->nstreams;
+}
+
+static struct counters *counters(struct pep_zram_store *s)
+{
+	return &s->shards[this_cpu(s)];
+}
+
+static struct stream *stream_get(struct pep_zram_store *s)
+{
+	unsigned int i, first = this_cpu(s);
 
 	for (i = 0; i < s->nstreams; i++) {
 		struct stream *st = &s->streams[(first + i) % s->nstreams];
@@ -415,9 +442,14 @@ static int streams_init(struct pep_zram_store *s, struct pep_err *err)
 	unsigned int i;
 
 	s->nstreams = ncpu > 0 ? (unsigned int)ncpu : 1;
+	s->shards = aligned_alloc(64, sizeof(*s->shards) * s->nstreams);
 	s->streams = aligned_alloc(64, sizeof(*s->streams) * s->nstreams);
-	if (!s->streams)
+	if (!s->streams || !s->shards) {
+		free(s->streams);
+		s->streams = NULL;
 		return pep_err_set(err, -ENOMEM, "zram store: out of memory");
+	}
+	memset(s->shards, 0, sizeof(*s->shards) * s->nstreams);
 	memset(s->streams, 0, sizeof(*s->streams) * s->nstreams);
 	for (i = 0; i < s->nstreams; i++) {
 		struct stream *st = &s->streams[i];
@@ -442,22 +474,25 @@ nomem:
 			   pep_zram_comp_name(s->cfg.comp));
 }
 
-/* Bytes of dst used, or 0 when the page does not fit in HUGE_LIMIT. */
+/* Bytes of st->buf used, or 0 when the page does not shrink to HUGE_LIMIT. */
 static size_t compress_page(struct pep_zram_store *s, struct stream *st,
 			    const void *page)
 {
+	size_t n;
+
 	if (s->cfg.comp == PEP_ZRAM_LZ4) {
-		int n = LZ4_compress_fast_extState(st->lz4, page, st->buf,
-						   PAGE, HUGE_LIMIT,
+		int r = LZ4_compress_fast_extState(st->lz4, page, st->buf, PAGE,
+						   (int)sizeof(st->buf),
 						   s->cfg.level);
 
-		return n > 0 ? (size_t)n : 0;
+		n = r > 0 ? (size_t)r : 0;
 	} else {
-		size_t n = ZSTD_compressCCtx(st->cctx, st->buf, HUGE_LIMIT,
-					     page, PAGE, s->cfg.level);
-
-		return ZSTD_isError(n) ? 0 : n;
+		n = ZSTD_compressCCtx(st->cctx, st->buf, sizeof(st->buf), page,
+				      PAGE, s->cfg.level);
+		if (ZSTD_isError(n))
+			n = 0;
 	}
+	return n <= HUGE_LIMIT ? n : 0;
 }
 
 /* 0, or -EIO when the object does not decode to a whole page. */
@@ -600,6 +635,7 @@ void pep_zram_store_destroy(struct pep_zram_store *s)
 		munmap(s->map, s->map_bytes);
 	free(s->table);
 	free(s->slabs);
+	free(s->shards);
 	free(s);
 }
 
@@ -627,6 +663,26 @@ static bool same_filled(const void *page, uint64_t *word)
 	return true;
 }
 
+/* Count contents coming in (sign 1) or going (sign -1). */
+static void count(struct counters *c, uint8_t state, uint16_t len, int sign)
+{
+	switch (state) {
+	case E_EMPTY:
+		return;
+	case E_SAME:
+		add(&c->same_pages, sign);
+		break;
+	case E_COMP:
+		add(&c->compr_bytes, sign * (int64_t)len);
+		break;
+	case E_HUGE:
+		add(&c->compr_bytes, sign * (int64_t)PAGE);
+		add(&c->huge_pages, sign);
+		break;
+	}
+	add(&c->pages_stored, sign);
+}
+
 /* What an entry held, for the counters and for freeing after the swap. */
 struct old_entry {
 	uint8_t state;
@@ -637,30 +693,17 @@ struct old_entry {
 /* Take an entry's contents back out of the counters and the region. */
 static void release(struct pep_zram_store *s, const struct old_entry *o)
 {
-	switch (o->state) {
-	case E_EMPTY:
-		return;
-	case E_SAME:
-		add(&s->c.same_pages, -1);
-		break;
-	case E_COMP:
-		add(&s->c.compr_bytes, -(int64_t)o->len);
+	count(counters(s), o->state, o->len, -1);
+	if (o->state == E_COMP)
 		obj_free(s, &s->classes[class_of(o->len)], o->val);
-		break;
-	case E_HUGE:
-		add(&s->c.compr_bytes, -(int64_t)PAGE);
-		add(&s->c.huge_pages, -1);
+	else if (o->state == E_HUGE)
 		pages_free(s, (uint32_t)(o->val >> PAGE_SHIFT), 0);
-		break;
-	}
-	add(&s->c.pages_stored, -1);
 }
 
-/* Put new contents in index's entry; what was there is released. */
-static void entry_swap(struct pep_zram_store *s, uint64_t index,
+/* Put new contents in an entry; what was there is released. */
+static void entry_swap(struct pep_zram_store *s, struct entry *e,
 		       uint8_t state, uint16_t len, uint64_t val)
 {
-	struct entry *e = &s->table[index];
 	struct old_entry o;
 
 	entry_lock(e);
@@ -672,72 +715,100 @@ static void entry_swap(struct pep_zram_store *s, uint64_t index,
 	release(s, &o);
 }
 
-/* Compress page into the region: sets state/len/val, or -ENOMEM. */
-static int store_compressed(struct pep_zram_store *s, const void *page,
-			    uint8_t *state, uint16_t *len, uint64_t *val)
+/*
+ * Overwrite the old contents where they lie when the new ones fit there:
+ * a huge page over a huge page, a compressed page over one of the same
+ * size class (the common case of a block rewritten with similar data).
+ * No allocation, no free, no second place to pull into the cache. Readers
+ * wait on the entry lock meanwhile. False when it does not fit.
+ */
+static bool rewrite_in_place(struct pep_zram_store *s, struct entry *e,
+			     const void *src, uint8_t state, uint16_t len,
+			     uint16_t *old_len)
+{
+	bool done = false;
+
+	entry_lock(e);
+	if (e->state == state &&
+	    (state == E_HUGE || class_of(e->len) == class_of(len))) {
+		memcpy(s->region + e->val, src, len);
+		*old_len = e->len;
+		e->len = len;
+		done = true;
+	}
+	entry_unlock(e);
+	return done;
+}
+
+/* A new place for src (len bytes) in the region: its offset, or -ENOMEM. */
+static int64_t place(struct pep_zram_store *s, const void *src, uint8_t state,
+		     uint16_t len)
+{
+	int64_t off;
+
+	if (state == E_HUGE) {
+		uint32_t p = pages_alloc(s, 0);
+
+		off = p == NO_SLAB ? -ENOMEM : (int64_t)p << PAGE_SHIFT;
+	} else {
+		off = obj_alloc(s, &s->classes[class_of(len)]);
+	}
+	if (off >= 0)
+		memcpy(s->region + off, src, len);
+	return off;
+}
+
+/* Compress page and store it in e: in place, or in a new place. */
+static int write_compressed(struct pep_zram_store *s, struct entry *e,
+			    const void *page)
 {
 	struct stream *st = stream_get(s);
 	size_t n = compress_page(s, st, page);
+	uint8_t state = n ? E_COMP : E_HUGE;
+	uint16_t len = n ? (uint16_t)n : PAGE, old_len;
+	const void *src = n ? (const void *)st->buf : page;
 	int64_t off;
 
-	if (n == 0) {
-		uint32_t p;
-
+	if (rewrite_in_place(s, e, src, state, len, &old_len)) {
 		stream_put(st);
-		p = pages_alloc(s, 0);
-		if (p == NO_SLAB)
-			return -ENOMEM;
-		memcpy(s->region + ((size_t)p << PAGE_SHIFT), page, PAGE);
-		*state = E_HUGE;
-		*len = 0;
-		*val = (uint64_t)p << PAGE_SHIFT;
+		if (state == E_HUGE)
+			add(&counters(s)->huge_since, 1);
+		else
+			add(&counters(s)->compr_bytes, (int64_t)len - old_len);
 		return 0;
 	}
-	off = obj_alloc(s, &s->classes[class_of((uint32_t)n)]);
-	if (off < 0) {
-		stream_put(st);
-		return -ENOMEM;
-	}
-	memcpy(s->region + off, st->buf, n);
+	off = place(s, src, state, len);
 	stream_put(st);
-	*state = E_COMP;
-	*len = (uint16_t)n;
-	*val = (uint64_t)off;
+	if (off < 0)
+		return (int)off;
+	count(counters(s), state, len, 1);
+	if (state == E_HUGE)
+		add(&counters(s)->huge_since, 1);
+	entry_swap(s, e, state, len, (uint64_t)off);
 	return 0;
 }
 
 int pep_zram_store_write(struct pep_zram_store *s, uint64_t index,
 			 const void *page)
 {
-	uint8_t state;
-	uint16_t len = 0;
-	uint64_t val;
+	struct entry *e;
+	uint64_t word;
 	int ret;
 
 	if (!s || !page)
 		return -EINVAL;
 	if (index >= s->npages)
 		return -ERANGE;
-	if (same_filled(page, &val)) {
-		state = E_SAME;
-		add(&s->c.same_pages, 1);
-	} else {
-		ret = store_compressed(s, page, &state, &len, &val);
-		if (ret) {
-			add(&s->c.failed_writes, 1);
-			return ret;
-		}
-		if (state == E_HUGE) {
-			add(&s->c.compr_bytes, PAGE);
-			add(&s->c.huge_pages, 1);
-			add(&s->c.huge_since, 1);
-		} else {
-			add(&s->c.compr_bytes, len);
-		}
+	e = &s->table[index];
+	if (same_filled(page, &word)) {
+		count(counters(s), E_SAME, 0, 1);
+		entry_swap(s, e, E_SAME, 0, word);
+		return 0;
 	}
-	add(&s->c.pages_stored, 1);
-	entry_swap(s, index, state, len, val);
-	return 0;
+	ret = write_compressed(s, e, page);
+	if (ret)
+		add(&counters(s)->failed_writes, 1);
+	return ret;
 }
 
 static void fill_words(void *page, uint64_t word)
@@ -780,7 +851,7 @@ int pep_zram_store_read(struct pep_zram_store *s, uint64_t index, void *page)
 	}
 	entry_unlock(e);
 	if (ret)
-		add(&s->c.failed_reads, 1);
+		add(&counters(s)->failed_reads, 1);
 	return ret;
 }
 
@@ -790,36 +861,60 @@ int pep_zram_store_discard(struct pep_zram_store *s, uint64_t index)
 		return -EINVAL;
 	if (index >= s->npages)
 		return -ERANGE;
-	entry_swap(s, index, E_EMPTY, 0, 0);
-	add(&s->c.notify_free, 1);
+	entry_swap(s, &s->table[index], E_EMPTY, 0, 0);
+	add(&counters(s)->notify_free, 1);
 	return 0;
+}
+
+/* The counter sets summed (wrapping: a set alone may be "negative"). */
+static struct counters sum_counters(struct pep_zram_store *s)
+{
+	struct counters t = { 0 };
+	unsigned int i;
+
+	for (i = 0; i < s->nstreams; i++) {
+		const struct counters *c = &s->shards[i];
+
+		t.pages_stored += get(&c->pages_stored);
+		t.compr_bytes += get(&c->compr_bytes);
+		t.same_pages += get(&c->same_pages);
+		t.huge_pages += get(&c->huge_pages);
+		t.huge_since += get(&c->huge_since);
+		t.failed_reads += get(&c->failed_reads);
+		t.failed_writes += get(&c->failed_writes);
+		t.notify_free += get(&c->notify_free);
+	}
+	return t;
 }
 
 void pep_zram_store_stats(struct pep_zram_store *s, struct pep_zram_mm_stat *mm,
 			  struct pep_zram_io_stat *io)
 {
+	struct counters t;
+
 	if (!s)
 		return;
+	t = sum_counters(s);
 	if (mm) {
 		*mm = (struct pep_zram_mm_stat){
-			.orig_data_size = get(&s->c.pages_stored) * PAGE,
-			.compr_data_size = get(&s->c.compr_bytes),
-			.mem_used_total = get(&s->c.mem_pages) * PAGE,
+			.orig_data_size = t.pages_stored * PAGE,
+			.compr_data_size = t.compr_bytes,
+			.mem_used_total = get(&s->mem.pages) * PAGE,
 			.mem_limit = s->limit_pages * PAGE,
-			.mem_used_max = get(&s->c.mem_pages_max) * PAGE,
-			.same_pages = get(&s->c.same_pages),
-			.pages_compacted = 0,
-			.huge_pages = get(&s->c.huge_pages),
-			.huge_pages_since = get(&s->c.huge_since),
+			.mem_used_max = get(&s->mem.pages_max) * PAGE,
+			.same_pages = t.same_pages,
+			.pages_compacted = 0,	/* the store does not compact */
+			.huge_pages = t.huge_pages,
+			.huge_pages_since = t.huge_since,
 			.nfields = 9,
 		};
 	}
 	if (io) {
 		*io = (struct pep_zram_io_stat){
-			.failed_reads = get(&s->c.failed_reads),
-			.failed_writes = get(&s->c.failed_writes),
+			.failed_reads = t.failed_reads,
+			.failed_writes = t.failed_writes,
 			.invalid_io = 0,
-			.notify_free = get(&s->c.notify_free),
+			.notify_free = t.notify_free,
 			.nfields = 4,
 		};
 	}
