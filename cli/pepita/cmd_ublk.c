@@ -255,19 +255,24 @@ static void block_stop_signals(sigset_t *set)
  * (`pepita ublk del`), refreshing the state file's counters as they move.
  */
 static void serve(struct pep_ublk_dev *dev, const struct ublk_spec *s,
-		  const sigset_t *set)
+		  struct pep_blk_target *t, const sigset_t *set)
 {
 	struct timespec tick = { 0, 500 * 1000 * 1000 };
 	struct pep_ublk_stats st, last = { 0 };
+	struct pep_zram_mm_stat zm = { 0 }, zlast = { 0 };
+	struct pep_zram_store *z = pep_blk_zram_store(t);
 	int id = pep_ublk_dev_id(dev);
 
 	while (!pep_ublk_dev_stopped(dev)) {
 		if (sigtimedwait(set, NULL, &tick) > 0)
 			break;
 		pep_ublk_dev_stats(dev, &st);
-		if (memcmp(&st, &last, sizeof(st))) {
-			ublk_state_write(s, id, (int)getpid(), &st);
+		if (z)
+			pep_zram_store_stats(z, &zm, NULL);
+		if (memcmp(&st, &last, sizeof(st)) || memcmp(&zm, &zlast, sizeof(zm))) {
+			ublk_state_write(s, id, (int)getpid(), &st, z ? &zm : NULL);
 			last = st;
+			zlast = zm;
 		}
 	}
 	pep_ublk_dev_stop(dev, NULL);
@@ -335,10 +340,10 @@ static int run_foreground(struct ublk_spec *s, int id, int recover, int json,
 	}
 	if (!s->size)
 		s->size = t->size;
-	ublk_state_write(s, pep_ublk_dev_id(dev), (int)getpid(), NULL);
+	ublk_state_write(s, pep_ublk_dev_id(dev), (int)getpid(), NULL, NULL);
 	print_added(pep_ublk_dev_id(dev), s, t->size, (int)getpid(), json);
 	fflush(stdout);
-	serve(dev, s, &set);
+	serve(dev, s, t, &set);
 	return CMD_EXIT_OK;
 }
 
@@ -387,12 +392,12 @@ static int run_daemon(struct ublk_spec *s, int id, int recover, int json,
 		if (ret >= 0) {
 			if (!s->size)
 				s->size = t->size;
-			ublk_state_write(s, pep_ublk_dev_id(dev), (int)getpid(), NULL);
+			ublk_state_write(s, pep_ublk_dev_id(dev), (int)getpid(), NULL, NULL);
 		}
 		if (write(fds[1], msg, (size_t)n) < 0 || ret < 0)
 			_exit(1);
 		close(fds[1]);
-		serve(dev, s, &set);
+		serve(dev, s, t, &set);
 		pep_blk_target_destroy(t);
 		_exit(0);
 	}
@@ -510,7 +515,8 @@ static json_t *device_json(struct pep_ublk_ctrl *c, int id)
 	state = ublk_state_read(id, &s);
 	if (state) {
 		static const char *const keys[] = { "target", "file", "requests", "errors",
-						    "tag_collisions", "bad_descriptors" };
+						    "tag_collisions", "bad_descriptors",
+						    "zram" };
 
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 			json_t *v = json_object_get(state, keys[i]);
@@ -522,6 +528,31 @@ static json_t *device_json(struct pep_ublk_ctrl *c, int id)
 		json_decref(state);
 	}
 	return o;
+}
+
+/* One device of `pepita ublk list`; a zram target adds its compression. */
+static void print_device_line(json_t *o)
+{
+	json_t *z = json_object_get(o, "zram");
+
+	printf("%-4" JSON_INTEGER_FORMAT " %-9s %2" JSON_INTEGER_FORMAT
+	       " queues, depth %4" JSON_INTEGER_FORMAT ", pid %-7"
+	       JSON_INTEGER_FORMAT " %s",
+	       json_integer_value(json_object_get(o, "id")),
+	       json_string_value(json_object_get(o, "state")),
+	       json_integer_value(json_object_get(o, "queues")),
+	       json_integer_value(json_object_get(o, "depth")),
+	       json_integer_value(json_object_get(o, "pid")),
+	       json_is_string(json_object_get(o, "target")) ?
+	       json_string_value(json_object_get(o, "target")) : "-");
+	if (json_is_object(z))
+		printf(" %s, %" JSON_INTEGER_FORMAT " MiB stored in %"
+		       JSON_INTEGER_FORMAT " MiB, ratio %.2f",
+		       json_string_value(json_object_get(z, "comp")),
+		       json_integer_value(json_object_get(z, "orig_data_size")) >> 20,
+		       json_integer_value(json_object_get(z, "mem_used_total")) >> 20,
+		       json_real_value(json_object_get(z, "ratio")));
+	putchar('\n');
 }
 
 static int cmd_list(int argc, char **argv)
@@ -562,16 +593,7 @@ static int cmd_list(int argc, char **argv)
 		json_t *o;
 
 		json_array_foreach(all, i, o)
-			printf("%-4" JSON_INTEGER_FORMAT " %-9s %2" JSON_INTEGER_FORMAT
-			       " queues, depth %4" JSON_INTEGER_FORMAT ", pid %-7"
-			       JSON_INTEGER_FORMAT " %s\n",
-			       json_integer_value(json_object_get(o, "id")),
-			       json_string_value(json_object_get(o, "state")),
-			       json_integer_value(json_object_get(o, "queues")),
-			       json_integer_value(json_object_get(o, "depth")),
-			       json_integer_value(json_object_get(o, "pid")),
-			       json_is_string(json_object_get(o, "target")) ?
-			       json_string_value(json_object_get(o, "target")) : "-");
+			print_device_line(o);
 	}
 	json_decref(all);
 	return CMD_EXIT_OK;

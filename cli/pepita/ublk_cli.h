@@ -20,8 +20,12 @@ struct ublk_spec {
 	int owned;			/* type and file are malloc'd */
 };
 
+struct pep_zram_mm_stat;
+
+/* zm: the zram target's statistics (NULL for other targets). */
 int ublk_state_write(const struct ublk_spec *s, int id, int pid,
-		     const struct pep_ublk_stats *st);
+		     const struct pep_ublk_stats *st,
+		     const struct pep_zram_mm_stat *zm);
 json_t *ublk_state_read(int id, struct ublk_spec *s);
 void ublk_state_remove(int id);
 void ublk_spec_free(struct ublk_spec *s);

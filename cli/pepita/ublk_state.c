@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include <pepita/zram.h>
+
 #include "ublk_cli.h"
 
 static const char *run_dir(void)
@@ -44,8 +46,25 @@ static void state_path(int id, char *buf, size_t size)
 	snprintf(buf, size, "%s/%d.json", run_dir(), id);
 }
 
+/* The zram target's mm_stat fields and ratio, as `pepita zram list --json`. */
+static json_t *zram_json(const struct ublk_spec *s,
+			 const struct pep_zram_mm_stat *zm)
+{
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
+			 "comp", s->comp ? s->comp : "lz4",
+			 "orig_data_size", (json_int_t)zm->orig_data_size,
+			 "compr_data_size", (json_int_t)zm->compr_data_size,
+			 "mem_used_total", (json_int_t)zm->mem_used_total,
+			 "mem_used_max", (json_int_t)zm->mem_used_max,
+			 "same_pages", (json_int_t)zm->same_pages,
+			 "huge_pages", (json_int_t)zm->huge_pages,
+			 "huge_pages_since", (json_int_t)zm->huge_pages_since,
+			 "ratio", pep_zram_ratio(zm));
+}
+
 int ublk_state_write(const struct ublk_spec *s, int id, int pid,
-		     const struct pep_ublk_stats *st)
+		     const struct pep_ublk_stats *st,
+		     const struct pep_zram_mm_stat *zm)
 {
 	char path[600], tmp[620];
 	json_t *o;
@@ -70,6 +89,8 @@ int ublk_state_write(const struct ublk_spec *s, int id, int pid,
 		json_object_set_new(o, "bad_descriptors",
 				    json_integer((json_int_t)st->bad_descriptors));
 	}
+	if (zm)
+		json_object_set_new(o, "zram", zram_json(s, zm));
 	ret = json_dump_file(o, tmp, JSON_COMPACT);
 	json_decref(o);
 	if (ret < 0 || rename(tmp, path) < 0) {

@@ -319,9 +319,11 @@ static int test_tag_stress(void)
 	CHECK(!atomic_load(&s.failed));
 	for (unsigned int q = 0; q < ST_QUEUES; q++)
 		CHECK(pep_blk_tags_busy(s.ts, q) == 0);
-	/* the race really happened: both paths handed out many tags */
+	/* both paths handed out many tags; whether a queue was ever full
+	   depends on how the threads were scheduled (a loaded machine may
+	   run them one after the other), so "full" is printed, not checked:
+	   tag_limits checks -EBUSY on a full queue */
 	CHECK(atomic_load(&s.gets) > 10000 && atomic_load(&s.claims) > 10000);
-	CHECK(atomic_load(&s.busy) > 0);
 	fprintf(stderr, "  %ld gets, %ld claims, %ld full\n",
 		atomic_load(&s.gets), atomic_load(&s.claims),
 		atomic_load(&s.busy));

@@ -176,11 +176,30 @@ test_loop() {
 	nothing_behind "loop: del"
 }
 
+# The server publishes its store's statistics: pepita ublk list --json
+# shows the data held after the writes (the state refreshes twice a second).
+zram_stats_seen() {
+	i=0
+	while [ "$i" -lt 10 ]; do
+		json=$(dev_json "$1")
+		orig=$(json_num "$json" orig_data_size)
+		if [ -n "$orig" ] && [ "$orig" -gt 0 ]; then
+			say "device $1: the store holds $orig bytes in $(json_num "$json" mem_used_total)"
+			return 0
+		fi
+		i=$((i + 1))
+		sleep 1
+	done
+	fail "device $1: no zram statistics in pepita ublk list --json: $json"
+	return 1
+}
+
 test_zram() {
 	add_dev -t zram --size 64M --queues 2 || return 1
 	lbs=$(cat "/sys/block/${dev#/dev/}/queue/logical_block_size")
 	[ "$lbs" = 4096 ] || { fail "$dev: logical block $lbs, expected 4096"; return 1; }
 	io "$dev" --discard --threads 4 --ops 32 --seed 15 || return 1
+	zram_stats_seen "$dev_id" || return 1
 	flush "$dev" || return 1
 	discard_all "$dev" || return 1
 	ext2 "$dev" || return 1

@@ -63,9 +63,10 @@ static int read_file(const char *path, char *buf, size_t size,
 		n = read(fd, buf, size - 1);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		pep_err_errno(err, "read %s", path);
+		int ret = pep_err_errno(err, "read %s", path);
+
 		close(fd);
-		return err ? err->code : -EIO;
+		return ret;
 	}
 	close(fd);
 	buf[n] = '\0';
@@ -235,6 +236,8 @@ static int list_ids(int **ids, size_t *count, struct pep_err *err)
 	*ids = NULL;
 	*count = 0;
 	d = opendir(SYS_BLOCK);
+	if (!d && (errno == EACCES || errno == EPERM))
+		return pep_err_errno(err, "open " SYS_BLOCK ": needs root");
 	if (!d)
 		return pep_err_errno(err, "open " SYS_BLOCK);
 	while ((de = readdir(d))) {
