@@ -9,4 +9,9 @@ int cmd_ublk(int argc, char **argv);
 int cmd_uring(int argc, char **argv);
 int cmd_zram(int argc, char **argv);
 
+/* A zram mm_stat as a JSON object (cmd_zram.c). */
+struct json_t;
+struct pep_zram_mm_stat;
+struct json_t *zram_mm_stat_json(const struct pep_zram_mm_stat *mm);
+
 #endif /* CLI_PEPITA_CMD_H */

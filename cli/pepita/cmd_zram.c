@@ -131,6 +131,22 @@ static void print_table(const struct pep_zram_dev *devs, size_t n)
 	}
 }
 
+/* mm_stat's fields by name; also the ublk zram target's statistics. */
+json_t *zram_mm_stat_json(const struct pep_zram_mm_stat *mm)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
+		"orig_data_size", (json_int_t)mm->orig_data_size,
+		"compr_data_size", (json_int_t)mm->compr_data_size,
+		"mem_used_total", (json_int_t)mm->mem_used_total,
+		"mem_limit", (json_int_t)mm->mem_limit,
+		"mem_used_max", (json_int_t)mm->mem_used_max,
+		"same_pages", (json_int_t)mm->same_pages,
+		"pages_compacted", (json_int_t)mm->pages_compacted,
+		"huge_pages", (json_int_t)mm->huge_pages,
+		"huge_pages_since", (json_int_t)mm->huge_pages_since,
+		"nfields", (int)mm->nfields);
+}
+
 static json_t *dev_json(const struct pep_zram_dev *z)
 {
 	const struct pep_zram_mm_stat *mm = &z->mm;
@@ -144,25 +160,14 @@ static json_t *dev_json(const struct pep_zram_dev *z)
 	     a = strtok_r(NULL, " ", &save))
 		json_array_append_new(algos, json_string(a));
 	return json_pack("{s:s, s:i, s:b, s:I, s:s?, s:o, s:b, s:s?, s:f,"
-			 " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i},"
-			 " s:{s:I, s:I, s:I, s:I, s:i}}",
+			 " s:o, s:{s:I, s:I, s:I, s:I, s:i}}",
 		"name", name, "id", z->id, "initialised", z->initialised,
 		"disksize", (json_int_t)z->disksize,
 		"algorithm", z->algorithm[0] ? z->algorithm : NULL,
 		"algorithms", algos, "swap", z->swap,
 		"mountpoint", z->mountpoint[0] ? z->mountpoint : NULL,
 		"ratio", pep_zram_ratio(mm),
-		"mm_stat",
-		"orig_data_size", (json_int_t)mm->orig_data_size,
-		"compr_data_size", (json_int_t)mm->compr_data_size,
-		"mem_used_total", (json_int_t)mm->mem_used_total,
-		"mem_limit", (json_int_t)mm->mem_limit,
-		"mem_used_max", (json_int_t)mm->mem_used_max,
-		"same_pages", (json_int_t)mm->same_pages,
-		"pages_compacted", (json_int_t)mm->pages_compacted,
-		"huge_pages", (json_int_t)mm->huge_pages,
-		"huge_pages_since", (json_int_t)mm->huge_pages_since,
-		"nfields", (int)mm->nfields,
+		"mm_stat", zram_mm_stat_json(mm),
 		"io_stat",
 		"failed_reads", (json_int_t)io->failed_reads,
 		"failed_writes", (json_int_t)io->failed_writes,

@@ -16,6 +16,7 @@
 
 #include <pepita/zram.h>
 
+#include "cmd.h"
 #include "ublk_cli.h"
 
 static const char *run_dir(void)
@@ -50,16 +51,13 @@ static void state_path(int id, char *buf, size_t size)
 static json_t *zram_json(const struct ublk_spec *s,
 			 const struct pep_zram_mm_stat *zm)
 {
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}",
-			 "comp", s->comp ? s->comp : "lz4",
-			 "orig_data_size", (json_int_t)zm->orig_data_size,
-			 "compr_data_size", (json_int_t)zm->compr_data_size,
-			 "mem_used_total", (json_int_t)zm->mem_used_total,
-			 "mem_used_max", (json_int_t)zm->mem_used_max,
-			 "same_pages", (json_int_t)zm->same_pages,
-			 "huge_pages", (json_int_t)zm->huge_pages,
-			 "huge_pages_since", (json_int_t)zm->huge_pages_since,
-			 "ratio", pep_zram_ratio(zm));
+	json_t *o = zram_mm_stat_json(zm);
+
+	if (o) {
+		json_object_set_new(o, "comp", json_string(s->comp ? s->comp : "lz4"));
+		json_object_set_new(o, "ratio", json_real(pep_zram_ratio(zm)));
+	}
+	return o;
 }
 
 int ublk_state_write(const struct ublk_spec *s, int id, int pid,
