@@ -10,6 +10,7 @@ static const struct cmd cmds[] = {
 	{ "info", cmd_info, "CPU features and build information" },
 	{ "ublk", cmd_ublk, "userspace block devices: add, list, del, recover" },
 	{ "zram", cmd_zram, "kernel zram devices: list, setup, reset, remove, swap" },
+	{ "run", cmd_run, "run commands in parallel, like GNU parallel" },
 	{ "uring", cmd_uring, "io_uring: what this kernel supports (probe)" },
 };
 

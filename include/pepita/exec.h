@@ -6,8 +6,8 @@
  * the project runs (nvpmodel, jetson_clocks, tegrastats, ssh) goes through
  * here.
  *
- * Threading: pep_proc_run() may be called from any thread; it forks, so
- * the child only execs.
+ * Threading: pep_proc_run() may be called from any thread; it starts the
+ * child with posix_spawn (vfork speed, no copy of a large parent).
  */
 #ifndef PEPITA_EXEC_H
 #define PEPITA_EXEC_H
@@ -29,6 +29,9 @@ struct pep_proc_opts {
 	size_t stdin_len;
 	uint32_t timeout_ms;		/* 0 = no limit */
 	size_t max_output;		/* per stream; 0 = 1 MiB */
+	int cancel_fd;			/* > 0: when readable, stop the program
+					   (as a timeout does) and report it
+					   canceled; 0: none (pep_proc_run) */
 };
 
 struct pep_proc_result {
@@ -37,6 +40,7 @@ struct pep_proc_result {
 	int signaled;			/* killed by signal_no */
 	int signal_no;
 	int timed_out;			/* killed because of timeout_ms */
+	int canceled;			/* killed because cancel_fd was readable */
 	char *out;			/* NUL-terminated; free with ..._free() */
 	size_t out_len;
 	int out_truncated;
@@ -44,6 +48,8 @@ struct pep_proc_result {
 	size_t err_len;
 	int err_truncated;
 	uint64_t elapsed_ns;
+	uint64_t user_ns;		/* CPU time of the child and its reaped */
+	uint64_t sys_ns;		/* children (pep_proc_run only) */
 };
 
 /*
@@ -99,6 +105,53 @@ PEP_API pid_t pep_proc_pid(const struct pep_proc *p);
  */
 PEP_API int pep_proc_finish(struct pep_proc *p, int stop,
 			    struct pep_proc_result *res, struct pep_err *err);
+
+/*
+ * Executors: the backends the pool runs tasks on (pepita/task.h). Each
+ * runs one task to its end in the calling thread: "thread" calls a
+ * function task, "process" runs a program task through pep_proc_run(),
+ * "simd" splits a range task over a scheduler's workers. Later backends
+ * (GPU, MicroVM, remote) implement the same operations.
+ *
+ * cancel_fd (> 0) becomes readable when the caller wants the task
+ * stopped: a program is killed (its group), a range stops handing out
+ * chunks; a function cannot be interrupted and runs to its end.
+ *
+ * Threading: run may be called from many threads at once.
+ */
+struct pep_task;
+struct pep_task_result;
+struct pep_sched;
+struct pep_executor;
+
+struct pep_executor_ops {
+	const char *name;
+	unsigned int kinds;		/* 1u << PEP_TASK_* it runs */
+	int (*run)(struct pep_executor *ex, const struct pep_task *t,
+		   struct pep_task_result *res, int cancel_fd);
+	void (*destroy)(struct pep_executor *ex);
+};
+
+struct pep_executor {
+	const struct pep_executor_ops *ops;
+	void *priv;
+};
+
+PEP_API int pep_executor_thread(struct pep_executor **out, struct pep_err *err);
+PEP_API int pep_executor_process(struct pep_executor **out, struct pep_err *err);
+/* Range tasks on s's workers (s outlives the executor). */
+PEP_API int pep_executor_simd(struct pep_executor **out, struct pep_sched *s,
+			      struct pep_err *err);
+
+/*
+ * Run t and fill res (zeroed first; res->backend set). Returns res->error:
+ * 0 when the task ran (a program's exit status is in res), -EINVAL when ex
+ * does not run t's kind, else why it could not run or failed.
+ */
+PEP_API int pep_executor_run(struct pep_executor *ex, const struct pep_task *t,
+			     struct pep_task_result *res, int cancel_fd);
+
+PEP_API void pep_executor_destroy(struct pep_executor *ex);
 
 #ifdef __cplusplus
 }

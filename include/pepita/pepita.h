@@ -9,5 +9,10 @@
 #include <pepita/blkmq.h>
 #include <pepita/ublk.h>
 #include <pepita/zram.h>
+#include <pepita/sched.h>
+#include <pepita/task.h>
+#include <pepita/pool.h>
+#include <pepita/fault.h>
+#include <pepita/transport.h>
 
 #endif /* PEPITA_PEPITA_H */

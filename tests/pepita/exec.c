@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -62,6 +63,99 @@ static int test_timeout_kills_group(void)
 	CHECK(run(sleepy, &o) == 0);
 	CHECK(res.timed_out && res.signaled && res.out_len == 0);
 	CHECK(res.elapsed_ns < 5ull * 1000000000);
+	return T_PASS;
+}
+
+/* The grandchild a timed-out child left running is gone too. */
+static int test_timeout_kills_grandchild(void)
+{
+	const char *tree[] = { "sh", "-c", "sleep 30 & echo $!; sleep 30", NULL };
+	struct pep_proc_opts o = { .timeout_ms = 300 };
+	char path[64], stat[256];
+	pid_t grandchild;
+	int i;
+
+	CHECK(run(tree, &o) == 0 && res.timed_out);
+	grandchild = (pid_t)atoi(res.out);
+	CHECK(grandchild > 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)grandchild);
+	/* Gone, or a zombie its new parent has yet to reap: not running. */
+	for (i = 0; i < 100; i++) {
+		char *text = t_read_file(path);
+		char *state = text ? strrchr(text, ')') : NULL;
+		int dead = !state || state[2] == 'Z';
+
+		snprintf(stat, sizeof(stat), "%s", state ? state : "");
+		free(text);
+		if (dead)
+			return T_PASS;
+		usleep(10000);
+	}
+	fprintf(stderr, "grandchild %d still running: %s\n", (int)grandchild, stat);
+	return T_FAIL;
+}
+
+/* 1 MiB on each of stdout and stderr at once: both drained, no deadlock. */
+static int test_both_streams(void)
+{
+	const char *both[] = { "sh", "-c",
+		"head -c 1048576 /dev/zero | tr '\\0' o & "
+		"head -c 1048576 /dev/zero | tr '\\0' e >&2; wait", NULL };
+	struct pep_proc_opts o = { .timeout_ms = 30000, .max_output = 2u << 20 };
+
+	CHECK(run(both, &o) == 0);
+	CHECK(!res.timed_out && res.exited && res.exit_code == 0);
+	CHECK(res.out_len == 1u << 20 && res.err_len == 1u << 20);
+	CHECK(!res.out_truncated && !res.err_truncated);
+	CHECK(res.out[0] == 'o' && res.out[res.out_len - 1] == 'o');
+	CHECK(res.err[0] == 'e' && res.err[res.err_len - 1] == 'e');
+	return T_PASS;
+}
+
+/* cancel_fd readable: the program is stopped and reported canceled. */
+static int test_cancel(void)
+{
+	const char *sleepy[] = { "sleep", "30", NULL };
+	struct pep_proc_opts o = { .timeout_ms = 20000 };
+	int fds[2];
+
+	CHECK(pipe(fds) == 0);
+	o.cancel_fd = fds[0];
+	CHECK(write(fds[1], "x", 1) == 1);
+	CHECK(run(sleepy, &o) == 0);
+	CHECK(res.canceled && !res.timed_out && res.signaled);
+	CHECK(res.elapsed_ns < 5ull * 1000000000);
+	close(fds[0]);
+	close(fds[1]);
+	return T_PASS;
+}
+
+/* The child's CPU time comes back (a busy loop of about 0.2 s). */
+static int test_cpu_time(void)
+{
+	const char *busy[] = { "sh", "-c",
+		"i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done", NULL };
+
+	CHECK(run(busy, NULL) == 0 && res.exit_code == 0);
+	CHECK(res.user_ns + res.sys_ns > 10 * 1000000ull);
+	CHECK(res.user_ns + res.sys_ns <= res.elapsed_ns * 2 + 50000000ull);
+	return T_PASS;
+}
+
+/* A file that is not executable: -EACCES, named. */
+static int test_not_executable(void)
+{
+	char path[] = "/tmp/pepita-exec-XXXXXX";
+	const char *argv[] = { path, NULL };
+	struct pep_err err;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	close(fd);
+	pep_proc_result_free(&res);
+	CHECK(pep_proc_run(argv, NULL, &res, &err) == -EACCES);
+	CHECK(strstr(err.msg, path));
+	unlink(path);
 	return T_PASS;
 }
 
@@ -209,6 +303,11 @@ int main(void)
 	t_run("output_and_status", test_output_and_status, &rc);
 	t_run("stdin", test_stdin, &rc);
 	t_run("timeout_kills_group", test_timeout_kills_group, &rc);
+	t_run("timeout_kills_grandchild", test_timeout_kills_grandchild, &rc);
+	t_run("both_streams", test_both_streams, &rc);
+	t_run("cancel", test_cancel, &rc);
+	t_run("cpu_time", test_cpu_time, &rc);
+	t_run("not_executable", test_not_executable, &rc);
 	t_run("output_limit", test_output_limit, &rc);
 	t_run("not_found", test_not_found, &rc);
 	t_run("cwd_and_env", test_cwd_and_env, &rc);

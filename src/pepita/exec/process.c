@@ -14,7 +14,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,16 +122,20 @@ static int remaining_ms(uint64_t deadline_ns)
 	return now >= deadline_ns ? 0 : (int)((deadline_ns - now) / 1000000 + 1);
 }
 
-/* Feed stdin and drain both outputs until they close or time runs out. */
+/*
+ * Feed stdin and drain both outputs until they close, time runs out (1) or
+ * cancel_fd becomes readable (2).
+ */
 static int pump(struct capture *cap, int in_fd, const char *in, size_t in_len,
-		uint64_t deadline_ns)
+		uint64_t deadline_ns, int cancel_fd)
 {
 	size_t in_off = 0;
 
 	while (cap[0].fd >= 0 || cap[1].fd >= 0) {
-		struct pollfd p[3] = { { cap[0].fd, POLLIN, 0 },
+		struct pollfd p[4] = { { cap[0].fd, POLLIN, 0 },
 				       { cap[1].fd, POLLIN, 0 },
-				       { in_fd, POLLOUT, 0 } };
+				       { in_fd, POLLOUT, 0 },
+				       { cancel_fd > 0 ? cancel_fd : -1, POLLIN, 0 } };
 		int timeout = remaining_ms(deadline_ns), n;
 
 		if (timeout == 0) {
@@ -137,9 +143,14 @@ static int pump(struct capture *cap, int in_fd, const char *in, size_t in_len,
 				close(in_fd);
 			return 1;
 		}
-		n = poll(p, 3, timeout);
+		n = poll(p, 4, timeout);
 		if (n < 0 && errno != EINTR)
 			return -errno;
+		if (n > 0 && p[3].revents) {
+			if (in_fd >= 0)
+				close(in_fd);
+			return 2;
+		}
 		for (int i = 0; i < 2 && n > 0; i++)
 			if (p[i].revents && capture_read(&cap[i]) <= 0) {
 				close(cap[i].fd);
@@ -217,71 +228,121 @@ static void fill_status(int status, struct pep_proc_result *res)
 	res->signal_no = res->signaled ? WTERMSIG(status) : 0;
 }
 
-int pep_proc_run(const char *const *argv, const struct pep_proc_opts *opts,
-		 struct pep_proc_result *res, struct pep_err *err)
+/*
+ * Start argv with posix_spawn: its own process group, signals back to their
+ * defaults and unblocked (a caller's ignored SIGPIPE must not leak into
+ * the program), stdin/stdout/stderr from the pipes, cwd. glibc's
+ * posix_spawn is vfork-fast and returns the exec's errno itself.
+ */
+static int spawn_child(const char *const *argv, const struct pep_proc_opts *o,
+		       int in_fd, int out_fd, int err_fd, pid_t *pid)
 {
-	static const struct pep_proc_opts none;
-	const struct pep_proc_opts *o = opts ? opts : &none;
-	size_t max = o->max_output ? o->max_output : DEFAULT_MAX_OUTPUT;
-	int p[4][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
-	struct capture cap[2];
-	uint64_t start = pep_time_ns(), deadline = 0;
-	int status = 0, ret, e, reaped;
-	pid_t pid;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
+	int ret;
 
-	memset(res, 0, sizeof(*res));
-	if (!argv || !argv[0])
-		return pep_err_set(err, -EINVAL, "exec: empty argv");
-	ret = make_pipes(p);	/* 0 stdin, 1 stdout, 2 stderr, 3 exec status */
-	if (ret < 0) {
-		close_all(&p[0][0], 8);
-		return pep_err_set(err, ret, "exec %s: pipe: %s", argv[0], strerror(-ret));
-	}
-	pid = fork();
-	if (pid < 0) {
-		ret = pep_err_errno(err, "exec %s: fork", argv[0]);
-		close_all(&p[0][0], 8);
-		return ret;
-	}
-	if (pid == 0)
-		child_exec(argv, o, o->stdin_data ? p[0][0] : open("/dev/null", O_RDONLY),
-			   p[1][1], p[2][1], p[3][1], 0);
-	setpgid(pid, pid);	/* also here: no race with an early kill */
-	close(p[0][0]);
-	close(p[1][1]);
-	close(p[2][1]);
-	close(p[3][1]);
-	e = exec_errno(p[3][0]);
-	if (!o->stdin_data) {
-		close(p[0][1]);
-		p[0][1] = -1;
-	}
-	if (e) {
-		close_all((int[]){ p[0][1], p[1][0], p[2][0] }, 3);
-		waitpid(pid, NULL, 0);
-		return pep_err_set(err, -e, "exec %s: %s", argv[0], strerror(e));
-	}
-	cap[0] = (struct capture){ .fd = p[1][0], .max = max };
-	cap[1] = (struct capture){ .fd = p[2][0], .max = max };
-	if (o->timeout_ms)
-		deadline = start + (uint64_t)o->timeout_ms * 1000000;
-	ret = pump(cap, p[0][1], o->stdin_data, o->stdin_len, deadline);
-	reaped = 0;
-	if (ret == 1) {
-		res->timed_out = 1;
-		reaped = kill_group(pid, &status);
-		close_all((int[]){ cap[0].fd, cap[1].fd }, 2);
-		ret = 0;
-	}
-	while (!reaped && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+				 POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	ret = posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+	if (!ret)
+		ret = posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	if (!ret)
+		ret = posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+	if (!ret && o->cwd)
+		ret = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
+	if (!ret)
+		ret = posix_spawnp(pid, argv[0], &fa, &attr, (char *const *)argv,
+				   o->envp ? (char *const *)o->envp : environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return -ret;
+}
+
+static uint64_t tv_ns(struct timeval tv)
+{
+	return (uint64_t)tv.tv_sec * 1000000000 + (uint64_t)tv.tv_usec * 1000;
+}
+
+/* Reap pid (unless already reaped) and fill the status and CPU times. */
+static void reap(pid_t pid, int reaped, int status, struct pep_proc_result *res)
+{
+	struct rusage ru;
+
+	memset(&ru, 0, sizeof(ru));
+	if (!reaped)
+		while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
+			;
 	fill_status(status, res);
+	res->user_ns = tv_ns(ru.ru_utime);
+	res->sys_ns = tv_ns(ru.ru_stime);
+}
+
+static void take_output(struct capture *cap, struct pep_proc_result *res)
+{
 	res->out = cap[0].buf;
 	res->out_len = cap[0].len;
 	res->out_truncated = cap[0].truncated;
 	res->err = cap[1].buf;
 	res->err_len = cap[1].len;
 	res->err_truncated = cap[1].truncated;
+}
+
+int pep_proc_run(const char *const *argv, const struct pep_proc_opts *opts,
+		 struct pep_proc_result *res, struct pep_err *err)
+{
+	static const struct pep_proc_opts none;
+	const struct pep_proc_opts *o = opts ? opts : &none;
+	size_t max = o->max_output ? o->max_output : DEFAULT_MAX_OUTPUT;
+	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	struct capture cap[2];
+	uint64_t start = pep_time_ns(), deadline = 0;
+	int status = 0, ret, reaped = 0, in_fd;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	if (!argv || !argv[0])
+		return pep_err_set(err, -EINVAL, "exec: empty argv");
+	for (int i = 0; i < 3; i++)
+		if (pipe2(p[i], O_CLOEXEC) < 0) {
+			ret = pep_err_errno(err, "exec %s: pipe", argv[0]);
+			close_all(&p[0][0], 6);
+			return ret;
+		}
+	in_fd = o->stdin_data ? p[0][0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ret = in_fd < 0 ? -errno : spawn_child(argv, o, in_fd, p[1][1], p[2][1], &pid);
+	if (!o->stdin_data && in_fd >= 0)
+		close(in_fd);
+	close_all((int[]){ p[0][0], p[1][1], p[2][1] }, 3);
+	if (!o->stdin_data) {
+		close(p[0][1]);
+		p[0][1] = -1;
+	}
+	if (ret) {
+		close_all((int[]){ p[0][1], p[1][0], p[2][0] }, 3);
+		return pep_err_set(err, ret, "exec %s: %s", argv[0], strerror(-ret));
+	}
+	cap[0] = (struct capture){ .fd = p[1][0], .max = max };
+	cap[1] = (struct capture){ .fd = p[2][0], .max = max };
+	if (o->timeout_ms)
+		deadline = start + (uint64_t)o->timeout_ms * 1000000;
+	ret = pump(cap, p[0][1], o->stdin_data, o->stdin_len, deadline, o->cancel_fd);
+	if (ret == 1 || ret == 2) {
+		res->timed_out = ret == 1;
+		res->canceled = ret == 2;
+		reaped = kill_group(pid, &status);
+		close_all((int[]){ cap[0].fd, cap[1].fd }, 2);
+		ret = 0;
+	}
+	reap(pid, reaped, status, res);
+	take_output(cap, res);
 	res->elapsed_ns = pep_time_ns() - start;
 	if (ret < 0)
 		return pep_err_set(err, ret, "exec %s: poll: %s", argv[0], strerror(-ret));
