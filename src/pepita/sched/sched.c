@@ -324,7 +324,7 @@ static bool park(struct worker *w)
 	 * searching did not wake anyone, so its work must be visible here. */
 	w->searching = false;
 	atomic_fetch_sub(&s->searching, 1);
-	atomic_thread_fence(memory_order_seq_cst);
+	dq_fence(memory_order_seq_cst);
 	if (work_visible(s)) {
 		unpark_self(w);
 		return true;
@@ -595,7 +595,7 @@ int pep_sched_submit(struct pep_sched *s, pep_task_fn fn, void *arg,
 	atomic_fetch_add(&s->inj_count, 1);
 	pthread_mutex_unlock(&s->inj_lock);
 	/* Pairs with park(): either a parker sees the task or we see it. */
-	atomic_thread_fence(memory_order_seq_cst);
+	dq_fence(memory_order_seq_cst);
 	notify(s, tls_worker && tls_worker->s == s ? tls_worker : NULL);
 	return 0;
 }

@@ -37,12 +37,27 @@
 #define DQ_TSAN 1
 #endif
 #endif
+/*
+ * For the same reason (and gcc's -Wtsan refuses fences outright), under
+ * TSan each fence becomes a no-op and the accesses around it take its
+ * strength: push's bottom store a release, take's bottom store and top
+ * load seq_cst (a seq_cst store then load orders StoreLoad as the fence
+ * did), steal's top and bottom loads seq_cst.
+ */
 #ifdef DQ_TSAN
 #define DQ_SLOT_STORE	memory_order_release
 #define DQ_SLOT_LOAD	memory_order_acquire
+#define DQ_FENCED_REL	memory_order_release
+#define DQ_FENCED_SC	memory_order_seq_cst
+#define dq_fence(o)	((void)0)
+#define STEAL_ACQ	memory_order_seq_cst
 #else
 #define DQ_SLOT_STORE	memory_order_relaxed
 #define DQ_SLOT_LOAD	memory_order_relaxed
+#define DQ_FENCED_REL	memory_order_relaxed
+#define DQ_FENCED_SC	memory_order_relaxed
+#define dq_fence(o)	atomic_thread_fence(o)
+#define STEAL_ACQ	memory_order_acquire
 #endif
 
 struct dq_array {
@@ -82,8 +97,8 @@ static inline int dq_push(struct pep_deque *d, void *item)
 	}
 	atomic_store_explicit(&a->buf[b & a->mask], item, DQ_SLOT_STORE);
 	/* The slot (and what the item points to) before the new bottom. */
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+	dq_fence(memory_order_release);
+	atomic_store_explicit(&d->bottom, b + 1, DQ_FENCED_REL);
 	return 0;
 }
 
@@ -95,10 +110,10 @@ static inline void *dq_take(struct pep_deque *d)
 	int64_t t;
 	void *x;
 
-	atomic_store_explicit(&d->bottom, b, memory_order_relaxed);
+	atomic_store_explicit(&d->bottom, b, DQ_FENCED_SC);
 	/* Claim slot b before reading top: a thief does the mirror image. */
-	atomic_thread_fence(memory_order_seq_cst);
-	t = atomic_load_explicit(&d->top, memory_order_relaxed);
+	dq_fence(memory_order_seq_cst);
+	t = atomic_load_explicit(&d->top, DQ_FENCED_SC);
 	if (t > b) {
 		atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
 		return NULL;
@@ -116,13 +131,13 @@ static inline void *dq_take(struct pep_deque *d)
 
 static inline void *dq_steal(struct pep_deque *d)
 {
-	int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
+	int64_t t = atomic_load_explicit(&d->top, STEAL_ACQ);
 	int64_t b;
 	struct dq_array *a;
 	void *x;
 
-	atomic_thread_fence(memory_order_seq_cst);
-	b = atomic_load_explicit(&d->bottom, memory_order_acquire);
+	dq_fence(memory_order_seq_cst);
+	b = atomic_load_explicit(&d->bottom, STEAL_ACQ);
 	if (t >= b)
 		return NULL;
 	/* The paper's consume; acquire pairs with the resize's release. */
