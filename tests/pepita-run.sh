@@ -120,6 +120,34 @@ if pgrep -f 'sleep 301.5' >/dev/null; then
 	pkill -f 'sleep 301.5'
 fi
 
+# --host through the worker protocol: tests/sim/ssh runs the "remote"
+# pepita worker here. Jobs spread over the hosts' slots; the job log
+# names each job's host.
+sim_ssh=$(cd "$(dirname "$0")" && pwd)/sim/ssh
+remote=(--ssh "$sim_ssh" --remote-pepita "$PEPITA_BIN")
+run -k "${remote[@]}" -S 2/hostA -S hostB --joblog "$tmp/hlog" \
+	sh -c 'echo $0 $PEPITA_SIM_HOST' ::: 1 2 3 4 5 6
+if [ "$rc" != 0 ] || [ "$(cut -d' ' -f1 "$out" | tr '\n' ' ')" != "1 2 3 4 5 6 " ] ||
+   [ "$(cut -f2 "$tmp/hlog" | tail -n +2 | sort -u | tr '\n' ' ')" != "hostA hostB " ] ||
+   [ "$(cut -d' ' -f2 "$out" | tr '\n' ' ')" != "$(tail -n +2 "$tmp/hlog" | sort -n | cut -f2 | tr '\n' ' ')" ]; then
+	fail "--host: exit $rc, jobs on hosts:"
+	cat "$out" "$tmp/hlog" "$err"
+fi
+run "${remote[@]}" -S h1 sh -c 'exit 3' ::: x
+expect "--host: a failing job's status comes back" 1 ""
+run "${remote[@]}" -S h1 pepita-no-such-program ::: x
+grep -q "pepita-no-such-program: No such file" "$err" || fail "--host: missing program: $(cat "$err")"
+
+# The connection dies mid-job (the job kills its worker): the job fails
+# over to a retry on a new connection, and nothing hangs.
+rm -f "$tmp"/k*
+run -k --retries 2 "${remote[@]}" -S 2/h1 sh -c \
+	'if [ -e '"$tmp"'/k$0 ]; then echo ok $0; else touch '"$tmp"'/k$0; kill -9 $PPID; fi' ::: 1 2 3
+expect "--host: a lost connection is retried" 0 $'ok 1\nok 2\nok 3'
+run "${remote[@]}" -S h1 sh -c 'kill -9 $PPID' ::: x
+expect "--host: a lost connection without retries fails the job" 1 ""
+grep -q "connection" "$err" || fail "--host: no word of the lost connection: $(cat "$err")"
+
 run -j 0 true ::: 1
 [ "$rc" = 2 ] || fail "-j 0: exit $rc, want 2"
 run --timeout -1 true ::: 1

@@ -45,6 +45,10 @@ struct run_opts {
 	int ncmd;
 	char **args;			/* after :::, or NULL: read input */
 	int nargs;
+	const char *hosts[64];		/* --host: [N/]host, ":" = here */
+	int nhosts;
+	const char *ssh;		/* --ssh PROG: instead of ssh */
+	const char *remote_pepita;	/* pepita on the hosts */
 };
 
 struct runner;
@@ -89,6 +93,11 @@ static void usage(FILE *out)
 		"  --joblog F          GNU parallel's job log: one line per job\n"
 		"  --json              one JSON object per job instead of its output\n"
 		"  --bar, --no-bar     a progress bar on stderr (default: on a terminal)\n"
+		"  -S, --host [N/]H    run jobs on H too, N at once (default: -j), through\n"
+		"                      ssh and `pepita worker --stdio` there; \":\" is this\n"
+		"                      machine; repeatable. Without \":\", only the hosts\n"
+		"  --ssh PROG          the ssh program (default: ssh)\n"
+		"  --remote-pepita P   pepita's path on the hosts (default: pepita)\n"
 		"  -h, --help          this help\n\n"
 		"Exit status: the number of failed jobs (101: more than 100).\n");
 }
@@ -105,6 +114,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "json", no_argument, NULL, 'J' },
 		{ "bar", no_argument, NULL, 'B' },
 		{ "no-bar", no_argument, NULL, 'N' },
+		{ "host", required_argument, NULL, 'S' },
+		{ "ssh", required_argument, NULL, 's' },
+		{ "remote-pepita", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -116,7 +128,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 	optind = 1;
 	o->bar = -1;
 	/* "+": stop at the first non-option, the command's own flags are its */
-	while ((c = getopt_long(argc, argv, "+j:a:kh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+j:a:kS:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 		case 'r':
@@ -147,6 +159,15 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'J': o->json = 1; break;
 		case 'B': o->bar = 1; break;
 		case 'N': o->bar = 0; break;
+		case 'S':
+			if (o->nhosts == 64) {
+				fprintf(stderr, "pepita: run: at most 64 --host\n");
+				return -1;
+			}
+			o->hosts[o->nhosts++] = optarg;
+			break;
+		case 's': o->ssh = optarg; break;
+		case 'P': o->remote_pepita = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default:
 			fprintf(stderr, "pepita: run: unknown option '%s'\n",
@@ -371,11 +392,17 @@ static int job_failed(const struct pep_task_result *r)
 	return !pep_task_ok(PEP_TASK_PROC, r);
 }
 
+/* GNU parallel's name for where a job ran: ":" here, else the host. */
+static const char *host_of(const struct pep_task_result *r)
+{
+	return !r->lane || !strcmp(r->lane, "local") ? ":" : r->lane;
+}
+
 static void print_json(const struct job *j, const struct pep_task_result *r)
 {
 	json_t *o = json_pack("{s:I, s:s, s:s, s:i, s:i, s:b, s:i, s:s?, s:f, s:f,"
 			      " s:s#, s:s#}",
-			      "seq", (json_int_t)j->seq, "host", ":",
+			      "seq", (json_int_t)j->seq, "host", host_of(r),
 			      "command", j->cmdline,
 			      "exit", r->exited ? r->exit_code : -1,
 			      "signal", r->signal_no, "timed_out", r->timed_out,
@@ -412,8 +439,8 @@ static void print_job(struct runner *rn, struct job *j)
 				(unsigned long long)j->seq, j->cmdline);
 	}
 	if (rn->log)
-		fprintf(rn->log, "%llu\t:\t%.3f\t%.3f\t0\t%zu\t%d\t%d\t%s\n",
-			(unsigned long long)j->seq, j->start, r->wall_ns / 1e9,
+		fprintf(rn->log, "%llu\t%s\t%.3f\t%.3f\t0\t%zu\t%d\t%d\t%s\n",
+			(unsigned long long)j->seq, host_of(r), j->start, r->wall_ns / 1e9,
 			r->out_len, r->exited ? r->exit_code : -1, r->signal_no,
 			j->cmdline);
 	rn->failed += job_failed(r);
@@ -596,11 +623,91 @@ static struct pep_pool *make_pool(const struct run_opts *o,
 
 		po.proc_slots = n > 0 ? (unsigned int)n : 1;
 	}
+	po.no_local = o->nhosts > 0;
+	for (int i = 0; i < o->nhosts; i++)
+		if (!strcmp(o->hosts[i], ":"))
+			po.no_local = 0;
 	if (pep_pool_create(&pool, &po, &err) < 0) {
 		fprintf(stderr, "pepita: run: %s\n", err.msg);
 		return NULL;
 	}
 	return pool;
+}
+
+/* The hosts' lanes. */
+struct remotes {
+	struct pep_executor *ex[64];
+	char *argv[64][6];		/* --ssh: PROG HOST PEPITA worker --stdio */
+	const char *command[4];		/* PEPITA worker --stdio */
+	int n;
+};
+
+/* "[N/]host": slots and the host's name. */
+static int parse_host(const char *spec, unsigned int dflt, unsigned int *slots,
+		      const char **host)
+{
+	const char *slash = strchr(spec, '/');
+	char *end;
+	long v;
+
+	*slots = dflt;
+	*host = spec;
+	if (slash && slash > spec) {
+		v = strtol(spec, &end, 10);
+		if (end != slash || v < 1 || v > 4096)
+			return -1;
+		*slots = (unsigned int)v;
+		*host = slash + 1;
+	}
+	return **host ? 0 : -1;
+}
+
+static int add_hosts(const struct run_opts *o, struct pep_pool *pool,
+		     unsigned int dflt, struct remotes *rm)
+{
+	const char *pepita = o->remote_pepita ? o->remote_pepita : "pepita";
+	struct pep_err err;
+
+	rm->command[0] = pepita;
+	rm->command[1] = "worker";
+	rm->command[2] = "--stdio";
+	for (int i = 0; i < o->nhosts; i++) {
+		struct pep_remote_opts ro = { .command = rm->command };
+		unsigned int slots;
+		const char *host;
+
+		if (parse_host(o->hosts[i], dflt, &slots, &host) < 0) {
+			fprintf(stderr, "pepita: run: --host '%s': [N/]host\n",
+				o->hosts[i]);
+			return -1;
+		}
+		if (!strcmp(host, ":"))
+			continue;
+		if (o->ssh) {	/* PROG HOST command...: spawned as it is */
+			char **a = rm->argv[rm->n];
+
+			a[0] = (char *)o->ssh;
+			a[1] = (char *)host;
+			a[2] = (char *)pepita;
+			a[3] = (char *)"worker";
+			a[4] = (char *)"--stdio";
+			ro.command = (const char *const *)a;
+		} else {
+			ro.host = host;
+		}
+		if (pep_executor_remote(&rm->ex[rm->n], &ro, &err) < 0 ||
+		    pep_pool_add_lane(pool, host, rm->ex[rm->n++], slots, &err) < 0) {
+			fprintf(stderr, "pepita: run: --host %s: %s\n", host, err.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void remotes_free(struct remotes *rm)
+{
+	for (int i = 0; i < rm->n; i++)
+		pep_executor_destroy(rm->ex[i]);
 }
 
 /* Submit every input, keeping at most a few jobs per slot queued. */
@@ -672,6 +779,7 @@ static void stop_stopper(struct stopper *st, pthread_t tid)
 int cmd_run(int argc, char **argv)
 {
 	struct stopper st = { 0 };
+	struct remotes rm = { .n = 0 };
 	pthread_t stopper;
 	struct run_opts o = { 0 };
 	struct runner rn = { .o = &o, .next_print = 1 };
@@ -703,12 +811,19 @@ int cmd_run(int argc, char **argv)
 		return CMD_EXIT_FAIL;
 	}
 	st.pool = pool;
+	if (add_hosts(&o, pool, o.jobs ? o.jobs : 1, &rm) < 0) {
+		stop_stopper(&st, stopper);
+		pep_pool_destroy(pool);
+		remotes_free(&rm);
+		return CMD_EXIT_USAGE;
+	}
 	pthread_mutex_init(&rn.lock, NULL);
 	pthread_cond_init(&rn.cv, NULL);
 	rn.started_ns = pep_time_ns();
 	ret = run_all(&rn, pool, o.jobs ? o.jobs : 1);
 	stop_stopper(&st, stopper);
 	pep_pool_destroy(pool);
+	remotes_free(&rm);
 	if (o.bar)
 		draw_bar(&rn, 1);
 	if (rn.log && fclose(rn.log) != 0)

@@ -11,6 +11,7 @@ static const struct cmd cmds[] = {
 	{ "ublk", cmd_ublk, "userspace block devices: add, list, del, recover" },
 	{ "zram", cmd_zram, "kernel zram devices: list, setup, reset, remove, swap" },
 	{ "run", cmd_run, "run commands in parallel, like GNU parallel" },
+	{ "worker", cmd_worker, "serve tasks over stdin/stdout (for pepita run --host)" },
 	{ "uring", cmd_uring, "io_uring: what this kernel supports (probe)" },
 };
 

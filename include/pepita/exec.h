@@ -32,6 +32,9 @@ struct pep_proc_opts {
 	int cancel_fd;			/* > 0: when readable, stop the program
 					   (as a timeout does) and report it
 					   canceled; 0: none (pep_proc_run) */
+	int die_with_parent;		/* SIGTERM to the program if the calling
+					   thread dies (a worker killed with
+					   its connection); uses fork */
 };
 
 struct pep_proc_result {
@@ -142,6 +145,25 @@ PEP_API int pep_executor_process(struct pep_executor **out, struct pep_err *err)
 /* Range tasks on s's workers (s outlives the executor). */
 PEP_API int pep_executor_simd(struct pep_executor **out, struct pep_sched *s,
 			      struct pep_err *err);
+
+/*
+ * Program tasks on another machine: `ssh [ssh_args] host command...`
+ * (command default: pepita worker --stdio), one connection per task in
+ * flight, reused. host NULL runs command here instead (tests). ssh_args
+ * and command must outlive the executor. A broken connection fails the
+ * task with -ECONNRESET. stderr_fd > 0: where ssh's stderr goes (else
+ * inherited).
+ */
+struct pep_remote_opts {
+	const char *host;
+	const char *const *ssh_args;
+	const char *const *command;
+	int stderr_fd;
+};
+
+PEP_API int pep_executor_remote(struct pep_executor **out,
+				const struct pep_remote_opts *o,
+				struct pep_err *err);
 
 /*
  * Run t and fill res (zeroed first; res->backend set). Returns res->error:

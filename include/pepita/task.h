@@ -101,6 +101,40 @@ PEP_API void pep_task_result_free(struct pep_task_result *res);
 /* Check a task before it is queued: -EINVAL naming the field. */
 PEP_API int pep_task_check(const struct pep_task *t, struct pep_err *err);
 
+/*
+ * Program tasks and results on the wire (pepita worker, the remote
+ * executor); the format is in src/pepita/task/wire.c. Encoders return a
+ * malloc'd buffer. Decoders check every length and return -EBADMSG naming
+ * the field; a decoded task owns its strings until pep_wire_task_free().
+ */
+#define PEP_FRAME_TASK		16	/* transport frame types */
+#define PEP_FRAME_RESULT	17
+
+struct pep_wire_task {
+	char **argv;
+	char **envp;			/* NULL: inherit */
+	char *cwd;			/* NULL: inherit */
+	char *stdin_data;
+	size_t stdin_len;
+	uint32_t timeout_ms;
+	size_t max_output;
+};
+
+PEP_API int pep_task_encode(const struct pep_task *t, uint8_t **out,
+			    size_t *len, struct pep_err *err);
+PEP_API int pep_task_decode(const void *buf, size_t len,
+			    struct pep_wire_task *w, struct pep_err *err);
+PEP_API void pep_wire_task_free(struct pep_wire_task *w);
+/* A program task whose pointers point into w. */
+PEP_API void pep_wire_task_to_task(const struct pep_wire_task *w,
+				   struct pep_task *t);
+
+PEP_API int pep_result_encode(const struct pep_task_result *r, uint8_t **out,
+			      size_t *len, struct pep_err *err);
+/* Fills r (its out/err malloc'd: pep_task_result_free). */
+PEP_API int pep_result_decode(const void *buf, size_t len,
+			      struct pep_task_result *r, struct pep_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <pepita/task.h>
 #include <pepita/transport.h>
 
 #define MAX_FRAME 2048		/* small, so the corpus reaches the limit */
@@ -88,6 +89,34 @@ static void stream(const uint8_t *data, size_t size, const struct seen *want,
 	pep_conn_close(c, NULL);
 }
 
+/*
+ * The task and result payloads `pepita worker` and the remote executor
+ * exchange: the raw input as either (the frame layer's checks are not
+ * what stands between them and a hostile peer: these must hold alone).
+ */
+static void wire(const uint8_t *data, size_t size)
+{
+	struct pep_task_result res;
+	struct pep_wire_task w;
+	struct pep_task t;
+
+	if (pep_task_decode(data, size, &w, NULL) == 0) {
+		uint8_t *buf;
+		size_t len;
+
+		pep_wire_task_to_task(&w, &t);
+		/* what decodes must encode back to the same bytes */
+		if (pep_task_encode(&t, &buf, &len, NULL) == 0) {
+			if (len != size || memcmp(buf, data, len))
+				abort();
+			free(buf);
+		}
+		pep_wire_task_free(&w);
+	}
+	if (pep_result_decode(data, size, &res, NULL) == 0)
+		pep_task_result_free(&res);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,5 +128,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	n = decode_all(data, size, frames);
 	stream(data, size, frames, n);
+	wire(data, size);
 	return 0;
 }

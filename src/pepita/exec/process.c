@@ -266,6 +266,35 @@ static int spawn_child(const char *const *argv, const struct pep_proc_opts *o,
 	return -ret;
 }
 
+/*
+ * The same with fork, for a child that must die with this thread
+ * (PR_SET_PDEATHSIG, which posix_spawn cannot set): the exec's errno comes
+ * back through a close-on-exec pipe.
+ */
+static int fork_child(const char *const *argv, const struct pep_proc_opts *o,
+		      int in_fd, int out_fd, int err_fd, pid_t *pid)
+{
+	pid_t parent = getpid();
+	int st[2], e;
+
+	if (pipe2(st, O_CLOEXEC) < 0)
+		return -errno;
+	*pid = fork();
+	if (*pid < 0) {
+		e = errno;
+		close_all((int[]){ st[0], st[1] }, 2);
+		return -e;
+	}
+	if (*pid == 0)
+		child_exec(argv, o, in_fd, out_fd, err_fd, st[1], parent);
+	setpgid(*pid, *pid);	/* also here: no race with an early kill */
+	close(st[1]);
+	e = exec_errno(st[0]);
+	if (e)
+		waitpid(*pid, NULL, 0);
+	return -e;
+}
+
 static uint64_t tv_ns(struct timeval tv)
 {
 	return (uint64_t)tv.tv_sec * 1000000000 + (uint64_t)tv.tv_usec * 1000;
@@ -317,7 +346,12 @@ int pep_proc_run(const char *const *argv, const struct pep_proc_opts *opts,
 			return ret;
 		}
 	in_fd = o->stdin_data ? p[0][0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
-	ret = in_fd < 0 ? -errno : spawn_child(argv, o, in_fd, p[1][1], p[2][1], &pid);
+	if (in_fd < 0)
+		ret = -errno;
+	else if (o->die_with_parent)
+		ret = fork_child(argv, o, in_fd, p[1][1], p[2][1], &pid);
+	else
+		ret = spawn_child(argv, o, in_fd, p[1][1], p[2][1], &pid);
 	if (!o->stdin_data && in_fd >= 0)
 		close(in_fd);
 	close_all((int[]){ p[0][0], p[1][1], p[2][1] }, 3);
