@@ -96,7 +96,7 @@ static void usage(FILE *out)
 		"  -S, --host [N/]H    run jobs on H too, N at once (default: -j), through\n"
 		"                      ssh and `pepita worker --stdio` there; \":\" is this\n"
 		"                      machine; repeatable. Without \":\", only the hosts\n"
-		"  --ssh PROG          the ssh program (default: ssh)\n"
+		"  --ssh CMD           the ssh command, words split (default: ssh)\n"
 		"  --remote-pepita P   pepita's path on the hosts (default: pepita)\n"
 		"  -h, --help          this help\n\n"
 		"Exit status: the number of failed jobs (101: more than 100).\n");
@@ -637,7 +637,10 @@ static struct pep_pool *make_pool(const struct run_opts *o,
 /* The hosts' lanes. */
 struct remotes {
 	struct pep_executor *ex[64];
-	char *argv[64][6];		/* --ssh: PROG HOST PEPITA worker --stdio */
+	char *argv[64][24];		/* --ssh: PROG [ARGS] HOST PEPITA worker --stdio */
+	char *ssh_copy;			/* --ssh, split in place into words */
+	char *words[16];
+	int nwords;
 	const char *command[4];		/* PEPITA worker --stdio */
 	int n;
 };
@@ -662,6 +665,27 @@ static int parse_host(const char *spec, unsigned int dflt, unsigned int *slots,
 	return **host ? 0 : -1;
 }
 
+/* --ssh 'ssh -F cfg': the words of a command, as GNU parallel takes it. */
+static int split_words(const char *cmd, struct remotes *rm)
+{
+	char *save, *w;
+
+	rm->ssh_copy = strdup(cmd);
+	for (w = rm->ssh_copy ? strtok_r(rm->ssh_copy, " \t", &save) : NULL; w;
+	     w = strtok_r(NULL, " \t", &save)) {
+		if (rm->nwords == 16) {
+			fprintf(stderr, "pepita: run: --ssh: at most 16 words\n");
+			return -1;
+		}
+		rm->words[rm->nwords++] = w;
+	}
+	if (!rm->nwords) {
+		fprintf(stderr, "pepita: run: --ssh '%s': no program\n", cmd);
+		return -1;
+	}
+	return 0;
+}
+
 static int add_hosts(const struct run_opts *o, struct pep_pool *pool,
 		     unsigned int dflt, struct remotes *rm)
 {
@@ -671,6 +695,8 @@ static int add_hosts(const struct run_opts *o, struct pep_pool *pool,
 	rm->command[0] = pepita;
 	rm->command[1] = "worker";
 	rm->command[2] = "--stdio";
+	if (o->ssh && split_words(o->ssh, rm) < 0)
+		return -1;
 	for (int i = 0; i < o->nhosts; i++) {
 		struct pep_remote_opts ro = { .command = rm->command };
 		unsigned int slots;
@@ -683,14 +709,16 @@ static int add_hosts(const struct run_opts *o, struct pep_pool *pool,
 		}
 		if (!strcmp(host, ":"))
 			continue;
-		if (o->ssh) {	/* PROG HOST command...: spawned as it is */
+		if (o->ssh) {	/* PROG [ARGS] HOST command...: spawned as it is */
 			char **a = rm->argv[rm->n];
+			int k;
 
-			a[0] = (char *)o->ssh;
-			a[1] = (char *)host;
-			a[2] = (char *)pepita;
-			a[3] = (char *)"worker";
-			a[4] = (char *)"--stdio";
+			for (k = 0; k < rm->nwords; k++)
+				a[k] = rm->words[k];
+			a[k++] = (char *)host;
+			a[k++] = (char *)pepita;
+			a[k++] = (char *)"worker";
+			a[k++] = (char *)"--stdio";
 			ro.command = (const char *const *)a;
 		} else {
 			ro.host = host;
@@ -708,6 +736,7 @@ static void remotes_free(struct remotes *rm)
 {
 	for (int i = 0; i < rm->n; i++)
 		pep_executor_destroy(rm->ex[i]);
+	free(rm->ssh_copy);
 }
 
 /* Submit every input, keeping at most a few jobs per slot queued. */
