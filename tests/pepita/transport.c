@@ -58,7 +58,7 @@ static int test_crc(void)
 
 static int test_codec(void)
 {
-	uint8_t buf[64], payload[8] = "abcdefg";
+	uint8_t buf[64], payload[24] = "abcdefg";	/* the last encode takes 17 */
 	struct pep_frame_limits lim = { .max_frame_bytes = 32 };
 	struct pep_frame f;
 	struct pep_err err;

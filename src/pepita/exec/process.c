@@ -12,11 +12,13 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -228,6 +230,54 @@ static void fill_status(int status, struct pep_proc_result *res)
 	res->signal_no = res->signaled ? WTERMSIG(status) : 0;
 }
 
+/* 0 when path is a file this process may execute, else -errno. */
+static int executable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EACCES;
+	return access(path, X_OK) < 0 ? -errno : 0;
+}
+
+/*
+ * Find the program as execvp would (a name with a slash as it is, else
+ * along PATH, /bin:/usr/bin without one) so that a missing or
+ * non-executable one is -ENOENT or -EACCES here, whatever posix_spawn can
+ * tell: under qemu-user its vfork is a fork, and a failed exec in the
+ * child would only show as exit status 127.
+ */
+static int resolve(const char *name, char *out, size_t size)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	int ret, seen_eacces = 0;
+
+	if (strchr(name, '/')) {
+		snprintf(out, size, "%s", name);
+		return executable(name);
+	}
+	if (!path || !*path)
+		path = "/bin:/usr/bin";
+	for (p = path; ; p = end + 1) {
+		size_t len;
+
+		end = strchr(p, ':');
+		len = end ? (size_t)(end - p) : strlen(p);
+		if ((int)snprintf(out, size, "%.*s%s%s", (int)len, p,
+				  len ? "/" : "", name) < (int)size) {
+			ret = executable(out);
+			if (ret == 0)
+				return 0;
+			seen_eacces |= ret == -EACCES;
+		}
+		if (!end)
+			break;
+	}
+	return seen_eacces ? -EACCES : -ENOENT;
+}
+
 /*
  * Start argv with posix_spawn: its own process group, signals back to their
  * defaults and unblocked (a caller's ignored SIGPIPE must not leak into
@@ -258,9 +308,13 @@ static int spawn_child(const char *const *argv, const struct pep_proc_opts *o,
 		ret = posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
 	if (!ret && o->cwd)
 		ret = posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
-	if (!ret)
-		ret = posix_spawnp(pid, argv[0], &fa, &attr, (char *const *)argv,
-				   o->envp ? (char *const *)o->envp : environ);
+	if (!ret) {
+		char path[4096];
+		int r = resolve(argv[0], path, sizeof(path));
+
+		ret = r ? -r : posix_spawn(pid, path, &fa, &attr, (char *const *)argv,
+					   o->envp ? (char *const *)o->envp : environ);
+	}
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	return -ret;
