@@ -196,14 +196,14 @@ test_foreground() {
 		pepita ublk add -t ram --size 16M --foreground >"$OUT" 2>"$ERR" &
 		pid=$!
 		i=0
-		while ! grep -q -E '^/dev/ublkb[0-9]+$' "$OUT" && [ "$i" -lt 100 ]; do
+		while ! grep -q -E '^/dev/ublkb[0-9]+$' "$OUT" && [ "$i" -lt 300 ]; do
 			alive "$pid" || break
 			sleep 0.2
 			i=$((i + 1))
 		done
 		dev=$(grep -E '^/dev/ublkb[0-9]+$' "$OUT")
 		if [ -z "$dev" ] || [ ! -b "$dev" ]; then
-			fail "add --foreground: no live /dev/ublkbN within 20 s"
+			fail "add --foreground: no live /dev/ublkbN within 60 s"
 			show_err
 			kill -9 "$pid" 2>/dev/null
 			return 1
