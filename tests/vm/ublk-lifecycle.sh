@@ -203,7 +203,12 @@ test_foreground() {
 		done
 		dev=$(grep -E '^/dev/ublkb[0-9]+$' "$OUT")
 		if [ -z "$dev" ] || [ ! -b "$dev" ]; then
-			fail "add --foreground: no live /dev/ublkbN within 60 s"
+			if alive "$pid"; then
+				fail "add --foreground: no live /dev/ublkbN within 60 s"
+			else
+				wait "$pid"
+				fail "add --foreground (SIG$sig round): the server ended (exit $?) before printing a device; stdout: $(cat "$OUT")"
+			fi
 			show_err
 			kill -9 "$pid" 2>/dev/null
 			return 1
