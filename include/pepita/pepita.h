@@ -12,6 +12,7 @@
 #include <pepita/sched.h>
 #include <pepita/task.h>
 #include <pepita/pool.h>
+#include <pepita/simd.h>
 #include <pepita/fault.h>
 #include <pepita/transport.h>
 

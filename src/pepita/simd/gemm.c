@@ -1,0 +1,2 @@
+/* gemm.c - placeholder */
+#include "simd_priv.h"

@@ -1,0 +1,2 @@
+/* measure.c - placeholder */
+#include "simd_priv.h"

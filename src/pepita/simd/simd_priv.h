@@ -1,0 +1,108 @@
+/*
+ * simd_priv.h - the kernel table behind pepita/simd.h.
+ *
+ * One table per tier. pep__simd_table() builds a tier's table by letting
+ * the scalar code fill every slot and each higher tier on the way up
+ * (scalar, sse4, avx2, avx512; scalar, neon) overwrite the slots it does
+ * better, so a kernel a tier does not have falls through to the one below.
+ *
+ * Each tier's code lives in its own files compiled with that tier's
+ * instruction flags (src/pepita/meson.build); nothing in them may run
+ * before dispatch has checked the CPU.
+ */
+#ifndef PEPITA_SIMD_PRIV_H
+#define PEPITA_SIMD_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pepita/simd.h>
+
+/*
+ * The sgemm micro-kernel: C[0..mr)[0..nr) (row-major, row stride ldc)
+ *   = alpha * sum_p a[p*mr + i] * b[p*nr + j]  + beta * C    (beta != 0)
+ *   = alpha * sum_p ...                                      (beta == 0)
+ * over p < k, with a and b packed panels of the tier's MR and NR. mr <= MR
+ * and nr <= NR for edge tiles (the packed panels are zero-padded to full
+ * MR/NR, so a kernel may compute the full tile and store only mr x nr).
+ */
+typedef void (*pep__gemm_kernel_fn)(size_t k, const float *a, const float *b,
+				    float *c, size_t ldc, size_t mr, size_t nr,
+				    float alpha, float beta);
+
+struct pep__gemm_shape {
+	pep__gemm_kernel_fn kernel;
+	unsigned int mr, nr;		/* register tile */
+	unsigned int kc, mc, nc;	/* cache blocks (0: derive from caches) */
+};
+
+struct pep__simd_table {
+	enum pep_simd_isa isa;
+
+	/* vec_<tier>.c */
+	void (*add)(float *z, const float *x, const float *y, size_t n);
+	void (*sub)(float *z, const float *x, const float *y, size_t n);
+	void (*mul)(float *z, const float *x, const float *y, size_t n);
+	void (*scale)(float *y, const float *x, float a, size_t n);
+	void (*axpy)(float *y, float a, const float *x, size_t n);
+	void (*fma)(float *w, const float *x, const float *y, const float *z,
+		    size_t n);
+	float (*dot)(const float *x, const float *y, size_t n);
+	float (*sum)(const float *x, size_t n);
+	float (*max)(const float *x, size_t n);
+	size_t (*argmax)(const float *x, size_t n);
+	void (*relu)(float *y, const float *x, size_t n);
+	void (*exp)(float *y, const float *x, size_t n);
+	void (*softmax)(float *y, const float *x, size_t n);
+	void (*rmsnorm)(float *y, const float *x, const float *w, float eps,
+			size_t n);
+
+	/* cvt_<tier>.c */
+	void (*f32_to_f16)(uint16_t *y, const float *x, size_t n);
+	void (*f16_to_f32)(float *y, const uint16_t *x, size_t n);
+	void (*f32_to_bf16)(uint16_t *y, const float *x, size_t n);
+	void (*bf16_to_f32)(float *y, const uint16_t *x, size_t n);
+
+	/* qdot_<tier>.c */
+	float (*dot_q4_0_q8_0)(const struct pep_block_q4_0 *x,
+			       const struct pep_block_q8_0 *y, size_t nb);
+	float (*dot_q8_0_q8_0)(const struct pep_block_q8_0 *x,
+			       const struct pep_block_q8_0 *y, size_t nb);
+	float (*dot_q4_K_q8_K)(const struct pep_block_q4_K *x,
+			       const struct pep_block_q8_K *y, size_t nb);
+
+	/* gemm_<tier>.c */
+	struct pep__gemm_shape gemm;
+
+	/* gemm_<tier>.c, for pep_simd_fma_peak() and _mem_bandwidth(): */
+	double (*fma_loop)(uint64_t iters);	/* independent FMAs; flops done */
+	uint64_t (*read_loop)(const void *p, size_t bytes); /* widest loads */
+};
+
+/* Each tier's files fill the slots they have (x86 tiers on x86-64 only,
+ * neon on aarch64 only). */
+#define PEP__SIMD_TIER(t)						\
+	void pep__simd_vec_##t(struct pep__simd_table *k);		\
+	void pep__simd_cvt_##t(struct pep__simd_table *k);		\
+	void pep__simd_qdot_##t(struct pep__simd_table *k);		\
+	void pep__simd_gemm_##t(struct pep__simd_table *k);
+PEP__SIMD_TIER(scalar)
+PEP__SIMD_TIER(sse4)
+PEP__SIMD_TIER(avx2)
+PEP__SIMD_TIER(avx512)
+PEP__SIMD_TIER(neon)
+#undef PEP__SIMD_TIER
+
+/* The table of a usable tier (built once), or NULL when it is not usable. */
+const struct pep__simd_table *pep__simd_table(enum pep_simd_isa isa);
+
+/* The active table: chosen on first use; aborts on a refused PEPITA_SIMD. */
+const struct pep__simd_table *pep__simd(void);
+
+/* Scalar helpers every tier may use for tails. */
+uint16_t pep__f32_to_f16_scalar(float f);
+float pep__f16_to_f32_scalar(uint16_t h);
+uint16_t pep__f32_to_bf16_scalar(float f);
+float pep__expf_scalar(float x);	/* the bounds of pep_vexp() */
+
+#endif /* PEPITA_SIMD_PRIV_H */

@@ -1,0 +1,5 @@
+/* simd-cvt.c - placeholder */
+int main(void)
+{
+	return 77;
+}

@@ -1,0 +1,5 @@
+/* simd-dispatch.c - placeholder */
+int main(void)
+{
+	return 77;
+}

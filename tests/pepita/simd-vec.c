@@ -1,0 +1,5 @@
+/* simd-vec.c - placeholder */
+int main(void)
+{
+	return 77;
+}
