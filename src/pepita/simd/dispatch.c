@@ -107,6 +107,7 @@ static pthread_once_t table_once[PEP_SIMD_ISA_COUNT] = {
 		pep__simd_cvt_##t(k);		\
 		pep__simd_qdot_##t(k);		\
 		pep__simd_gemm_##t(k);		\
+		pep__simd_peak_##t(k);		\
 	} while (0)
 
 static void build(enum pep_simd_isa isa)

@@ -74,7 +74,7 @@ struct pep__simd_table {
 	/* gemm_<tier>.c */
 	struct pep__gemm_shape gemm;
 
-	/* gemm_<tier>.c, for pep_simd_fma_peak() and _mem_bandwidth(): */
+	/* peak_<tier>.c, for pep_simd_fma_peak() and _mem_bandwidth(): */
 	double (*fma_loop)(uint64_t iters);	/* independent FMAs; flops done */
 	uint64_t (*read_loop)(const void *p, size_t bytes); /* widest loads */
 };
@@ -85,7 +85,8 @@ struct pep__simd_table {
 	void pep__simd_vec_##t(struct pep__simd_table *k);		\
 	void pep__simd_cvt_##t(struct pep__simd_table *k);		\
 	void pep__simd_qdot_##t(struct pep__simd_table *k);		\
-	void pep__simd_gemm_##t(struct pep__simd_table *k);
+	void pep__simd_gemm_##t(struct pep__simd_table *k);		\
+	void pep__simd_peak_##t(struct pep__simd_table *k);
 PEP__SIMD_TIER(scalar)
 PEP__SIMD_TIER(sse4)
 PEP__SIMD_TIER(avx2)
