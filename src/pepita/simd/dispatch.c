@@ -212,6 +212,26 @@ enum pep_simd_isa pep_simd_active(void)
 	return pep__simd()->isa;
 }
 
+/* ---- cache-derived limits ----------------------------------------------- */
+
+static size_t stream_bytes;
+static pthread_once_t stream_once = PTHREAD_ONCE_INIT;
+
+static void find_stream_bytes(void)
+{
+	long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+
+	if (llc <= 0)
+		llc = sysconf(_SC_LEVEL2_CACHE_SIZE);
+	stream_bytes = llc > 0 ? (size_t)llc / 2 : (size_t)4 << 20;
+}
+
+size_t pep__simd_stream_bytes(void)
+{
+	pthread_once(&stream_once, find_stream_bytes);
+	return stream_bytes;
+}
+
 /* ---- threads -------------------------------------------------------------- */
 
 static _Atomic unsigned int threads_set;

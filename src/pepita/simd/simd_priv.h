@@ -100,6 +100,14 @@ const struct pep__simd_table *pep__simd_table(enum pep_simd_isa isa);
 /* The active table: chosen on first use; aborts on a refused PEPITA_SIMD. */
 const struct pep__simd_table *pep__simd(void);
 
+/*
+ * Outputs at least this many bytes long are written with streaming
+ * (non-temporal) stores on tiers that have them: half the last-level
+ * cache, so an array that cannot stay cached does not evict everything
+ * else and costs no read-for-ownership.
+ */
+size_t pep__simd_stream_bytes(void);
+
 /* Scalar helpers every tier may use for tails. */
 uint16_t pep__f32_to_f16_scalar(float f);
 float pep__f16_to_f32_scalar(uint16_t h);
