@@ -223,7 +223,11 @@ static void find_stream_bytes(void)
 
 	if (llc <= 0)
 		llc = sysconf(_SC_LEVEL2_CACHE_SIZE);
-	stream_bytes = llc > 0 ? (size_t)llc / 2 : (size_t)4 << 20;
+	/* VMs report the L3 of every chiplet summed (512 MiB on a 16-CCD
+	 * EPYC); one thread sees one chiplet's, at most 64 MiB today. */
+	if (llc <= 0 || llc > (64L << 20))
+		llc = llc <= 0 ? 8L << 20 : 64L << 20;
+	stream_bytes = (size_t)llc / 2;
 }
 
 size_t pep__simd_stream_bytes(void)
