@@ -245,24 +245,36 @@ void pep_simd_set_threads(unsigned int n)
 	atomic_store_explicit(&threads_set, n > 256 ? 256 : n, memory_order_relaxed);
 }
 
-unsigned int pep_simd_threads(void)
+/* PEPITA_NUM_THREADS or the online CPUs, read once (a file read each). */
+static unsigned int threads_default;
+static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
+
+static void threads_find_default(void)
 {
-	unsigned int n = atomic_load_explicit(&threads_set, memory_order_relaxed);
-	const char *env;
+	const char *env = getenv("PEPITA_NUM_THREADS");
 	long cpus;
 
-	if (n)
-		return n;
-	env = getenv("PEPITA_NUM_THREADS");
 	if (env && *env) {
 		char *end;
 		unsigned long v = strtoul(env, &end, 10);
 
-		if (*end == '\0' && v > 0)
-			return v > 256 ? 256 : (unsigned int)v;
+		if (*end == '\0' && v > 0) {
+			threads_default = v > 256 ? 256 : (unsigned int)v;
+			return;
+		}
 	}
 	cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	return cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned int)cpus;
+	threads_default = cpus < 1 ? 1 : cpus > 256 ? 256 : (unsigned int)cpus;
+}
+
+unsigned int pep_simd_threads(void)
+{
+	unsigned int n = atomic_load_explicit(&threads_set, memory_order_relaxed);
+
+	if (n)
+		return n;
+	pthread_once(&threads_once, threads_find_default);
+	return threads_default;
 }
 
 /* ---- public entry points ---------------------------------------------------- */

@@ -1,2 +1,668 @@
-/* gemm.c - placeholder */
+/*
+ * gemm.c - sgemm and sgemv: argument checks, the Goto/BLIS loops around a
+ * tier's register micro-kernel, packing, and threads.
+ *
+ * Everything is turned into one row-major problem first: a column-major
+ * C = op(A) op(B) is the row-major C^T = op(B)^T op(A)^T over the same
+ * memory. Then, per thread, over its share of C's rows or columns:
+ *
+ *   for ic in M by MC:              A block, MC x KC: L3 / L2
+ *     for pc in K by KC:            pack A into MR-row slivers
+ *       for jc in N by NC:          pack B into NR-column slivers (L2)
+ *         for ir in MC by MR:       one A sliver, MR x KC, stays in L1
+ *           for jr in NC by NR:     B slivers stream from L2
+ *             kernel(MR x NR tile of C, KC rank-1 updates)
+ *
+ * Packing pads slivers with zeros to full MR / NR, so the kernel always
+ * computes a full tile and only its store is cut to the edge: odd sizes
+ * cost no slow path. Pack buffers are per thread and kept between calls
+ * (a fresh buffer would cost a page fault per 4 KiB).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <pepita/sched.h>
+
 #include "simd_priv.h"
+
+/* A row-major view of op(X): element (i, j) at p[i*rs + j*cs]. */
+struct view {
+	const float *p;
+	size_t rs, cs;
+};
+
+struct gemm_job {
+	const struct pep__gemm_shape *sh;
+	size_t m, n, k;
+	struct view a, b;		/* op(A) m x k, op(B) k x n */
+	float alpha, beta;
+	float *c;
+	size_t ldc;
+};
+
+/* ---- blocking ------------------------------------------------------------ */
+
+struct blocking {
+	size_t mc, kc, nc;
+};
+
+static size_t round_down(size_t v, size_t to)
+{
+	return v < to ? to : v - v % to;
+}
+
+static long cache_size(int name, long fallback)
+{
+	long v = sysconf(name);
+
+	return v > 0 ? v : fallback;
+}
+
+/* Read once: in a VM each CPUID behind sysconf() is a trap to the host. */
+static long l1_bytes, l2_bytes;
+static pthread_once_t caches_once = PTHREAD_ONCE_INIT;
+
+static void caches_read(void)
+{
+	l1_bytes = cache_size(_SC_LEVEL1_DCACHE_SIZE, 32 << 10);
+	l2_bytes = cache_size(_SC_LEVEL2_CACHE_SIZE, 256 << 10);
+}
+
+/*
+ * KC: an A sliver (MR x KC) takes at most half of L1, leaving room for
+ * the B sliver streaming through. NC: the packed B block (KC x NC) takes
+ * half of L2. MC: the packed A block stays in a few MiB of the last level.
+ */
+static void choose_blocking(const struct pep__gemm_shape *sh,
+			    struct blocking *bl)
+{
+	pthread_once(&caches_once, caches_read);
+	bl->kc = sh->kc ? sh->kc : round_down((size_t)l1_bytes / 2 / (sh->mr * 4), 16);
+	if (bl->kc > 512)
+		bl->kc = 512;
+	bl->nc = sh->nc ? sh->nc :
+		round_down((size_t)l2_bytes / 2 / (bl->kc * 4), sh->nr);
+	bl->mc = sh->mc ? sh->mc : round_down(((size_t)4 << 20) /
+					      (bl->kc * 4), sh->mr);
+}
+
+/* ---- packing ------------------------------------------------------------- */
+
+/*
+ * One full sliver of row-major A: MR rows read as MR sequential streams,
+ * written in order. MR is a constant in each copy so the rows stay in
+ * registers and the loop has no inner bound.
+ */
+#define DEFINE_PACK_ROWS(MR)						\
+static void pack_rows_##MR(float *dst, const float *src, size_t lda,	\
+			   size_t kc)					\
+{									\
+	for (size_t p = 0; p < kc; p++, dst += MR)			\
+		for (int i = 0; i < MR; i++)				\
+			dst[i] = src[i * lda + p];			\
+}
+DEFINE_PACK_ROWS(3)
+DEFINE_PACK_ROWS(4)
+DEFINE_PACK_ROWS(6)
+DEFINE_PACK_ROWS(8)
+DEFINE_PACK_ROWS(12)
+
+static void pack_rows_any(float *dst, const float *src, size_t lda,
+			  size_t kc, size_t rows, size_t mr)
+{
+	for (size_t p = 0; p < kc; p++, dst += mr) {
+		for (size_t i = 0; i < rows; i++)
+			dst[i] = src[i * lda + p];
+		for (size_t i = rows; i < mr; i++)
+			dst[i] = 0.0f;
+	}
+}
+
+static void pack_rows(float *dst, const float *src, size_t lda, size_t kc,
+		      size_t rows, size_t mr)
+{
+	if (rows == mr) {
+		switch (mr) {
+		case 3: pack_rows_3(dst, src, lda, kc); return;
+		case 4: pack_rows_4(dst, src, lda, kc); return;
+		case 6: pack_rows_6(dst, src, lda, kc); return;
+		case 8: pack_rows_8(dst, src, lda, kc); return;
+		case 12: pack_rows_12(dst, src, lda, kc); return;
+		}
+	}
+	pack_rows_any(dst, src, lda, kc, rows, mr);
+}
+
+/* A rows [i0, i0+mc) x cols [p0, p0+kc) into MR-row slivers, zero-padded. */
+static void pack_a(float *dst, const struct view *a, size_t i0, size_t mc,
+		   size_t p0, size_t kc, size_t mr)
+{
+	for (size_t ir = 0; ir < mc; ir += mr, dst += mr * kc) {
+		size_t rows = mc - ir < mr ? mc - ir : mr;
+		float *d = dst;
+
+		if (a->cs == 1) {
+			pack_rows(dst, a->p + (i0 + ir) * a->rs + p0, a->rs,
+				  kc, rows, mr);
+			continue;
+		}
+		/* Transposed A: the MR values of one p are contiguous. */
+		for (size_t p = 0; p < kc; p++, d += mr) {
+			memcpy(d, a->p + (p0 + p) * a->cs + i0 + ir,
+			       rows * sizeof(float));
+			for (size_t i = rows; i < mr; i++)
+				d[i] = 0.0f;
+		}
+	}
+}
+
+/* B rows [p0, p0+kc) x cols [j0, j0+nc) into NR-column slivers. */
+static void pack_b(float *dst, const struct view *b, size_t p0, size_t kc,
+		   size_t j0, size_t nc, size_t nr)
+{
+	for (size_t jr = 0; jr < nc; jr += nr) {
+		size_t cols = nc - jr < nr ? nc - jr : nr;
+
+		if (b->cs == 1) {
+			for (size_t p = 0; p < kc; p++) {
+				const float *src = b->p + (p0 + p) * b->rs + j0 + jr;
+
+				memcpy(dst + p * nr, src, cols * sizeof(float));
+				for (size_t j = cols; j < nr; j++)
+					dst[p * nr + j] = 0.0f;
+			}
+		} else {
+			for (size_t j = 0; j < cols; j++) {
+				const float *src = b->p + (j0 + jr + j) * b->rs + p0;
+
+				for (size_t p = 0; p < kc; p++)
+					dst[p * nr + j] = src[p];
+			}
+			for (size_t p = 0; p < kc; p++)
+				for (size_t j = cols; j < nr; j++)
+					dst[p * nr + j] = 0.0f;
+		}
+		dst += nr * kc;
+	}
+}
+
+/* ---- per-thread pack buffers --------------------------------------------- */
+
+struct pack_buf {
+	float *p;
+	size_t cap;			/* floats */
+};
+
+static pthread_key_t pack_key;
+static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
+
+static void pack_free(void *v)
+{
+	struct pack_buf *b = v;
+
+	free(b->p);
+	free(b);
+}
+
+static void pack_key_init(void)
+{
+	(void)pthread_key_create(&pack_key, pack_free);
+}
+
+/* A thread's buffer of at least floats floats, 64-byte aligned. */
+static float *pack_get(size_t floats)
+{
+	struct pack_buf *b;
+
+	pthread_once(&pack_once, pack_key_init);
+	b = pthread_getspecific(pack_key);
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b || pthread_setspecific(pack_key, b) != 0) {
+			free(b);
+			return NULL;
+		}
+	}
+	if (b->cap < floats) {
+		float *p = aligned_alloc(64, (floats * sizeof(float) + 63) & ~(size_t)63);
+
+		if (!p)
+			return NULL;
+		free(b->p);
+		b->p = p;
+		b->cap = floats;
+	}
+	return b->p;
+}
+
+/* ---- the loops ------------------------------------------------------------ */
+
+static size_t round_up(size_t v, size_t to)
+{
+	return (v + to - 1) / to * to;
+}
+
+/*
+ * C[i0.., j0..] for an mc x nc part with packed bp and A either packed in
+ * ap (MR-row slivers) or, with direct, read in place except for a last
+ * partial sliver packed at ap.
+ */
+static void macro_tile(const struct gemm_job *g, const float *ap,
+		       const float *bp, size_t i0, size_t mc, size_t j0,
+		       size_t nc, size_t p0, size_t kc, float beta, int direct)
+{
+	const struct pep__gemm_shape *sh = g->sh;
+
+	for (size_t ir = 0; ir < mc; ir += sh->mr) {
+		size_t mr = mc - ir < sh->mr ? mc - ir : sh->mr;
+		const float *a = direct ? ap : ap + ir * kc;
+		const float *arow = g->a.p + (i0 + ir) * g->a.rs + p0;
+
+		for (size_t jr = 0; jr < nc; jr += sh->nr) {
+			size_t nr = nc - jr < sh->nr ? nc - jr : sh->nr;
+			float *c = g->c + (i0 + ir) * g->ldc + j0 + jr;
+
+			if (direct && mr == sh->mr)
+				sh->kernel_rows(kc, arow, g->a.rs, bp + jr * kc,
+						c, g->ldc, nr, g->alpha, beta);
+			else
+				sh->kernel(kc, a, bp + jr * kc, c, g->ldc, mr,
+					   nr, g->alpha, beta);
+		}
+	}
+}
+
+/* Rows [m0, m1) and columns [n0, n1) of C, on the calling thread. */
+static int gemm_part(const struct gemm_job *g, size_t m0, size_t m1,
+		     size_t n0, size_t n1)
+{
+	const struct pep__gemm_shape *sh = g->sh;
+	/* Row-major A needs no packing where the tier reads it in place. */
+	int direct = sh->kernel_rows && g->a.cs == 1;
+	struct blocking bl;
+	float *ap, *bp;
+
+	choose_blocking(sh, &bl);
+	if (bl.mc > round_up(m1 - m0, sh->mr))
+		bl.mc = round_up(m1 - m0, sh->mr);
+	if (bl.nc > round_up(n1 - n0, sh->nr))
+		bl.nc = round_up(n1 - n0, sh->nr);
+	if (bl.kc > g->k)
+		bl.kc = g->k;
+	ap = pack_get(bl.mc * bl.kc + bl.kc * bl.nc);
+	if (!ap)
+		return -ENOMEM;
+	bp = ap + bl.mc * bl.kc;
+	for (size_t ic = m0; ic < m1; ic += bl.mc) {
+		size_t mc = m1 - ic < bl.mc ? m1 - ic : bl.mc;
+
+		for (size_t pc = 0; pc < g->k; pc += bl.kc) {
+			size_t kc = g->k - pc < bl.kc ? g->k - pc : bl.kc;
+			float beta = pc == 0 ? g->beta : 1.0f;
+
+			if (direct)	/* only the partial sliver, if any */
+				pack_a(ap, &g->a, ic + mc - mc % sh->mr,
+				       mc % sh->mr, pc, kc, sh->mr);
+			else
+				pack_a(ap, &g->a, ic, mc, pc, kc, sh->mr);
+			for (size_t jc = n0; jc < n1; jc += bl.nc) {
+				size_t nc = n1 - jc < bl.nc ? n1 - jc : bl.nc;
+
+				pack_b(bp, &g->b, pc, kc, jc, nc, sh->nr);
+				macro_tile(g, ap, bp, ic, mc, jc, nc, pc, kc,
+					   beta, direct);
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- threads ------------------------------------------------------------- */
+
+/*
+ * The scheduler sgemm and sgemv split over, started on first need with a
+ * worker per CPU. A forked child has none of its threads: it starts its
+ * own when it needs one (the parent's is left alone, not freed).
+ */
+static struct pep_sched *pool;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void pool_forget(void)
+{
+	pool = NULL;
+	pthread_mutex_init(&pool_lock, NULL);
+}
+
+static void atfork_init(void)
+{
+	(void)pthread_atfork(NULL, NULL, pool_forget);
+}
+
+static struct pep_sched *pool_get(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct pep_sched_opts o = {
+		.workers = cpus > 1 ? (unsigned int)(cpus > 256 ? 256 : cpus) : 2,
+	};
+	struct pep_sched *s;
+
+	pthread_once(&atfork_once, atfork_init);
+	pthread_mutex_lock(&pool_lock);
+	if (!pool && pep_sched_create(&s, &o, NULL) == 0)
+		pool = s;
+	s = pool;
+	pthread_mutex_unlock(&pool_lock);
+	return s;
+}
+
+/* One share of a split problem. */
+struct part {
+	int (*fn)(const void *job, size_t lo, size_t hi);
+	const void *job;
+	size_t lo, hi;
+	int rc;
+};
+
+struct split {
+	struct part part[256];
+	unsigned int count;
+};
+
+static void part_run(void *arg)
+{
+	struct part *p = arg;
+
+	p->rc = p->fn(p->job, p->lo, p->hi);
+}
+
+static void split_root(void *arg)
+{
+	struct split *s = arg;
+	struct pep_group grp = PEP_GROUP_INIT;
+
+	for (unsigned int i = 1; i < s->count; i++)
+		if (pep_spawn(&grp, part_run, &s->part[i]) != 0)
+			part_run(&s->part[i]);
+	part_run(&s->part[0]);
+	pep_sync(&grp);
+}
+
+/*
+ * fn(job, lo, hi) over [0, total) in up to threads pieces that are
+ * multiples of grain; on the scheduler when there is more than one.
+ */
+static int run_split(int (*fn)(const void *, size_t, size_t), const void *job,
+		     size_t total, size_t grain, unsigned int threads)
+{
+	struct split s;
+	size_t units = (total + grain - 1) / grain, lo = 0;
+	struct pep_sched *sched = NULL;
+	int rc = 0;
+
+	if (threads > units)
+		threads = (unsigned int)units;
+	if (threads > 1)
+		sched = pool_get();
+	if (threads <= 1 || !sched)
+		return fn(job, 0, total);
+	s.count = threads;
+	for (unsigned int i = 0; i < threads; i++) {
+		size_t share = units / threads + (i < units % threads);
+		size_t hi = lo + share * grain;
+
+		s.part[i] = (struct part){ fn, job, lo, hi > total ? total : hi, 0 };
+		lo = hi;
+	}
+	pep_sched_run(sched, split_root, &s);
+	for (unsigned int i = 0; i < threads; i++)
+		if (s.part[i].rc)
+			rc = s.part[i].rc;
+	return rc;
+}
+
+static int gemm_rows(const void *job, size_t lo, size_t hi)
+{
+	const struct gemm_job *g = job;
+
+	return gemm_part(g, lo, hi, 0, g->n);
+}
+
+static int gemm_cols(const void *job, size_t lo, size_t hi)
+{
+	const struct gemm_job *g = job;
+
+	return gemm_part(g, 0, g->m, lo, hi);
+}
+
+/* Below this many flops a second thread costs more than it brings. */
+#define GEMM_FLOPS_PER_THREAD	(1u << 22)
+
+static unsigned int gemm_threads(size_t m, size_t n, size_t k)
+{
+	double flops = 2.0 * (double)m * (double)n * (double)k;
+	unsigned int t = pep_simd_threads();
+	double most = flops / GEMM_FLOPS_PER_THREAD;
+
+	if (most < t)
+		t = most < 1 ? 1 : (unsigned int)most;
+	return t;
+}
+
+/* ---- C = beta C, for k == 0 or alpha == 0 ------------------------------- */
+
+static void scale_c(float *c, size_t ldc, size_t m, size_t n, float beta)
+{
+	for (size_t i = 0; i < m; i++) {
+		float *row = c + i * ldc;
+
+		if (beta == 0.0f)
+			memset(row, 0, n * sizeof(float));
+		else if (beta != 1.0f)
+			for (size_t j = 0; j < n; j++)
+				row[j] *= beta;
+	}
+}
+
+/* ---- sgemm --------------------------------------------------------------- */
+
+static int check_trans(enum pep_trans t)
+{
+	return t == PEP_NO_TRANS || t == PEP_TRANS ? 0 : -EINVAL;
+}
+
+static size_t at_least_1(size_t v)
+{
+	return v ? v : 1;
+}
+
+/* The view of a row-major rows x cols matrix X (ld) as op(X). */
+static struct view make_view(const float *p, size_t ld, enum pep_trans t)
+{
+	if (t == PEP_NO_TRANS)
+		return (struct view){ p, ld, 1 };
+	return (struct view){ p, 1, ld };
+}
+
+static int sgemm_row_major(enum pep_trans ta, enum pep_trans tb,
+			   size_t m, size_t n, size_t k, float alpha,
+			   const float *a, size_t lda, const float *b,
+			   size_t ldb, float beta, float *c, size_t ldc)
+{
+	struct gemm_job g;
+	unsigned int threads;
+
+	if (lda < at_least_1(ta == PEP_NO_TRANS ? k : m) ||
+	    ldb < at_least_1(tb == PEP_NO_TRANS ? n : k) ||
+	    ldc < at_least_1(n))
+		return -EINVAL;
+	if (m == 0 || n == 0)
+		return 0;
+	if (k == 0 || alpha == 0.0f) {
+		scale_c(c, ldc, m, n, beta);
+		return 0;
+	}
+	g = (struct gemm_job){
+		.sh = &pep__simd()->gemm, .m = m, .n = n, .k = k,
+		.a = make_view(a, lda, ta), .b = make_view(b, ldb, tb),
+		.alpha = alpha, .beta = beta, .c = c, .ldc = ldc,
+	};
+	threads = gemm_threads(m, n, k);
+	/* Split the longer side in whole tiles; each share packs its own. */
+	if (m / g.sh->mr >= n / g.sh->nr)
+		return run_split(gemm_rows, &g, m, g.sh->mr, threads);
+	return run_split(gemm_cols, &g, n, g.sh->nr, threads);
+}
+
+int pep_sgemm(enum pep_layout layout, enum pep_trans ta, enum pep_trans tb,
+	      size_t m, size_t n, size_t k, float alpha, const float *a,
+	      size_t lda, const float *b, size_t ldb, float beta, float *c,
+	      size_t ldc)
+{
+	if (check_trans(ta) || check_trans(tb))
+		return -EINVAL;
+	if (layout == PEP_ROW_MAJOR)
+		return sgemm_row_major(ta, tb, m, n, k, alpha, a, lda, b, ldb,
+				       beta, c, ldc);
+	if (layout == PEP_COL_MAJOR)
+		return sgemm_row_major(tb, ta, n, m, k, alpha, b, ldb, a, lda,
+				       beta, c, ldc);
+	return -EINVAL;
+}
+
+/* ---- sgemv --------------------------------------------------------------- */
+
+struct gemv_job {
+	const struct pep__simd_table *t;
+	const float *a;
+	size_t lda, rows, cols;		/* row-major, as stored */
+	const float *x;			/* contiguous */
+	float *y;			/* contiguous, y = alpha op(A) x + beta y */
+	float alpha, beta;
+};
+
+static float beta_y(float beta, float y)
+{
+	return beta == 0.0f ? 0.0f : beta * y;
+}
+
+/* y[i] for stored rows [lo, hi): one dot product per row. */
+static int gemv_n_part(const void *job, size_t lo, size_t hi)
+{
+	const struct gemv_job *g = job;
+
+	for (size_t i = lo; i < hi; i++) {
+		float d = g->t->dot(g->a + i * g->lda, g->x, g->cols);
+
+		g->y[i] = g->alpha * d + beta_y(g->beta, g->y[i]);
+	}
+	return 0;
+}
+
+/* y[j] for stored columns [lo, hi): an axpy of every row's slice. */
+static int gemv_t_part(const void *job, size_t lo, size_t hi)
+{
+	const struct gemv_job *g = job;
+	size_t w = hi - lo;
+	float *acc = pack_get(w);
+
+	if (!acc)
+		return -ENOMEM;
+	memset(acc, 0, w * sizeof(float));
+	for (size_t i = 0; i < g->rows; i++)
+		if (g->x[i] != 0.0f)
+			g->t->axpy(acc, g->x[i], g->a + i * g->lda + lo, w);
+	for (size_t j = 0; j < w; j++)
+		g->y[lo + j] = g->alpha * acc[j] + beta_y(g->beta, g->y[lo + j]);
+	return 0;
+}
+
+/* A strided vector of n as a contiguous one (BLAS: negative inc starts
+ * at the far end). */
+static const float *gather(const float *v, size_t n, ptrdiff_t inc, float *tmp)
+{
+	const float *start = inc < 0 ? v + (ptrdiff_t)(n - 1) * -inc : v;
+
+	if (inc == 1)
+		return v;
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = start[(ptrdiff_t)i * inc];
+	return tmp;
+}
+
+static void scatter(float *v, size_t n, ptrdiff_t inc, const float *tmp)
+{
+	float *start = inc < 0 ? v + (ptrdiff_t)(n - 1) * -inc : v;
+
+	for (size_t i = 0; i < n; i++)
+		start[(ptrdiff_t)i * inc] = tmp[i];
+}
+
+#define GEMV_BYTES_PER_THREAD	((size_t)1 << 20)
+
+static int gemv_run(struct gemv_job *g, int trans)
+{
+	size_t bytes = g->rows * g->cols * sizeof(float);
+	unsigned int threads = pep_simd_threads();
+
+	if (bytes / GEMV_BYTES_PER_THREAD < threads)
+		threads = (unsigned int)(bytes / GEMV_BYTES_PER_THREAD) + 1;
+	if (!trans)
+		return run_split(gemv_n_part, g, g->rows, 4, threads);
+	return run_split(gemv_t_part, g, g->cols, 64, threads);
+}
+
+static int sgemv_row_major(int trans, size_t rows, size_t cols, float alpha,
+			   const float *a, size_t lda, const float *x,
+			   ptrdiff_t incx, float beta, float *y, ptrdiff_t incy)
+{
+	size_t nx = trans ? rows : cols, ny = trans ? cols : rows;
+	struct gemv_job g;
+	float *tmp;
+	int rc;
+
+	if (lda < at_least_1(cols) || incx == 0 || incy == 0)
+		return -EINVAL;
+	if (ny == 0)
+		return 0;
+	tmp = malloc((nx + ny) * sizeof(float));
+	if (!tmp)
+		return -ENOMEM;
+	g = (struct gemv_job){
+		.t = pep__simd(), .a = a, .lda = lda, .rows = rows,
+		.cols = cols, .alpha = alpha, .beta = beta,
+		.x = nx ? gather(x, nx, incx, tmp) : tmp,
+		.y = (float *)gather(y, ny, incy, tmp + nx),
+	};
+	if (alpha == 0.0f || nx == 0) {
+		for (size_t i = 0; i < ny; i++)
+			g.y[i] = beta_y(beta, g.y[i]);
+		rc = 0;
+	} else {
+		rc = gemv_run(&g, trans);
+	}
+	if (rc == 0 && incy != 1)
+		scatter(y, ny, incy, g.y);
+	free(tmp);
+	return rc;
+}
+
+int pep_sgemv(enum pep_layout layout, enum pep_trans ta, size_t m, size_t n,
+	      float alpha, const float *a, size_t lda, const float *x,
+	      ptrdiff_t incx, float beta, float *y, ptrdiff_t incy)
+{
+	if (check_trans(ta))
+		return -EINVAL;
+	/* Column-major A (m x n) is the row-major n x m matrix A^T. */
+	if (layout == PEP_ROW_MAJOR)
+		return sgemv_row_major(ta == PEP_TRANS, m, n, alpha, a, lda,
+				       x, incx, beta, y, incy);
+	if (layout == PEP_COL_MAJOR)
+		return sgemv_row_major(ta == PEP_NO_TRANS, n, m, alpha, a, lda,
+				       x, incx, beta, y, incy);
+	return -EINVAL;
+}

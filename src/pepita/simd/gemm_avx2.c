@@ -1,7 +1,79 @@
-/* gemm_avx2.c - placeholder, filled in below. */
+/*
+ * gemm_avx2.c - sgemm micro-kernel for AVX2 + FMA: a 6 x 16 tile in twelve
+ * YMM accumulators (BLIS's Haswell shape): per step two loads of B, six
+ * broadcasts of A, twelve FMAs, enough independent chains to cover the FMA
+ * latency on two pipes.
+ */
+#include <immintrin.h>
+
 #include "simd_priv.h"
+
+#define MR 6
+#define NV 2			/* vectors of 8 per row */
+#define NR (NV * 8)
+
+static __m256i tail_mask(size_t n)
+{
+	static const int32_t ramp[16] = { -1, -1, -1, -1, -1, -1, -1, -1,
+					   0, 0, 0, 0, 0, 0, 0, 0 };
+
+	return _mm256_loadu_si256((const __m256i *)(ramp + 8 - n));
+}
+
+static void store_vec(float *dst, __m256 acc, size_t cols, __m256 alpha,
+		      float beta)
+{
+	__m256 v = _mm256_mul_ps(acc, alpha);
+
+	if (cols >= 8) {
+		if (beta != 0.0f)
+			v = _mm256_fmadd_ps(_mm256_set1_ps(beta),
+					    _mm256_loadu_ps(dst), v);
+		_mm256_storeu_ps(dst, v);
+	} else if (cols > 0) {
+		__m256i m = tail_mask(cols);
+
+		if (beta != 0.0f)
+			v = _mm256_fmadd_ps(_mm256_set1_ps(beta),
+					    _mm256_maskload_ps(dst, m), v);
+		_mm256_maskstore_ps(dst, m, v);
+	}
+}
+
+static void kernel_6x16(size_t k, const float *a, const float *b, float *c,
+			size_t ldc, size_t mr, size_t nr, float alpha, float beta)
+{
+	__m256 acc[MR][NV];
+
+#pragma GCC unroll 8
+	for (int i = 0; i < MR; i++)
+#pragma GCC unroll 4
+		for (int v = 0; v < NV; v++)
+			acc[i][v] = _mm256_setzero_ps();
+	for (size_t p = 0; p < k; p++, a += MR, b += NR) {
+		__m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+
+#pragma GCC unroll 8
+		for (int i = 0; i < MR; i++) {
+			__m256 ai = _mm256_broadcast_ss(a + i);
+
+			acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+			acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+		}
+	}
+	/* Constant indices after unrolling keep acc in registers. */
+#pragma GCC unroll 8
+	for (int i = 0; i < MR; i++) {
+		__m256 al = _mm256_set1_ps(alpha);
+
+		if ((size_t)i >= mr)
+			break;
+		store_vec(c + i * ldc, acc[i][0], nr, al, beta);
+		store_vec(c + i * ldc + 8, acc[i][1], nr > 8 ? nr - 8 : 0, al, beta);
+	}
+}
 
 void pep__simd_gemm_avx2(struct pep__simd_table *k)
 {
-	(void)k;
+	k->gemm = (struct pep__gemm_shape){ .kernel = kernel_6x16, .mr = MR, .nr = NR };
 }

@@ -30,9 +30,21 @@ typedef void (*pep__gemm_kernel_fn)(size_t k, const float *a, const float *b,
 				    float *c, size_t ldc, size_t mr, size_t nr,
 				    float alpha, float beta);
 
+#define PEP__GEMM_MR_MAX 16
+
+/*
+ * The same with A read in place: row i of the tile at a + i*lda, p
+ * contiguous. For full MR-row slivers of row-major A, which then need no
+ * packing: MR streams the hardware prefetches well.
+ */
+typedef void (*pep__gemm_kernel_rows_fn)(size_t k, const float *a, size_t lda,
+					 const float *b, float *c, size_t ldc,
+					 size_t nr, float alpha, float beta);
+
 struct pep__gemm_shape {
 	pep__gemm_kernel_fn kernel;
-	unsigned int mr, nr;		/* register tile */
+	pep__gemm_kernel_rows_fn kernel_rows;	/* optional */
+	unsigned int mr, nr;		/* register tile, mr <= MR_MAX */
 	unsigned int kc, mc, nc;	/* cache blocks (0: derive from caches) */
 };
 
