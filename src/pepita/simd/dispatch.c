@@ -2,8 +2,8 @@
  * dispatch.c - choosing the kernel tier once and calling through it.
  *
  * Tables are built lazily per tier (pthread_once each) and never change
- * afterwards. The active table is one atomic pointer: the hot path is a
- * relaxed load, non-NULL after the first call. Forcing a tier stores a new
+ * afterwards. The active table is one atomic pointer: the hot path is an
+ * acquire load (a plain load on x86-64), non-NULL after the first call. Forcing a tier stores a new
  * pointer; a kernel already running finishes on the table it loaded.
  */
 #include <errno.h>
@@ -45,19 +45,25 @@ int pep_simd_isa_parse(const char *text, enum pep_simd_isa *out,
 			   text ? text : "");
 }
 
-/* The CPU features a tier needs, on the architecture it belongs to. */
+/*
+ * The CPU features a tier needs, on the architecture it belongs to. A
+ * tier's table holds the tiers below it too (build()), so it needs theirs.
+ */
 struct tier_needs {
 	const char *arch;
-	enum pep_cpu_feature feature[4];
+	enum pep_cpu_feature feature[8];
 	int count;
 };
 
 static const struct tier_needs tier_needs[PEP_SIMD_ISA_COUNT] = {
 	[PEP_SIMD_SCALAR] = { NULL, { 0 }, 0 },
 	[PEP_SIMD_SSE4] = { "x86_64", { PEP_CPU_SSE41 }, 1 },
-	[PEP_SIMD_AVX2] = { "x86_64", { PEP_CPU_AVX2, PEP_CPU_FMA, PEP_CPU_F16C }, 3 },
+	[PEP_SIMD_AVX2] = { "x86_64", { PEP_CPU_AVX2, PEP_CPU_FMA, PEP_CPU_F16C,
+					PEP_CPU_SSE41 }, 4 },
 	[PEP_SIMD_AVX512] = { "x86_64", { PEP_CPU_AVX512F, PEP_CPU_AVX512BW,
-					  PEP_CPU_AVX512VL, PEP_CPU_F16C }, 4 },
+					  PEP_CPU_AVX512VL, PEP_CPU_AVX2,
+					  PEP_CPU_FMA, PEP_CPU_F16C,
+					  PEP_CPU_SSE41 }, 7 },
 	[PEP_SIMD_NEON] = { "aarch64", { PEP_CPU_ASIMD }, 1 },
 };
 

@@ -177,7 +177,7 @@ static void pack_b(float *dst, const struct view *b, size_t p0, size_t kc,
 			}
 		} else {
 			for (size_t j = 0; j < cols; j++) {
-				const float *src = b->p + (j0 + jr + j) * b->rs + p0;
+				const float *src = b->p + (j0 + jr + j) * b->cs + p0;
 
 				for (size_t p = 0; p < kc; p++)
 					dst[p * nr + j] = src[p];
@@ -284,6 +284,7 @@ static int gemm_part(const struct gemm_job *g, size_t m0, size_t m1,
 	/* Row-major A needs no packing where the tier reads it in place. */
 	int direct = sh->kernel_rows && g->a.cs == 1;
 	struct blocking bl;
+	size_t a_floats;
 	float *ap, *bp;
 
 	choose_blocking(sh, &bl);
@@ -293,10 +294,12 @@ static int gemm_part(const struct gemm_job *g, size_t m0, size_t m1,
 		bl.nc = round_up(n1 - n0, sh->nr);
 	if (bl.kc > g->k)
 		bl.kc = g->k;
-	ap = pack_get(bl.mc * bl.kc + bl.kc * bl.nc);
+	/* Both panels start on a cache line: the kernels load them aligned. */
+	a_floats = round_up(bl.mc * bl.kc, 16);
+	ap = pack_get(a_floats + bl.kc * bl.nc);
 	if (!ap)
 		return -ENOMEM;
-	bp = ap + bl.mc * bl.kc;
+	bp = ap + a_floats;
 	for (size_t ic = m0; ic < m1; ic += bl.mc) {
 		size_t mc = m1 - ic < bl.mc ? m1 - ic : bl.mc;
 
@@ -574,8 +577,7 @@ static int gemv_t_part(const void *job, size_t lo, size_t hi)
 		return -ENOMEM;
 	memset(acc, 0, w * sizeof(float));
 	for (size_t i = 0; i < g->rows; i++)
-		if (g->x[i] != 0.0f)
-			g->t->axpy(acc, g->x[i], g->a + i * g->lda + lo, w);
+		g->t->axpy(acc, g->x[i], g->a + i * g->lda + lo, w);
 	for (size_t j = 0; j < w; j++)
 		g->y[lo + j] = g->alpha * acc[j] + beta_y(g->beta, g->y[lo + j]);
 	return 0;
