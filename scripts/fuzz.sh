@@ -30,15 +30,42 @@ python3 "$src/scripts/gen-tables.py" "$src/data/jetson-modules.tsv" \
 	"$src/data/l4t-jetpack.tsv" "$work/tables.c"
 printf '#define PEP_VERSION_STRING "fuzz"\n' > "$work/pepita-version.h"
 
-# Every library source with coverage, so the fuzzer sees inside the parsers.
-sources=$(ls "$src"/src/pepita/*/*.c "$src"/src/cohete/*/*.c)
+cflags=(-g -O1 -std=gnu17 -D_GNU_SOURCE -DCOH_BUILDING_LIBRARY
+	-DPEP_BUILDING_LIBRARY -fsanitize=fuzzer-no-link,address,undefined
+	-fno-sanitize-recover=undefined -I"$src/include" -I"$src/src/cohete"
+	-I"$src/src/pepita" -I"$work" -I"$src/tests")
+
+# The SIMD tier files need their own instruction flags (as in
+# src/pepita/meson.build): one object each; other architectures' skipped.
+tier_objs=()
+tier_flags() {
+	case "$(uname -m):$1" in
+	x86_64:sse4) echo "-msse4.1" ;;
+	x86_64:avx2) echo "-mavx2 -mfma -mf16c" ;;
+	x86_64:avx512) echo "-mavx512f -mavx512bw -mavx512vl -mavx2 -mfma -mf16c" ;;
+	aarch64:neon) echo "" ;;
+	*) return 1 ;;
+	esac
+}
+mkdir -p "$work/simd"
+for f in "$src"/src/pepita/simd/*_{sse4,avx2,avx512,neon}.c; do
+	tier=${f##*_}
+	tier=${tier%.c}
+	flags=$(tier_flags "$tier") || continue
+	obj=$work/simd/$(basename "$f" .c).o
+	# shellcheck disable=SC2086
+	clang "${cflags[@]}" $flags -c "$f" -o "$obj"
+	tier_objs+=("$obj")
+done
+
+# Every other library source with coverage, so the fuzzer sees inside the
+# parsers.
+sources=$(ls "$src"/src/pepita/*/*.c "$src"/src/cohete/*/*.c |
+	grep -Ev '/simd/[a-z]+_(sse4|avx2|avx512|neon)\.c$')
 # shellcheck disable=SC2086
-clang -g -O1 -std=gnu17 -D_GNU_SOURCE -DCOH_BUILDING_LIBRARY -DPEP_BUILDING_LIBRARY \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-I"$src/include" -I"$src/src/cohete" -I"$src/src/pepita" -I"$work" \
-	-I"$src/tests" \
-	$sources "$work/tables.c" "$src/tests/fuzz/$target.c" \
-	-ljansson -lmicrohttpd -luring -llz4 -lzstd -lpthread -o "$work/fuzz-$target"
+clang "${cflags[@]}" -fsanitize=fuzzer \
+	$sources "${tier_objs[@]}" "$work/tables.c" "$src/tests/fuzz/$target.c" \
+	-ljansson -lmicrohttpd -luring -llz4 -lzstd -lm -lpthread -o "$work/fuzz-$target"
 
 cd "$work"
 echo "fuzz-$target: ${seconds}s over $src/tests/fuzz/corpus/$target"

@@ -4,8 +4,8 @@
  * cpuinfo, CPU lists, nvpmodel status and conf (name lookup and the whole
  * file), zone names, tegrastats lines (and their JSON), jetson_clocks
  * --show output (and the pinned check on it), the agent's --listen
- * address; and pepita's zram mm_stat, io_stat, comp_algorithm and sizes
- * ("64M"). The first byte
+ * address; and pepita's zram mm_stat, io_stat, comp_algorithm, sizes
+ * ("64M") and SIMD tier names (PEPITA_SIMD). The first byte
  * picks the parser; the rest is the file. Built by scripts/fuzz.sh with
  * clang, and replayed over the corpus by tests/fuzz/replay.c everywhere.
  */
@@ -20,6 +20,7 @@
 #include <cohete/status.h>
 #include <cohete/thermal.h>
 #include <pepita/core.h>
+#include <pepita/simd.h>
 #include <pepita/zram.h>
 
 #include "internal.h"
@@ -70,8 +71,9 @@ static void run_parser(unsigned int which, char *text)
 	struct pep_zram_io_stat io;
 	char active[PEP_ZRAM_NAME_MAX], all[PEP_ZRAM_ALGOS_MAX];
 	uint64_t size;
+	enum pep_simd_isa isa;
 
-	switch (which % 17) {
+	switch (which % 18) {
 	case 0: coh_parse_nv_tegra_release(text, out, sizeof(out), &err); break;
 	case 1: coh_parse_pnums(text, pnums, 4, &super); break;
 	case 2: coh_meminfo_parse(text, &mi, &err); break;
@@ -96,6 +98,7 @@ static void run_parser(unsigned int which, char *text)
 	case 14: pep_zram_parse_io_stat(text, &io, &err); break;
 	case 15: pep_zram_parse_algorithms(text, active, all, &err); break;
 	case 16: pep_parse_size(text, &size, &err); break;
+	case 17: pep_simd_isa_parse(text, &isa, &err); break;
 	}
 }
 
