@@ -2,7 +2,8 @@
  * gemm_avx2.c - sgemm micro-kernel for AVX2 + FMA: a 6 x 16 tile in twelve
  * YMM accumulators (BLIS's Haswell shape): per step two loads of B, six
  * broadcasts of A, twelve FMAs, enough independent chains to cover the FMA
- * latency on two pipes.
+ * latency on two pipes, in 15 of the 16 registers. A comes packed or, for
+ * full slivers of row-major A, read in place (kernel_rows).
  */
 #include <immintrin.h>
 
@@ -20,8 +21,8 @@ static __m256i tail_mask(size_t n)
 	return _mm256_loadu_si256((const __m256i *)(ramp + 8 - n));
 }
 
-static void store_vec(float *dst, __m256 acc, size_t cols, __m256 alpha,
-		      float beta)
+static inline __attribute__((always_inline)) void
+store_vec(float *dst, __m256 acc, size_t cols, __m256 alpha, float beta)
 {
 	__m256 v = _mm256_mul_ps(acc, alpha);
 
@@ -40,22 +41,26 @@ static void store_vec(float *dst, __m256 acc, size_t cols, __m256 alpha,
 	}
 }
 
-static void kernel_6x16(size_t k, const float *a, const float *b, float *c,
-			size_t ldc, size_t mr, size_t nr, float alpha, float beta)
+/* A's element (i, p) is a[i*rsa + p*csa]: packed (1, MR) or rows (lda, 1). */
+static inline __attribute__((always_inline)) void
+tile(size_t k, const float *a, size_t rsa, size_t csa, const float *b,
+     float *c, size_t ldc, size_t mr, size_t nr, float alpha, float beta)
 {
 	__m256 acc[MR][NV];
+	__m256 al = _mm256_set1_ps(alpha);
 
 #pragma GCC unroll 8
 	for (int i = 0; i < MR; i++)
 #pragma GCC unroll 4
 		for (int v = 0; v < NV; v++)
 			acc[i][v] = _mm256_setzero_ps();
-	for (size_t p = 0; p < k; p++, a += MR, b += NR) {
+#pragma GCC unroll 2
+	for (size_t p = 0; p < k; p++, a += csa, b += NR) {
 		__m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
 
 #pragma GCC unroll 8
 		for (int i = 0; i < MR; i++) {
-			__m256 ai = _mm256_broadcast_ss(a + i);
+			__m256 ai = _mm256_broadcast_ss(a + i * rsa);
 
 			acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
 			acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
@@ -64,16 +69,29 @@ static void kernel_6x16(size_t k, const float *a, const float *b, float *c,
 	/* Constant indices after unrolling keep acc in registers. */
 #pragma GCC unroll 8
 	for (int i = 0; i < MR; i++) {
-		__m256 al = _mm256_set1_ps(alpha);
-
 		if ((size_t)i >= mr)
 			break;
 		store_vec(c + i * ldc, acc[i][0], nr, al, beta);
-		store_vec(c + i * ldc + 8, acc[i][1], nr > 8 ? nr - 8 : 0, al, beta);
+		store_vec(c + i * ldc + 8, acc[i][1], nr > 8 ? nr - 8 : 0, al,
+			  beta);
 	}
+}
+
+static void kernel(size_t k, const float *a, const float *b, float *c,
+		   size_t ldc, size_t mr, size_t nr, float alpha, float beta)
+{
+	tile(k, a, 1, MR, b, c, ldc, mr, nr, alpha, beta);
+}
+
+static void kernel_rows(size_t k, const float *a, size_t lda, const float *b,
+			float *c, size_t ldc, size_t nr, float alpha, float beta)
+{
+	tile(k, a, lda, 1, b, c, ldc, MR, nr, alpha, beta);
 }
 
 void pep__simd_gemm_avx2(struct pep__simd_table *k)
 {
-	k->gemm = (struct pep__gemm_shape){ .kernel = kernel_6x16, .mr = MR, .nr = NR };
+	k->gemm = (struct pep__gemm_shape){
+		.kernel = kernel, .kernel_rows = kernel_rows, .mr = MR, .nr = NR,
+	};
 }

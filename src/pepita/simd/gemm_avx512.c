@@ -1,9 +1,11 @@
 /*
- * gemm_avx512.c - sgemm micro-kernel for AVX-512: an MR x 16*NV tile of C
- * in ZMM accumulators. Per step: NV loads of B, MR broadcasts of A folded
- * into the FMAs ({1to16} memory operands), MR * NV FMAs: with 24 of the
- * 32 registers accumulating, the two FMA pipes never wait on latency.
- * Edge columns are stored through a mask, never a slower loop.
+ * gemm_avx512.c - sgemm micro-kernel for AVX-512: a 6 x 64 tile of C in
+ * 24 ZMM accumulators. Per step: the MR broadcasts of A first (6 more
+ * registers), then each of the NV vectors of B loaded and used at once by
+ * MR FMAs: 24 independent chains keep both FMA pipes busy, and a B load
+ * never waits behind a long run of FMAs. A comes packed or, for full
+ * slivers of row-major A, read in place (kernel_rows). Edge columns are
+ * stored through a mask, never a slower loop.
  */
 #include <immintrin.h>
 
@@ -12,8 +14,6 @@
 #define MR 6
 #define NV 4
 #define NR (NV * 16)
-
-
 
 static __mmask16 cols_mask(size_t cols)
 {
