@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +359,60 @@ static int test_large(void)
 	return run_case(&gc);
 }
 
+/*
+ * Several threads calling sgemm at once, each split over the shared
+ * workers: every caller gets the result a lone single-threaded call
+ * gives, bit for bit (each element's sum runs in the same order however
+ * the rows are shared out).
+ */
+#define CALLERS 3
+#define CN 160
+
+struct caller {
+	const float *a, *b;
+	float c[CN * CN];
+	int rc;
+};
+
+static void *caller_run(void *arg)
+{
+	struct caller *cl = arg;
+
+	cl->rc = pep_sgemm(PEP_ROW_MAJOR, PEP_NO_TRANS, PEP_TRANS, CN, CN, CN,
+			   1.0f, cl->a, CN, cl->b, CN, 0.0f, cl->c, CN);
+	return NULL;
+}
+
+static int test_concurrent(void)
+{
+	static float a[CN * CN], b[CN * CN], want[CN * CN];
+	static struct caller cl[CALLERS];
+	pthread_t t[CALLERS];
+
+	for (size_t i = 0; i < CN * CN; i++) {
+		a[i] = rnd_float();
+		b[i] = rnd_float();
+	}
+	CHECK(pep_simd_force(pep_simd_best(), NULL) == 0);
+	pep_simd_set_threads(1);
+	CHECK(pep_sgemm(PEP_ROW_MAJOR, PEP_NO_TRANS, PEP_TRANS, CN, CN, CN,
+			1.0f, a, CN, b, CN, 0.0f, want, CN) == 0);
+	pep_simd_set_threads(2);
+	for (int i = 0; i < CALLERS; i++) {
+		cl[i].a = a;
+		cl[i].b = b;
+		CHECK(pthread_create(&t[i], NULL, caller_run, &cl[i]) == 0);
+	}
+	for (int i = 0; i < CALLERS; i++)
+		pthread_join(t[i], NULL);
+	pep_simd_set_threads(0);
+	for (int i = 0; i < CALLERS; i++) {
+		CHECK(cl[i].rc == 0);
+		CHECK(memcmp(cl[i].c, want, sizeof(want)) == 0);
+	}
+	return T_PASS;
+}
+
 /* alpha 0 and k 0 scale C by beta and read neither A nor B. */
 static int test_scale_only(void)
 {
@@ -560,6 +615,7 @@ int main(void)
 	t_run("sgemm edge shapes", test_edges, &rc);
 	t_run("sgemm random shapes", test_random, &rc);
 	t_run("sgemm large, threaded", test_large, &rc);
+	t_run("sgemm from concurrent callers", test_concurrent, &rc);
 	t_run("sgemm alpha 0, k 0", test_scale_only, &rc);
 	t_run("sgemm/sgemv bad arguments", test_einval, &rc);
 	t_run("sgemv", test_gemv, &rc);
