@@ -8,6 +8,9 @@
 # runs in the test VM: tests/vm/ublk-*.sh). For `pepita zram`: usage
 # errors (exit 2) before any device is touched, and where zram exists an
 # unknown algorithm refused naming those offered, and `list --json`.
+# For `pepita bench simd`: a PEPITA_SIMD tier the CPU lacks or that does
+# not exist is refused with exit 2 and the reason; `--quick` runs and
+# prints the tier and figures; `--quick --json` is the expected document.
 #
 # Environment (tests/meson.build): PEPITA_BIN, NO_COLOR, and PEPITA_RUN (the
 # exe wrapper, e.g. qemu-aarch64-static) in cross builds.
@@ -144,6 +147,52 @@ PY
 elif [ ! -e /sys/class/zram-control ]; then
 	expect 0 zram list
 	[ -s "$out" ] && fail "pepita zram list: devices listed without zram"
+fi
+
+# pepita bench simd: a forced tier this CPU cannot run and an unknown one
+# are refused (exit 2, the reason on stderr) before any kernel runs; the
+# foreign tier is chosen from the architecture `pepita info` reports, so
+# the check holds under qemu-user too.
+check 0 "$out" 'usage: pepita bench simd' bench simd --help
+check 0 "$out" 'usage: pepita bench' help bench
+check 2 "$err" 'usage: pepita bench' bench
+check 2 "$err" "pepita: bench: unknown benchmark 'frob'" bench frob
+check 2 "$err" "unknown option '--bogus'" bench simd --bogus
+p info
+case $(sed -n 's/^architecture: *//p' "$out") in
+aarch64) foreign=avx512 ;;
+*) foreign=neon ;;
+esac
+PEPITA_SIMD=$foreign check 2 "$err" "^pepita: bench simd: PEPITA_SIMD=$foreign refused: .*$foreign" \
+	bench simd --quick
+[ -s "$out" ] && fail "PEPITA_SIMD=$foreign pepita bench simd: wrote to stdout"
+PEPITA_SIMD=bogus check 2 "$err" "unknown SIMD tier 'bogus' (scalar, sse4, avx2, avx512, neon)" \
+	bench simd --quick
+check 0 "$out" '^tier: *[a-z0-9]' bench simd --quick
+grep -Eq '^fma peak: +[0-9.]+ GFLOP/s' "$out" || fail "bench simd --quick: no fma peak line"
+grep -Eq '^ +n=[0-9]+ +t=1 +[0-9.]+ GFLOP/s' "$out" || fail "bench simd --quick: no sgemm line"
+PEPITA_SIMD=scalar check 0 "$out" '^tier: *scalar$' bench simd --quick
+expect 0 bench simd --quick --json
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "note: no python3: bench simd --json not parsed"
+elif python3 - "$out" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["tier"] in ("scalar", "sse4", "avx2", "avx512", "neon"), "tier"
+assert doc["fma_peak_gflops"] > 0, "fma_peak_gflops"
+assert doc["mem_read_gbps"] > 0 and doc["mem_copy_gbps"] > 0, "bandwidth"
+assert set(doc["vector"]["kernels"]) == {"vadd", "vdot", "vsum", "vscale",
+    "vaxpy", "vexp", "softmax"}, "vector kernels"
+assert set(doc["qdot"]["kernels"]) == {"q4_0_q8_0", "q8_0_q8_0", "q4_K_q8_K"}
+assert len(doc["convert"]["kernels"]) == 4, "conversions"
+assert [g["threads"] for g in doc["sgemm"]][:2] == [1, doc["threads"]], "sgemm"
+assert all(g["gflops"] > 0 for g in doc["sgemm"]), "sgemm gflops"
+assert doc["sgemv"]["gbps"] > 0, "sgemv"
+PY
+then
+	echo "ok: pepita bench simd --quick --json parses"
+else
+	fail "bench simd --quick --json: not the expected JSON document"
 fi
 
 p uring probe

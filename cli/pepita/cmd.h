@@ -10,6 +10,7 @@ int cmd_uring(int argc, char **argv);
 int cmd_zram(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* A zram mm_stat as a JSON object (cmd_zram.c). */
 struct json_t;

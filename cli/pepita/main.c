@@ -13,6 +13,7 @@ static const struct cmd cmds[] = {
 	{ "run", cmd_run, "run commands in parallel, like GNU parallel" },
 	{ "worker", cmd_worker, "serve tasks over stdin/stdout (for pepita run --host)" },
 	{ "uring", cmd_uring, "io_uring: what this kernel supports (probe)" },
+	{ "bench", cmd_bench, "measure this machine: SIMD kernels against its limits" },
 };
 
 int main(int argc, char **argv)
