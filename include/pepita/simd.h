@@ -4,7 +4,7 @@
  * dot products on GGML quantized blocks, sgemm and sgemv.
  *
  * Dispatch. Each kernel exists as scalar C and, where it pays, as SSE4.1,
- * AVX2+FMA+F16C, AVX-512 (F/BW/VL/DQ) and NEON code. The tier is chosen once,
+ * AVX2+FMA+F16C, AVX-512 (F/BW/VL) and NEON code. The tier is chosen once,
  * on the first call (or by pep_simd_init()), from the CPU and the
  * environment variable PEPITA_SIMD=scalar|sse4|avx2|avx512|neon, which forces
  * one tier for tests and benchmarks. A tier the CPU lacks is never run:
@@ -12,19 +12,21 @@
  * without a successful pep_simd_init() under such a PEPITA_SIMD prints the
  * reason on stderr and aborts (it cannot return an error, and quietly
  * running another tier would make a forced benchmark lie). After the choice
- * a call costs one relaxed atomic load and an indirect call: no locks.
+ * a call costs one atomic load and an indirect call: no locks.
  *
  * Numerics (tests/pepita/simd-*.c check each bound on every tier):
  * - add, sub, mul, scale, relu, max, argmax and the conversions are exact
- *   (the correctly rounded f32 result of the one operation).
+ *   (the correctly rounded f32 result of the one operation). relu(-0) is
+ *   +0; the max of +0 and -0 may be either zero (argmax: the first).
  * - axpy and fma: the exact result rounded once or twice (with or without
  *   a fused multiply-add), |error| <= 2^-23 (|a x| + |y|).
  * - dot and sum: summed in several lanes, so the order differs from a
  *   sequential loop; |error| <= n 2^-24 sum|x_i y_i| (the classic bound),
  *   in practice far less.
- * - exp: relative error <= 4 ulp for results in the normal range; exp(x)
- *   is +inf above 88.72, 0 below -103.97 (results under 2^-126 may be
- *   flushed to 0), NaN stays NaN.
+ * - exp: error <= 4 ulp for results in the normal range; exp(x) is +inf
+ *   from 88.7228394 up (where the rounded result is inf), 0 below
+ *   -103.972077 (ln 2^-150); results under 2^-126 are 0 or within 2^-149,
+ *   NaN stays NaN.
  * - softmax: each output within 8 ulp + 2^-24 n relative of the exact value.
  * - rmsnorm: y_i = x_i w_i / sqrt(mean(x^2) + eps), relative error <= 2^-20
  *   for n <= 2^20.
@@ -53,7 +55,7 @@ enum pep_simd_isa {
 	PEP_SIMD_SCALAR,
 	PEP_SIMD_SSE4,		/* SSE4.1 */
 	PEP_SIMD_AVX2,		/* AVX2 + FMA + F16C */
-	PEP_SIMD_AVX512,	/* AVX-512 F, BW, VL, DQ (+ BF16 when present) */
+	PEP_SIMD_AVX512,	/* AVX-512 F, BW, VL (+ AVX2, FMA, F16C) */
 	PEP_SIMD_NEON,		/* AArch64 Advanced SIMD (+ FP16, dotprod) */
 	PEP_SIMD_ISA_COUNT
 };
@@ -222,14 +224,19 @@ PEP_API int pep_sgemv(enum pep_layout layout, enum pep_trans ta,
 
 /*
  * f32 GFLOP/s of one thread running independent fused multiply-adds on the
- * widest vectors of the active tier for about seconds.
+ * widest vectors of the active tier (a multiply and an add, 2 flops, on
+ * tiers without FMA) for about seconds: the best of chunks of about 2 ms,
+ * at least one chunk. 0.0 if the tier has no such loop.
  */
 PEP_API double pep_simd_fma_peak(double seconds);
 
 /*
- * GB/s (1e9 bytes) that one thread reads (write == 0) or copies (write == 1,
- * counting bytes read plus bytes written) through a buffer of bytes (far
- * larger than the caches), best of a few passes.
+ * GB/s (1e9 bytes) that one thread reads (write == 0: four streams at once,
+ * as the vector kernels read several arrays) or copies (write == 1: one
+ * half of the buffer to the other, by memcpy and by the tier's streaming
+ * stores, counting bytes read plus bytes written) through a buffer of
+ * bytes (far larger than the caches), best of 5 passes each. The buffer is mapped and faulted in before timing and
+ * unmapped afterwards. 0.0 on failure: bytes < 2 or no memory.
  */
 PEP_API double pep_simd_mem_bandwidth(size_t bytes, int write);
 

@@ -7,6 +7,7 @@
  * settles at a / (1 - m): no overflow, no subnormals.
  */
 #include <immintrin.h>
+#include <string.h>
 
 #include "simd_priv.h"
 
@@ -64,8 +65,30 @@ static uint64_t read_loop_avx512(const void *p, size_t bytes)
 	return total;
 }
 
+/*
+ * dst = src with streaming stores: a copy far larger than the caches
+ * then costs no read-for-ownership of dst, which is what the kernels'
+ * large outputs do too. dst is aligned first; src is read unaligned.
+ */
+static void copy_loop_avx512(void *dst, const void *src, size_t bytes)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+	size_t head = (size_t)(-(uintptr_t)d & 63), i;
+
+	if (head > bytes)
+		head = bytes;
+	memcpy(d, s, head);
+	for (i = head; i + 64 <= bytes; i += 64)
+		_mm512_stream_si512((void *)(d + i),
+			_mm512_loadu_si512((const void *)(s + i)));
+	_mm_sfence();
+	memcpy(d + i, s + i, bytes - i);
+}
+
 void pep__simd_peak_avx512(struct pep__simd_table *k)
 {
 	k->fma_loop = fma_loop_avx512;
 	k->read_loop = read_loop_avx512;
+	k->copy_loop = copy_loop_avx512;
 }

@@ -89,6 +89,8 @@ struct pep__simd_table {
 	/* peak_<tier>.c, for pep_simd_fma_peak() and _mem_bandwidth(): */
 	double (*fma_loop)(uint64_t iters);	/* independent FMAs; flops done */
 	uint64_t (*read_loop)(const void *p, size_t bytes); /* widest loads */
+	/* Widest loads, streaming stores (NULL: memcpy is the best there). */
+	void (*copy_loop)(void *dst, const void *src, size_t bytes);
 };
 
 /* Each tier's files fill the slots they have (x86 tiers on x86-64 only,
@@ -125,5 +127,12 @@ uint16_t pep__f32_to_f16_scalar(float f);
 float pep__f16_to_f32_scalar(uint16_t h);
 uint16_t pep__f32_to_bf16_scalar(float f);
 float pep__expf_scalar(float x);	/* the bounds of pep_vexp() */
+
+/*
+ * softmax's special cases, shared so that every tier agrees: m is the
+ * maximum of x (NaN if any is NaN). Writes y and returns 1 when m is NaN
+ * or infinite (or n is 0), else returns 0 and leaves y alone.
+ */
+int pep__softmax_special(float *y, const float *x, float m, size_t n);
 
 #endif /* PEPITA_SIMD_PRIV_H */

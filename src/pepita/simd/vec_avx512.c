@@ -22,8 +22,6 @@
 #define W 16
 #define FULL ((__mmask16)0xffff)
 
-int pep__softmax_special(float *y, const float *x, float m, size_t n);
-
 static inline __mmask16 tail_mask(size_t n)
 {
 	return (__mmask16)((1u << n) - 1);
@@ -222,10 +220,27 @@ static inline float hsum4(__m512 a, __m512 b, __m512 c, __m512 d)
 						  _mm512_add_ps(c, d)));
 }
 
+/*
+ * How many of n floats at p come before a 64-byte boundary. Reductions
+ * take those first (masked) so that their main loop loads whole cache
+ * lines: from a misaligned array every 64-byte load would touch two
+ * lines, and a sum over memory ran slower than the scalar code.
+ */
+static inline size_t head(const float *p, size_t n)
+{
+	size_t h = ((0 - (uintptr_t)p) & 63) / sizeof(float);
+
+	return h < n ? h : n;
+}
+
 static float dot(const float *x, const float *y, size_t n)
 {
 	__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-	size_t i = 0;
+	size_t i = head(x, n);
+
+	if (i)
+		a0 = _mm512_mul_ps(_mm512_maskz_loadu_ps(tail_mask(i), x),
+				   _mm512_maskz_loadu_ps(tail_mask(i), y));
 
 	for (; i + 4 * W <= n; i += 4 * W) {
 		a0 = _mm512_fmadd_ps(ld(x + i, FULL), ld(y + i, FULL), a0);
@@ -247,7 +262,10 @@ static float dot(const float *x, const float *y, size_t n)
 static float sum(const float *x, size_t n)
 {
 	__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-	size_t i = 0;
+	size_t i = head(x, n);
+
+	if (i)
+		a0 = _mm512_maskz_loadu_ps(tail_mask(i), x);
 
 	for (; i + 4 * W <= n; i += 4 * W) {
 		a0 = _mm512_add_ps(a0, ld(x + i, FULL));
@@ -274,7 +292,10 @@ static float vmax(const float *x, size_t n)
 {
 	__m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
 	__mmask16 bad = 0;
-	size_t i = 0;
+	size_t i = head(x, n);
+
+	if (i)
+		max_step(&m0, &bad, ld_fill(x, tail_mask(i), -INFINITY));
 
 	for (; i + 4 * W <= n; i += 4 * W) {
 		max_step(&m0, &bad, ld(x + i, FULL));
@@ -344,8 +365,10 @@ static inline void sq_step(__m512d *lo, __m512d *hi, __m512 v)
 static double sumsq(const float *x, size_t n)
 {
 	__m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-	size_t i = 0;
+	size_t i = head(x, n);
 
+	if (i)
+		sq_step(&a0, &a1, ld(x, tail_mask(i)));
 	for (; i + 2 * W <= n; i += 2 * W) {
 		sq_step(&a0, &a1, ld(x + i, FULL));
 		sq_step(&a2, &a3, ld(x + i + W, FULL));

@@ -221,8 +221,6 @@ static inline float exp_diff(float x, float m)
  * equal shares 1/k for the k infinite inputs, 0 elsewhere. m = -inf (all
  * inputs -inf): equal inputs, equal shares 1/n. Returns 1 when done.
  */
-int pep__softmax_special(float *y, const float *x, float m, size_t n);
-
 int pep__softmax_special(float *y, const float *x, float m, size_t n)
 {
 	size_t k = 0;

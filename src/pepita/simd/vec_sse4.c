@@ -1,7 +1,408 @@
-/* vec_sse4.c - placeholder, filled in below. */
+/*
+ * vec_sse4.c - the f32 vector kernels on 4-float SSE4.1 vectors.
+ *
+ * SSE has no masked loads, so a tail of 1..3 floats goes through a small
+ * stack buffer: every element takes the same vector code and nothing
+ * outside the arrays is touched. There is no FMA here either: axpy, fma,
+ * dot and exp multiply and add separately, exactly as vec_scalar.c does
+ * on this ISA, so exp gives the scalar results bit for bit.
+ *
+ * Element-wise kernels share one loop (map()) that writes outputs of at
+ * least pep__simd_stream_bytes() with streaming stores, as vec_avx512.c
+ * explains. NaN: MAXPS returns its second operand when either is NaN, so
+ * max keeps an unordered mask beside the running maximum, and clamps and
+ * relu put x second.
+ */
+#include <smmintrin.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "simd_priv.h"
+
+#define W 4
+
+/* The first k floats at p, the rest of the vector fill. */
+static inline __m128 ld(const float *p, size_t k, float fill)
+{
+	float b[W] = { fill, fill, fill, fill };
+
+	if (k == W)
+		return _mm_loadu_ps(p);
+	memcpy(b, p, k * sizeof(float));
+	return _mm_loadu_ps(b);
+}
+
+static inline void st(float *p, __m128 v, size_t k)
+{
+	float b[W];
+
+	if (k == W) {
+		_mm_storeu_ps(p, v);
+		return;
+	}
+	_mm_storeu_ps(b, v);
+	memcpy(p, b, k * sizeof(float));
+}
+
+static inline int overlaps(const float *out, const float *in, size_t n)
+{
+	uintptr_t o = (uintptr_t)out, i = (uintptr_t)in;
+
+	return in && o < i + n * sizeof(float) && i < o + n * sizeof(float);
+}
+
+static inline __m128 set1(float f)
+{
+	return _mm_set1_ps(f);
+}
+
+/* 2^n for -126 <= n <= 127, from the integer lanes n. */
+static inline __m128 pow2i(__m128i n)
+{
+	return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(n, _mm_set1_epi32(127)),
+					       23));
+}
+
+/* pep__expf_scalar() (vec_scalar.c) four at a time: same steps, constants. */
+static inline __m128 exp4(__m128 x)
+{
+	__m128 t, n, r, q;
+	__m128i ni, h;
+
+	/* The constant first: a NaN x is the second operand and survives. */
+	x = _mm_max_ps(set1(-104.0f), x);
+	x = _mm_min_ps(set1(89.0f), x);
+	t = _mm_add_ps(_mm_mul_ps(x, set1(0x1.715476p+0f)), set1(0x1.8p23f));
+	n = _mm_sub_ps(t, set1(0x1.8p23f));
+	ni = _mm_sub_epi32(_mm_castps_si128(t), _mm_castps_si128(set1(0x1.8p23f)));
+	r = _mm_sub_ps(x, _mm_mul_ps(n, set1(0x1.62e4p-1f)));
+	r = _mm_sub_ps(r, _mm_mul_ps(n, set1(0x1.7f7d1cp-20f)));
+	q = set1(0x1.6d1106p-10f);
+	q = _mm_add_ps(_mm_mul_ps(q, r), set1(0x1.120b6cp-7f));
+	q = _mm_add_ps(_mm_mul_ps(q, r), set1(0x1.55551ap-5f));
+	q = _mm_add_ps(_mm_mul_ps(q, r), set1(0x1.5554dcp-3f));
+	q = _mm_add_ps(_mm_mul_ps(q, r), set1(0.5f));
+	q = _mm_add_ps(_mm_add_ps(_mm_mul_ps(q, _mm_mul_ps(r, r)), r), set1(1.0f));
+	/* Two normal factors, so the result rounds once into the subnormals. */
+	h = _mm_srai_epi32(ni, 1);
+	q = _mm_mul_ps(q, pow2i(h));
+	return _mm_mul_ps(q, pow2i(_mm_sub_epi32(ni, h)));
+}
+
+/* exp(x - m), the rounding of x - m put back (see vec_scalar.c). */
+static inline __m128 exp_diff4(__m128 x, __m128 m)
+{
+	__m128 d = _mm_sub_ps(x, m);
+	__m128 bx = _mm_sub_ps(d, x);
+	__m128 e = _mm_add_ps(_mm_sub_ps(x, _mm_sub_ps(d, bx)),
+			      _mm_sub_ps(_mm_setzero_ps(), _mm_add_ps(m, bx)));
+
+	e = _mm_and_ps(e, _mm_cmpge_ps(d, set1(-128.0f)));
+	d = exp4(d);
+	return _mm_add_ps(_mm_mul_ps(d, e), d);
+}
+
+static inline __m128 relu4(__m128 x)
+{
+	__m128 v = _mm_max_ps(_mm_setzero_ps(), x);
+
+	/* max(0, -0) is -0 on x86; relu(-0) is +0 as on every tier. */
+	return _mm_and_ps(v, _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)));
+}
+
+enum op { ADD, SUB, MUL, SCALE, AXPY, FMA, RELU, EXP, SOFTEXP, SCALEW };
+
+/* The inputs of an element-wise kernel; a is the scalar operand. */
+struct src {
+	const float *x, *y, *z;
+	float a;
+};
+
+static inline __attribute__((always_inline))
+__m128 op4(enum op op, const struct src *s, size_t i, size_t k)
+{
+	__m128 a = set1(s->a);
+
+	switch (op) {
+	case ADD:
+		return _mm_add_ps(ld(s->x + i, k, 0), ld(s->y + i, k, 0));
+	case SUB:
+		return _mm_sub_ps(ld(s->x + i, k, 0), ld(s->y + i, k, 0));
+	case MUL:
+		return _mm_mul_ps(ld(s->x + i, k, 0), ld(s->y + i, k, 0));
+	case SCALE:
+		return _mm_mul_ps(a, ld(s->x + i, k, 0));
+	case AXPY:
+		return _mm_add_ps(_mm_mul_ps(a, ld(s->x + i, k, 0)),
+				  ld(s->y + i, k, 0));
+	case FMA:
+		return _mm_add_ps(_mm_mul_ps(ld(s->x + i, k, 0), ld(s->y + i, k, 0)),
+				  ld(s->z + i, k, 0));
+	case RELU:
+		return relu4(ld(s->x + i, k, 0));
+	case EXP:
+		return exp4(ld(s->x + i, k, 0));
+	case SOFTEXP:	/* -inf in the tail: it adds 0 to the sum */
+		return exp_diff4(ld(s->x + i, k, -INFINITY), a);
+	case SCALEW:
+		return _mm_mul_ps(_mm_mul_ps(ld(s->x + i, k, 0), a),
+				  ld(s->y + i, k, 0));
+	}
+	return a;
+}
+
+static inline __m128 add_if(enum op op, __m128 acc, __m128 v)
+{
+	return op == SOFTEXP ? _mm_add_ps(acc, v) : acc;
+}
+
+/*
+ * out[i] = op(inputs at i) for i < n. Returns the sum of the outputs for
+ * SOFTEXP (0 otherwise).
+ */
+static inline __attribute__((always_inline))
+float map(enum op op, float *out, const struct src *s, size_t n)
+{
+	__m128 acc = _mm_setzero_ps(), v;
+	size_t i = 0;
+
+	if (n * sizeof(float) >= pep__simd_stream_bytes() &&
+	    ((uintptr_t)out & 3) == 0 && !overlaps(out, s->x, n) &&
+	    !overlaps(out, s->y, n) && !overlaps(out, s->z, n)) {
+		i = ((0 - (uintptr_t)out) & 15) / sizeof(float);
+		if (i) {
+			v = op4(op, s, 0, i);
+			st(out, v, i);
+			acc = add_if(op, acc, v);
+		}
+		for (; i + W <= n; i += W) {
+			v = op4(op, s, i, W);
+			_mm_stream_ps(out + i, v);
+			acc = add_if(op, acc, v);
+		}
+		/* Streaming stores are weakly ordered: fence them. */
+		_mm_sfence();
+	}
+	for (; i + W <= n; i += W) {
+		v = op4(op, s, i, W);
+		_mm_storeu_ps(out + i, v);
+		acc = add_if(op, acc, v);
+	}
+	if (i < n) {
+		v = op4(op, s, i, n - i);
+		st(out + i, v, n - i);
+		acc = add_if(op, acc, v);
+	}
+	acc = _mm_add_ps(acc, _mm_movehl_ps(acc, acc));
+	acc = _mm_add_ss(acc, _mm_movehdup_ps(acc));
+	return _mm_cvtss_f32(acc);
+}
+
+static void add(float *z, const float *x, const float *y, size_t n)
+{
+	map(ADD, z, &(struct src){ .x = x, .y = y }, n);
+}
+
+static void sub(float *z, const float *x, const float *y, size_t n)
+{
+	map(SUB, z, &(struct src){ .x = x, .y = y }, n);
+}
+
+static void mul(float *z, const float *x, const float *y, size_t n)
+{
+	map(MUL, z, &(struct src){ .x = x, .y = y }, n);
+}
+
+static void scale(float *y, const float *x, float a, size_t n)
+{
+	map(SCALE, y, &(struct src){ .x = x, .a = a }, n);
+}
+
+static void axpy(float *y, float a, const float *x, size_t n)
+{
+	map(AXPY, y, &(struct src){ .x = x, .y = y, .a = a }, n);
+}
+
+static void vfma(float *w, const float *x, const float *y, const float *z,
+		 size_t n)
+{
+	map(FMA, w, &(struct src){ .x = x, .y = y, .z = z }, n);
+}
+
+static void relu(float *y, const float *x, size_t n)
+{
+	map(RELU, y, &(struct src){ .x = x }, n);
+}
+
+static void vexp(float *y, const float *x, size_t n)
+{
+	map(EXP, y, &(struct src){ .x = x }, n);
+}
+
+static inline float hsum(__m128 a0, __m128 a1, __m128 a2, __m128 a3)
+{
+	__m128 a = _mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3));
+
+	a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+	a = _mm_add_ss(a, _mm_movehdup_ps(a));
+	return _mm_cvtss_f32(a);
+}
+
+static float dot(const float *x, const float *y, size_t n)
+{
+	__m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+	size_t i = 0;
+
+	for (; i + 4 * W <= n; i += 4 * W) {
+		a0 = _mm_add_ps(a0, _mm_mul_ps(ld(x + i, W, 0), ld(y + i, W, 0)));
+		a1 = _mm_add_ps(a1, _mm_mul_ps(ld(x + i + W, W, 0),
+					       ld(y + i + W, W, 0)));
+		a2 = _mm_add_ps(a2, _mm_mul_ps(ld(x + i + 2 * W, W, 0),
+					       ld(y + i + 2 * W, W, 0)));
+		a3 = _mm_add_ps(a3, _mm_mul_ps(ld(x + i + 3 * W, W, 0),
+					       ld(y + i + 3 * W, W, 0)));
+	}
+	for (; i < n; i += W) {
+		size_t k = n - i >= W ? W : n - i;
+
+		a0 = _mm_add_ps(a0, _mm_mul_ps(ld(x + i, k, 0), ld(y + i, k, 0)));
+	}
+	return hsum(a0, a1, a2, a3);
+}
+
+static float sum(const float *x, size_t n)
+{
+	__m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+	size_t i = 0;
+
+	for (; i + 4 * W <= n; i += 4 * W) {
+		a0 = _mm_add_ps(a0, ld(x + i, W, 0));
+		a1 = _mm_add_ps(a1, ld(x + i + W, W, 0));
+		a2 = _mm_add_ps(a2, ld(x + i + 2 * W, W, 0));
+		a3 = _mm_add_ps(a3, ld(x + i + 3 * W, W, 0));
+	}
+	for (; i < n; i += W)
+		a0 = _mm_add_ps(a0, ld(x + i, n - i >= W ? W : n - i, 0));
+	return hsum(a0, a1, a2, a3);
+}
+
+/* Running max of v into *acc, NaN lanes of v noted in *bad. */
+static inline void max_step(__m128 *acc, __m128 *bad, __m128 v)
+{
+	*bad = _mm_or_ps(*bad, _mm_cmpunord_ps(v, v));
+	*acc = _mm_max_ps(*acc, v);
+}
+
+static float vmax(const float *x, size_t n)
+{
+	__m128 m0 = set1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+	__m128 bad = _mm_setzero_ps();
+	size_t i = 0;
+
+	for (; i + 4 * W <= n; i += 4 * W) {
+		max_step(&m0, &bad, ld(x + i, W, 0));
+		max_step(&m1, &bad, ld(x + i + W, W, 0));
+		max_step(&m2, &bad, ld(x + i + 2 * W, W, 0));
+		max_step(&m3, &bad, ld(x + i + 3 * W, W, 0));
+	}
+	for (; i < n; i += W)
+		max_step(&m0, &bad, ld(x + i, n - i >= W ? W : n - i, -INFINITY));
+	if (_mm_movemask_ps(bad))
+		return NAN;
+	m0 = _mm_max_ps(_mm_max_ps(m0, m1), _mm_max_ps(m2, m3));
+	m0 = _mm_max_ps(m0, _mm_movehl_ps(m0, m0));
+	m0 = _mm_max_ss(m0, _mm_movehdup_ps(m0));
+	return _mm_cvtss_f32(m0);
+}
+
+/* The first i with x[i] == m, or with x[i] NaN when m is NaN. */
+static size_t find_first(const float *x, size_t n, float m)
+{
+	__m128 vm = set1(m);
+	int nan = isnan(m);
+
+	for (size_t i = 0; i < n; i += W) {
+		size_t k = n - i >= W ? W : n - i;
+		__m128 v = ld(x + i, k, 0);
+		int hit = _mm_movemask_ps(nan ? _mm_cmpunord_ps(v, v) :
+					  _mm_cmpeq_ps(v, vm));
+
+		hit &= (1 << k) - 1;
+		if (hit)
+			return i + (size_t)__builtin_ctz((unsigned int)hit);
+	}
+	return 0;
+}
+
+/* Two passes, the second usually short: the maximum, then where it is. */
+static size_t argmax(const float *x, size_t n)
+{
+	return n ? find_first(x, n, vmax(x, n)) : 0;
+}
+
+static void softmax(float *y, const float *x, size_t n)
+{
+	float m = vmax(x, n), s;
+
+	if (pep__softmax_special(y, x, m, n))
+		return;
+	s = map(SOFTEXP, y, &(struct src){ .x = x, .a = m }, n);
+	map(SCALE, y, &(struct src){ .x = y, .a = 1.0f / s }, n);
+}
+
+/* The squares of v added in double to *lo and *hi. */
+static inline void sq_step(__m128d *lo, __m128d *hi, __m128 v)
+{
+	__m128d a = _mm_cvtps_pd(v), b = _mm_cvtps_pd(_mm_movehl_ps(v, v));
+
+	*lo = _mm_add_pd(*lo, _mm_mul_pd(a, a));
+	*hi = _mm_add_pd(*hi, _mm_mul_pd(b, b));
+}
+
+static double sumsq(const float *x, size_t n)
+{
+	__m128d a0 = _mm_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+	size_t i = 0;
+
+	for (; i + 2 * W <= n; i += 2 * W) {
+		sq_step(&a0, &a1, ld(x + i, W, 0));
+		sq_step(&a2, &a3, ld(x + i + W, W, 0));
+	}
+	for (; i < n; i += W)
+		sq_step(&a0, &a1, ld(x + i, n - i >= W ? W : n - i, 0));
+	a0 = _mm_add_pd(_mm_add_pd(a0, a1), _mm_add_pd(a2, a3));
+	return _mm_cvtsd_f64(_mm_add_sd(a0, _mm_unpackhi_pd(a0, a0)));
+}
+
+static void rmsnorm(float *y, const float *x, const float *w, float eps,
+		    size_t n)
+{
+	float r;
+
+	if (n == 0)
+		return;
+	r = (float)(1.0 / sqrt(sumsq(x, n) / (double)n + eps));
+	if (w)
+		map(SCALEW, y, &(struct src){ .x = x, .y = w, .a = r }, n);
+	else
+		map(SCALE, y, &(struct src){ .x = x, .a = r }, n);
+}
 
 void pep__simd_vec_sse4(struct pep__simd_table *k)
 {
-	(void)k;
+	k->add = add;
+	k->sub = sub;
+	k->mul = mul;
+	k->scale = scale;
+	k->axpy = axpy;
+	k->fma = vfma;
+	k->dot = dot;
+	k->sum = sum;
+	k->max = vmax;
+	k->argmax = argmax;
+	k->relu = relu;
+	k->exp = vexp;
+	k->softmax = softmax;
+	k->rmsnorm = rmsnorm;
 }
