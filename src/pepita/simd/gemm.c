@@ -363,11 +363,15 @@ static struct pep_sched *pool_get(void)
 	return s;
 }
 
-/* One share of a split problem. */
+/* One share of a split problem: [lo, hi), the index-th of them. */
+typedef int (*part_fn)(const void *job, size_t lo, size_t hi,
+		       unsigned int index);
+
 struct part {
-	int (*fn)(const void *job, size_t lo, size_t hi);
+	part_fn fn;
 	const void *job;
 	size_t lo, hi;
+	unsigned int index;
 	int rc;
 };
 
@@ -380,7 +384,7 @@ static void part_run(void *arg)
 {
 	struct part *p = arg;
 
-	p->rc = p->fn(p->job, p->lo, p->hi);
+	p->rc = p->fn(p->job, p->lo, p->hi, p->index);
 }
 
 static void split_root(void *arg)
@@ -395,30 +399,39 @@ static void split_root(void *arg)
 	pep_sync(&grp);
 }
 
+/* How many pieces run_split() makes of total in grains for threads. */
+static unsigned int split_count(size_t total, size_t grain,
+				unsigned int threads)
+{
+	size_t units = (total + grain - 1) / grain;
+
+	return threads > units ? (unsigned int)units : threads;
+}
+
 /*
- * fn(job, lo, hi) over [0, total) in up to threads pieces that are
+ * fn(job, lo, hi, index) over [0, total) in split_count() pieces that are
  * multiples of grain; on the scheduler when there is more than one.
  */
-static int run_split(int (*fn)(const void *, size_t, size_t), const void *job,
-		     size_t total, size_t grain, unsigned int threads)
+static int run_split(part_fn fn, const void *job, size_t total, size_t grain,
+		     unsigned int threads)
 {
 	struct split s;
 	size_t units = (total + grain - 1) / grain, lo = 0;
 	struct pep_sched *sched = NULL;
 	int rc = 0;
 
-	if (threads > units)
-		threads = (unsigned int)units;
+	threads = split_count(total, grain, threads);
 	if (threads > 1)
 		sched = pool_get();
 	if (threads <= 1 || !sched)
-		return fn(job, 0, total);
+		return fn(job, 0, total, 0);
 	s.count = threads;
 	for (unsigned int i = 0; i < threads; i++) {
 		size_t share = units / threads + (i < units % threads);
 		size_t hi = lo + share * grain;
 
-		s.part[i] = (struct part){ fn, job, lo, hi > total ? total : hi, 0 };
+		s.part[i] = (struct part){ fn, job, lo, hi > total ? total : hi,
+					   i, 0 };
 		lo = hi;
 	}
 	pep_sched_run(sched, split_root, &s);
@@ -428,17 +441,19 @@ static int run_split(int (*fn)(const void *, size_t, size_t), const void *job,
 	return rc;
 }
 
-static int gemm_rows(const void *job, size_t lo, size_t hi)
+static int gemm_rows(const void *job, size_t lo, size_t hi, unsigned int i)
 {
 	const struct gemm_job *g = job;
 
+	(void)i;
 	return gemm_part(g, lo, hi, 0, g->n);
 }
 
-static int gemm_cols(const void *job, size_t lo, size_t hi)
+static int gemm_cols(const void *job, size_t lo, size_t hi, unsigned int i)
 {
 	const struct gemm_job *g = job;
 
+	(void)i;
 	return gemm_part(g, 0, g->m, lo, hi);
 }
 
@@ -545,6 +560,7 @@ struct gemv_job {
 	size_t lda, rows, cols;		/* row-major, as stored */
 	const float *x;			/* contiguous */
 	float *y;			/* contiguous, y = alpha op(A) x + beta y */
+	float *partial;			/* A^T x: a row of cols per share */
 	float alpha, beta;
 };
 
@@ -553,33 +569,41 @@ static float beta_y(float beta, float y)
 	return beta == 0.0f ? 0.0f : beta * y;
 }
 
-/* y[i] for stored rows [lo, hi): one dot product per row. */
-static int gemv_n_part(const void *job, size_t lo, size_t hi)
+/* y[i] for stored rows [lo, hi): four rows' dot products at a time. */
+static int gemv_n_part(const void *job, size_t lo, size_t hi, unsigned int u)
 {
 	const struct gemv_job *g = job;
+	size_t i = lo;
+	float d[4];
 
-	for (size_t i = lo; i < hi; i++) {
-		float d = g->t->dot(g->a + i * g->lda, g->x, g->cols);
-
-		g->y[i] = g->alpha * d + beta_y(g->beta, g->y[i]);
+	(void)u;
+	for (; i + 4 <= hi; i += 4) {
+		g->t->gemv_n4(d, g->a + i * g->lda, g->lda, g->x, g->cols);
+		for (int r = 0; r < 4; r++)
+			g->y[i + r] = g->alpha * d[r] + beta_y(g->beta, g->y[i + r]);
 	}
+	for (; i < hi; i++)
+		g->y[i] = g->alpha * g->t->dot(g->a + i * g->lda, g->x, g->cols) +
+			  beta_y(g->beta, g->y[i]);
 	return 0;
 }
 
-/* y[j] for stored columns [lo, hi): an axpy of every row's slice. */
-static int gemv_t_part(const void *job, size_t lo, size_t hi)
+/*
+ * Stored rows [lo, hi) of A^T x, into this share's row of partial: eight
+ * rows of A added at a time. Sharing out rows (not columns) keeps each
+ * thread's reads one contiguous run of memory, which prefetchers follow.
+ */
+static int gemv_t_part(const void *job, size_t lo, size_t hi, unsigned int u)
 {
 	const struct gemv_job *g = job;
-	size_t w = hi - lo;
-	float *acc = pack_get(w);
+	float *acc = g->partial + (size_t)u * g->cols;
+	size_t i = lo;
 
-	if (!acc)
-		return -ENOMEM;
-	memset(acc, 0, w * sizeof(float));
-	for (size_t i = 0; i < g->rows; i++)
-		g->t->axpy(acc, g->x[i], g->a + i * g->lda + lo, w);
-	for (size_t j = 0; j < w; j++)
-		g->y[lo + j] = g->alpha * acc[j] + beta_y(g->beta, g->y[lo + j]);
+	memset(acc, 0, g->cols * sizeof(float));
+	for (; i + 8 <= hi; i += 8)
+		g->t->gemv_t8(acc, g->a + i * g->lda, g->lda, g->x + i, g->cols);
+	for (; i < hi; i++)
+		g->t->axpy(acc, g->x[i], g->a + i * g->lda, g->cols);
 	return 0;
 }
 
@@ -605,6 +629,37 @@ static void scatter(float *v, size_t n, ptrdiff_t inc, const float *tmp)
 }
 
 #define GEMV_BYTES_PER_THREAD	((size_t)1 << 20)
+#define GEMV_ROWS_GRAIN		8
+
+static int gemv_n(struct gemv_job *g, unsigned int threads)
+{
+	return run_split(gemv_n_part, g, g->rows, GEMV_ROWS_GRAIN, threads);
+}
+
+/*
+ * The shares' partial sums live in the calling thread's pack buffer: the
+ * caller waits for every share, so nothing else uses it meanwhile.
+ */
+static int gemv_t(struct gemv_job *g, unsigned int threads)
+{
+	unsigned int parts = split_count(g->rows, GEMV_ROWS_GRAIN, threads);
+	int rc;
+
+	g->partial = pack_get((size_t)parts * g->cols);
+	if (!g->partial)
+		return -ENOMEM;
+	rc = run_split(gemv_t_part, g, g->rows, GEMV_ROWS_GRAIN, threads);
+	if (rc)
+		return rc;
+	for (size_t j = 0; j < g->cols; j++) {
+		float s = g->partial[j];
+
+		for (unsigned int u = 1; u < parts; u++)
+			s += g->partial[(size_t)u * g->cols + j];
+		g->y[j] = g->alpha * s + beta_y(g->beta, g->y[j]);
+	}
+	return 0;
+}
 
 static int gemv_run(struct gemv_job *g, int trans)
 {
@@ -613,9 +668,7 @@ static int gemv_run(struct gemv_job *g, int trans)
 
 	if (bytes / GEMV_BYTES_PER_THREAD < threads)
 		threads = (unsigned int)(bytes / GEMV_BYTES_PER_THREAD) + 1;
-	if (!trans)
-		return run_split(gemv_n_part, g, g->rows, 4, threads);
-	return run_split(gemv_t_part, g, g->cols, 64, threads);
+	return trans ? gemv_t(g, threads) : gemv_n(g, threads);
 }
 
 static int sgemv_row_major(int trans, size_t rows, size_t cols, float alpha,

@@ -89,9 +89,84 @@ static void kernel_rows(size_t k, const float *a, size_t lda, const float *b,
 	tile(k, a, lda, 1, b, c, ldc, MR, nr, alpha, beta);
 }
 
+static float hsum(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+/* Two vectors of each row per step: eight independent FMA chains. */
+static void gemv_n4(float y[4], const float *a, size_t lda, const float *x,
+		    size_t n)
+{
+	__m256 acc[4][2];
+	size_t j = 0;
+
+#pragma GCC unroll 4
+	for (int r = 0; r < 4; r++)
+		acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+	for (; j + 16 <= n; j += 16) {
+		__m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
+
+#pragma GCC unroll 4
+		for (int r = 0; r < 4; r++) {
+			const float *row = a + r * lda + j;
+
+			acc[r][0] = _mm256_fmadd_ps(_mm256_loadu_ps(row), x0,
+						    acc[r][0]);
+			acc[r][1] = _mm256_fmadd_ps(_mm256_loadu_ps(row + 8),
+						    x1, acc[r][1]);
+		}
+	}
+	for (; j < n; j += 8) {
+		__m256i m = tail_mask(n - j >= 8 ? 8 : n - j);
+		__m256 xv = _mm256_maskload_ps(x + j, m);
+
+#pragma GCC unroll 4
+		for (int r = 0; r < 4; r++)
+			acc[r][0] = _mm256_fmadd_ps(
+				_mm256_maskload_ps(a + r * lda + j, m), xv,
+				acc[r][0]);
+	}
+#pragma GCC unroll 4
+	for (int r = 0; r < 4; r++)
+		y[r] = hsum(_mm256_add_ps(acc[r][0], acc[r][1]));
+}
+
+/* Two sums of four rows each, added to y once per vector. */
+static void gemv_t8(float *y, const float *a, size_t lda, const float x[8],
+		    size_t n)
+{
+	__m256 xv[8];
+
+#pragma GCC unroll 8
+	for (int r = 0; r < 8; r++)
+		xv[r] = _mm256_set1_ps(x[r]);
+	for (size_t j = 0; j < n; j += 8) {
+		__m256i m = tail_mask(n - j >= 8 ? 8 : n - j);
+		__m256 s = _mm256_mul_ps(_mm256_maskload_ps(a + j, m), xv[0]);
+		__m256 t = _mm256_mul_ps(_mm256_maskload_ps(a + lda + j, m), xv[1]);
+
+#pragma GCC unroll 8
+		for (int r = 2; r < 8; r += 2) {
+			s = _mm256_fmadd_ps(_mm256_maskload_ps(a + r * lda + j, m),
+					    xv[r], s);
+			t = _mm256_fmadd_ps(_mm256_maskload_ps(a + (r + 1) * lda + j, m),
+					    xv[r + 1], t);
+		}
+		s = _mm256_add_ps(_mm256_add_ps(s, t), _mm256_maskload_ps(y + j, m));
+		_mm256_maskstore_ps(y + j, m, s);
+	}
+}
+
 void pep__simd_gemm_avx2(struct pep__simd_table *k)
 {
 	k->gemm = (struct pep__gemm_shape){
 		.kernel = kernel, .kernel_rows = kernel_rows, .mr = MR, .nr = NR,
 	};
+	k->gemv_n4 = gemv_n4;
+	k->gemv_t8 = gemv_t8;
 }

@@ -91,9 +91,77 @@ static void kernel_rows(size_t k, const float *a, size_t lda, const float *b,
 	tile(k, a, lda, 1, b, c, ldc, MR, nr, alpha, beta);
 }
 
+/* Two vectors of each row per step: eight independent FMA chains. */
+static void gemv_n4(float y[4], const float *a, size_t lda, const float *x,
+		    size_t n)
+{
+	__m512 acc[4][2];
+	size_t j = 0;
+
+#pragma GCC unroll 4
+	for (int r = 0; r < 4; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+	for (; j + 32 <= n; j += 32) {
+		__m512 x0 = _mm512_loadu_ps(x + j), x1 = _mm512_loadu_ps(x + j + 16);
+
+#pragma GCC unroll 4
+		for (int r = 0; r < 4; r++) {
+			const float *row = a + r * lda + j;
+
+			acc[r][0] = _mm512_fmadd_ps(_mm512_loadu_ps(row), x0,
+						    acc[r][0]);
+			acc[r][1] = _mm512_fmadd_ps(_mm512_loadu_ps(row + 16),
+						    x1, acc[r][1]);
+		}
+	}
+	for (; j < n; j += 16) {
+		__mmask16 m = cols_mask(n - j);
+		__m512 xv = _mm512_maskz_loadu_ps(m, x + j);
+
+#pragma GCC unroll 4
+		for (int r = 0; r < 4; r++)
+			acc[r][0] = _mm512_fmadd_ps(
+				_mm512_maskz_loadu_ps(m, a + r * lda + j), xv,
+				acc[r][0]);
+	}
+#pragma GCC unroll 4
+	for (int r = 0; r < 4; r++)
+		y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[r][0], acc[r][1]));
+}
+
+/* Two sums of four rows each, added to y once per vector. */
+static void gemv_t8(float *y, const float *a, size_t lda, const float x[8],
+		    size_t n)
+{
+	__m512 xv[8];
+
+#pragma GCC unroll 8
+	for (int r = 0; r < 8; r++)
+		xv[r] = _mm512_set1_ps(x[r]);
+	for (size_t j = 0; j < n; j += 16) {
+		__mmask16 m = cols_mask(n - j);
+		__m512 s = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + j), xv[0]);
+		__m512 t = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + lda + j),
+					 xv[1]);
+
+#pragma GCC unroll 8
+		for (int r = 2; r < 8; r += 2) {
+			s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + r * lda + j),
+					    xv[r], s);
+			t = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + (r + 1) * lda + j),
+					    xv[r + 1], t);
+		}
+		s = _mm512_add_ps(_mm512_add_ps(s, t),
+				  _mm512_maskz_loadu_ps(m, y + j));
+		_mm512_mask_storeu_ps(y + j, m, s);
+	}
+}
+
 void pep__simd_gemm_avx512(struct pep__simd_table *k)
 {
 	k->gemm = (struct pep__gemm_shape){
 		.kernel = kernel, .kernel_rows = kernel_rows, .mr = MR, .nr = NR,
 	};
+	k->gemv_n4 = gemv_n4;
+	k->gemv_t8 = gemv_t8;
 }

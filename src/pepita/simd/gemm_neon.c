@@ -71,7 +71,69 @@ static void kernel(size_t k, const float *a, const float *b, float *c,
 	}
 }
 
+/* Two vectors of each row per step: eight independent FMA chains. */
+static void gemv_n4(float y[4], const float *a, size_t lda, const float *x,
+		    size_t n)
+{
+	float32x4_t acc[4][2];
+	size_t j = 0;
+
+#pragma GCC unroll 4
+	for (int r = 0; r < 4; r++)
+		acc[r][0] = acc[r][1] = vdupq_n_f32(0.0f);
+	for (; j + 8 <= n; j += 8) {
+		float32x4_t x0 = vld1q_f32(x + j), x1 = vld1q_f32(x + j + 4);
+
+#pragma GCC unroll 4
+		for (int r = 0; r < 4; r++) {
+			const float *row = a + r * lda + j;
+
+			acc[r][0] = vfmaq_f32(acc[r][0], vld1q_f32(row), x0);
+			acc[r][1] = vfmaq_f32(acc[r][1], vld1q_f32(row + 4), x1);
+		}
+	}
+#pragma GCC unroll 4
+	for (int r = 0; r < 4; r++) {
+		float s = vaddvq_f32(vaddq_f32(acc[r][0], acc[r][1]));
+
+		for (size_t t = j; t < n; t++)
+			s += a[r * lda + t] * x[t];
+		y[r] = s;
+	}
+}
+
+/* Two sums of four rows each, added to y once per vector. */
+static void gemv_t8(float *y, const float *a, size_t lda, const float x[8],
+		    size_t n)
+{
+	float32x4_t xa = vld1q_f32(x), xb = vld1q_f32(x + 4);
+	size_t j = 0;
+
+	for (; j + 4 <= n; j += 4) {
+		const float *c = a + j;
+		float32x4_t s = vmulq_laneq_f32(vld1q_f32(c), xa, 0);
+		float32x4_t t = vmulq_laneq_f32(vld1q_f32(c + lda), xa, 1);
+
+		s = vfmaq_laneq_f32(s, vld1q_f32(c + 2 * lda), xa, 2);
+		t = vfmaq_laneq_f32(t, vld1q_f32(c + 3 * lda), xa, 3);
+		s = vfmaq_laneq_f32(s, vld1q_f32(c + 4 * lda), xb, 0);
+		t = vfmaq_laneq_f32(t, vld1q_f32(c + 5 * lda), xb, 1);
+		s = vfmaq_laneq_f32(s, vld1q_f32(c + 6 * lda), xb, 2);
+		t = vfmaq_laneq_f32(t, vld1q_f32(c + 7 * lda), xb, 3);
+		vst1q_f32(y + j, vaddq_f32(vaddq_f32(s, t), vld1q_f32(y + j)));
+	}
+	for (; j < n; j++) {
+		float s = 0.0f;
+
+		for (int r = 0; r < 8; r++)
+			s += x[r] * a[r * lda + j];
+		y[j] += s;
+	}
+}
+
 void pep__simd_gemm_neon(struct pep__simd_table *k)
 {
 	k->gemm = (struct pep__gemm_shape){ .kernel = kernel, .mr = MR, .nr = NR };
+	k->gemv_n4 = gemv_n4;
+	k->gemv_t8 = gemv_t8;
 }

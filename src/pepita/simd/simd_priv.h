@@ -85,6 +85,19 @@ struct pep__simd_table {
 
 	/* gemm_<tier>.c */
 	struct pep__gemm_shape gemm;
+	/*
+	 * sgemv's inner loops over several rows of a row-major A (row r at
+	 * a + r*lda) at once, so that x or y is loaded once for all of them
+	 * and A is read as several streams:
+	 *   gemv_n4: y[r] = sum_j a[r][j] x[j]         (r < 4, j < n)
+	 *   gemv_t8: y[j] += sum_r x[r] a[r][j]        (r < 8, j < n)
+	 * (eight for t: y is read and written per step, measured to cost
+	 * bandwidth at four.)
+	 */
+	void (*gemv_n4)(float y[4], const float *a, size_t lda, const float *x,
+			size_t n);
+	void (*gemv_t8)(float *y, const float *a, size_t lda, const float x[8],
+			size_t n);
 
 	/* peak_<tier>.c, for pep_simd_fma_peak() and _mem_bandwidth(): */
 	double (*fma_loop)(uint64_t iters);	/* independent FMAs; flops done */
