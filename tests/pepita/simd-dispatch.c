@@ -8,6 +8,8 @@
  * forked child with its own environment, before the parent has touched
  * the dispatch (a fork rather than an exec: the cross suite runs this
  * under qemu-aarch64, where exec of an aarch64 binary may not work).
+ * And the machine-limit measurements: each tier's streaming copy copies
+ * exactly, whatever the sizes and alignments.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +24,7 @@
 #include <pepita/simd.h>
 
 #include "harness.h"
+#include "simd/simd_priv.h"
 
 /* A tier of the other architecture: never usable here. */
 static enum pep_simd_isa foreign_tier(void)
@@ -120,6 +123,56 @@ static int test_threads(void)
 	CHECK(pep_simd_threads() == 256);
 	pep_simd_set_threads(0);
 	CHECK(pep_simd_threads() == def);
+	return T_PASS;
+}
+
+/* Every tier's copy_loop: exact, nothing written outside dst. */
+static int test_copy_loops(void)
+{
+	static unsigned char src[4200], dst[4300];
+
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (unsigned char)(i * 131 + 7);
+	for (int isa = 0; isa < PEP_SIMD_ISA_COUNT; isa++) {
+		const struct pep__simd_table *t = pep__simd_table((enum pep_simd_isa)isa);
+
+		if (!t || !t->copy_loop)
+			continue;
+		for (size_t n = 0; n < 4100; n += n < 300 ? 1 : 97)
+			for (size_t so = 0; so < 4; so++)
+				for (size_t dof = 0; dof < 4; dof++) {
+					memset(dst, 0xee, sizeof(dst));
+					t->copy_loop(dst + 64 + dof, src + so, n);
+					for (size_t i = 0; i < sizeof(dst); i++) {
+						size_t at = i - 64 - dof;
+						int inside = i >= 64 + dof && at < n;
+						unsigned char want = inside ? src[so + at] : 0xee;
+
+						if (dst[i] != want) {
+							fprintf(stderr, "%s copy_loop n %zu src+%zu "
+								"dst+%zu: byte %zu is %u, want %u\n",
+								pep_simd_isa_name((enum pep_simd_isa)isa),
+								n, so, dof, i, dst[i], want);
+							return T_FAIL;
+						}
+					}
+				}
+	}
+	return T_PASS;
+}
+
+/* The measurements run and give a figure on every tier. */
+static int test_measure(void)
+{
+	for (int isa = 0; isa < PEP_SIMD_ISA_COUNT; isa++) {
+		if (pep_simd_force((enum pep_simd_isa)isa, NULL) != 0)
+			continue;
+		CHECK(pep_simd_fma_peak(0.001) > 0.0);
+		CHECK(pep_simd_mem_bandwidth(1 << 20, 0) > 0.0);
+		CHECK(pep_simd_mem_bandwidth(1 << 20, 1) > 0.0);
+		CHECK(pep_simd_mem_bandwidth(1, 1) == 0.0);
+	}
+	CHECK(pep_simd_force(pep_simd_best(), NULL) == 0);
 	return T_PASS;
 }
 
@@ -270,5 +323,7 @@ int main(void)
 	t_run("usable tiers and forcing", test_usable, &rc);
 	t_run("PEPITA_SIMD in pep_simd_init", test_init_env, &rc);
 	t_run("sgemm thread count", test_threads, &rc);
+	t_run("streaming copies of every tier", test_copy_loops, &rc);
+	t_run("peak and bandwidth measurements", test_measure, &rc);
 	return rc;
 }
