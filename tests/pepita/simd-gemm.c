@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <pepita/simd.h>
 
@@ -413,6 +415,38 @@ static int test_concurrent(void)
 	return T_PASS;
 }
 
+/*
+ * A child forked after threaded calls has none of the parent's workers:
+ * its own threaded sgemm must start new ones, not wait on dead ones.
+ */
+static int test_fork(void)
+{
+	static float a[CN * CN], b[CN * CN], want[CN * CN], got[CN * CN];
+	int status;
+	pid_t pid;
+
+	for (size_t i = 0; i < CN * CN; i++) {
+		a[i] = rnd_float();
+		b[i] = rnd_float();
+	}
+	pep_simd_set_threads(2);
+	CHECK(pep_sgemm(PEP_ROW_MAJOR, PEP_NO_TRANS, PEP_NO_TRANS, CN, CN, CN,
+			1.0f, a, CN, b, CN, 0.0f, want, CN) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(60);	/* a hang fails the test instead of stalling it */
+		if (pep_sgemm(PEP_ROW_MAJOR, PEP_NO_TRANS, PEP_NO_TRANS, CN, CN,
+			      CN, 1.0f, a, CN, b, CN, 0.0f, got, CN) != 0)
+			_exit(2);
+		_exit(memcmp(got, want, sizeof(got)) == 0 ? 0 : 3);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid);
+	pep_simd_set_threads(0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return T_PASS;
+}
+
 /* alpha 0 and k 0 scale C by beta and read neither A nor B. */
 static int test_scale_only(void)
 {
@@ -616,6 +650,7 @@ int main(void)
 	t_run("sgemm random shapes", test_random, &rc);
 	t_run("sgemm large, threaded", test_large, &rc);
 	t_run("sgemm from concurrent callers", test_concurrent, &rc);
+	t_run("sgemm in a forked child", test_fork, &rc);
 	t_run("sgemm alpha 0, k 0", test_scale_only, &rc);
 	t_run("sgemm/sgemv bad arguments", test_einval, &rc);
 	t_run("sgemv", test_gemv, &rc);
