@@ -15,9 +15,10 @@
  *            against OpenBLAS's cblas_sgemv, and on one thread against
  *            the read bandwidth
  *   vector   vadd, vscale, vaxpy, vdot, vsum, vexp, softmax and rmsnorm on
- *            64M floats (256 MiB an array): GB/s, counting each array read
- *            or written once (what the operation cannot avoid), against
- *            the copy bandwidth (the read bandwidth for vdot and vsum)
+ *            64M floats (256 MiB an array): GB/s, counting the array
+ *            passes the algorithm cannot avoid (softmax and rmsnorm read x
+ *            twice; see vec_ops), against the copy bandwidth (the read
+ *            bandwidth for vdot and vsum)
  *
  * The anchors are loaded with dlopen at run time (libopenblas.so.0,
  * libblis.so.4), so this builds without them; a missing one gets "na" and
@@ -446,9 +447,18 @@ static void bench_gemv(struct bench *b)
 enum vec_op { V_ADD, V_SCALE, V_AXPY, V_DOT, V_SUM, V_EXP, V_SOFTMAX,
 	      V_RMSNORM, N_VEC };
 
+/*
+ * passes: the array passes the algorithm cannot avoid, each a read or a
+ * write of one n-float array, so that GB/s is the memory traffic a kernel
+ * must make and compares with the bandwidth. Element-wise kernels and
+ * reductions touch each array once. softmax reads x twice (its maximum and
+ * sum of exp(x - max) together, online, then y = exp(x - max) / sum) and
+ * writes y: 3. rmsnorm reads x twice (its sum of squares, then
+ * y = x w / rms), reads w and writes y: 4.
+ */
 static const struct {
 	const char *name;
-	unsigned int arrays;	/* arrays read + written, each once */
+	unsigned int passes;	/* array passes, reads and writes */
 	int read_only;		/* bound by read, not copy, bandwidth */
 } vec_ops[N_VEC] = {
 	[V_ADD] = { "vadd", 3, 0 },
@@ -457,8 +467,8 @@ static const struct {
 	[V_DOT] = { "vdot", 2, 1 },
 	[V_SUM] = { "vsum", 1, 1 },
 	[V_EXP] = { "vexp", 2, 0 },
-	[V_SOFTMAX] = { "softmax", 2, 0 },
-	[V_RMSNORM] = { "rmsnorm", 3, 0 },
+	[V_SOFTMAX] = { "softmax", 3, 0 },
+	[V_RMSNORM] = { "rmsnorm", 4, 0 },
 };
 
 static void run_vec(struct run *r)
@@ -487,7 +497,7 @@ static void bench_vec(struct bench *b)
 
 	pep_simd_set_threads(1);
 	for (r.op = 0; r.op < N_VEC; r.op++) {
-		gbps = 4.0 * vec_ops[r.op].arrays * (double)r.n /
+		gbps = 4.0 * vec_ops[r.op].passes * (double)r.n /
 		       median_s(run_vec, &r) / 1e9;
 		snprintf(name, sizeof(name), "%s-%zuM", vec_ops[r.op].name,
 			 r.n >> 20);

@@ -353,6 +353,14 @@ static size_t argmax(const float *x, size_t n)
 	return n ? find_first(x, n, vmax(x, n)) : 0;
 }
 
+/*
+ * Three passes at every size: the maximum, exp(x - m) and its sum, the
+ * scaling. The two passes vec_avx512.c makes past the caches (12 bytes of
+ * memory traffic a float instead of 20) compute exp twice, and on this
+ * tier exp, not memory, is the bottleneck: on 64M floats they measured
+ * 13% slower than these three (1.04 ns a float against 0.92, one
+ * thread of a Zen 4).
+ */
 static void softmax(float *y, const float *x, size_t n)
 {
 	float m = vmax(x, n), s;

@@ -20,6 +20,7 @@
 #include "simd_priv.h"
 
 #define W 4
+#define SOFTMAX_BLOCK 512	/* floats: softmax's online blocks, in L1 */
 
 /* The first k floats at p, the rest of the vector fill. */
 static inline float32x4_t ld(const float *p, size_t k, float fill)
@@ -95,12 +96,20 @@ static inline float32x4_t exp_diff4(float32x4_t x, float32x4_t m)
 	return vfmaq_f32(d, d, e);
 }
 
-enum op { ADD, SUB, MUL, SCALE, AXPY, FMA, RELU, EXP, SOFTEXP, SCALEW };
+/* A term of softmax's online sum: exp(x - m) uncorrected (vec_scalar.c). */
+static inline float32x4_t term4(float32x4_t x, float32x4_t m)
+{
+	return exp4(vsubq_f32(x, m));
+}
 
-/* The inputs of an element-wise kernel; a is the scalar operand. */
+enum op {
+	ADD, SUB, MUL, SCALE, AXPY, FMA, RELU, EXP, SOFTEXP, SOFTOUT, SCALEW
+};
+
+/* The inputs of an element-wise kernel; a and b are the scalar operands. */
 struct src {
 	const float *x, *y, *z;
-	float a;
+	float a, b;
 };
 
 static inline __attribute__((always_inline))
@@ -128,6 +137,8 @@ float32x4_t op4(enum op op, const struct src *s, size_t i, size_t k)
 		return exp4(ld(s->x + i, k, 0));
 	case SOFTEXP:	/* -inf in the tail: it adds 0 to the sum */
 		return exp_diff4(ld(s->x + i, k, -INFINITY), a);
+	case SOFTOUT:	/* SOFTEXP then SCALE by b, the same roundings */
+		return vmulq_f32(set1(s->b), exp_diff4(ld(s->x + i, k, 0), a));
 	case SCALEW:
 		return vmulq_f32(vmulq_f32(ld(s->x + i, k, 0), a),
 				 ld(s->y + i, k, 0));
@@ -293,10 +304,77 @@ static size_t argmax(const float *x, size_t n)
 	return n ? find_first(x, n, vmax(x, n)) : 0;
 }
 
+/*
+ * The maximum of x and the sum of exp(x - max) in one read, for softmax
+ * over arrays too large for the caches, as vec_scalar.c explains: each
+ * block's maximum first, then its terms from L1, the running sums
+ * rescaled when the maximum grows. One maximum serves every lane, so no
+ * lane waits on -inf. Returns the sum and the maximum in *mp; when a NaN
+ * or +inf turns up, *mp is vmax(x, n) and the sum means nothing.
+ */
+static float max_sum_exp(const float *x, size_t n, float *mp)
+{
+	float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, vm = set1(-INFINITY);
+	float m = -INFINITY;
+
+	for (size_t i = 0; i < n; i += SOFTMAX_BLOCK) {
+		size_t nb = n - i < SOFTMAX_BLOCK ? n - i : SOFTMAX_BLOCK;
+		const float *b = x + i;
+		float bm = vmax(b, nb);
+		size_t j = 0;
+
+		if (!(bm <= m)) {
+			float32x4_t f;
+
+			if (isnan(bm) || bm == INFINITY) {
+				*mp = vmax(x, n);
+				return 0.0f;
+			}
+			f = exp_diff4(vm, set1(bm));
+			s0 = vmulq_f32(s0, f);
+			s1 = vmulq_f32(s1, f);
+			m = bm;
+			vm = set1(m);
+		}
+		if (m == -INFINITY)
+			continue;
+		for (; j + 2 * W <= nb; j += 2 * W) {
+			s0 = vaddq_f32(s0, term4(ld(b + j, W, 0), vm));
+			s1 = vaddq_f32(s1, term4(ld(b + j + W, W, 0), vm));
+		}
+		for (; j < nb; j += W) {	/* -inf past the end adds 0 */
+			float32x4_t v = ld(b + j, nb - j >= W ? W : nb - j,
+					   -INFINITY);
+
+			s0 = vaddq_f32(s0, term4(v, vm));
+		}
+	}
+	*mp = m;
+	return vaddvq_f32(vaddq_f32(s0, s1));
+}
+
+/*
+ * Three passes while x fits in the caches (the maximum, exp(x - m) and its
+ * sum, the scaling), where exp is the cost; past pep__simd_stream_bytes()
+ * two: max_sum_exp(), then y = exp(x - m) / sum, rounded as the three
+ * passes round it. Without streaming stores each store reads its line
+ * first, so that is 16 bytes of memory traffic a float instead of 28, for
+ * a second exp; vec_avx2.c and vec_sse4.c, where exp is the bottleneck,
+ * found that trade a loss on x86. Not yet measured on NEON hardware.
+ */
 static void softmax(float *y, const float *x, size_t n)
 {
-	float m = vmax(x, n), s;
+	float m, s;
 
+	if (n * sizeof(float) >= pep__simd_stream_bytes()) {
+		s = max_sum_exp(x, n, &m);
+		if (pep__softmax_special(y, x, m, n))
+			return;
+		map(SOFTOUT, y,
+		    &(struct src){ .x = x, .a = m, .b = 1.0f / s }, n);
+		return;
+	}
+	m = vmax(x, n);
 	if (pep__softmax_special(y, x, m, n))
 		return;
 	s = map(SOFTEXP, y, &(struct src){ .x = x, .a = m }, n);

@@ -32,6 +32,8 @@
 #define EXP_C5		0x1.120b6cp-7f
 #define EXP_C6		0x1.6d1106p-10f
 
+#define SOFTMAX_BLOCK	512	/* floats: softmax's online blocks */
+
 static inline uint32_t f2u(float f)
 {
 	uint32_t u;
@@ -241,11 +243,71 @@ int pep__softmax_special(float *y, const float *x, float m, size_t n)
 	return 1;
 }
 
+/*
+ * The maximum of x and the sum of exp(x - max) in one read ("online"),
+ * for softmax over arrays too large for the caches. Block by block of
+ * SOFTMAX_BLOCK floats, read a second time from L1: the block's maximum
+ * first; when it raises the running maximum m, the running sum (of
+ * exp(x - old m)) is multiplied by exp(old m - new m), which is 0 when old
+ * m is -inf or the jump is past 104 (right: those terms were below 2^-150
+ * of the new maximum's term); then exp(x - m) for the block. A rescaling
+ * adds a rounding or two per block. The terms skip exp_diff()'s
+ * correction: a term's error of up to |x - m| 2^-24 of itself comes, as
+ * the terms weigh in the sum (the largest is 1), to at most about
+ * 2^-24 ln n of the sum. Both far inside the bound's 2^-24 n. Returns the
+ * sum and the maximum in *mp; when a NaN or +inf turns up, *mp is
+ * vmax(x, n), for pep__softmax_special(), and the sum means nothing.
+ * The vector tiers that use it do the same, with per-lane sums and one
+ * running maximum for all lanes.
+ */
+static float max_sum_exp(const float *x, size_t n, float *mp)
+{
+	float m = -INFINITY, s = 0.0f;
+
+	for (size_t i = 0; i < n; i += SOFTMAX_BLOCK) {
+		size_t nb = n - i < SOFTMAX_BLOCK ? n - i : SOFTMAX_BLOCK;
+		float bm = vmax(x + i, nb);
+
+		if (!(bm <= m)) {
+			if (isnan(bm) || bm == INFINITY) {
+				*mp = vmax(x, n);
+				return 0.0f;
+			}
+			s *= exp_diff(m, bm);
+			m = bm;
+		}
+		if (m == -INFINITY)
+			continue;
+		for (size_t j = i; j < i + nb; j++)
+			s += exp1(x[j] - m);
+	}
+	*mp = m;
+	return s;
+}
+
+/*
+ * Three passes while x fits in the caches: the maximum, exp(x - m) and
+ * its sum, the scaling. Past pep__simd_stream_bytes() two, 12 bytes of
+ * memory traffic a float instead of 20 (where the output is streamed):
+ * max_sum_exp(), then y = exp(x - m) / sum, rounded as the three passes
+ * round it. That computes exp twice, which costs more than the pass it
+ * saves wherever exp rather than memory is the bottleneck, this loop
+ * included; it is here as the reference for vec_avx512.c and vec_neon.c.
+ */
 static void softmax(float *y, const float *x, size_t n)
 {
-	float m = vmax(x, n);
-	float s = 0.0f, inv;
+	float m, s = 0.0f, inv;
 
+	if (n * sizeof(float) >= pep__simd_stream_bytes()) {
+		s = max_sum_exp(x, n, &m);
+		if (pep__softmax_special(y, x, m, n))
+			return;
+		inv = 1.0f / s;
+		for (size_t i = 0; i < n; i++)
+			y[i] = exp_diff(x[i], m) * inv;
+		return;
+	}
+	m = vmax(x, n);
 	if (pep__softmax_special(y, x, m, n))
 		return;
 	for (size_t i = 0; i < n; i++) {
