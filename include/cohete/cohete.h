@@ -9,5 +9,6 @@
 #include <cohete/power.h>
 #include <cohete/status.h>
 #include <cohete/agent.h>
+#include <cohete/quant.h>
 
 #endif /* COHETE_COHETE_H */

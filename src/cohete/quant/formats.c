@@ -1,0 +1,2 @@
+/* formats.c - being written */
+#include <cohete/quant.h>
