@@ -529,7 +529,61 @@ COH_API int coh_quant_choose(const struct coh_model_shape *shape,
 			     struct coh_quant_estimate *est,
 			     struct pep_err *err);
 
+/*
+ * The shape of the model in a parsed GGUF file: <arch>.block_count,
+ * .embedding_length, .feed_forward_length, .attention.head_count(_kv),
+ * .attention.key_length/.value_length (else embedding / heads),
+ * .expert_count, the vocabulary (tokenizer.ggml.tokens, else the
+ * token_embd rows), and every tensor. *tensors is malloc'd (free it; the
+ * names point into g). -EINVAL naming a missing or absurd key.
+ */
+COH_API int coh_model_shape_from_gguf(const struct coh_gguf *g,
+				      struct coh_model_shape *shape,
+				      struct coh_quant_tensor **tensors,
+				      struct pep_err *err);
+
 /* ==== end of choosing a level ==== */
+
+/* ==== quantizing a file (src/cohete/quant/quantize.c) ==== */
+
+struct coh_quantize_progress {
+	size_t tensor, n_tensors;	/* the one being written, from 0 */
+	const char *name;
+	uint64_t done_bytes, total_bytes;	/* input tensor data */
+};
+
+/* What happened to one tensor. */
+struct coh_quantize_tensor_report {
+	const char *name;
+	uint32_t from_type, to_type;
+	uint64_t from_bytes, to_bytes;
+	bool converted;			/* false: copied as it was */
+	double rmse, max_abs;		/* vs the input; with opts.measure */
+};
+
+struct coh_quantize_opts {
+	enum coh_ftype ftype;
+	unsigned int threads;		/* 0: the online CPUs */
+	bool measure;			/* dequantize to measure each error */
+	void (*progress)(const struct coh_quantize_progress *p, void *arg);
+	void (*tensor_done)(const struct coh_quantize_tensor_report *r,
+			    void *arg);
+	void *arg;
+};
+
+/*
+ * Quantize the GGUF file in to out as llama-quantize IN OUT TYPE does
+ * (no importance matrix): the same metadata (every key copied, split keys
+ * dropped, general.quantization_version and general.file_type set), the
+ * same tensor order and types, the same bytes, whatever the threads or
+ * the CPU. out appears whole or not at all. Input tensors to quantize
+ * must be F32, F16 or BF16.
+ */
+COH_API int coh_quantize_file(const char *in, const char *out,
+			      const struct coh_quantize_opts *opts,
+			      struct pep_err *err);
+
+/* ==== end of quantizing a file ==== */
 
 #ifdef __cplusplus
 }

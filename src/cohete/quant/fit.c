@@ -9,6 +9,7 @@
  * errs high: the promise is that a chosen level never exceeds the budget.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,4 +223,114 @@ int coh_quant_choose(const struct coh_model_shape *s,
 			   coh_ftype_name(last->ftype), mib(last->total),
 			   mib(last->weights), mib(last->kv),
 			   mib(last->compute), mib(last->runtime));
+}
+
+/* ---- the shape of a GGUF model ---------------------------------------------- */
+
+/* <arch>.<suffix> as an unsigned integer; fallback when absent. */
+static int arch_uint(const struct coh_gguf *g, const char *arch,
+		     const char *suffix, uint64_t fallback, uint64_t *out,
+		     struct pep_err *err)
+{
+	char key[128];
+	int rc;
+
+	snprintf(key, sizeof(key), "%s.%s", arch, suffix);
+	rc = coh_gguf_get_uint(g, key, out);
+	if (rc == -ENOENT) {
+		*out = fallback;
+		return 0;
+	}
+	if (rc || *out > (1u << 30))
+		return pep_err_set(err, -EINVAL, "metadata %s: %s", key,
+				   rc ? "not an unsigned integer" :
+					"absurdly large");
+	return 0;
+}
+
+static int shape_hparams(const struct coh_gguf *g, struct coh_model_shape *s,
+			 struct pep_err *err)
+{
+	const char *arch = s->m.arch;
+	uint64_t layers, heads, kv_heads, experts, kdim, vdim;
+	int rc;
+
+	if ((rc = arch_uint(g, arch, "block_count", 0, &layers, err)) ||
+	    (rc = arch_uint(g, arch, "embedding_length", 0, &s->n_embd, err)) ||
+	    (rc = arch_uint(g, arch, "feed_forward_length", 0, &s->n_ff, err)) ||
+	    (rc = arch_uint(g, arch, "attention.head_count", 0, &heads, err)) ||
+	    (rc = arch_uint(g, arch, "attention.head_count_kv", heads,
+			    &kv_heads, err)) ||
+	    (rc = arch_uint(g, arch, "expert_count", 0, &experts, err)))
+		return rc;
+	if (layers == 0)
+		return pep_err_set(err, -EINVAL, "metadata %s.block_count: %s",
+				   arch, "missing or 0");
+	s->m.n_layer = (unsigned int)layers;
+	s->m.n_head = (unsigned int)heads;
+	s->m.n_head_kv = (unsigned int)kv_heads;
+	s->m.n_expert = (unsigned int)experts;
+	if ((rc = arch_uint(g, arch, "attention.key_length",
+			    heads ? s->n_embd / heads : 0, &kdim, err)) ||
+	    (rc = arch_uint(g, arch, "attention.value_length", kdim, &vdim,
+			    err)))
+		return rc;
+	s->head_dim_k = kdim;
+	s->head_dim_v = vdim;
+	return 0;
+}
+
+static void shape_tensors(const struct coh_gguf *g, struct coh_model_shape *s,
+			  struct coh_quant_tensor *t)
+{
+	for (size_t i = 0; i < s->n_tensors; i++) {
+		const struct coh_gguf_tensor *gt = coh_gguf_tensor_at(g, i);
+
+		t[i] = (struct coh_quant_tensor){
+			.name = gt->name, .n_dims = gt->n_dims,
+			.ne = { gt->ne[0], gt->ne[1], gt->ne[2], gt->ne[3] },
+			.type = gt->type,
+		};
+		if (strcmp(gt->name, "output.weight") == 0)
+			s->m.has_output = true;
+		if (strstr(gt->name, "attn_v.weight") ||
+		    strstr(gt->name, "attn_qkv.weight") ||
+		    strstr(gt->name, "attn_kv_b.weight"))
+			s->m.n_attention_wv++;
+		if (strcmp(gt->name, "token_embd.weight") == 0 && !s->n_vocab)
+			s->n_vocab = gt->ne[1];
+	}
+}
+
+int coh_model_shape_from_gguf(const struct coh_gguf *g,
+			      struct coh_model_shape *s,
+			      struct coh_quant_tensor **tensors,
+			      struct pep_err *err)
+{
+	const struct coh_gguf_kv *tokens;
+	const char *arch;
+	size_t len;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	*tensors = NULL;
+	if (coh_gguf_get_str(g, "general.architecture", &arch, &len) != 0 ||
+	    len == 0 || len >= sizeof(s->m.arch))
+		return pep_err_set(err, -EINVAL, "metadata general.architecture: "
+				   "missing, not a string or too long");
+	memcpy(s->m.arch, arch, len);
+	s->m.arch[len] = '\0';
+	rc = shape_hparams(g, s, err);
+	if (rc)
+		return rc;
+	tokens = coh_gguf_find(g, "tokenizer.ggml.tokens");
+	if (tokens && tokens->type == COH_GGUF_ARRAY)
+		s->n_vocab = tokens->count;
+	s->n_tensors = coh_gguf_tensor_count(g);
+	*tensors = calloc(s->n_tensors ? s->n_tensors : 1, sizeof(**tensors));
+	if (!*tensors)
+		return pep_err_set(err, -ENOMEM, "out of memory");
+	shape_tensors(g, s, *tensors);
+	s->tensors = *tensors;
+	return 0;
 }
