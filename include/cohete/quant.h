@@ -65,13 +65,14 @@ COH_API int coh_quantize_row(enum coh_ggml_type type, const float *x,
 			     void *out, size_t n);
 COH_API int coh_dequantize_row(enum coh_ggml_type type, const void *in,
 			       float *y, size_t n);
-/* Bytes of a row of n elements; 0 for a type above or a bad n. */
+/* Bytes of a row of n elements; 0 for a type not listed above or a bad n. */
 COH_API size_t coh_quant_row_bytes(enum coh_ggml_type type, size_t n);
-/* Elements per block (1, 32 or 256) of a type above; 0 for the others. */
+/* Elements per block (1, 32 or 256) of a type listed above; else 0. */
 COH_API size_t coh_quant_block_elems(enum coh_ggml_type type);
 /*
- * Whether every fp16 scale (d, dmin, m) of a quantized row is finite, as
- * ggml_validate_row_data() requires: 1 yes, 0 no, -EINVAL as above.
+ * Whether every fp16 scale (d, dmin, m) of a quantized row, or every value
+ * of an F32/F16/BF16 row, is finite, as ggml_validate_row_data() requires:
+ * 1 yes, 0 no, -EINVAL as above.
  */
 COH_API int coh_quant_row_finite(enum coh_ggml_type type, const void *in,
 				 size_t n);
@@ -157,11 +158,12 @@ struct coh_gguf;			/* opaque: the index over one buffer */
  * anything is allocated, with overflow-safe arithmetic. Enforced: magic,
  * version 2 or 3, all 13 value types (bool 0 or 1; no arrays of arrays),
  * unique keys and tensor names, general.alignment (u32 power of two,
- * default 32), tensor names under 64 bytes, n_dims 1..4, every ne in
- * 1..INT64_MAX with an element count that fits int64, a valid non-retired
- * type, ne[0] a multiple of the block size, offset = the running sum of
- * the earlier tensors' sizes rounded up to the alignment, and each tensor's
- * bytes inside buf (padding after the last tensor is not required).
+ * default 32), tensor names under 64 bytes without a NUL, n_dims 1..4,
+ * every ne in 1..INT64_MAX with an element count that fits int64, a valid
+ * non-retired type, ne[0] a multiple of the block size, offset = the
+ * running sum of the earlier tensors' sizes rounded up to the alignment
+ * (so no overlaps, no gaps), and each tensor's bytes inside buf (padding
+ * after the last tensor is not required).
  * Returns 0 and *out, or -EINVAL (malformed; err says what and where:
  * "tensor 3 (blk.0.attn_q.weight): offset 4096, expected 8192"),
  * -EOPNOTSUPP (version 1, unknown version, big-endian file) or -ENOMEM.
@@ -254,12 +256,14 @@ COH_API bool coh_gguf_str_next(struct coh_gguf_str_iter *it, const char **s,
 			       size_t *len);
 
 /*
- * Writer. Output goes to a temporary "PATH.XXXXXX.tmp" in the destination's
- * directory; coh_gguf_writer_finish() fsyncs it, renames it over path and
- * fsyncs the directory, so path holds either its old content or the whole
- * new file, never part of one. Any failure after create removes the
- * temporary file at once; coh_gguf_writer_abort() removes it too. The
- * output gets mode 0644.
+ * Writer. Output goes to an unnamed file (O_TMPFILE) in the destination's
+ * directory, or where the file system lacks that, to "PATH.XXXXXX.tmp";
+ * coh_gguf_writer_finish() fsyncs it, names it "PATH.<random>.tmp",
+ * renames that over path and fsyncs the directory, so path holds either
+ * its old content or the whole new file, never part of one. Any failure
+ * after create removes the temporary file at once; abort removes it too,
+ * and with O_TMPFILE even a killed process leaves nothing. The output gets
+ * mode 0644.
  *
  * Order: create; kvs and tensor infos in any mix; then each tensor's data
  * in info order (the header is written with the first data, so kvs and
@@ -318,9 +322,10 @@ COH_API int coh_gguf_writer_copy_kv(struct coh_gguf_writer *w,
 				    const struct coh_gguf *g, size_t index);
 
 /*
- * Set a key: replace its value (and type) where it stands, or append it.
- * For what llama-quantize sets: general.file_type,
- * general.quantization_version, general.alignment.
+ * Set a key as ggml's gguf_set_val_*() does (llama.cpp b4747, so also
+ * llama-quantize): a key already present is removed, and the new value
+ * (and type) appended. Setting general.quantization_version then
+ * general.file_type leaves them last, in that order.
  */
 COH_API int coh_gguf_writer_set_u32(struct coh_gguf_writer *w,
 				    const char *key, uint32_t v);
@@ -363,7 +368,8 @@ COH_API int coh_gguf_writer_write_tensor_data(struct coh_gguf_writer *w,
 /*
  * Check that every tensor's data was written, fsync, rename over the path
  * and fsync the directory; then free w (also on failure, after removing
- * the temporary file). err says what failed.
+ * the temporary file). err says what failed. Only a failed fsync of the
+ * directory comes after the rename: the new file is then in place.
  */
 COH_API int coh_gguf_writer_finish(struct coh_gguf_writer *w,
 				   struct pep_err *err);
