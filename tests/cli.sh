@@ -289,6 +289,111 @@ if [ -n "${COHETE_SIM:-}" ] && command -v python3 >/dev/null; then
 	expect_rc "clocks on without --yes" 2 && pass "clocks on refuses without --yes"
 fi
 
+# quantize and model inspect on a small llama-layout GGUF made here.
+make_gguf() {
+	python3 - "$1" <<'PYEOF'
+import struct, sys, random
+
+random.seed(7)
+def s(x):
+    b = x.encode()
+    return struct.pack('<Q', len(b)) + b
+def kv_str(k, v): return s(k) + struct.pack('<I', 8) + s(v)
+def kv_u32(k, v): return s(k) + struct.pack('<II', 4, v)
+def kv_f32(k, v): return s(k) + struct.pack('<If', 6, v)
+embd, ff, vocab = 256, 512, 64
+tensors = [('token_embd.weight', [embd, vocab], 1), ('output_norm.weight', [embd], 0),
+           ('output.weight', [embd, vocab], 1)]
+for l in range(2):
+    for name, shape in (('attn_norm', [embd]), ('attn_q', [embd, embd]),
+                        ('attn_k', [embd, 128]), ('attn_v', [embd, 128]),
+                        ('attn_output', [embd, embd]), ('ffn_norm', [embd]),
+                        ('ffn_gate', [embd, ff]), ('ffn_up', [embd, ff]),
+                        ('ffn_down', [ff, embd])):
+        tensors.append(('blk.%d.%s.weight' % (l, name), shape, 1 if len(shape) > 1 else 0))
+kvs = [kv_str('general.architecture', 'llama'), kv_str('general.name', 'cli'),
+       kv_u32('llama.block_count', 2), kv_u32('llama.embedding_length', embd),
+       kv_u32('llama.feed_forward_length', ff), kv_u32('llama.attention.head_count', 4),
+       kv_u32('llama.attention.head_count_kv', 2), kv_u32('llama.context_length', 512),
+       kv_f32('llama.attention.layer_norm_rms_epsilon', 1e-5)]
+infos, datas, off = b'', [], 0
+for name, shape, f16 in tensors:
+    n = 1
+    for d in shape: n *= d
+    if f16:
+        data = b''.join(struct.pack('<e', random.uniform(-0.1, 0.1)) for _ in range(n))
+    else:
+        data = struct.pack('<%df' % n, *([1.0] * n))
+    infos += s(name) + struct.pack('<I', len(shape)) + b''.join(struct.pack('<Q', d) for d in shape)
+    infos += struct.pack('<IQ', 1 if f16 else 0, off)
+    pad = (-len(data)) % 32
+    datas.append(data + b'\0' * pad)
+    off += len(data) + pad
+head = b'GGUF' + struct.pack('<IQQ', 3, len(tensors), len(kvs)) + b''.join(kvs) + infos
+head += b'\0' * ((-len(head)) % 32)
+open(sys.argv[1], 'wb').write(head + b''.join(datas))
+PYEOF
+}
+
+c -- quantize --help
+expect_rc "quantize --help" 0 && [ -s "$out" ] && pass "quantize --help"
+c -- model --help
+expect_rc "model --help" 0 && [ -s "$out" ] && pass "model --help"
+if command -v python3 >/dev/null && make_gguf "$tmp/tiny.gguf"; then
+	c -- quantize "$tmp/tiny.gguf" "$tmp/q.gguf" Q9_9
+	if expect_rc "quantize to an unknown type" 2 && grep -q "Q9_9" "$err"; then
+		pass "quantize: an unknown type is a usage error naming it"
+	fi
+	c -- quantize "$tmp/missing.gguf" "$tmp/q.gguf" Q4_0
+	expect_rc "quantize a missing file" 1 && [ ! -e "$tmp/q.gguf" ] &&
+		pass "quantize: a missing input fails and writes nothing"
+	c -- quantize "$tmp/tiny.gguf" "$tmp/q.gguf" Q4_K_M --report --threads 2
+	if expect_rc "quantize Q4_K_M" 0 && grep -q "blk.1.ffn_down.weight.*Q6_K" "$out" &&
+	   grep -q "rmse" "$out"; then
+		pass "quantize Q4_K_M --report: per-tensor types and errors"
+	else
+		fail "quantize Q4_K_M --report: no Q6_K ffn_down line or no rmse"
+		show
+	fi
+	c -- model inspect "$tmp/q.gguf" --json
+	if expect_rc "model inspect --json" 0 && python3 - "$out" <<'PYEOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+types = {t['name']: t['type'] for t in doc['tensors']}
+assert types['output.weight'] == 'Q6_K', types
+assert types['blk.0.attn_q.weight'] == 'Q4_K', types
+assert types['blk.0.attn_norm.weight'] == 'F32', types
+assert doc['metadata']['general.file_type'] == '15', doc['metadata']
+assert any(l['level'] == 'Q4_K_M' for l in doc['memory'])
+PYEOF
+	then
+		pass "model inspect --json: the quantized types and file type"
+	else
+		fail "model inspect --json: wrong types or not JSON"
+		show
+	fi
+	c -- model inspect "$tmp/tiny.gguf"
+	expect_rc "model inspect" 0 && grep -q "parameters" "$out" &&
+		pass "model inspect: a human summary"
+	c -- quantize "$tmp/tiny.gguf" "$tmp/a.gguf" auto --budget-mb 1
+	if expect_rc "auto with 1 MiB" 1 && grep -q "no level fits" "$err" &&
+	   [ ! -e "$tmp/a.gguf" ]; then
+		pass "quantize auto: nothing fits 1 MiB, says what the smallest needs"
+	else
+		fail "quantize auto --budget-mb 1"
+		show
+	fi
+	c -- quantize "$tmp/tiny.gguf" "$tmp/a.gguf" auto --device "Orin Nano 8GB"
+	if expect_rc "auto on an Orin Nano 8GB" 0 && grep -q "auto: Q8_0" "$out"; then
+		pass "quantize auto --device: a tiny model gets Q8_0"
+	else
+		fail "quantize auto --device \"Orin Nano 8GB\""
+		show
+	fi
+	c -- quantize "$tmp/tiny.gguf" "$tmp/a.gguf" auto --device "Orin"
+	expect_rc "auto with an ambiguous device" 2 && pass "quantize auto: an ambiguous --device is a usage error"
+fi
+
 echo "cli.sh: $checks runs, $failures failed, $nfix fixture sysroots"
 if [ "$failures" -ne 0 ]; then
 	exit 1

@@ -62,27 +62,33 @@ static int parse_uint(const char *opt, const char *arg, uint64_t max,
 
 /* ---- the budget ----------------------------------------------------------- */
 
-/* A module by P-number or by name (case-insensitive, a unique substring). */
+/*
+ * A module by P-number or name, or by a part of its name that every match
+ * shares the memory of ("Orin Nano 8GB": the module, its Super and its
+ * developer kit are all 8 GB; "Orin" is too vague).
+ */
 static const struct coh_module_spec *find_device(const char *name)
 {
-	unsigned int n, hits = 0;
+	unsigned int n;
 	const struct coh_module_spec *t = coh_module_table(&n), *found = NULL;
+	int vague = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
 		if (!strcasecmp(t[i].pnum, name) || !strcasecmp(t[i].name, name))
 			return &t[i];
-		if (strcasestr(t[i].name, name)) {
-			if (!found || strcmp(found->name, t[i].name) != 0)
-				hits++;
-			found = &t[i];
-		}
+		if (!strcasestr(t[i].name, name))
+			continue;
+		if (found && found->ram_gb != t[i].ram_gb)
+			vague = 1;
+		found = found ? found : &t[i];
 	}
-	if (hits == 1)
+	if (found && !vague)
 		return found;
 	cli_error("quantize", "--device '%s' %s; known devices:", name,
-		  hits ? "matches several" : "matches none");
+		  found ? "matches modules of different memory" : "matches none");
 	for (unsigned int i = 0; i < n; i++)
-		fprintf(stderr, "  %-12s %s\n", t[i].pnum, t[i].name);
+		fprintf(stderr, "  %-12s %2u GB  %s\n", t[i].pnum, t[i].ram_gb,
+			t[i].name);
 	return NULL;
 }
 
