@@ -5,7 +5,7 @@
  * key copied, quantization_version and file_type last), tensor order and
  * types as llama-quantize chooses them, every quantized row equal to
  * coh_quantize_row() of the widened input, the same bytes at 1, 2 and 8
- * threads, refusals named, and a quantization killed with SIGKILL leaves
+ * threads and on every SIMD tier, refusals named, and a quantization killed with SIGKILL leaves
  * neither an output nor a temporary file once the next run is done.
  */
 #include <dirent.h>
@@ -267,6 +267,40 @@ static int test_q4_k_m(void)
 	return T_PASS;
 }
 
+/* The same bytes on every SIMD tier this CPU has (F16 widening and any
+ * vector code in the path are dispatched), at 2 threads. */
+static int test_tiers(void)
+{
+	char in[96], out[96], *ref = NULL, *got;
+	size_t ref_len = 0, len;
+	struct pep_err err;
+	int rc = T_PASS;
+
+	path_in(in, sizeof(in), "tiny-f16.gguf");
+	path_in(out, sizeof(out), "tiny-tier.gguf");
+	for (int isa = 0; isa < PEP_SIMD_ISA_COUNT && rc == T_PASS; isa++) {
+		if (pep_simd_force((enum pep_simd_isa)isa, NULL) != 0)
+			continue;
+		CHECK(quantize(in, out, COH_FTYPE_Q4_K_M, 2, &err) == 0);
+		got = slurp(out, &len);
+		CHECK(got);
+		if (!ref) {
+			ref = got;
+			ref_len = len;
+			continue;
+		}
+		if (len != ref_len || memcmp(got, ref, len)) {
+			fprintf(stderr, "tier %s differs from scalar\n",
+				pep_simd_isa_name((enum pep_simd_isa)isa));
+			rc = T_FAIL;
+		}
+		free(got);
+	}
+	free(ref);
+	pep_simd_force(pep_simd_best(), NULL);
+	return rc;
+}
+
 /* The same bytes at 1, 2 and 8 threads, for each file type. */
 static int test_threads(void)
 {
@@ -412,6 +446,7 @@ int main(void)
 		return T_ERROR;
 	t_run("Q4_K_M file: order, types, metadata, rows", test_q4_k_m, &rc);
 	t_run("same bytes at 1, 2 and 8 threads", test_threads, &rc);
+	t_run("same bytes on every SIMD tier", test_tiers, &rc);
 	t_run("refusals leave no output", test_refusals, &rc);
 	t_run("killed run leaves nothing behind", test_killed, &rc);
 	cleanup();
