@@ -69,31 +69,31 @@ struct chunk {
 	int rc;
 };
 
-/* Error of the quantized row against the input, in double. */
-static void measure_row(uint32_t type, const void *q, const float *x,
-			size_t n, double *sq, double *max_abs)
+/* Error of the quantized row against the input, in double; y: n floats. */
+static int measure_row(uint32_t type, const void *q, const float *x,
+		       float *y, size_t n, double *sq, double *max_abs)
 {
-	float *y = malloc(n * sizeof(float));
+	int rc = coh_dequantize_row((enum coh_ggml_type)type, q, y, n);
 
-	if (!y || coh_dequantize_row(type, q, y, n) != 0) {
-		free(y);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !rc; i++) {
 		double d = fabs((double)y[i] - (double)x[i]);
 
 		*sq += d * d;
 		if (d > *max_abs)
 			*max_abs = d;
 	}
-	free(y);
+	return rc;
 }
 
 static void chunk_run(void *arg)
 {
 	struct chunk *c = arg;
 	struct slab *s = c->s;
+	/* One dequantization buffer for the chunk's rows, not one a row. */
+	float *y = s->measure ? malloc(s->n * sizeof(float)) : NULL;
 
+	if (s->measure && !y)
+		c->rc = -ENOMEM;
 	for (size_t r = c->first; r < c->first + c->count && !c->rc; r++) {
 		float *x = s->f32 + r * s->n;
 		uint8_t *q = s->dst + r * s->row_out;
@@ -106,8 +106,10 @@ static void chunk_run(void *arg)
 						   q, s->n) != 1)
 			c->rc = -ERANGE;
 		if (!c->rc && s->measure)
-			measure_row(s->p->type, q, x, s->n, &c->sq, &c->max_abs);
+			c->rc = measure_row(s->p->type, q, x, y, s->n, &c->sq,
+					    &c->max_abs);
 	}
+	free(y);
 }
 
 struct slab_job {
