@@ -92,7 +92,9 @@ tsan: deps
 	TSAN_OPTIONS=halt_on_error=1 \
 	meson test -C $(BUILD_TSAN) --suite unit --suite threads --print-errorlogs
 
+# bench/quant's anchor, llama.cpp's quantizer: fetched, not packaged.
 bench: build
+	scripts/fetch-llama.sh >/dev/null || true
 	meson test -C $(BUILD) --benchmark --verbose
 
 install: build

@@ -5,8 +5,9 @@
 #
 #   scripts/deps.sh          build dependencies
 #   scripts/deps.sh --test   also the test/CI set (cross toolchain, qemu,
-#                            clang + its sanitizer runtime, valgrind, and
-#                            the test VM's set below)
+#                            clang + its sanitizer runtime, valgrind, the
+#                            test VM's set below, and llama.cpp's quantizer
+#                            through scripts/fetch-llama.sh)
 #   scripts/deps.sh --vm     the test VM's set only: qemu, busybox-static,
 #                            Debian's linux-source-6.1 and what building a
 #                            kernel needs (x86-64 Debian hosts)
@@ -208,6 +209,16 @@ if meson_too_old; then
 	echo "deps: installing: meson>=$meson_min (pip --user; distribution meson is older)"
 	python3 -m pip install --user -q "meson>=$meson_min"
 	installed_any=1
+fi
+
+# 4. llama.cpp's quantizer, the reference of test cohete-quant-llama and
+# the anchor of bench/quant (no package: the npm registry's build, cached
+# under ~/.cache). Not fatal: without it that test skips and says why.
+if [ "$want_test" -eq 1 ]; then
+	if ! "$here/fetch-llama.sh" >/dev/null; then
+		echo "deps: warning: llama.cpp's libllama not fetched" \
+		     "(test cohete-quant-llama will skip)" >&2
+	fi
 fi
 
 if [ "$installed_any" -eq 0 ]; then

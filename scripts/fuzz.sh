@@ -57,11 +57,21 @@ for f in "$src"/src/pepita/simd/*_{sse4,avx2,avx512,neon}.c; do
 	clang "${cflags[@]}" $flags -c "$f" -o "$obj"
 	tier_objs+=("$obj")
 done
+# cohete's lanes.c likewise, once per tier (src/cohete/meson.build).
+for tier in sse4 avx2 avx512 neon; do
+	flags=$(tier_flags "$tier") || continue
+	case $tier in avx512) width=16 ;; avx2) width=8 ;; *) width=4 ;; esac
+	obj=$work/simd/lanes_$tier.o
+	# shellcheck disable=SC2086
+	clang "${cflags[@]}" $flags -ffp-contract=off -DLANES_TIER=$tier \
+		-DLANES_WIDTH=$width -c "$src/src/cohete/quant/lanes.c" -o "$obj"
+	tier_objs+=("$obj")
+done
 
 # Every other library source with coverage, so the fuzzer sees inside the
 # parsers.
 sources=$(ls "$src"/src/pepita/*/*.c "$src"/src/cohete/*/*.c |
-	grep -Ev '/simd/[a-z]+_(sse4|avx2|avx512|neon)\.c$')
+	grep -Ev '/simd/[a-z]+_(sse4|avx2|avx512|neon)\.c$|/quant/lanes\.c$')
 # shellcheck disable=SC2086
 clang "${cflags[@]}" -fsanitize=fuzzer \
 	$sources "${tier_objs[@]}" "$work/tables.c" "$src/tests/fuzz/$target.c" \

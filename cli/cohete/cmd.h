@@ -5,6 +5,7 @@
 #ifndef CLI_COHETE_CMD_H
 #define CLI_COHETE_CMD_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -29,6 +30,12 @@ int cli_open_sysroot(const char *option, struct coh_sysroot **out);
 
 /* Colour for a human at a terminal only: not with NO_COLOR or TERM=dumb. */
 int cli_use_color(FILE *stream);
+
+/* Bytes as MiB, for printing. */
+static inline double cli_mib(uint64_t bytes)
+{
+	return (double)bytes / (1024.0 * 1024.0);
+}
 
 /* Print "cohete: <cmd>: <message>" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)

@@ -27,11 +27,6 @@ static void usage(FILE *out)
 		"  -h, --help      this help\n");
 }
 
-static double mib(uint64_t b)
-{
-	return (double)b / (1024.0 * 1024.0);
-}
-
 /* A scalar kv as text; arrays and strings shortened. */
 static void kv_text(const struct coh_gguf_kv *kv, char *buf, size_t len)
 {
@@ -119,7 +114,7 @@ static void print_text(const struct info *in, const char *path)
 
 		shape_text(t, shape, sizeof(shape));
 		printf("  %-40s %-6s %-20s %10.2f MiB\n", t->name,
-		       coh_ggml_type_name(t->type), shape, mib(t->nbytes));
+		       coh_ggml_type_name(t->type), shape, cli_mib(t->nbytes));
 	}
 	printf("\nmemory (MiB):\n  %-8s %10s %9s %9s %9s %10s\n", "level",
 	       "weights", "KV", "compute", "runtime", "total");
@@ -132,8 +127,8 @@ static void print_text(const struct info *in, const char *path)
 			continue;
 		}
 		printf("  %-8s %10.0f %9.0f %9.0f %9.0f %10.0f\n",
-		       coh_ftype_name(e->ftype), mib(e->weights), mib(e->kv),
-		       mib(e->compute), mib(e->runtime), mib(e->total));
+		       coh_ftype_name(e->ftype), cli_mib(e->weights), cli_mib(e->kv),
+		       cli_mib(e->compute), cli_mib(e->runtime), cli_mib(e->total));
 	}
 }
 

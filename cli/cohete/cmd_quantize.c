@@ -101,21 +101,16 @@ static uint64_t device_budget(const struct coh_module_spec *m)
 	return ram > keep ? ram - keep : 0;
 }
 
-static double mib(uint64_t b)
-{
-	return (double)b / (1024.0 * 1024.0);
-}
-
 static void print_levels(const struct coh_quant_estimate *e, size_t n,
 			 uint64_t budget)
 {
 	printf("%-8s %10s %9s %9s %9s %10s  fits %.0f MiB\n", "level",
-	       "weights", "KV", "compute", "runtime", "total", mib(budget));
+	       "weights", "KV", "compute", "runtime", "total", cli_mib(budget));
 	for (size_t i = 0; i < n; i++)
 		printf("%-8s %10.0f %9.0f %9.0f %9.0f %10.0f  %s\n",
-		       coh_ftype_name(e[i].ftype), mib(e[i].weights),
-		       mib(e[i].kv), mib(e[i].compute), mib(e[i].runtime),
-		       mib(e[i].total), e[i].fits ? "yes" : "no");
+		       coh_ftype_name(e[i].ftype), cli_mib(e[i].weights),
+		       cli_mib(e[i].kv), cli_mib(e[i].compute), cli_mib(e[i].runtime),
+		       cli_mib(e[i].total), e[i].fits ? "yes" : "no");
 }
 
 /* TYPE auto: the level, or an exit code (> 0) after saying why not. */
@@ -140,7 +135,7 @@ static int choose_level(const struct opts *o, enum coh_ftype *ftype)
 			return CMD_EXIT_USAGE;
 		t.budget_bytes = device_budget(m);
 		printf("%s: %u GB, %.0f MiB for the model\n", m->name, m->ram_gb,
-		       mib(t.budget_bytes));
+		       cli_mib(t.budget_bytes));
 	}
 	if (!t.budget_bytes) {
 		cli_error("quantize", "auto needs --device NAME or --budget-mb N");
@@ -201,7 +196,7 @@ static void on_progress(const struct coh_quantize_progress *p, void *arg)
 	bar[30] = '\0';
 	fprintf(stderr, "\r[%s] %3.0f%% tensor %zu/%zu %.0f/%.0f MiB %.0f MiB/s "
 		"ETA %.0fs \033[K", bar, frac * 100, p->tensor + 1, p->n_tensors,
-		mib(p->done_bytes), mib(p->total_bytes), rate / 1048576.0, eta);
+		cli_mib(p->done_bytes), cli_mib(p->total_bytes), rate / 1048576.0, eta);
 }
 
 static void on_tensor(const struct coh_quantize_tensor_report *r, void *arg)
@@ -216,7 +211,7 @@ static void on_tensor(const struct coh_quantize_tensor_report *r, void *arg)
 		fprintf(stderr, "\r\033[K");
 	printf("%-36s %-5s -> %-5s %9.2f -> %9.2f MiB", r->name,
 	       coh_ggml_type_name(r->from_type), coh_ggml_type_name(r->to_type),
-	       mib(r->from_bytes), mib(r->to_bytes));
+	       cli_mib(r->from_bytes), cli_mib(r->to_bytes));
 	if (r->converted)
 		printf("  rmse %.3g max %.3g", r->rmse, r->max_abs);
 	putchar('\n');
@@ -246,7 +241,7 @@ static int quantize(const struct opts *o, enum coh_ftype ftype)
 	}
 	s = (double)(now_ns() - ui.start_ns) / 1e9;
 	printf("%s: %s, %.1f MiB -> %.1f MiB (%.1f%%) in %.2f s\n", o->out,
-	       coh_ftype_name(ftype), mib(ui.in_total), mib(ui.out_total),
+	       coh_ftype_name(ftype), cli_mib(ui.in_total), cli_mib(ui.out_total),
 	       ui.in_total ? 100.0 * (double)ui.out_total / (double)ui.in_total : 0,
 	       s);
 	return CMD_EXIT_OK;

@@ -41,6 +41,7 @@ enum coh_ggml_type {
 	COH_GGML_Q5_K = 13,
 	COH_GGML_Q6_K = 14,
 	COH_GGML_Q8_K = 15,
+	COH_GGML_IQ4_NL = 20,
 	COH_GGML_BF16 = 30,
 	COH_GGML_TYPE_MAX = 64		/* ids are below this */
 };
@@ -445,9 +446,10 @@ COH_API bool coh_quant_wants(const char *name, unsigned int n_dims);
  * The type of one quantized tensor (coh_quant_wants() true), ne0 its row
  * length; call in output order (coh_quant_tensor_cmp()), once per tensor,
  * with walk zeroed before the first. COH_GGML_TYPE_MAX where llama-quantize
- * refuses the tensor (a 32-element type that does not divide the row);
- * type 20 (IQ4_NL) is llama-quantize's fallback for Q2_K/Q3_K rows that
- * 256 does not divide.
+ * refuses the tensor (a 32-element type that does not divide the row).
+ * Rows that 256 does not divide fall back as current llama.cpp does:
+ * Q2_K/Q3_K to Q4_0 (b4747 and older: IQ4_NL), Q4_K to Q5_0, Q5_K to
+ * Q5_1, Q6_K to Q8_0; F16 when 32 does not divide them either.
  */
 COH_API enum coh_ggml_type coh_quant_tensor_type(const struct coh_quant_model *m,
 						 struct coh_quant_walk *walk,

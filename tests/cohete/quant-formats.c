@@ -5,8 +5,8 @@
  *    clamps, element order, zero / equal / denormal / huge blocks;
  *  - rows checked against tests/cohete/quant-golden.py, a separate plain
  *    Python implementation of quantize_row_<type>_ref and the dequantizers
- *    with float32 emulated after every operation: all ten formats, six
- *    rows byte for byte and 256 more through checksums;
+ *    with float32 emulated after every operation: all eleven formats,
+ *    six rows byte for byte and 256 more through checksums;
  *  - per-element error bounds and RMSE ordering on random rows;
  *  - the same bytes whatever the alignment of input and output.
  * Runs under qemu-aarch64 too: the bytes must not depend on the ISA.
@@ -413,6 +413,186 @@ static int test_k_equal(void)
 	return T_PASS;
 }
 
+/* ---- IQ4_NL blocks derived by hand ---------------------------------- */
+
+/*
+ * IQ4_NL (quantize_iq4_nl: 32 elements, weights x^2, levels -127 -104 -83
+ * -65 -49 -35 -22 -10 1 13 25 38 53 69 89 113). The fit: d = -max / -127,
+ * the levels of x / d, d = sumqx / sumq2; then for itry = -7 .. 7 the
+ * levels of x (itry - 127) / max, kept if sumqx^2 > best sumq2 (strictly:
+ * the earlier fit wins a tie). The stored levels come from 1 / d in fp32.
+ *
+ * Levels: x[j] = level j, x[16..31] = -127. max = x[0] = -127 (the first
+ * of the equal magnitudes). First fit: id = -1 maps x to the levels of
+ * -x, d = -4379543552 / 3944421376 = -1.1103133, best = 4862665216.
+ * itry -7: id = 134/127 moves no x past a midpoint (the levels are more
+ * than 11% apart), so every term w q x equals its w q q, the same float
+ * products: sumqx = sumq2 = S = 4871114752, S^2 > best S, d = 1 (0x3c00).
+ * Later candidates tie (not better). Level j of x[j] is nibble j; x[16..]
+ * are 0: qs[j] = j. Mirrored (x -> -x): max = +127, the candidates' id
+ * (itry - 127) / 127 is negative, itry -7 maps -x to the same levels,
+ * d = -1 (0xbc00), the same qs.
+ */
+static int test_iq4_nl_levels(void)
+{
+	static const float lv[16] = { -127, -104, -83, -65, -49, -35, -22,
+				      -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+	float x[32], y[32];
+	uint8_t want[18] = { 0x00, 0x3c };
+
+	for (int j = 0; j < 16; j++) {
+		x[j] = lv[j];
+		x[16 + j] = -127;
+		want[2 + j] = (uint8_t)j;
+	}
+	CHECK(block_is(COH_GGML_IQ4_NL, x, want, 18));
+	CHECK(coh_dequantize_row(COH_GGML_IQ4_NL, want, y, 32) == 0);
+	CHECK(!memcmp(x, y, sizeof(x)));
+
+	for (int j = 0; j < 32; j++)
+		x[j] = -x[j];
+	want[1] = 0xbc;
+	CHECK(block_is(COH_GGML_IQ4_NL, x, want, 18));
+	CHECK(coh_dequantize_row(COH_GGML_IQ4_NL, want, y, 32) == 0);
+	CHECK(!memcmp(x, y, sizeof(x)));
+	return T_PASS;
+}
+
+/*
+ * Ties. As the levels block, but x[16..27] = -127 and x[28..31] = -4.5,
+ * 0, 0.5, -4.5: -4.5 is the midpoint of -10 and 1 (levels 7 and 8),
+ * which best_index_int8 sends up to 8 (x - -10 < 1 - x is false).
+ * itry -7..-1 (id > 1) push -4.5 below the midpoint, to -10: sums
+ * 3830538496 / 3830540544, d = 0.99999946, best = d sumqx rounds to
+ * 3830536448 = S. itry 0 (id = 1): the ties go up to 1, their terms
+ * (20.25, -91.125) round away next to S ~ 2^31.8, sumqx = sumq2 = S and
+ * S^2 > S S is false: itry -7's d stays. d16 = fp16(0.99999946) = 1.0,
+ * but the levels use the fp32 d: -4.5 / d = -4.5000029 -> 7, not the 8 a
+ * tie would give. 0 and 0.5 -> 8 (nearer 1). qs[12..15] = 0x7c 0x8d 0x8e
+ * 0x7f.
+ */
+static int test_iq4_nl_ties(void)
+{
+	static const float lv[16] = { -127, -104, -83, -65, -49, -35, -22,
+				      -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+	static const float tail[4] = { -4.5f, 0, 0.5f, -4.5f };
+	static const uint8_t want[18] = {
+		0x00, 0x3c, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+		0x08, 0x09, 0x0a, 0x0b, 0x7c, 0x8d, 0x8e, 0x7f };
+	float x[32];
+
+	for (int j = 0; j < 16; j++) {
+		x[j] = lv[j];
+		x[16 + j] = j < 12 ? -127 : tail[j - 12];
+	}
+	CHECK(block_is(COH_GGML_IQ4_NL, x, want, 18));
+	return T_PASS;
+}
+
+/*
+ * All 1.0: first fit id = 127, every level 15 (113): d = 3616 / 408608 =
+ * 0.0088495575, best = 32. Every itry maps to level 0 (-127): sumqx =
+ * -4064, sumq2 = 516128, sumqx^2 = 16516096 = best sumq2: a tie, the
+ * first fit stays. d16 = 0x2088 (145 / 16384); 1 / d = 113.000001 -> 15:
+ * qs 0xff, dequantized 145 x 113 / 16384 = 16385 / 16384. All -1.0: the
+ * same with d = -1 / 113 (0xa088).
+ */
+static int test_iq4_nl_equal(void)
+{
+	uint8_t want[18];
+	float x[32], y[32];
+
+	memset(want, 0xff, 18);
+	want[0] = 0x88;
+	want[1] = 0x20;
+	for (int j = 0; j < 32; j++)
+		x[j] = 1.0f;
+	CHECK(block_is(COH_GGML_IQ4_NL, x, want, 18));
+	CHECK(coh_dequantize_row(COH_GGML_IQ4_NL, want, y, 32) == 0);
+	for (int j = 0; j < 32; j++)
+		CHECK(y[j] == 16385 / 16384.0f);
+
+	for (int j = 0; j < 32; j++)
+		x[j] = -1.0f;
+	want[1] = 0xa0;
+	CHECK(block_is(COH_GGML_IQ4_NL, x, want, 18));
+	return T_PASS;
+}
+
+/*
+ * Edges. Zero, and a denormal max 2^-133: amax < 1e-15, d = 0 (0x0000),
+ * id = 0, every x * 0 = 0 -> 8 (0 - -10 < 1 - 0 is false): qs 0x88.
+ * The levels block times 2^16 (huge) or 2^-40 (tiny, still above
+ * 1e-15): sumqx^2 overflows to inf (tiny: underflows to 0) in every
+ * candidate and inf > inf (0 > 0) is false, so the first fit stays:
+ * d = -1.1103133 c. x / d maps level j to 15 - j but for -35 / -1.1103
+ * = 31.52, just past 31.5: 11 like -49. d16 = -inf (0xfc00; the row is
+ * not finite) or -0 (0x8000, 2^-40 x 1.11 is below fp16's least).
+ */
+static int test_iq4_nl_edges(void)
+{
+	static const float lv[16] = { -127, -104, -83, -65, -49, -35, -22,
+				      -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+	static const uint8_t first[16] = {
+		0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0xfb, 0xfa, 0xf9, 0xf8, 0xf7,
+		0xf6, 0xf5, 0xf4, 0xf3, 0xf2, 0xf1 };
+	uint8_t want[18] = { 0 }, b[18];
+	float x[32] = { 0 };
+
+	memset(want + 2, 0x88, 16);
+	CHECK(block_is(COH_GGML_IQ4_NL, x, want, 18));
+	x[0] = 0x1p-133f;
+	x[1] = -0x1p-134f;
+	CHECK(block_is(COH_GGML_IQ4_NL, x, want, 18));
+
+	memcpy(want + 2, first, 16);
+	for (int j = 0; j < 16; j++) {
+		x[j] = lv[j] * 0x1p16f;
+		x[16 + j] = -127 * 0x1p16f;
+	}
+	want[1] = 0xfc;
+	CHECK(block_is(COH_GGML_IQ4_NL, x, want, 18));
+	CHECK(coh_quantize_row(COH_GGML_IQ4_NL, x, b, 32) == 0);
+	CHECK(coh_quant_row_finite(COH_GGML_IQ4_NL, b, 32) == 0);
+	for (int j = 0; j < 32; j++)
+		x[j] *= 0x1p-56f;
+	want[1] = 0x80;
+	CHECK(block_is(COH_GGML_IQ4_NL, x, want, 18));
+	CHECK(coh_quant_row_finite(COH_GGML_IQ4_NL, want, 32) == 1);
+	return T_PASS;
+}
+
+/*
+ * NaN, as the libllama scripts/fetch-llama.sh pins computes it (checked
+ * against it). All NaN: amax stays 0, d = 0, and 0 x NaN = NaN, which
+ * best_index_int8's binary search sends to 15 (every compare false):
+ * qs 0xff. One NaN among 0.25-steps: sumq2 is NaN, so the first fit is
+ * 0 (llama.cpp PR 20460's guard), no candidate compares greater, d = 0:
+ * the others 8, the NaN 15. Both rows are finite (d = 0); llama-quantize
+ * writes them as they are.
+ */
+static int test_iq4_nl_nan(void)
+{
+	uint8_t want[18];
+	float x[32];
+
+	for (int j = 0; j < 32; j++)
+		x[j] = NAN;
+	memset(want, 0xff, 18);
+	want[0] = want[1] = 0;
+	CHECK(block_is(COH_GGML_IQ4_NL, x, want, 18));
+	CHECK(coh_quant_row_finite(COH_GGML_IQ4_NL, want, 32) == 1);
+
+	for (int j = 0; j < 32; j++)
+		x[j] = (j % 5 - 2) * 0.25f;
+	x[3] = NAN;
+	memset(want, 0x88, 18);
+	want[0] = want[1] = 0;
+	want[5] = 0x8f;
+	CHECK(block_is(COH_GGML_IQ4_NL, x, want, 18));
+	return T_PASS;
+}
+
 /* ---- rows against the Python reference ------------------------------ */
 
 struct golden {
@@ -514,6 +694,13 @@ static const struct golden goldens[] = {
 	  "0000000000000000000000000000000000000000000000000000000000000000"
 	  "f8f0e7e0d8d0c8c0b8b0a9a098908880eb0b"
 	},
+	{ "ramp", COH_GGML_IQ4_NL, 0x8a0cf2c0,
+	  "9993383827272626261515151414040403039397131313131212120202020202"
+	  "02010101b39912121201010101010101010101010101a79b0101010101010101"
+	  "0101010101010100cc9c01010101010101010101010000000000af9d01010101"
+	  "010000000000000000000000601fffffffffffffffffffffffffffffffff4020"
+	  "ffffffffffffffffffffffffffffffff"
+	},
 	{ "signed_ramp", COH_GGML_Q4_0, 0x2ef8c000,
 	  "4032101010202020202121212121212121214030202020202021313131313131"
 	  "31324242802c40404041415151525262626263637373c0aa4949494838383727"
@@ -589,6 +776,13 @@ static const struct golden goldens[] = {
 	  "8080808080404040404000000000000040404000000000000000101010101010"
 	  "0000000000000000000000000000000000000000000000000000000000000000"
 	  "5245382b1e11f7e9ddd0c2b5a89a8e80d610"
+	},
+	{ "signed_ramp", COH_GGML_IQ4_NL, 0x64240c80,
+	  "f821101010101010101010101010101011210f20101010101020202020202121"
+	  "212121315d1c303030303041414141515152526262628f9a3a39393828272727"
+	  "16161515050404041c9f1313131313121212020202020202010171a112121202"
+	  "01010101010101010101010162a301010101010101010101010101010100b1a4"
+	  "01010101010101010101010100000000"
 	},
 	{ "gauss1", COH_GGML_Q4_0, 0x7ec20800,
 	  "163491a31279024ae9dcd4b4a3a65689739d4ab4b9cc0383754b6667924ee956"
@@ -666,6 +860,13 @@ static const struct golden goldens[] = {
 	  "ad3688e793b617c8293868ea8e4951634c28356597909f6cad57a5c6e96246cc"
 	  "5b6b58936b6d5d6341508e7452809c8b0611"
 	},
+	{ "gauss1", COH_GGML_IQ4_NL, 0x5230b380,
+	  "0c24a1a20169013be9ddd3c3b2b5458a629d33a4c9dd0282643c5557913fe945"
+	  "762b94e71e2487d24983a7827b64df8389ab80593c009323e7f750546c5e085d"
+	  "a3869ca6950839dc6b22083b834dfc29de2376f241a94ac4882eca24c2ab676c"
+	  "7f1afbe4d5667644c3046ecd13a525a4dec579445b8c8843a808cc9d3a3777a4"
+	  "49230c6edadac26db15195eedb4674e7"
+	},
 	{ "gauss2_small", COH_GGML_Q4_0, 0xf0b57000,
 	  "3a0d70b898a9547aa5bb430b78d3675a7b56418d6ac56057bd6b6b7379b3795a"
 	  "b96aa6a95b8c62ce46688c3ff1958ed8877d2b072808298c66655623c65cbc7d"
@@ -741,6 +942,13 @@ static const struct golden goldens[] = {
 	  "88b592d6bd7a49127862da38e95aa6a959725e1ea14dbe6a29b0595f014dc1c1"
 	  "042b6cbf435a577b6b2b65e6a58583aa81fccedaf6116984b96212a6a2fc331c"
 	  "80867dc9586aa0639e638e556c4d6f530b80"
+	},
+	{ "gauss2_small", COH_GGML_IQ4_NL, 0xfdea7100,
+	  "4a0170c898b9436aa4bb320b78e2564a7b554c816ac45046be5c5b626ac26a4b"
+	  "ca5bb5ba1b8161de36678d2ff1948ed8766d1b071808138165544522c54cbc6d"
+	  "299b636f0278e5e81101c0ee825f4fdccefd9e7e767856f60dd93601c8482e7f"
+	  "a0d9659c7ce8c6a5d734c248208121cb386ed146962fc8bb7cb8bbd1c0581c81"
+	  "c1d3c8ccd41764a4a64023bd88c93a4c"
 	},
 	{ "gauss3_big", COH_GGML_Q4_0, 0x0346a800,
 	  "8a5c734497ef27c98586d6a6976241c406b8c85cda8b44693b6bab856789a6a8"
@@ -818,6 +1026,13 @@ static const struct golden goldens[] = {
 	  "a59615699136597295d949a9998e12c884666a2e9a4526d953236be0551d6165"
 	  "a06c72ba6299648052a586b4ad699a836539"
 	},
+	{ "gauss3_big", COH_GGML_IQ4_NL, 0x12fd0d80,
+	  "7f4c7233a6ef17da9475e5b6a65131d305c8ea4cda8b33693c6cac74567ab5b8"
+	  "34707d9956ccaa0f7a5b486c7e2a35751bb57b5b6409e6cc4fa509825a918424"
+	  "792f77ea6379579fd6cb2aa4cc9bac67c958ebd9fa0b7a76364f21cd7557b6c9"
+	  "905479b3462b8c4b7bce325cb44c048a9ca57b13bb427cb9ceb75a6e8acd31cd"
+	  "c8485326a94137e4683e37eb3a0c435d"
+	},
 	{ "spiky", COH_GGML_Q4_0, 0x0d450c00,
 	  "00c5888888808888888888888888888888889433ad4a2918ad47796b5b6a1351"
 	  "7b390cd62335764d56a4ba981da8cbd976740a996cb70d35965085e7b5aac887"
@@ -894,6 +1109,13 @@ static const struct golden goldens[] = {
 	  "985557696a5b56a648a161a62d569b99060dfa5220a55a522f62289a196595b2"
 	  "80050506fb0808fa06070806530808fa0021"
 	},
+	{ "spiky", COH_GGML_IQ4_NL, 0xe7041300,
+	  "0ab5888888808887888788888888878888883523be3b1a07ae366a5c4b6b0241"
+	  "7c290de54925664d55b3caa81da8dcea75630a995db73525964084e6b4bbc887"
+	  "5585666edab65a59a224b1749ca60b7ecc88d39527a9576a4ca6b52479f78549"
+	  "2a4ab737c910b093bd7649184d3278778888888887888088887988888898ea24"
+	  "e9e643b8c577c789e4aad768c0b7596a"
+	},
 };
 
 /* Many rows, one checksum per type: catches what only a rare block shows
@@ -916,6 +1138,7 @@ static const struct batch batches[] = {
 	{ COH_GGML_Q4_K, 0x1c32a388, 0xa7da3566 },
 	{ COH_GGML_Q5_K, 0xf7d92778, 0x5b576990 },
 	{ COH_GGML_Q6_K, 0x0ea3e2f1, 0xf42a5b0e },
+	{ COH_GGML_IQ4_NL, 0x6a4bd01f, 0x8dc411c0 },
 };
 
 /* Row r of the batch: four kinds of data, scales 2^-12 .. 2^12. */
@@ -1229,6 +1452,56 @@ static int test_bounds(void)
 	return rc;
 }
 
+/*
+ * IQ4_NL: the levels come from the fp32 d, the check has only the fp16
+ * one, |d32 - d16| <= 2^-11 |d16|: x / d16 is within 127 x 2^-11 < 0.07
+ * of x / d32, so the stored level is the nearest to x / d16 give or
+ * take 0.07 (twice, for the other level's distance). Inside the grid the
+ * nearest is at most half the widest gap, 12 (89 .. 113), away.
+ */
+static int check_iq4_nl_block(const float *x, const uint8_t *b,
+			      const float *y)
+{
+	static const float lv[16] = { -127, -104, -83, -65, -49, -35, -22,
+				      -10, 1, 13, 25, 38, 53, 69, 89, 113 };
+	const float d = f16(b);
+
+	for (int j = 0; j < QK; j++) {
+		int q = j < 16 ? b[2 + j] & 15 : b[2 + j - 16] >> 4;
+		float t = d ? x[j] / d : 0, best = INFINITY;
+
+		for (int k = 0; k < 16; k++)
+			best = fminf(best, fabsf(t - lv[k]));
+		if (!(fabsf(t - lv[q]) <= best + 0.14f) ||
+		    !(fabsf(x[j] - y[j]) <= (best + 0.14f) * fabsf(d)) ||
+		    (t >= -127 && t <= 113 && !(best <= 12))) {
+			fprintf(stderr, "iq4_nl elem %d: x %g y %g d %g\n", j,
+				x[j], y[j], d);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Random rows at three scales, every block within its bound. */
+static int test_iq4_nl_bounds(void)
+{
+	static const float sigmas[3] = { 1e-3f, 1.0f, 1e3f };
+	float x[4096], y[4096];
+	static uint8_t b[4096 / 32 * 18];
+
+	for (int s = 0; s < 3; s++) {
+		normal_row(21 + (uint32_t)s, x, 4096, sigmas[s]);
+		CHECK(coh_quantize_row(COH_GGML_IQ4_NL, x, b, 4096) == 0);
+		CHECK(coh_dequantize_row(COH_GGML_IQ4_NL, b, y, 4096) == 0);
+		CHECK(coh_quant_row_finite(COH_GGML_IQ4_NL, b, 4096) == 1);
+		for (int i = 0; i < 4096 / QK; i++)
+			CHECK(check_iq4_nl_block(x + QK * i, b + 18 * i,
+						 y + QK * i));
+	}
+	return T_PASS;
+}
+
 static double rmse(enum coh_ggml_type type, const float *x, size_t n,
 		   uint8_t *buf, float *y)
 {
@@ -1266,6 +1539,9 @@ static int test_rmse_order(void)
 	CHECK(rmse(COH_GGML_Q4_1, x, n, buf, y) <=
 	      1.05 * rmse(COH_GGML_Q4_0, x, n, buf, y));
 	CHECK(rmse(COH_GGML_Q5_0, x, n, buf, y) <
+	      rmse(COH_GGML_Q4_0, x, n, buf, y));
+	/* the non-linear levels beat Q4_0's at the same 4.5 bits */
+	CHECK(rmse(COH_GGML_IQ4_NL, x, n, buf, y) <
 	      rmse(COH_GGML_Q4_0, x, n, buf, y));
 	free(x);
 	free(y);
@@ -1372,9 +1648,15 @@ int main(void)
 	t_run("q8_0_hand", test_q8_0_hand, &rc);
 	t_run("k_zero", test_k_zero, &rc);
 	t_run("k_equal", test_k_equal, &rc);
+	t_run("iq4_nl_levels", test_iq4_nl_levels, &rc);
+	t_run("iq4_nl_ties", test_iq4_nl_ties, &rc);
+	t_run("iq4_nl_equal", test_iq4_nl_equal, &rc);
+	t_run("iq4_nl_edges", test_iq4_nl_edges, &rc);
+	t_run("iq4_nl_nan", test_iq4_nl_nan, &rc);
 	t_run("python_goldens", test_python_goldens, &rc);
 	t_run("python_batch", test_python_batch, &rc);
 	t_run("bounds", test_bounds, &rc);
+	t_run("iq4_nl_bounds", test_iq4_nl_bounds, &rc);
 	t_run("rmse_order", test_rmse_order, &rc);
 	t_run("alignment", test_alignment, &rc);
 	t_run("half_rows", test_half_rows, &rc);

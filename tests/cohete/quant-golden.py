@@ -2,15 +2,17 @@
 """Generator of the golden data in tests/cohete/quant-formats.c.
 
 A second, deliberately plain implementation of ggml's reference quantizers
-(quantize_row_<type>_ref, shared/reference/ggml-quants.md) and of
-dequantize_row_<type>, written apart from src/cohete/quant/formats.c.
+(quantize_row_<type>_ref, shared/reference/ggml-quants.md; for IQ4_NL
+quantize_iq4_nl, which llama-quantize calls) and of dequantize_row_<type>,
+written apart from src/cohete/quant/formats.c.
 Python floats are doubles: every float32 operation is emulated as the
 double result rounded to float32 (f32()), which is exact for + - * / and
 sqrt (a double holds more than 2 x 24 + 2 bits). Inputs come from
 generators both sides compute exactly (small integers times powers of two).
 
 Output, in two parts: goldens[] (six 256-element rows, every format: the
-bytes and a digest of the dequantized floats) and, after the "batch"
+bytes and a digest of the dequantized floats; IQ4_NL last, so the older
+formats' entries stay as they were) and, after the "batch"
 comment, batches[] (256 rows, one checksum pair per format). Paste them
 into the two arrays of quant-formats.c:
 
@@ -463,6 +465,58 @@ def q6_k(x):
     return ql + qh + [s & 0xFF for s in s8] + le16(d)
 
 
+# ---- IQ4_NL: quantize_iq4_nl (quantize_row_iq4_nl_impl, ntry 7) -------
+
+IQ4NL = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
+
+
+def iq4nl_index(v):
+    """best_index_int8: the nearer level, a tie going up; NaN -> 15."""
+    if v <= IQ4NL[0]:
+        return 0
+    if v >= IQ4NL[15]:
+        return 15
+    lo, hi = 0, 15
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if v < IQ4NL[mid]:
+            hi = mid
+        else:
+            lo = mid
+    return hi - 1 if sub(v, IQ4NL[hi - 1]) < sub(IQ4NL[hi], v) else hi
+
+
+def iq4nl_sums(x, w, idv):
+    sqx = sq2 = 0.0
+    for v, wv in zip(x, w):
+        q = float(IQ4NL[iq4nl_index(mul(idv, v))])
+        sqx = add(sqx, mul(mul(wv, q), v))
+        sq2 = add(sq2, mul(mul(wv, q), q))
+    return sqx, sq2
+
+
+def iq4_nl(x):
+    w = [mul(v, v) for v in x]
+    amax, mx = 0.0, 0.0
+    for v in x:
+        if abs(v) > amax:
+            amax, mx = abs(v), v
+    d = 0.0
+    if amax >= f32(1e-15):
+        d = div(-mx, float(IQ4NL[0]))
+        sqx, sq2 = iq4nl_sums(x, w, div(1.0, d))
+        d = div(sqx, sq2) if sq2 > 0 else 0.0
+        best = mul(d, sqx)
+        for itry in range(-7, 8):
+            sqx, sq2 = iq4nl_sums(x, w, div(float(itry + IQ4NL[0]), mx))
+            if sq2 > 0 and mul(sqx, sqx) > mul(best, sq2):
+                d = div(sqx, sq2)
+                best = mul(d, sqx)
+    idv = div(1.0, d) if d != 0 else 0.0
+    L = [iq4nl_index(mul(idv, v)) for v in x]
+    return le16(f16_bits(d)) + [L[j] | L[j + 16] << 4 for j in range(16)]
+
+
 # ---- dequantization, as dequantize_row_<type> computes it ---------------
 
 def u16(b, o):
@@ -471,6 +525,9 @@ def u16(b, o):
 
 def dq_32(name, b):
     d = f16_val(u16(b, 0))
+    if name == "IQ4_NL":
+        return ([mul(d, float(IQ4NL[v & 15])) for v in b[2:18]] +
+                [mul(d, float(IQ4NL[v >> 4])) for v in b[2:18]])
     if name == "Q8_0":
         return [mul(float(v - 256 if v > 127 else v), d) for v in b[2:34]]
     m = f16_val(u16(b, 2)) if name in ("Q4_1", "Q5_1") else 0.0
@@ -608,7 +665,7 @@ def fnv1a(data, h=0x811C9DC5):
 TYPES = [("Q4_0", 32, q4_0), ("Q4_1", 32, q4_1), ("Q5_0", 32, q5_0),
          ("Q5_1", 32, q5_1), ("Q8_0", 32, q8_0), ("Q2_K", 256, q2_k),
          ("Q3_K", 256, q3_k), ("Q4_K", 256, q4_k), ("Q5_K", 256, q5_k),
-         ("Q6_K", 256, q6_k)]
+         ("Q6_K", 256, q6_k), ("IQ4_NL", 32, iq4_nl)]
 
 
 def main():

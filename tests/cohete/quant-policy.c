@@ -211,7 +211,7 @@ static int test_fallbacks(void)
 	CHECK(coh_quant_tensor_type(&llama32, &w, COH_FTYPE_Q6_K,
 				    "blk.0.attn_q.weight", 4000) == COH_GGML_Q8_0);
 	CHECK(coh_quant_tensor_type(&llama32, &w, COH_FTYPE_Q3_K_S,
-				    "blk.0.attn_q.weight", 4000) == 20);
+				    "blk.0.attn_q.weight", 4000) == COH_GGML_Q4_0);
 	CHECK(w.n_fallback == 5);
 	/* 100 is not a multiple of 32 either. */
 	CHECK(coh_quant_tensor_type(&llama32, &w, COH_FTYPE_Q4_K_M,

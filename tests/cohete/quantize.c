@@ -420,6 +420,160 @@ static int test_killed(void)
 	return T_PASS;
 }
 
+/* A 2-layer llama 288 wide (n_ff 768): rows that 256 does not divide. */
+static int make_model_288(const char *path)
+{
+	static const char *const kinds[9] = {
+		"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
+		"ffn_norm", "ffn_gate", "ffn_up", "ffn_down",
+	};
+	static const uint64_t shape[9][2] = {
+		{ 288, 1 }, { 288, 288 }, { 288, 144 }, { 288, 144 },
+		{ 288, 288 }, { 288, 1 }, { 288, 768 }, { 288, 768 },
+		{ 768, 288 },
+	};
+	static const char *const toks[] = { "<s>", "</s>", "a", "b" };
+	char names[2][9][40];
+	struct spec s[3 + 18];
+	struct coh_gguf_writer *w;
+	struct pep_err err;
+	size_t n = 0;
+	int rc;
+
+	s[n++] = (struct spec){ "token_embd.weight", 288, 64, COH_GGML_F16 };
+	s[n++] = (struct spec){ "output_norm.weight", 288, 1, COH_GGML_F32 };
+	s[n++] = (struct spec){ "output.weight", 288, 64, COH_GGML_F16 };
+	for (int l = 0; l < 2; l++) {
+		for (int k = 0; k < 9; k++) {
+			snprintf(names[l][k], sizeof(names[l][k]),
+				 "blk.%d.%s.weight", l, kinds[k]);
+			s[n++] = (struct spec){ names[l][k], shape[k][0],
+						shape[k][1], shape[k][1] == 1 ?
+						COH_GGML_F32 : COH_GGML_F16 };
+		}
+	}
+	pep_err_clear(&err);
+	if (coh_gguf_writer_create(&w, path, &err))
+		return -1;
+	rc = coh_gguf_writer_add_str(w, "general.architecture", "llama") ||
+	     coh_gguf_writer_add_u32(w, "general.file_type", 1) ||
+	     coh_gguf_writer_add_u32(w, "llama.block_count", 2) ||
+	     coh_gguf_writer_add_u32(w, "llama.embedding_length", 288) ||
+	     coh_gguf_writer_add_u32(w, "llama.feed_forward_length", 768) ||
+	     coh_gguf_writer_add_u32(w, "llama.attention.head_count", 4) ||
+	     coh_gguf_writer_add_u32(w, "llama.attention.head_count_kv", 2) ||
+	     coh_gguf_writer_add_u32(w, "llama.context_length", 512) ||
+	     coh_gguf_writer_add_f32(w, "llama.attention.layer_norm_rms_epsilon",
+				     1e-5f) ||
+	     coh_gguf_writer_add_str_array(w, "tokenizer.ggml.tokens", toks, 4);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = add_tensor(w, s[i].name, s[i].cols, s[i].rows, s[i].type);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = write_data(w, i, s[i].cols * s[i].rows, s[i].type);
+	if (rc) {
+		coh_gguf_writer_abort(w);
+		return -1;
+	}
+	return coh_gguf_writer_finish(w, &err) ? -1 : 0;
+}
+
+/* Each row of a 4-bit tensor within 15% RMS of the F16 input's. */
+static int rows_close(const struct coh_gguf_tensor *s,
+		      const struct coh_gguf_tensor *t)
+{
+	size_t n = t->ne[0], row = coh_quant_row_bytes(t->type, n);
+	float x[288], y[288];
+
+	CHECK(n == 288 && row == 9 * 18);
+	for (uint64_t r = 0; r < t->ne[1]; r++) {
+		double e2 = 0, x2 = 0;
+
+		pep_vf16_to_f32(x, (const uint16_t *)s->data + r * n, n);
+		CHECK(coh_dequantize_row(t->type, (const uint8_t *)t->data +
+					 r * row, y, n) == 0);
+		for (size_t i = 0; i < n; i++) {
+			e2 += ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
+			x2 += (double)x[i] * x[i];
+		}
+		CHECK(e2 <= 0.0225 * x2);
+	}
+	return T_PASS;
+}
+
+/*
+ * Q3_K_M of a 288-wide model: llama-quantize falls back to Q4_0 where the
+ * mix asks Q3_K of a row 256 does not divide (and to Q5_0, Q5_1, Q8_0
+ * for Q4_K, Q5_K, Q6_K); ffn_down's 768-element rows keep K-quants.
+ * Q3_K_M: output Q6_K, attn_v Q5_K in the first two layers counted,
+ * attn_output Q4_K, ffn_down Q5_K below n_layer / 16 = 0 else Q4_K, the
+ * rest the base Q3_K.
+ */
+static int test_small_row_fallback(void)
+{
+	static const struct {
+		const char *name;
+		uint32_t type;
+	} want[] = {
+		{ "output.weight", COH_GGML_Q8_0 },
+		{ "output_norm.weight", COH_GGML_F32 },
+		{ "token_embd.weight", COH_GGML_Q4_0 },
+		{ "blk.0.attn_k.weight", COH_GGML_Q4_0 },
+		{ "blk.0.attn_norm.weight", COH_GGML_F32 },
+		{ "blk.0.attn_output.weight", COH_GGML_Q5_0 },
+		{ "blk.0.attn_q.weight", COH_GGML_Q4_0 },
+		{ "blk.0.attn_v.weight", COH_GGML_Q5_1 },
+		{ "blk.0.ffn_down.weight", COH_GGML_Q4_K },
+		{ "blk.0.ffn_gate.weight", COH_GGML_Q4_0 },
+		{ "blk.0.ffn_norm.weight", COH_GGML_F32 },
+		{ "blk.0.ffn_up.weight", COH_GGML_Q4_0 },
+		{ "blk.1.attn_k.weight", COH_GGML_Q4_0 },
+		{ "blk.1.attn_norm.weight", COH_GGML_F32 },
+		{ "blk.1.attn_output.weight", COH_GGML_Q5_0 },
+		{ "blk.1.attn_q.weight", COH_GGML_Q4_0 },
+		{ "blk.1.attn_v.weight", COH_GGML_Q5_1 },
+		{ "blk.1.ffn_down.weight", COH_GGML_Q4_K },
+		{ "blk.1.ffn_gate.weight", COH_GGML_Q4_0 },
+		{ "blk.1.ffn_norm.weight", COH_GGML_F32 },
+		{ "blk.1.ffn_up.weight", COH_GGML_Q4_0 },
+	};
+	char in[96], out[96];
+	struct coh_gguf *gi, *go;
+	struct pep_err err;
+	int n_q4 = 0;
+
+	path_in(in, sizeof(in), "w288-f16.gguf");
+	path_in(out, sizeof(out), "w288-q3_k_m.gguf");
+	CHECK(make_model_288(in) == 0);
+	if (quantize(in, out, COH_FTYPE_Q3_K_M, 2, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return T_FAIL;
+	}
+	CHECK(coh_gguf_open(in, &gi, NULL) == 0);
+	CHECK(coh_gguf_open(out, &go, NULL) == 0);
+	CHECK(coh_gguf_tensor_count(go) == sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < coh_gguf_tensor_count(go); i++) {
+		const struct coh_gguf_tensor *t = coh_gguf_tensor_at(go, i);
+
+		if (strcmp(t->name, want[i].name) || t->type != want[i].type) {
+			fprintf(stderr, "tensor %zu: %s %s, want %s %s\n", i,
+				t->name, coh_ggml_type_name(t->type),
+				want[i].name, coh_ggml_type_name(want[i].type));
+			return T_FAIL;
+		}
+		if (t->type != COH_GGML_Q4_0)
+			continue;
+		CHECK(t->nbytes == t->ne[1] * 9 * 18);
+		CHECK(rows_close(coh_gguf_tensor_find(gi, t->name), t) ==
+		      T_PASS);
+		n_q4++;
+	}
+	CHECK(n_q4 == 9);
+	CHECK(check_rows(gi, go) == T_PASS);
+	coh_gguf_close(gi);
+	coh_gguf_close(go);
+	return T_PASS;
+}
+
 static void cleanup(void)
 {
 	DIR *d = opendir(dir);
@@ -449,6 +603,8 @@ int main(void)
 	t_run("same bytes on every SIMD tier", test_tiers, &rc);
 	t_run("refusals leave no output", test_refusals, &rc);
 	t_run("killed run leaves nothing behind", test_killed, &rc);
+	t_run("Q3_K_M of 288-wide rows falls back to Q4_0",
+	      test_small_row_fallback, &rc);
 	cleanup();
 	return rc;
 }

@@ -23,51 +23,9 @@
 #include <cohete/quant.h>
 #include <pepita/simd.h>
 
-#define QK	32		/* elements of a Q4_0 .. Q8_0 block */
-#define QK_K	256		/* elements of a K-quant super-block */
-#define GROUP_MAX_EPS	1e-15f
-
-#define MIN(a, b)	((a) < (b) ? (a) : (b))
-#define MAX(a, b)	((a) > (b) ? (a) : (b))
+#include "block.h"
 
 /* ---- bytes, halves, rounding ---------------------------------------- */
-
-static inline void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static inline uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-/*
- * ggml-quants.c is built without -mf16c, so its scales go through ggml's
- * portable converter: round to nearest even like pepita's, but every NaN
- * becomes sign | 0x7e00 where F16C would keep the payload.
- */
-static uint16_t f32_to_f16(float f)
-{
-	uint32_t bits;
-
-	if (isnan(f)) {
-		memcpy(&bits, &f, sizeof(bits));
-		return (uint16_t)((bits >> 16 & 0x8000) | 0x7e00);
-	}
-	return pep_f32_to_f16(f);
-}
-
-static inline void put_f16(uint8_t *p, float f)
-{
-	put_le16(p, f32_to_f16(f));
-}
-
-static inline float get_f16(const uint8_t *p)
-{
-	return pep_f16_to_f32(get_le16(p));
-}
 
 /* ggml's GGML_FP32_TO_BF16: a NaN keeps its top bits and turns quiet. */
 static uint16_t f32_to_bf16(float f)
@@ -89,34 +47,6 @@ static float bf16_to_f32(uint16_t h)
 	return f;
 }
 
-/*
- * Round half to even for |f| < 2^22 by letting the FPU do it: adding
- * 1.5 * 2^23 leaves the integer in the low mantissa bits.
- */
-static inline int nearest_int(float f)
-{
-	float v = f + 12582912.0f;
-	int32_t i;
-
-	memcpy(&i, &v, sizeof(i));
-	return (i & 0x007fffff) - 0x00400000;
-}
-
-/*
- * (int8_t)v as the reference's x86-64 build computes it: cvttss2si
- * truncates and gives INT32_MIN for NaN or out of range, then the low
- * byte is kept. C leaves those cases undefined and AArch64 saturates, so
- * a block with a denormal scale (id = 1/d overflows) would differ.
- */
-static inline int8_t cvt_i8(float v)
-{
-	int32_t i = INT32_MIN;
-
-	if (v > -2147483648.0f && v < 2147483648.0f)
-		i = (int32_t)v;
-	return (int8_t)(uint8_t)i;
-}
-
 /* ---- 32-element formats --------------------------------------------- */
 
 /* The signed value of largest magnitude; the first wins a tie. */
@@ -133,7 +63,7 @@ static float signed_absmax(const float *x, int n)
 	return max;
 }
 
-static void q4_0_block(const float *x, uint8_t *b)
+void coh__q4_0_block(const float *x, uint8_t *b)
 {
 	const float d = signed_absmax(x, QK) / -8;
 	const float id = d ? 1.0f / d : 0.0f;
@@ -225,7 +155,7 @@ static void q5_1_block(const float *x, uint8_t *b)
 		b[4 + k] = (uint8_t)(qh >> 8 * k);
 }
 
-static void q8_0_block(const float *x, uint8_t *b)
+void coh__q8_0_block(const float *x, uint8_t *b)
 {
 	float amax = 0.0f;
 
@@ -539,6 +469,16 @@ static float make_qkx2_quants(int n, const struct qkx2_opts *o,
 
 /* ---- K-quants -------------------------------------------------------- */
 
+void coh__requant(const float *x, int n, float d, float dm, int lo, int hi,
+		  int off, uint8_t *L)
+{
+	for (int i = 0; i < n; i++) {
+		int l = nearest_int((x[i] + dm) / d);
+
+		L[i] = (uint8_t)(MAX(lo, MIN(hi, l)) + off);
+	}
+}
+
 /* Q2_K: scales[16] | qs[64] | d | dmin */
 static void pack_2bit(const uint8_t *L, uint8_t *qs)
 {
@@ -550,18 +490,28 @@ static void pack_2bit(const uint8_t *L, uint8_t *qs)
 						  L[j + l + 96] << 6);
 }
 
-static void q2_k_block(const float *x, uint8_t *b)
+void coh__q2_k_block(const float *x, uint8_t *b)
 {
 	static const struct qkx2_opts opts = { 3, -0.5f, 0.1f, 15, 1 };
-	uint8_t L[QK_K], *scales = b;
+	uint8_t L[QK_K];
 	float w[16], mins[16], sc[16];
-	float max_scale = 0, max_min = 0;
 
 	for (int j = 0; j < 16; j++) {
 		for (int l = 0; l < 16; l++)
 			w[l] = fabsf(x[16 * j + l]);
 		sc[j] = make_qkx2_quants(16, &opts, x + 16 * j, w, L + 16 * j,
 					 &mins[j]);
+	}
+	coh__q2_k_store(x, sc, mins, L, b, coh__requant);
+}
+
+void coh__q2_k_store(const float *x, const float sc[16], const float mins[16],
+		     uint8_t L[QK_K], uint8_t *b, coh__requant_fn requant)
+{
+	uint8_t *scales = b;
+	float max_scale = 0, max_min = 0;
+
+	for (int j = 0; j < 16; j++) {
 		if (sc[j] > max_scale)
 			max_scale = sc[j];
 		if (mins[j] > max_min)
@@ -595,11 +545,7 @@ static void q2_k_block(const float *x, uint8_t *b)
 
 		const float dm = get_f16(b + 82) * (scales[j] >> 4);
 
-		for (int i = 0; i < 16; i++) {
-			int l = nearest_int((x[16 * j + i] + dm) / d);
-
-			L[16 * j + i] = (uint8_t)MAX(0, MIN(3, l));
-		}
+		requant(x + 16 * j, 16, d, dm, 0, 3, 0, L + 16 * j);
 	}
 	pack_2bit(L, b + 16);
 }
@@ -645,13 +591,19 @@ static void q3_k_scales(uint8_t *b, const float *sc)
 	put_f16(b + 108, 1 / iscale);
 }
 
-static void q3_k_block(const float *x, uint8_t *b)
+void coh__q3_k_block(const float *x, uint8_t *b)
 {
 	int8_t L[QK_K];
 	float sc[16];
 
 	for (int j = 0; j < 16; j++)
 		sc[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
+	coh__q3_k_store(x, sc, L, b, coh__requant);
+}
+
+void coh__q3_k_store(const float *x, const float sc[16], int8_t L[QK_K],
+		     uint8_t *b, coh__requant_fn requant)
+{
 	q3_k_scales(b, sc);
 
 	for (int j = 0; j < 16; j++) {
@@ -659,11 +611,8 @@ static void q3_k_block(const float *x, uint8_t *b)
 
 		if (!d)
 			continue;
-		for (int i = 0; i < 16; i++) {
-			int l = nearest_int(x[16 * j + i] / d);
-
-			L[16 * j + i] = (int8_t)(MAX(-4, MIN(3, l)) + 4);
-		}
+		requant(x + 16 * j, 16, d, 0.0f, -4, 3, 4,
+			(uint8_t *)L + 16 * j);
 	}
 
 	/* bit 2 of element j to hmask[j % 32] bit j / 32, low 2 bits packed */
@@ -692,16 +641,11 @@ static void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
 	}
 }
 
-/*
- * The part Q4_K and Q5_K share: fit the eight sub-blocks, store d, dmin
- * and the 6-bit scales, and requantize to levels [0, nmax] in L.
- */
-static void qk_fit_8x32(const float *x, uint8_t *b, uint8_t *L,
+/* Q4_K's and Q5_K's search: the eight sub-blocks' scales, mins, levels. */
+static void qk_fit_8x32(const float *x, uint8_t *L, float sc[8], float mins[8],
 			const struct qkx2_opts *o)
 {
-	uint8_t *s = b + 4;
-	float w[32], mins[8], sc[8];
-	float max_scale = 0, max_min = 0;
+	float w[32];
 
 	for (int j = 0; j < 8; j++) {
 		const float *xj = x + 32 * j;
@@ -715,6 +659,21 @@ static void qk_fit_8x32(const float *x, uint8_t *b, uint8_t *L,
 		for (int l = 0; l < 32; l++)
 			w[l] = av_x + fabsf(xj[l]);
 		sc[j] = make_qkx2_quants(32, o, xj, w, L + 32 * j, &mins[j]);
+	}
+}
+
+/*
+ * What Q4_K and Q5_K share after the search: store d, dmin and the 6-bit
+ * scales, and requantize to levels [0, nmax] in L.
+ */
+static void qk_store_8x32(const float *x, const float sc[8],
+			  const float mins[8], uint8_t *L, uint8_t *b, int nmax,
+			  coh__requant_fn requant)
+{
+	uint8_t *s = b + 4;
+	float max_scale = 0, max_min = 0;
+
+	for (int j = 0; j < 8; j++) {
 		if (sc[j] > max_scale)
 			max_scale = sc[j];
 		if (mins[j] > max_min)
@@ -754,31 +713,47 @@ static void qk_fit_8x32(const float *x, uint8_t *b, uint8_t *L,
 
 		const float dm = get_f16(b + 2) * mj;
 
-		for (int i = 0; i < 32; i++) {
-			int l = nearest_int((x[32 * j + i] + dm) / d);
-
-			L[32 * j + i] = (uint8_t)MAX(0, MIN(o->nmax, l));
-		}
+		requant(x + 32 * j, 32, d, dm, 0, nmax, 0, L + 32 * j);
 	}
 }
 
-static void q4_k_block(const float *x, uint8_t *b)
+void coh__q4_k_block(const float *x, uint8_t *b)
 {
 	static const struct qkx2_opts opts = { 15, -1.0f, 0.1f, 20, 0 };
-	uint8_t L[QK_K], *qs = b + 16;
+	uint8_t L[QK_K];
+	float sc[8], mins[8];
 
-	qk_fit_8x32(x, b, L, &opts);
+	qk_fit_8x32(x, L, sc, mins, &opts);
+	coh__q4_k_store(x, sc, mins, L, b, coh__requant);
+}
+
+void coh__q4_k_store(const float *x, const float sc[8], const float mins[8],
+		     uint8_t L[QK_K], uint8_t *b, coh__requant_fn requant)
+{
+	uint8_t *qs = b + 16;
+
+	qk_store_8x32(x, sc, mins, L, b, 15, requant);
 	for (int j = 0; j < QK_K; j += 64)
 		for (int l = 0; l < 32; l++)
 			qs[j / 2 + l] = (uint8_t)(L[j + l] | L[j + l + 32] << 4);
 }
 
-static void q5_k_block(const float *x, uint8_t *b)
+void coh__q5_k_block(const float *x, uint8_t *b)
 {
 	static const struct qkx2_opts opts = { 31, -0.5f, 0.1f, 15, 0 };
-	uint8_t L[QK_K], *qh = b + 16, *qs = b + 48;
+	uint8_t L[QK_K];
+	float sc[8], mins[8];
 
-	qk_fit_8x32(x, b, L, &opts);
+	qk_fit_8x32(x, L, sc, mins, &opts);
+	coh__q5_k_store(x, sc, mins, L, b, coh__requant);
+}
+
+void coh__q5_k_store(const float *x, const float sc[8], const float mins[8],
+		     uint8_t L[QK_K], uint8_t *b, coh__requant_fn requant)
+{
+	uint8_t *qh = b + 16, *qs = b + 48;
+
+	qk_store_8x32(x, sc, mins, L, b, 31, requant);
 	memset(qh, 0, 32);
 	for (int c = 0; c < 4; c++) {
 		for (int l = 0; l < 32; l++) {
@@ -792,14 +767,23 @@ static void q5_k_block(const float *x, uint8_t *b)
 }
 
 /* Q6_K: ql[128] | qh[64] | scales[16] int8 | d */
-static void q6_k_block(const float *x, uint8_t *b)
+void coh__q6_k_block(const float *x, uint8_t *b)
 {
-	int8_t L[QK_K], *scales = (int8_t *)(b + 192);
+	int8_t L[QK_K];
 	float sc[16];
+
+	for (int j = 0; j < 16; j++)
+		sc[j] = make_qx_quants(16, 32, x + 16 * j, L + 16 * j);
+	coh__q6_k_store(x, sc, L, b, coh__requant);
+}
+
+void coh__q6_k_store(const float *x, const float sc[16], int8_t L[QK_K],
+		     uint8_t *b, coh__requant_fn requant)
+{
+	int8_t *scales = (int8_t *)(b + 192);
 	float max_scale = 0, max_abs = 0;
 
 	for (int j = 0; j < 16; j++) {
-		sc[j] = make_qx_quants(16, 32, x + 16 * j, L + 16 * j);
 		if (fabsf(sc[j]) > max_abs) {
 			max_abs = fabsf(sc[j]);
 			max_scale = sc[j];
@@ -821,11 +805,8 @@ static void q6_k_block(const float *x, uint8_t *b)
 
 		if (!d)
 			continue;
-		for (int i = 0; i < 16; i++) {
-			int l = nearest_int(x[16 * j + i] / d);
-
-			L[16 * j + i] = (int8_t)(MAX(-32, MIN(31, l)) + 32);
-		}
+		requant(x + 16 * j, 16, d, 0.0f, -32, 31, 32,
+			(uint8_t *)L + 16 * j);
 	}
 
 	uint8_t *ql = b, *qh = b + 128;
@@ -918,6 +899,121 @@ static void q5_k_dq(const uint8_t *b, float *y)
 	dq45_k_block(b, y, 1);
 }
 
+/* ---- IQ4_NL ---------------------------------------------------------- */
+
+/* IQ4_NL: d | qs[16]; a nibble indexes these levels, times d. */
+static const int8_t iq4nl_values[16] = {
+	-127, -104, -83, -65, -49, -35, -22, -10,
+	1, 13, 25, 38, 53, 69, 89, 113
+};
+
+/*
+ * The nearest level (ggml's best_index_int8): a binary search, then the
+ * nearer of the two levels around x, a tie going up. A NaN ends at 15.
+ * The libllama scripts/fetch-llama.sh pins searches so; llama.cpp's later
+ * branchless search (2x against the sum of two levels) gives the same
+ * index for every float but NaN, which it sends to 0.
+ */
+static int iq4nl_index(float x)
+{
+	const int8_t *val = iq4nl_values;
+	int ml = 0, mu = 15;
+
+	if (x <= val[0])
+		return 0;
+	if (x >= val[15])
+		return 15;
+	while (mu - ml > 1) {
+		int mav = (ml + mu) / 2;
+
+		if (x < val[mav])
+			mu = mav;
+		else
+			ml = mav;
+	}
+	return x - val[mu - 1] < val[mu] - x ? mu - 1 : mu;
+}
+
+/* The weighted sums of the levels x * id picks (weights x^2). */
+static void iq4nl_sums(const float *x, const float *w, float id,
+		       float *sumqx, float *sumq2)
+{
+	float sqx = 0, sq2 = 0;
+
+	for (int j = 0; j < QK; j++) {
+		float q = iq4nl_values[iq4nl_index(id * x[j])];
+
+		sqx += w[j] * q * x[j];
+		sq2 += w[j] * q * q;
+	}
+	*sumqx = sqx;
+	*sumq2 = sq2;
+}
+
+/*
+ * quantize_iq4_nl's scale (quantize_row_iq4_nl_impl, one 32-element
+ * block, no importance, ntry 7): the least-squares fit for the levels
+ * of max / 127, then of (itry - 127) / max for itry = -7 .. 7, the best
+ * kept. Without an importance matrix only a NaN fails sumq2 > 0 (the max
+ * alone adds x^2 113^2 > 0); the first fit is then 0, as since llama.cpp
+ * PR 20460 and in the pinned libllama (NaN, a refused block, before).
+ */
+static float iq4nl_scale(const float *x)
+{
+	float w[QK], amax = 0, max = 0, sumqx, sumq2;
+
+	for (int j = 0; j < QK; j++) {
+		float ax = fabsf(x[j]);
+
+		w[j] = x[j] * x[j];
+		if (ax > amax) {
+			amax = ax;
+			max = x[j];
+		}
+	}
+	if (amax < GROUP_MAX_EPS)
+		return 0.0f;
+
+	float d = -max / iq4nl_values[0];
+
+	iq4nl_sums(x, w, 1 / d, &sumqx, &sumq2);
+	d = sumq2 > 0 ? sumqx / sumq2 : 0.0f;
+
+	float best = d * sumqx;
+
+	for (int itry = -7; itry <= 7; itry++) {
+		iq4nl_sums(x, w, (itry + iq4nl_values[0]) / max, &sumqx,
+			   &sumq2);
+		if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+			d = sumqx / sumq2;
+			best = d * sumqx;
+		}
+	}
+	return d;
+}
+
+/* The levels come again from the fp32 scale, not the stored fp16 one. */
+static void iq4_nl_block(const float *x, uint8_t *b)
+{
+	const float d = iq4nl_scale(x);
+	const float id = d ? 1 / d : 0;
+
+	put_f16(b, d);
+	for (int j = 0; j < QK / 2; j++)
+		b[2 + j] = (uint8_t)(iq4nl_index(id * x[j]) |
+				     iq4nl_index(id * x[j + 16]) << 4);
+}
+
+static void dq_iq4_nl_block(const uint8_t *b, float *y)
+{
+	const float d = get_f16(b);
+
+	for (int j = 0; j < QK / 2; j++) {
+		y[j] = d * iq4nl_values[b[2 + j] & 15];
+		y[j + 16] = d * iq4nl_values[b[2 + j] >> 4];
+	}
+}
+
 /* ---- dispatch -------------------------------------------------------- */
 
 typedef void (*quant_fn)(const float *x, uint8_t *b);
@@ -936,7 +1032,7 @@ static const struct format *format_of(enum coh_ggml_type type)
 {
 	static const struct format f32 = { 1, 4, NULL, NULL, 0, { 0 } };
 	static const struct format f16 = { 1, 2, NULL, NULL, 0, { 0 } };
-	static const struct format q4_0 = { QK, 18, q4_0_block, dq4_0_block,
+	static const struct format q4_0 = { QK, 18, coh__q4_0_block, dq4_0_block,
 					    1, { 0 } };
 	static const struct format q4_1 = { QK, 20, q4_1_block, dq4_1_block,
 					    2, { 0, 2 } };
@@ -944,18 +1040,20 @@ static const struct format *format_of(enum coh_ggml_type type)
 					    1, { 0 } };
 	static const struct format q5_1 = { QK, 24, q5_1_block, dq5_1_block,
 					    2, { 0, 2 } };
-	static const struct format q8_0 = { QK, 34, q8_0_block, dq8_0_block,
+	static const struct format q8_0 = { QK, 34, coh__q8_0_block, dq8_0_block,
 					    1, { 0 } };
-	static const struct format q2_k = { QK_K, 84, q2_k_block, dq2_k_block,
+	static const struct format q2_k = { QK_K, 84, coh__q2_k_block, dq2_k_block,
 					    2, { 80, 82 } };
-	static const struct format q3_k = { QK_K, 110, q3_k_block, dq3_k_block,
+	static const struct format q3_k = { QK_K, 110, coh__q3_k_block, dq3_k_block,
 					    1, { 108 } };
-	static const struct format q4_k = { QK_K, 144, q4_k_block, q4_k_dq,
+	static const struct format q4_k = { QK_K, 144, coh__q4_k_block, q4_k_dq,
 					    2, { 0, 2 } };
-	static const struct format q5_k = { QK_K, 176, q5_k_block, q5_k_dq,
+	static const struct format q5_k = { QK_K, 176, coh__q5_k_block, q5_k_dq,
 					    2, { 0, 2 } };
-	static const struct format q6_k = { QK_K, 210, q6_k_block, dq6_k_block,
+	static const struct format q6_k = { QK_K, 210, coh__q6_k_block, dq6_k_block,
 					    1, { 208 } };
+	static const struct format iq4_nl = { QK, 18, iq4_nl_block,
+					      dq_iq4_nl_block, 1, { 0 } };
 
 	switch (type) {
 	case COH_GGML_F32:	return &f32;
@@ -971,6 +1069,7 @@ static const struct format *format_of(enum coh_ggml_type type)
 	case COH_GGML_Q4_K:	return &q4_k;
 	case COH_GGML_Q5_K:	return &q5_k;
 	case COH_GGML_Q6_K:	return &q6_k;
+	case COH_GGML_IQ4_NL:	return &iq4_nl;
 	default:		return NULL;
 	}
 }
@@ -991,14 +1090,57 @@ size_t coh_quant_row_bytes(enum coh_ggml_type type, size_t n)
 	return n / f->block * f->bytes;
 }
 
+/*
+ * The lanes of the SIMD tier pepita's dispatch runs (PEPITA_SIMD forces
+ * one, as for pepita's own kernels); NULL on the scalar tier, which runs
+ * the reference itself.
+ */
+static const struct coh__quant_lanes *active_lanes(void)
+{
+	switch (pep_simd_active()) {
+#if defined(__x86_64__)
+	case PEP_SIMD_SSE4:	return &coh__quant_lanes_sse4;
+	case PEP_SIMD_AVX2:	return &coh__quant_lanes_avx2;
+	case PEP_SIMD_AVX512:	return &coh__quant_lanes_avx512;
+#elif defined(__aarch64__)
+	case PEP_SIMD_NEON:	return &coh__quant_lanes_neon;
+#endif
+	default:		return NULL;
+	}
+}
+
+static coh__quant_rows_fn lanes_for(enum coh_ggml_type type)
+{
+	const struct coh__quant_lanes *k = active_lanes();
+
+	if (!k)
+		return NULL;
+	switch (type) {
+	case COH_GGML_Q4_0:	return k->q4_0;
+	case COH_GGML_Q8_0:	return k->q8_0;
+	case COH_GGML_Q2_K:	return k->q2_k;
+	case COH_GGML_Q3_K:	return k->q3_k;
+	case COH_GGML_Q4_K:	return k->q4_k;
+	case COH_GGML_Q5_K:	return k->q5_k;
+	case COH_GGML_Q6_K:	return k->q6_k;
+	default:		return NULL;
+	}
+}
+
 int coh_quantize_row(enum coh_ggml_type type, const float *x, void *out,
 		     size_t n)
 {
 	const struct format *f = format_of(type);
+	coh__quant_rows_fn rows;
 	uint8_t *b = out;
 
 	if (!f || n % f->block || (n && (!x || !out)))
 		return -EINVAL;
+	rows = lanes_for(type);
+	if (rows) {
+		rows(x, b, n / f->block);
+		return 0;
+	}
 
 	for (size_t i = 0; i < n / f->block; i++) {
 		const float *xi = x + i * f->block;

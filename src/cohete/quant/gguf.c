@@ -30,6 +30,8 @@
 #include <cohete/quant.h>
 #include <pepita/core.h>
 
+#include "sink.h"
+
 #define GGUF_MAGIC	"GGUF"
 #define GGUF_VERSION	3
 #define NO_INDEX	SIZE_MAX
@@ -1082,6 +1084,7 @@ struct wkv {
 
 struct coh_gguf_writer {
 	int fd;
+	struct coh__sink *sink;		/* every byte goes out through it */
 	char *path;
 	char *tmp;			/* named temporary; NULL when none */
 	struct wkv *kvs;
@@ -1158,6 +1161,8 @@ static int wfail(struct coh_gguf_writer *w, int code, const char *fmt, ...)
 /* Remove the temporary file now: a failed writer leaves nothing behind. */
 static void drop_tmp(struct coh_gguf_writer *w)
 {
+	coh__sink_close(w->sink);
+	w->sink = NULL;
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
@@ -1666,22 +1671,21 @@ static uint64_t align_up(uint64_t n, uint64_t a)
 	return (n + a - 1) & ~(a - 1);
 }
 
+static int write_failed(struct coh_gguf_writer *w, int ret)
+{
+	errno = -ret;
+	return wfatal(w, pep_err_errno(&w->err, "write %s (temporary)",
+				       w->path));
+}
+
 static int write_all(struct coh_gguf_writer *w, const void *data, size_t n)
 {
-	const uint8_t *p = data;
-	ssize_t done;
+	int ret;
 
-	while (n) {
-		done = write(w->fd, p, n);
-		if (done < 0 && errno == EINTR)
-			continue;
-		if (done < 0)
-			return wfatal(w, pep_err_errno(&w->err, "write %s "
-						       "(temporary)", w->path));
-		p += done;
-		n -= (size_t)done;
-	}
-	return 0;
+	if (!w->sink && (ret = coh__sink_open(&w->sink, w->fd)) < 0)
+		return wfatal(w, wfail(w, ret, "out of memory"));
+	ret = coh__sink_write(w->sink, data, n);
+	return ret < 0 ? write_failed(w, ret) : 0;
 }
 
 static int write_zeros(struct coh_gguf_writer *w, uint64_t n)
@@ -1863,6 +1867,10 @@ static int commit(struct coh_gguf_writer *w)
 				       w->cur, t->name, w->cur_done,
 				       t->nbytes));
 	}
+	if (w->sink && (ret = coh__sink_flush(w->sink)) < 0)
+		return write_failed(w, ret);
+	coh__sink_close(w->sink);
+	w->sink = NULL;
 	if (fsync(w->fd) < 0)
 		return wfatal(w, pep_err_errno(&w->err, "fsync %s", w->path));
 	if (!w->tmp && (ret = link_tmp(w)) < 0)

@@ -18,9 +18,6 @@
 
 #include <cohete/quant.h>
 
-/* The fallback of Q2_K/Q3_K rows; we do not write it (see tensor_type). */
-#define GGML_IQ4_NL	20
-
 static const struct {
 	enum coh_ftype ftype;
 	const char *name;
@@ -314,7 +311,12 @@ static unsigned int block_of(enum coh_ggml_type t)
 	}
 }
 
-/* A row that the type's blocks do not divide: the 32-element cousin. */
+/*
+ * A row that the type's blocks do not divide: the 32-element cousin.
+ * Q2_K and Q3_K go to Q4_0 as in llama.cpp since its fallback moved to
+ * tensor_type_fallback() (b4747 chose IQ4_NL); cohete-quant-llama checks
+ * these against the llama.cpp that scripts/fetch-llama.sh pins.
+ */
 static enum coh_ggml_type fallback(enum coh_ggml_type t, uint64_t ne0,
 				   struct coh_quant_walk *w)
 {
@@ -322,7 +324,7 @@ static enum coh_ggml_type fallback(enum coh_ggml_type t, uint64_t ne0,
 		return t;
 	switch (t) {
 	case COH_GGML_Q2_K:
-	case COH_GGML_Q3_K: t = (enum coh_ggml_type)GGML_IQ4_NL; break;
+	case COH_GGML_Q3_K: t = COH_GGML_Q4_0; break;
 	case COH_GGML_Q4_K: t = COH_GGML_Q5_0; break;
 	case COH_GGML_Q5_K: t = COH_GGML_Q5_1; break;
 	case COH_GGML_Q6_K: t = COH_GGML_Q8_0; break;
