@@ -1019,46 +1019,43 @@ static void dq_iq4_nl_block(const uint8_t *b, float *y)
 typedef void (*quant_fn)(const float *x, uint8_t *b);
 typedef void (*dequant_fn)(const uint8_t *b, float *y);
 
-struct format {
-	uint16_t block;			/* elements */
-	uint16_t bytes;			/* per block */
+/* A format's code; its block size and bytes come from coh_ggml_type_size. */
+struct codec {
 	quant_fn quant;			/* NULL: F32, F16, BF16 */
 	dequant_fn dequant;
 	uint8_t nscales;		/* fp16 scales to validate... */
 	uint8_t scale_at[2];		/* ...at these offsets */
 };
 
-static const struct format *format_of(enum coh_ggml_type type)
+struct format {
+	const struct codec *c;
+	unsigned int block;		/* elements */
+	unsigned int bytes;		/* per block */
+};
+
+static const struct codec *codec_of(enum coh_ggml_type type)
 {
-	static const struct format f32 = { 1, 4, NULL, NULL, 0, { 0 } };
-	static const struct format f16 = { 1, 2, NULL, NULL, 0, { 0 } };
-	static const struct format q4_0 = { QK, 18, coh__q4_0_block, dq4_0_block,
-					    1, { 0 } };
-	static const struct format q4_1 = { QK, 20, q4_1_block, dq4_1_block,
-					    2, { 0, 2 } };
-	static const struct format q5_0 = { QK, 22, q5_0_block, dq5_0_block,
-					    1, { 0 } };
-	static const struct format q5_1 = { QK, 24, q5_1_block, dq5_1_block,
-					    2, { 0, 2 } };
-	static const struct format q8_0 = { QK, 34, coh__q8_0_block, dq8_0_block,
-					    1, { 0 } };
-	static const struct format q2_k = { QK_K, 84, coh__q2_k_block, dq2_k_block,
-					    2, { 80, 82 } };
-	static const struct format q3_k = { QK_K, 110, coh__q3_k_block, dq3_k_block,
-					    1, { 108 } };
-	static const struct format q4_k = { QK_K, 144, coh__q4_k_block, q4_k_dq,
-					    2, { 0, 2 } };
-	static const struct format q5_k = { QK_K, 176, coh__q5_k_block, q5_k_dq,
-					    2, { 0, 2 } };
-	static const struct format q6_k = { QK_K, 210, coh__q6_k_block, dq6_k_block,
-					    1, { 208 } };
-	static const struct format iq4_nl = { QK, 18, iq4_nl_block,
-					      dq_iq4_nl_block, 1, { 0 } };
+	static const struct codec plain = { NULL, NULL, 0, { 0 } };
+	static const struct codec q4_0 = { coh__q4_0_block, dq4_0_block, 1, { 0 } };
+	static const struct codec q4_1 = { q4_1_block, dq4_1_block, 2, { 0, 2 } };
+	static const struct codec q5_0 = { q5_0_block, dq5_0_block, 1, { 0 } };
+	static const struct codec q5_1 = { q5_1_block, dq5_1_block, 2, { 0, 2 } };
+	static const struct codec q8_0 = { coh__q8_0_block, dq8_0_block, 1, { 0 } };
+	static const struct codec q2_k = { coh__q2_k_block, dq2_k_block, 2,
+					   { 80, 82 } };
+	static const struct codec q3_k = { coh__q3_k_block, dq3_k_block, 1,
+					   { 108 } };
+	static const struct codec q4_k = { coh__q4_k_block, q4_k_dq, 2, { 0, 2 } };
+	static const struct codec q5_k = { coh__q5_k_block, q5_k_dq, 2, { 0, 2 } };
+	static const struct codec q6_k = { coh__q6_k_block, dq6_k_block, 1,
+					   { 208 } };
+	static const struct codec iq4_nl = { iq4_nl_block, dq_iq4_nl_block, 1,
+					     { 0 } };
 
 	switch (type) {
-	case COH_GGML_F32:	return &f32;
+	case COH_GGML_F32:
 	case COH_GGML_F16:
-	case COH_GGML_BF16:	return &f16;
+	case COH_GGML_BF16:	return &plain;
 	case COH_GGML_Q4_0:	return &q4_0;
 	case COH_GGML_Q4_1:	return &q4_1;
 	case COH_GGML_Q5_0:	return &q5_0;
@@ -1074,16 +1071,30 @@ static const struct format *format_of(enum coh_ggml_type type)
 	}
 }
 
+/* The format of type, or NULL if we neither quantize nor dequantize it. */
+static const struct format *format_of(enum coh_ggml_type type,
+				      struct format *f)
+{
+	const struct codec *c = codec_of(type);
+
+	if (!c || coh_ggml_type_size(type, &f->block, &f->bytes) < 0)
+		return NULL;
+	f->c = c;
+	return f;
+}
+
 size_t coh_quant_block_elems(enum coh_ggml_type type)
 {
-	const struct format *f = format_of(type);
+	struct format fmt;
+	const struct format *f = format_of(type, &fmt);
 
 	return f ? f->block : 0;
 }
 
 size_t coh_quant_row_bytes(enum coh_ggml_type type, size_t n)
 {
-	const struct format *f = format_of(type);
+	struct format fmt;
+	const struct format *f = format_of(type, &fmt);
 
 	if (!f || n % f->block)
 		return 0;
@@ -1130,7 +1141,8 @@ static coh__quant_rows_fn lanes_for(enum coh_ggml_type type)
 int coh_quantize_row(enum coh_ggml_type type, const float *x, void *out,
 		     size_t n)
 {
-	const struct format *f = format_of(type);
+	struct format fmt;
+	const struct format *f = format_of(type, &fmt);
 	coh__quant_rows_fn rows;
 	uint8_t *b = out;
 
@@ -1146,8 +1158,8 @@ int coh_quantize_row(enum coh_ggml_type type, const float *x, void *out,
 		const float *xi = x + i * f->block;
 		uint8_t *bi = b + i * f->bytes;
 
-		if (f->quant)
-			f->quant(xi, bi);
+		if (f->c->quant)
+			f->c->quant(xi, bi);
 		else if (type == COH_GGML_F32)
 			memcpy(bi, xi, 4);
 		else if (type == COH_GGML_F16)
@@ -1161,7 +1173,8 @@ int coh_quantize_row(enum coh_ggml_type type, const float *x, void *out,
 int coh_dequantize_row(enum coh_ggml_type type, const void *in, float *y,
 		       size_t n)
 {
-	const struct format *f = format_of(type);
+	struct format fmt;
+	const struct format *f = format_of(type, &fmt);
 	const uint8_t *b = in;
 
 	if (!f || n % f->block || (n && (!in || !y)))
@@ -1171,8 +1184,8 @@ int coh_dequantize_row(enum coh_ggml_type type, const void *in, float *y,
 		const uint8_t *bi = b + i * f->bytes;
 		float *yi = y + i * f->block;
 
-		if (f->dequant)
-			f->dequant(bi, yi);
+		if (f->c->dequant)
+			f->c->dequant(bi, yi);
 		else if (type == COH_GGML_F32)
 			memcpy(yi, bi, 4);
 		else if (type == COH_GGML_F16)
@@ -1185,7 +1198,8 @@ int coh_dequantize_row(enum coh_ggml_type type, const void *in, float *y,
 
 int coh_quant_row_finite(enum coh_ggml_type type, const void *in, size_t n)
 {
-	const struct format *f = format_of(type);
+	struct format fmt;
+	const struct format *f = format_of(type, &fmt);
 	const uint8_t *b = in;
 
 	if (!f || n % f->block || (n && !in))
@@ -1195,7 +1209,7 @@ int coh_quant_row_finite(enum coh_ggml_type type, const void *in, size_t n)
 		const uint8_t *bi = b + i * f->bytes;
 		float v;
 
-		if (!f->quant) {
+		if (!f->c->quant) {
 			/* plain rows: every value must be finite */
 			if (type == COH_GGML_F32)
 				memcpy(&v, bi, 4);
@@ -1207,8 +1221,8 @@ int coh_quant_row_finite(enum coh_ggml_type type, const void *in, size_t n)
 				return 0;
 			continue;
 		}
-		for (int k = 0; k < f->nscales; k++)
-			if (!isfinite(get_f16(bi + f->scale_at[k])))
+		for (int k = 0; k < f->c->nscales; k++)
+			if (!isfinite(get_f16(bi + f->c->scale_at[k])))
 				return 0;
 	}
 	return 1;
