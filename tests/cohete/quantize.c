@@ -81,9 +81,23 @@ struct spec {
 };
 
 /* A 2-layer llama: n_embd 256, n_ff 512, vocab v, 4 heads (2 KV). */
-static int make_model(const char *path, uint64_t vocab)
+/*
+ * A two-layer llama layout: rows of embd (attn_k/v embd / 2 wide), a
+ * feed-forward of ff, vocab tokens; weights F16, norms F32.
+ */
+static int make_model_shaped(const char *path, uint64_t embd, uint64_t ff,
+			     uint64_t vocab)
 {
 	static const char *const toks[] = { "<s>", "</s>", "a", "b" };
+	static const char *const kinds[9] = {
+		"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
+		"ffn_norm", "ffn_gate", "ffn_up", "ffn_down",
+	};
+	const uint64_t shape[9][2] = {
+		{ embd, 1 }, { embd, embd }, { embd, embd / 2 },
+		{ embd, embd / 2 }, { embd, embd }, { embd, 1 }, { embd, ff },
+		{ embd, ff }, { ff, embd },
+	};
 	char names[2][9][40];
 	struct spec s[3 + 18];
 	struct coh_gguf_writer *w;
@@ -91,20 +105,10 @@ static int make_model(const char *path, uint64_t vocab)
 	size_t n = 0;
 	int rc;
 
-	s[n++] = (struct spec){ "token_embd.weight", 256, vocab, COH_GGML_F16 };
-	s[n++] = (struct spec){ "output_norm.weight", 256, 1, COH_GGML_F32 };
-	s[n++] = (struct spec){ "output.weight", 256, vocab, COH_GGML_F16 };
+	s[n++] = (struct spec){ "token_embd.weight", embd, vocab, COH_GGML_F16 };
+	s[n++] = (struct spec){ "output_norm.weight", embd, 1, COH_GGML_F32 };
+	s[n++] = (struct spec){ "output.weight", embd, vocab, COH_GGML_F16 };
 	for (int l = 0; l < 2; l++) {
-		static const char *const kinds[9] = {
-			"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
-			"ffn_norm", "ffn_gate", "ffn_up", "ffn_down",
-		};
-		static const uint64_t shape[9][2] = {
-			{ 256, 1 }, { 256, 256 }, { 256, 128 }, { 256, 128 },
-			{ 256, 256 }, { 256, 1 }, { 256, 512 }, { 256, 512 },
-			{ 512, 256 },
-		};
-
 		for (int k = 0; k < 9; k++) {
 			snprintf(names[l][k], sizeof(names[l][k]), "blk.%d.%s.weight",
 				 l, kinds[k]);
@@ -120,8 +124,8 @@ static int make_model(const char *path, uint64_t vocab)
 	     coh_gguf_writer_add_str(w, "general.name", "tiny") ||
 	     coh_gguf_writer_add_u32(w, "general.file_type", 1) ||
 	     coh_gguf_writer_add_u32(w, "llama.block_count", 2) ||
-	     coh_gguf_writer_add_u32(w, "llama.embedding_length", 256) ||
-	     coh_gguf_writer_add_u32(w, "llama.feed_forward_length", 512) ||
+	     coh_gguf_writer_add_u32(w, "llama.embedding_length", (uint32_t)embd) ||
+	     coh_gguf_writer_add_u32(w, "llama.feed_forward_length", (uint32_t)ff) ||
 	     coh_gguf_writer_add_u32(w, "llama.attention.head_count", 4) ||
 	     coh_gguf_writer_add_u32(w, "llama.attention.head_count_kv", 2) ||
 	     coh_gguf_writer_add_u32(w, "llama.context_length", 512) ||
@@ -136,6 +140,12 @@ static int make_model(const char *path, uint64_t vocab)
 		return -1;
 	}
 	return coh_gguf_writer_finish(w, &err) ? -1 : 0;
+}
+
+/* The tiny model most tests use: rows of 256, ff 512. */
+static int make_model(const char *path, uint64_t vocab)
+{
+	return make_model_shaped(path, 256, 512, vocab);
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -197,6 +207,29 @@ static int check_rows(const struct coh_gguf *gi, const struct coh_gguf *go)
 	return T_PASS;
 }
 
+struct want {
+	const char *name;
+	uint32_t type;
+};
+
+/* Every tensor of go, in order, is want[i]'s name and type. */
+static int check_types(const struct coh_gguf *go, const struct want *want,
+		       size_t n)
+{
+	CHECK(coh_gguf_tensor_count(go) == n);
+	for (size_t i = 0; i < n; i++) {
+		const struct coh_gguf_tensor *t = coh_gguf_tensor_at(go, i);
+
+		if (strcmp(t->name, want[i].name) || t->type != want[i].type) {
+			fprintf(stderr, "tensor %zu: %s %s, want %s %s\n", i,
+				t->name, coh_ggml_type_name(t->type), want[i].name,
+				coh_ggml_type_name(want[i].type));
+			return T_FAIL;
+		}
+	}
+	return T_PASS;
+}
+
 static int test_q4_k_m(void)
 {
 	char in[96], out[96];
@@ -204,10 +237,7 @@ static int test_q4_k_m(void)
 	struct pep_err err;
 	const struct coh_gguf_kv *last;
 	uint64_t v;
-	static const struct {
-		const char *name;
-		uint32_t type;
-	} want[] = {
+	static const struct want want[] = {
 		{ "output.weight", COH_GGML_Q6_K },
 		{ "output_norm.weight", COH_GGML_F32 },
 		{ "token_embd.weight", COH_GGML_Q4_K },
@@ -240,17 +270,7 @@ static int test_q4_k_m(void)
 	}
 	CHECK(coh_gguf_open(in, &gi, NULL) == 0);
 	CHECK(coh_gguf_open(out, &go, NULL) == 0);
-	CHECK(coh_gguf_tensor_count(go) == sizeof(want) / sizeof(want[0]));
-	for (size_t i = 0; i < coh_gguf_tensor_count(go); i++) {
-		const struct coh_gguf_tensor *t = coh_gguf_tensor_at(go, i);
-
-		if (strcmp(t->name, want[i].name) || t->type != want[i].type) {
-			fprintf(stderr, "tensor %zu: %s %s, want %s %s\n", i,
-				t->name, coh_ggml_type_name(t->type), want[i].name,
-				coh_ggml_type_name(want[i].type));
-			return T_FAIL;
-		}
-	}
+	CHECK(check_types(go, want, sizeof(want) / sizeof(want[0])) == T_PASS);
 	/* Keys copied in order; the two set ones moved to the end. */
 	CHECK(coh_gguf_kv_count(go) == coh_gguf_kv_count(gi) + 1);
 	CHECK(strcmp(coh_gguf_kv_at(go, 0)->key, "general.architecture") == 0);
@@ -420,63 +440,6 @@ static int test_killed(void)
 	return T_PASS;
 }
 
-/* A 2-layer llama 288 wide (n_ff 768): rows that 256 does not divide. */
-static int make_model_288(const char *path)
-{
-	static const char *const kinds[9] = {
-		"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
-		"ffn_norm", "ffn_gate", "ffn_up", "ffn_down",
-	};
-	static const uint64_t shape[9][2] = {
-		{ 288, 1 }, { 288, 288 }, { 288, 144 }, { 288, 144 },
-		{ 288, 288 }, { 288, 1 }, { 288, 768 }, { 288, 768 },
-		{ 768, 288 },
-	};
-	static const char *const toks[] = { "<s>", "</s>", "a", "b" };
-	char names[2][9][40];
-	struct spec s[3 + 18];
-	struct coh_gguf_writer *w;
-	struct pep_err err;
-	size_t n = 0;
-	int rc;
-
-	s[n++] = (struct spec){ "token_embd.weight", 288, 64, COH_GGML_F16 };
-	s[n++] = (struct spec){ "output_norm.weight", 288, 1, COH_GGML_F32 };
-	s[n++] = (struct spec){ "output.weight", 288, 64, COH_GGML_F16 };
-	for (int l = 0; l < 2; l++) {
-		for (int k = 0; k < 9; k++) {
-			snprintf(names[l][k], sizeof(names[l][k]),
-				 "blk.%d.%s.weight", l, kinds[k]);
-			s[n++] = (struct spec){ names[l][k], shape[k][0],
-						shape[k][1], shape[k][1] == 1 ?
-						COH_GGML_F32 : COH_GGML_F16 };
-		}
-	}
-	pep_err_clear(&err);
-	if (coh_gguf_writer_create(&w, path, &err))
-		return -1;
-	rc = coh_gguf_writer_add_str(w, "general.architecture", "llama") ||
-	     coh_gguf_writer_add_u32(w, "general.file_type", 1) ||
-	     coh_gguf_writer_add_u32(w, "llama.block_count", 2) ||
-	     coh_gguf_writer_add_u32(w, "llama.embedding_length", 288) ||
-	     coh_gguf_writer_add_u32(w, "llama.feed_forward_length", 768) ||
-	     coh_gguf_writer_add_u32(w, "llama.attention.head_count", 4) ||
-	     coh_gguf_writer_add_u32(w, "llama.attention.head_count_kv", 2) ||
-	     coh_gguf_writer_add_u32(w, "llama.context_length", 512) ||
-	     coh_gguf_writer_add_f32(w, "llama.attention.layer_norm_rms_epsilon",
-				     1e-5f) ||
-	     coh_gguf_writer_add_str_array(w, "tokenizer.ggml.tokens", toks, 4);
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = add_tensor(w, s[i].name, s[i].cols, s[i].rows, s[i].type);
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = write_data(w, i, s[i].cols * s[i].rows, s[i].type);
-	if (rc) {
-		coh_gguf_writer_abort(w);
-		return -1;
-	}
-	return coh_gguf_writer_finish(w, &err) ? -1 : 0;
-}
-
 /* Each row of a 4-bit tensor within 15% RMS of the F16 input's. */
 static int rows_close(const struct coh_gguf_tensor *s,
 		      const struct coh_gguf_tensor *t)
@@ -510,10 +473,7 @@ static int rows_close(const struct coh_gguf_tensor *s,
  */
 static int test_small_row_fallback(void)
 {
-	static const struct {
-		const char *name;
-		uint32_t type;
-	} want[] = {
+	static const struct want want[] = {
 		{ "output.weight", COH_GGML_Q8_0 },
 		{ "output_norm.weight", COH_GGML_F32 },
 		{ "token_embd.weight", COH_GGML_Q4_0 },
@@ -543,23 +503,17 @@ static int test_small_row_fallback(void)
 
 	path_in(in, sizeof(in), "w288-f16.gguf");
 	path_in(out, sizeof(out), "w288-q3_k_m.gguf");
-	CHECK(make_model_288(in) == 0);
+	CHECK(make_model_shaped(in, 288, 768, 64) == 0);
 	if (quantize(in, out, COH_FTYPE_Q3_K_M, 2, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		return T_FAIL;
 	}
 	CHECK(coh_gguf_open(in, &gi, NULL) == 0);
 	CHECK(coh_gguf_open(out, &go, NULL) == 0);
-	CHECK(coh_gguf_tensor_count(go) == sizeof(want) / sizeof(want[0]));
+	CHECK(check_types(go, want, sizeof(want) / sizeof(want[0])) == T_PASS);
 	for (size_t i = 0; i < coh_gguf_tensor_count(go); i++) {
 		const struct coh_gguf_tensor *t = coh_gguf_tensor_at(go, i);
 
-		if (strcmp(t->name, want[i].name) || t->type != want[i].type) {
-			fprintf(stderr, "tensor %zu: %s %s, want %s %s\n", i,
-				t->name, coh_ggml_type_name(t->type),
-				want[i].name, coh_ggml_type_name(want[i].type));
-			return T_FAIL;
-		}
 		if (t->type != COH_GGML_Q4_0)
 			continue;
 		CHECK(t->nbytes == t->ne[1] * 9 * 18);

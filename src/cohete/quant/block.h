@@ -90,6 +90,15 @@ static inline int8_t cvt_i8(float v)
 	return (int8_t)(uint8_t)i;
 }
 
+/* make_qkx2_quants's knobs: levels [0, nmax], nstep + 1 trial scales
+ * from (nmax + rmin) / range in rdelta steps, absolute or squared error. */
+struct qkx2_opts {
+	int nmax;
+	float rmin, rdelta;
+	int nstep;
+	int use_mad;
+};
+
 /*
  * The reference, whole blocks. The lanes hand it every block that holds a
  * NaN: which of two NaNs an operation returns is the compiler's choice

@@ -363,19 +363,7 @@ static float make_q3_quants(int n, int nmax, const float *x, int8_t *L)
 	return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
-/*
- * Levels [0, nmax] with a scale and a min <= 0 (ggml's make_qkx2_quants):
- * try nstep + 1 scales from (nmax + rmin) / range in rdelta steps, solve
- * the weighted two-parameter least squares for each, keep the smallest
- * weighted error (absolute if use_mad, else squared). *the_min gets -min.
- */
-struct qkx2_opts {
-	int nmax;
-	float rmin, rdelta;
-	int nstep;
-	int use_mad;
-};
-
+/* The weighted error of levels L at scale and min. */
 static float qkx2_error(int n, const float *x, const float *w,
 			const uint8_t *L, float scale, float min, int use_mad)
 {
@@ -390,6 +378,12 @@ static float qkx2_error(int n, const float *x, const float *w,
 	return err;
 }
 
+/*
+ * Levels [0, nmax] with a scale and a min <= 0 (ggml's make_qkx2_quants):
+ * try nstep + 1 scales from (nmax + rmin) / range in rdelta steps, solve
+ * the weighted two-parameter least squares for each, keep the smallest
+ * weighted error (absolute if use_mad, else squared). *the_min gets -min.
+ */
 static float make_qkx2_quants(int n, const struct qkx2_opts *o,
 			      const float *x, const float *w, uint8_t *L,
 			      float *the_min)

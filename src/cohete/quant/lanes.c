@@ -450,13 +450,6 @@ static vf q3_lanes(const vf *X, int nmax, vf *LF)
 		    fsel(suml2 > 0, sumlx / suml2, fsplat(0)));
 }
 
-struct qkx2_opts {
-	int nmax;
-	float rmin, rdelta;
-	int nstep;
-	int use_mad;
-};
-
 INLINE vf qkx2_error(int n, const vf *X, const vf *Wt, const vf *L,
 		     vf scale, vf min, int use_mad)
 {
