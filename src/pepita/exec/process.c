@@ -25,6 +25,8 @@
 
 #include <pepita/exec.h>
 
+#include "core/core_priv.h"
+
 #define DEFAULT_MAX_OUTPUT (1u << 20)
 #define KILL_GRACE_MS 200
 
@@ -89,30 +91,14 @@ static int capture_read(struct capture *c)
 }
 
 /*
- * A child that exits without reading its stdin raises SIGPIPE in us, which
- * would kill the caller; the kernel raises it even when the write returns
- * a partial count. Block it for this thread around the write and consume
- * one that arrived during it (not one the caller had pending before).
+ * A child that exits without reading its stdin would raise SIGPIPE in us,
+ * which would kill the caller.
  */
 static ssize_t write_no_sigpipe(int fd, const void *buf, size_t len)
 {
-	static const struct timespec zero;
-	sigset_t pipe_set, old, pending;
-	int had_pending, e;
-	ssize_t n;
+	struct iovec iov = { (void *)buf, len };
 
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	sigpending(&pending);
-	had_pending = sigismember(&pending, SIGPIPE);
-	n = write(fd, buf, len);
-	e = errno;
-	if (!had_pending)
-		sigtimedwait(&pipe_set, NULL, &zero);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = e;
-	return n;
+	return pep__writev_nosigpipe(fd, &iov, 1);
 }
 
 static int remaining_ms(uint64_t deadline_ns)

@@ -64,6 +64,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/core_priv.h"
 #include "sched_priv.h"
 
 #define FRAMES_PER_SLAB	256
@@ -157,15 +158,6 @@ static inline void stat_inc(_Atomic uint64_t *c)
 	/* Owner-written: a plain increment, atomic only so readers are safe. */
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
 			      + 1, memory_order_relaxed);
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
 }
 
 static void futex_wait(_Atomic uint32_t *word, uint32_t val)
@@ -453,7 +445,7 @@ static void idle_pause(unsigned int round)
 {
 	if (round < SPIN_ROUNDS - YIELD_ROUNDS) {
 		for (int i = 0; i < 16; i++)
-			cpu_relax();
+			pep__cpu_relax();
 	} else {
 		sched_yield();
 	}
@@ -533,7 +525,7 @@ static void sync_help(struct worker *w, unsigned int *fails)
 		return;
 	}
 	if (++*fails < SYNC_SPINS)
-		cpu_relax();
+		pep__cpu_relax();
 	else
 		sched_yield();
 }

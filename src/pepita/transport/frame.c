@@ -38,6 +38,8 @@
 
 #include <pepita/transport.h>
 
+#include "core/core_priv.h"
+
 #define HDR PEP_FRAME_HEADER_SIZE
 #define CRC_SPAN 12			/* header bytes the CRC covers */
 #define RBUF_MIN (64u * 1024)
@@ -648,40 +650,14 @@ PEP_API int pep_conn_close(struct pep_conn *c, int *wait_status)
 
 /* --- connections: sending ---------------------------------------------- */
 
-/*
- * A pipe whose reader is gone raises SIGPIPE, which would kill the caller.
- * Sockets have MSG_NOSIGNAL; for pipes block SIGPIPE in this thread around
- * the write and consume one that the write raised (not one already
- * pending).
- */
-static ssize_t writev_no_sigpipe(int fd, const struct iovec *iov, int n)
-{
-	static const struct timespec zero;
-	sigset_t pipe_set, old, pending;
-	int had_pending, e;
-	ssize_t r;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	sigpending(&pending);
-	had_pending = sigismember(&pending, SIGPIPE);
-	r = writev(fd, iov, n);
-	e = errno;
-	if (r < 0 && e == EPIPE && !had_pending)
-		sigtimedwait(&pipe_set, NULL, &zero);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = e;
-	return r;
-}
-
 static ssize_t write_some(struct pep_conn *c, struct iovec *iov, int n)
 {
 	struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 
+	/* a reader gone raises SIGPIPE: sockets say no, pipes block it */
 	if (c->wsock)
 		return sendmsg(c->wfd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-	return writev_no_sigpipe(c->wfd, iov, n);
+	return pep__writev_nosigpipe(c->wfd, iov, n);
 }
 
 /* Write all of iov; *sent counts what went out. 0 or -errno. */

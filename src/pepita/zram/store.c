@@ -42,6 +42,8 @@
 #include <pepita/mem.h>
 #include <pepita/zram.h>
 
+#include "core/core_priv.h"
+
 #define PAGE		PEP_ZRAM_PAGE_SIZE
 #define PAGE_SHIFT	12
 /* Compressed to more than this, a page is kept raw (zram's huge class). */
@@ -145,15 +147,6 @@ static inline uint64_t get(const uint64_t *counter)
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
-
 static void entry_lock(struct entry *e)
 {
 	unsigned int spins = 0;
@@ -161,7 +154,7 @@ static void entry_lock(struct entry *e)
 	while (__atomic_exchange_n(&e->lock, 1, __ATOMIC_ACQUIRE)) {
 		while (__atomic_load_n(&e->lock, __ATOMIC_RELAXED)) {
 			if (++spins < 128)
-				cpu_relax();
+				pep__cpu_relax();
 			else
 				sched_yield();
 		}
