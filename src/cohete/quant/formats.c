@@ -241,17 +241,9 @@ static void dq8_0_block(const uint8_t *b, float *y)
  */
 static float make_qx_quants(int n, int nmax, const float *x, int8_t *L)
 {
-	float max = 0, amax = 0;
+	const float max = signed_absmax(x, n);
 
-	for (int i = 0; i < n; i++) {
-		float ax = fabsf(x[i]);
-
-		if (ax > amax) {
-			amax = ax;
-			max = x[i];
-		}
-	}
-	if (amax < GROUP_MAX_EPS) {
+	if (fabsf(max) < GROUP_MAX_EPS) {
 		memset(L, 0, (size_t)n);
 		return 0.0f;
 	}
@@ -304,17 +296,9 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L)
  */
 static float make_q3_quants(int n, int nmax, const float *x, int8_t *L)
 {
-	float max = 0, amax = 0;
+	const float max = signed_absmax(x, n);
 
-	for (int i = 0; i < n; i++) {
-		float ax = fabsf(x[i]);
-
-		if (ax > amax) {
-			amax = ax;
-			max = x[i];
-		}
-	}
-	if (amax < GROUP_MAX_EPS) {
+	if (fabsf(max) < GROUP_MAX_EPS) {
 		memset(L, 0, (size_t)n);
 		return 0.0f;
 	}
@@ -954,18 +938,12 @@ static void iq4nl_sums(const float *x, const float *w, float id,
  */
 static float iq4nl_scale(const float *x)
 {
-	float w[QK], amax = 0, max = 0, sumqx, sumq2;
+	const float max = signed_absmax(x, QK);
+	float w[QK], sumqx, sumq2;
 
-	for (int j = 0; j < QK; j++) {
-		float ax = fabsf(x[j]);
-
+	for (int j = 0; j < QK; j++)
 		w[j] = x[j] * x[j];
-		if (ax > amax) {
-			amax = ax;
-			max = x[j];
-		}
-	}
-	if (amax < GROUP_MAX_EPS)
+	if (fabsf(max) < GROUP_MAX_EPS)
 		return 0.0f;
 
 	float d = -max / iq4nl_values[0];
