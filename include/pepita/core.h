@@ -96,6 +96,20 @@ PEP_API const char *pep_cpu_feature_arch(enum pep_cpu_feature feature);
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
 PEP_API uint64_t pep_time_ns(void);
 
+/* Wall clock (CLOCK_REALTIME) in milliseconds since 1970-01-01 UTC. */
+PEP_API int64_t pep_time_real_ms(void);
+
+/* Room for any pep_time_rfc3339() text and its NUL. */
+#define PEP_RFC3339_SIZE 32
+
+/*
+ * unix_ms as RFC 3339 in UTC with milliseconds, "2026-07-25T09:08:28.042Z",
+ * the form every JSON "timestamp" takes. Returns its length (24), -EINVAL
+ * for a time outside the years 0000..9999, -ENOSPC when size is too small
+ * (snprintf semantics: buf is still NUL-terminated when size > 0). Any thread.
+ */
+PEP_API int pep_time_rfc3339(int64_t unix_ms, char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

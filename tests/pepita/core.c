@@ -117,6 +117,30 @@ static int test_time(void)
 	return T_PASS;
 }
 
+/* RFC 3339 in UTC with milliseconds, the "timestamp" of every JSON document. */
+static int test_rfc3339(void)
+{
+	char buf[PEP_RFC3339_SIZE], small[10];
+	int64_t before, now, after;
+
+	CHECK(pep_time_rfc3339(0, buf, sizeof(buf)) == 24);
+	CHECK(!strcmp(buf, "1970-01-01T00:00:00.000Z"));
+	CHECK(pep_time_rfc3339(1785056908042, buf, sizeof(buf)) == 24);
+	CHECK(!strcmp(buf, "2026-07-26T09:08:28.042Z"));
+	/* Before the epoch the milliseconds still count up within the second. */
+	CHECK(pep_time_rfc3339(-1, buf, sizeof(buf)) == 24);
+	CHECK(!strcmp(buf, "1969-12-31T23:59:59.999Z"));
+	CHECK(pep_time_rfc3339(253402300800000, buf, sizeof(buf)) == -EINVAL);
+	CHECK(pep_time_rfc3339(0, small, sizeof(small)) == -ENOSPC);
+	CHECK(strlen(small) == sizeof(small) - 1);
+	/* The wall clock, not the monotonic one: between two other readings. */
+	before = (int64_t)time(NULL) * 1000;
+	now = pep_time_real_ms();
+	after = (int64_t)time(NULL) * 1000 + 1000;
+	CHECK(now >= before && now <= after);
+	return T_PASS;
+}
+
 static int test_arch(void)
 {
 #if defined(__x86_64__)
@@ -272,6 +296,7 @@ int main(void)
 	t_run("err_truncate", test_err_truncate, &rc);
 	t_run("version", test_version, &rc);
 	t_run("time", test_time, &rc);
+	t_run("rfc3339", test_rfc3339, &rc);
 	t_run("arch", test_arch, &rc);
 	t_run("feature_names", test_feature_names, &rc);
 	t_run("other_arch_absent", test_other_arch_absent, &rc);
