@@ -199,6 +199,33 @@ COH_API const char *coh_breaker_state_name(enum coh_breaker_state s);
 /* The breaker's input: tj, else the hottest measured zone; COH_NA if none. */
 COH_API int64_t coh_breaker_input(const struct coh_thermal *t);
 
+/* The policy the agent and the views use unless told otherwise. */
+#define COH_BREAKER_POLICY_DEFAULT "conservative"
+
+/*
+ * How hot a reading is under a breaker policy: the one colour rule of every
+ * cohete view, so `cohete status` and `cohete monitor` agree with the guard
+ * (green, yellow, red).
+ */
+enum coh_temp_level {
+	COH_TEMP_UNKNOWN,		/* no reading: COH_NA */
+	COH_TEMP_OK,			/* below warning_mc */
+	COH_TEMP_WARN,			/* warning_mc <= t < trip_mc */
+	COH_TEMP_HOT,			/* at or above trip_mc: the breaker trips */
+};
+
+COH_API enum coh_temp_level coh_temp_level(const struct coh_breaker_policy *p,
+					   int64_t temp_mc);
+
+/*
+ * The level a breaker state is shown at: a paused breaker (tripped, or
+ * cooling down below the trip point) is hot, whatever the reading.
+ */
+COH_API enum coh_temp_level coh_breaker_state_level(enum coh_breaker_state s);
+
+/* "unknown", "ok", "warn", "hot" */
+COH_API const char *coh_temp_level_name(enum coh_temp_level level);
+
 /*
  * Pause and resume work on transitions: SIGSTOP/SIGCONT to a process group,
  * or a callback (a pool stops handing out work). At most 16 of each.

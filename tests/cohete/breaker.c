@@ -66,6 +66,48 @@ static int test_hysteresis(void)
 	return T_PASS;
 }
 
+/*
+ * One colour rule from the policy: green below its warning, yellow up to
+ * its trip, red at and above it, for both named policies.
+ */
+static int test_levels(void)
+{
+	static const struct { const char *policy; int64_t temp; enum coh_temp_level want; } cases[] = {
+		{ "conservative", 48000, COH_TEMP_OK },
+		{ "conservative", 59999, COH_TEMP_OK },
+		{ "conservative", 60000, COH_TEMP_WARN },
+		{ "conservative", 64999, COH_TEMP_WARN },
+		{ "conservative", 65000, COH_TEMP_HOT },
+		{ "conservative", 71000, COH_TEMP_HOT },
+		{ "conservative", COH_NA, COH_TEMP_UNKNOWN },
+		{ "aggressive", 69999, COH_TEMP_OK },
+		{ "aggressive", 71000, COH_TEMP_WARN },
+		{ "aggressive", 75000, COH_TEMP_HOT },
+	};
+	struct coh_breaker_policy p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum coh_temp_level l;
+
+		CHECK(coh_breaker_policy_named(cases[i].policy, &p, NULL) == 0);
+		l = coh_temp_level(&p, cases[i].temp);
+		if (l != cases[i].want) {
+			fprintf(stderr, "%s %lld m°C: %s, want %s\n", cases[i].policy,
+				(long long)cases[i].temp, coh_temp_level_name(l),
+				coh_temp_level_name(cases[i].want));
+			return T_FAIL;
+		}
+	}
+	CHECK(coh_breaker_policy_named(COH_BREAKER_POLICY_DEFAULT, &p, NULL) == 0);
+	CHECK(coh_breaker_state_level(COH_BREAKER_OK) == COH_TEMP_OK);
+	CHECK(coh_breaker_state_level(COH_BREAKER_WARNING) == COH_TEMP_WARN);
+	CHECK(coh_breaker_state_level(COH_BREAKER_TRIPPED) == COH_TEMP_HOT);
+	/* Cooling below the trip point: work is still paused, still red. */
+	CHECK(coh_breaker_state_level(COH_BREAKER_COOLING) == COH_TEMP_HOT);
+	CHECK(!strcmp(coh_temp_level_name(COH_TEMP_WARN), "warn"));
+	return T_PASS;
+}
+
 static int test_history_and_prediction(void)
 {
 	struct coh_breaker_sample out[16];
@@ -114,6 +156,7 @@ int main(void)
 
 	t_run("policies", test_policies, &rc);
 	t_run("hysteresis", test_hysteresis, &rc);
+	t_run("levels", test_levels, &rc);
 	t_run("history_and_prediction", test_history_and_prediction, &rc);
 	t_run("input_zone", test_input_zone, &rc);
 	return rc;

@@ -229,6 +229,38 @@ int64_t coh_breaker_input(const struct coh_thermal *t)
 	return hottest;
 }
 
+enum coh_temp_level coh_temp_level(const struct coh_breaker_policy *p,
+				    int64_t temp_mc)
+{
+	if (temp_mc == COH_NA)
+		return COH_TEMP_UNKNOWN;
+	if (temp_mc >= p->trip_mc)
+		return COH_TEMP_HOT;
+	return temp_mc >= p->warning_mc ? COH_TEMP_WARN : COH_TEMP_OK;
+}
+
+enum coh_temp_level coh_breaker_state_level(enum coh_breaker_state s)
+{
+	switch (s) {
+	case COH_BREAKER_OK:		return COH_TEMP_OK;
+	case COH_BREAKER_WARNING:	return COH_TEMP_WARN;
+	case COH_BREAKER_TRIPPED:
+	case COH_BREAKER_COOLING:	return COH_TEMP_HOT;
+	}
+	return COH_TEMP_UNKNOWN;
+}
+
+const char *coh_temp_level_name(enum coh_temp_level level)
+{
+	switch (level) {
+	case COH_TEMP_UNKNOWN:	return "unknown";
+	case COH_TEMP_OK:	return "ok";
+	case COH_TEMP_WARN:	return "warn";
+	case COH_TEMP_HOT:	return "hot";
+	}
+	return "unknown";
+}
+
 static int add_watch(struct coh_breaker *b, int pgid, coh_breaker_fn fn,
 		     void *arg)
 {
