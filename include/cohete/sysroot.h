@@ -29,15 +29,30 @@ struct coh_sysroot;			/* opaque: the root path */
 /* Called with each path (as on the target, leading '/') read or listed. */
 typedef void (*coh_sysroot_read_fn)(const char *path, void *arg);
 
+/*
+ * Resolve paths without openat2, one component at a time, as on kernels
+ * before 5.6 (where this is chosen anyway). For tests; the environment
+ * variable COHETE_SYSROOT_RESOLVE=walk does the same for every sysroot.
+ */
+#define COH_SYSROOT_NO_OPENAT2	0x1
+
 struct coh_sysroot_opts {
 	const char *root;		/* NULL or "" = "/" */
 	coh_sysroot_read_fn on_read;	/* optional trace of files read */
 	void *on_read_arg;
+	unsigned int flags;		/* COH_SYSROOT_* */
 };
 
 /*
  * Open a sysroot. Fails with -ENOENT/-ENOTDIR when root is not a directory.
  * The caller owns *out and frees it with coh_sysroot_close().
+ *
+ * On a root other than "/" (a captured tree, which nothing vouches for)
+ * every path is resolved inside the root: a symlink, absolute or relative,
+ * resolves as if the root were "/", and ".." stops at the root, as
+ * openat2()'s RESOLVE_IN_ROOT does (used from Linux 5.6; the same rules
+ * are applied component by component before). The root "/" uses the real
+ * paths.
  */
 COH_API int coh_sysroot_open(struct coh_sysroot **out,
 			     const struct coh_sysroot_opts *opts,
@@ -59,6 +74,16 @@ COH_API int coh_sysroot_read(const struct coh_sysroot *sr, const char *path,
 			     char *buf, size_t size, struct pep_err *err);
 
 /*
+ * Read a whole file into *text, malloc'd and NUL-terminated (*len bytes
+ * without the NUL; len may be NULL); the caller frees it. -EFBIG, with
+ * the path and the limit in err, when it holds more than max_bytes: a
+ * file is never cut silently. Other errors as coh_sysroot_read().
+ */
+COH_API int coh_sysroot_read_all(const struct coh_sysroot *sr,
+				 const char *path, size_t max_bytes,
+				 char **text, size_t *len, struct pep_err *err);
+
+/*
  * Read a one-value sysfs file: like coh_sysroot_read() with trailing
  * whitespace and NULs removed (device-tree strings end in NUL).
  */
@@ -76,7 +101,9 @@ COH_API int coh_sysroot_read_s64(const struct coh_sysroot *sr,
 
 /*
  * Write text to an existing file (a sysfs knob: no create), as `echo >`
- * does. -ENOENT when absent, -EACCES without privileges.
+ * does. -ENOENT when absent, -EACCES without privileges, -ELOOP when the
+ * file itself is a symlink: writes never go through one (the directories
+ * on the way may be links, as sysfs's class directories are).
  */
 COH_API int coh_sysroot_write(const struct coh_sysroot *sr, const char *path,
 			      const char *text, struct pep_err *err);
@@ -100,7 +127,8 @@ COH_API void coh_names_free(struct coh_names *names);
 
 /*
  * Resolve symlinks in path inside the sysroot and write the result,
- * relative to the sysroot ("/sys/devices/..."), to out.
+ * relative to the sysroot ("/sys/devices/..."), to out. On a captured tree
+ * a ".." that would climb above the root is -EXDEV here (reads clamp it).
  */
 COH_API int coh_sysroot_realpath(const struct coh_sysroot *sr,
 				 const char *path, char *out, size_t size,

@@ -1,12 +1,15 @@
 /*
  * Sysroot: reads of the target's /proc, /sys, /etc and /var, under a prefix.
  *
- * The live system is root "/"; a fixture is any directory laid out the same
- * way. Paths are opened relative to a directory fd of the root, so relative
- * symlinks inside a captured tree (sysfs is full of them) resolve inside the
- * tree. Files are read with one read() up to the buffer size: sysfs and
- * procfs produce a whole attribute per read, and this is the hot path of
- * every status sample.
+ * The live system is root "/" and uses the real paths. A fixture is any
+ * directory laid out the same way, and nothing in it is trusted: every path
+ * is resolved inside it (resolve.c: openat2's RESOLVE_IN_ROOT, or the same
+ * rules component by component before Linux 5.6), so a symlink cannot lead
+ * a read or a write out of the tree, while the links sysfs is full of still
+ * resolve. Writes never go through a symlink, on any root: the last name
+ * is opened O_NOFOLLOW. Files are read with one read() up to the buffer
+ * size: sysfs and procfs produce a whole attribute per read, and this is
+ * the hot path of every status sample.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -22,16 +25,38 @@
 #include <cohete/sysroot.h>
 
 #include "internal.h"
+#include "resolve.h"
 
 extern char **environ;
 
 struct coh_sysroot {
 	int dirfd;
 	int live;
+	int walk;			/* resolve without openat2 (resolve.c) */
 	coh_sysroot_read_fn on_read;
 	void *on_read_arg;
 	char root[PATH_MAX];
 };
+
+/*
+ * Whether to resolve component by component: asked for (tests of kernels
+ * before 5.6), or openat2 is missing (-ENOSYS) or filtered (-EPERM by a
+ * seccomp profile that predates it).
+ */
+static int use_walk(int dirfd, const struct coh_sysroot_opts *opts)
+{
+	const char *env = getenv("COHETE_SYSROOT_RESOLVE");
+	int fd;
+
+	if ((opts && (opts->flags & COH_SYSROOT_NO_OPENAT2)) ||
+	    (env && !strcmp(env, "walk")))
+		return 1;
+	fd = coh__openat2_in_root(dirfd, ".", O_PATH);
+	if (fd < 0)
+		return 1;
+	close(fd);
+	return 0;
+}
 
 int coh_sysroot_open(struct coh_sysroot **out,
 		     const struct coh_sysroot_opts *opts, struct pep_err *err)
@@ -58,6 +83,7 @@ int coh_sysroot_open(struct coh_sysroot **out,
 	}
 	coh__strlcpy(sr->root, root, sizeof(sr->root));
 	sr->live = strcmp(root, "/") == 0;
+	sr->walk = !sr->live && use_walk(sr->dirfd, opts);
 	if (opts) {
 		sr->on_read = opts->on_read;
 		sr->on_read_arg = opts->on_read_arg;
@@ -92,13 +118,34 @@ static const char *relative(const char *path)
 	return *path ? path : ".";
 }
 
-static int open_in_root(const struct coh_sysroot *sr, const char *path,
-			int flags, struct pep_err *err)
+/* fd or -errno; how: COH__RESOLVE_*. */
+static int resolve(const struct coh_sysroot *sr, const char *path, int flags,
+		   unsigned int how)
 {
-	int fd = openat(sr->dirfd, relative(path), flags | O_CLOEXEC);
+	int nofollow = how & COH__RESOLVE_NOFOLLOW ? O_NOFOLLOW : 0;
+	int fd;
 
+	if (sr->live) {
+		fd = openat(sr->dirfd, relative(path), flags | nofollow | O_CLOEXEC);
+		return fd < 0 ? -errno : fd;
+	}
+	if (!sr->walk) {
+		fd = coh__openat2_in_root(sr->dirfd, relative(path), flags | nofollow);
+		if (fd != -ENOSYS)
+			return fd;
+	}
+	return coh__walk_in_root(sr->dirfd, relative(path), flags, how, NULL, 0);
+}
+
+static int open_in_root(const struct coh_sysroot *sr, const char *path,
+			int flags, unsigned int how, struct pep_err *err)
+{
+	int fd = resolve(sr, path, flags, how);
+
+	if (fd == -ELOOP && (how & COH__RESOLVE_NOFOLLOW))
+		return pep_err_set(err, fd, "%s: a symlink; not writing through it", path);
 	if (fd < 0)
-		return pep_err_errno(err, "%s", path);
+		return pep_err_set(err, fd, "%s: %s", path, strerror(-fd));
 	return fd;
 }
 
@@ -114,7 +161,7 @@ int coh_sysroot_read(const struct coh_sysroot *sr, const char *path,
 		return pep_err_set(err, -EINVAL, "%s: empty buffer", path);
 	if (sr->on_read)
 		sr->on_read(path, sr->on_read_arg);
-	fd = open_in_root(sr, path, O_RDONLY, err);
+	fd = open_in_root(sr, path, O_RDONLY, 0, err);
 	if (fd < 0)
 		return fd;
 	/*
@@ -140,6 +187,76 @@ int coh_sysroot_read(const struct coh_sysroot *sr, const char *path,
 	close(fd);
 	buf[len] = '\0';
 	return (int)len;
+}
+
+/* Grow *buf to hold more than *cap bytes, up to max + 1; -ENOMEM. */
+static int grow(char **buf, size_t *cap, size_t max)
+{
+	size_t ncap = *cap < 4096 ? 4096 : *cap * 2;
+	char *nbuf;
+
+	if (ncap > max + 1)
+		ncap = max + 1;
+	nbuf = realloc(*buf, ncap + 1);
+	if (!nbuf)
+		return -ENOMEM;
+	*buf = nbuf;
+	*cap = ncap;
+	return 0;
+}
+
+/* Read fd to the end into *buf, at most max bytes (max + 1: too big). */
+static ssize_t read_to_end(int fd, char **buf, size_t max)
+{
+	size_t len = 0, cap = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (len == cap && (cap == max + 1 || grow(buf, &cap, max) < 0))
+			return cap == max + 1 ? (ssize_t)len : -ENOMEM;
+		n = read(fd, *buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return (ssize_t)len;
+		len += (size_t)n;
+	}
+}
+
+int coh_sysroot_read_all(const struct coh_sysroot *sr, const char *path,
+			 size_t max_bytes, char **text, size_t *len,
+			 struct pep_err *err)
+{
+	char *buf = NULL;
+	ssize_t n;
+	int fd;
+
+	*text = NULL;
+	if (sr->on_read)
+		sr->on_read(path, sr->on_read_arg);
+	fd = open_in_root(sr, path, O_RDONLY, 0, err);
+	if (fd < 0)
+		return fd;
+	n = read_to_end(fd, &buf, max_bytes);
+	close(fd);
+	if (n < 0 || (size_t)n > max_bytes) {
+		free(buf);
+		if (n == -ENOMEM)
+			return pep_err_set(err, -ENOMEM, "%s: out of memory", path);
+		if (n < 0)
+			return pep_err_set(err, (int)n, "read %s: %s", path, strerror((int)-n));
+		return pep_err_set(err, -EFBIG, "%s: larger than %zu bytes, the most read "
+				   "from it: not the file it should be?", path, max_bytes);
+	}
+	if (!buf && !(buf = malloc(1)))
+		return pep_err_set(err, -ENOMEM, "%s: out of memory", path);
+	buf[n] = '\0';
+	*text = buf;
+	if (len)
+		*len = (size_t)n;
+	return 0;
 }
 
 int coh_sysroot_read_str(const struct coh_sysroot *sr, const char *path,
@@ -175,7 +292,8 @@ int coh_sysroot_write(const struct coh_sysroot *sr, const char *path,
 {
 	size_t len = strlen(text);
 	ssize_t n;
-	int fd = open_in_root(sr, path, O_WRONLY | O_TRUNC, err);
+	int fd = open_in_root(sr, path, O_WRONLY | O_TRUNC,
+			      COH__RESOLVE_NOFOLLOW, err);
 
 	if (fd < 0)
 		return fd;
@@ -194,7 +312,15 @@ int coh_sysroot_write(const struct coh_sysroot *sr, const char *path,
 
 int coh_sysroot_exists(const struct coh_sysroot *sr, const char *path)
 {
-	return faccessat(sr->dirfd, relative(path), F_OK, 0) == 0;
+	int fd;
+
+	if (sr->live)
+		return faccessat(sr->dirfd, relative(path), F_OK, 0) == 0;
+	fd = resolve(sr, path, O_PATH, 0);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
 }
 
 static int names_cmp(const void *a, const void *b)
@@ -232,7 +358,7 @@ int coh_sysroot_list(const struct coh_sysroot *sr, const char *path,
 	out->count = 0;
 	if (sr->on_read)
 		sr->on_read(path, sr->on_read_arg);
-	fd = open_in_root(sr, path, O_RDONLY | O_DIRECTORY, err);
+	fd = open_in_root(sr, path, O_RDONLY | O_DIRECTORY, 0, err);
 	if (fd < 0)
 		return fd;
 	dir = fdopendir(fd);
@@ -268,36 +394,35 @@ void coh_names_free(struct coh_names *names)
 	names->count = 0;
 }
 
+static int live_realpath(const char *path, char *out, size_t size,
+			 struct pep_err *err)
+{
+	char full[PATH_MAX], resolved[PATH_MAX];
+
+	snprintf(full, sizeof(full), "/%s", relative(path));
+	if (!realpath(full, resolved))
+		return pep_err_errno(err, "%s", path);
+	if (strlen(resolved) >= size)
+		return pep_err_set(err, -ENAMETOOLONG, "%s: path too long", path);
+	coh__strlcpy(out, resolved, size);
+	return 0;
+}
+
 int coh_sysroot_realpath(const struct coh_sysroot *sr, const char *path,
 			 char *out, size_t size, struct pep_err *err)
 {
-	char full[PATH_MAX], resolved[PATH_MAX];
-	size_t rootlen = sr->live ? 0 : strlen(sr->root);
-	const char *rest;
+	int fd;
 
-	if (snprintf(full, sizeof(full), "%s/%s", sr->live ? "" : sr->root,
-		     relative(path)) >= (int)sizeof(full))
-		return pep_err_set(err, -ENAMETOOLONG, "%s: path too long", path);
-	if (!realpath(full, resolved))
-		return pep_err_errno(err, "%s", path);
-	if (!sr->live) {
-		char rootreal[PATH_MAX];
-
-		if (!realpath(sr->root, rootreal))
-			return pep_err_errno(err, "sysroot %s", sr->root);
-		rootlen = strlen(rootreal);
-		/* A link out of a captured tree is not part of the target. */
-		if (strncmp(resolved, rootreal, rootlen) != 0 ||
-		    (resolved[rootlen] != '/' && resolved[rootlen] != '\0'))
-			return pep_err_set(err, -EXDEV,
-					   "%s: resolves outside the sysroot", path);
-	}
-	rest = resolved + rootlen;
-	if (!*rest)
-		rest = "/";
-	if (strlen(rest) >= size)
-		return pep_err_set(err, -ENAMETOOLONG, "%s: path too long", path);
-	coh__strlcpy(out, rest, size);
+	if (sr->live)
+		return live_realpath(path, out, size, err);
+	/* Links resolve inside the tree; a ".." above its root is refused. */
+	fd = coh__walk_in_root(sr->dirfd, relative(path), O_PATH,
+			       COH__RESOLVE_STRICT, out, size);
+	if (fd == -EXDEV)
+		return pep_err_set(err, fd, "%s: resolves outside the sysroot", path);
+	if (fd < 0)
+		return pep_err_set(err, fd, "%s: %s", path, strerror(-fd));
+	close(fd);
 	return 0;
 }
 
