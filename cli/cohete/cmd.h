@@ -1,6 +1,6 @@
 /*
  * cli/cohete/cmd.h - the cohete commands (one cmd_<name>.c each) and the
- * helpers they share: sysroot, colour, errors.
+ * helpers they share: sysroot, colour (errors: cli_error() in cli.h).
  */
 #ifndef CLI_COHETE_CMD_H
 #define CLI_COHETE_CMD_H
@@ -36,9 +36,5 @@ static inline double cli_mib(uint64_t bytes)
 {
 	return (double)bytes / (1024.0 * 1024.0);
 }
-
-/* Print "cohete: <cmd>: <message>" to stderr. */
-void cli_error(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 #endif /* CLI_COHETE_CMD_H */

@@ -82,7 +82,7 @@ static int parse_one(struct agent_args *g, int c)
 	case 'l':
 		if (coh_agent_listen_parse(optarg, g->addr, sizeof(g->addr), &port,
 					   &err) < 0) {
-			cli_error("agent", "%s", err.msg);
+			cli_error("%s", err.msg);
 			return -1;
 		}
 		g->o.listen = optarg;
@@ -90,7 +90,7 @@ static int parse_one(struct agent_args *g, int c)
 	case 'i':
 		v = parse_num(optarg, COH_AGENT_INTERVAL_MIN_MS, COH_AGENT_INTERVAL_MAX_MS);
 		if (v < 0) {
-			cli_error("agent", "--interval '%s': want %d..%d ms", optarg,
+			cli_error("--interval '%s': want %d..%d ms", optarg,
 				  COH_AGENT_INTERVAL_MIN_MS, COH_AGENT_INTERVAL_MAX_MS);
 			return -1;
 		}
@@ -99,7 +99,7 @@ static int parse_one(struct agent_args *g, int c)
 	case 'w':
 		v = parse_num(optarg, 2, INT32_MAX);
 		if (v < 0 || g->pgid_count == PGIDS_MAX) {
-			cli_error("agent", v < 0 ? "--watch-pgid '%s': want a process group id" :
+			cli_error(v < 0 ? "--watch-pgid '%s': want a process group id" :
 				  "--watch-pgid '%s': at most 16 on the command line", optarg);
 			return -1;
 		}
@@ -108,7 +108,7 @@ static int parse_one(struct agent_args *g, int c)
 	case 't': g->o.token_file = optarg; return 0;
 	case 'p':
 		if (coh_breaker_policy_named(optarg, &g->policy, &err) < 0) {
-			cli_error("agent", "--policy: %s", err.msg);
+			cli_error("--policy: %s", err.msg);
 			return -1;
 		}
 		g->o.policy_name = optarg;
@@ -135,23 +135,19 @@ static int parse_args(int argc, char **argv, struct agent_args *g)
 	};
 	int c;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return 1;
 		}
-		if (c == '?' || c == ':') {
-			cli_error("agent", "unknown option or missing value '%s'",
-				  argv[optind - 1]);
+		if (c == '?')
 			return -1;
-		}
 		if (parse_one(g, c) < 0)
 			return -1;
 	}
 	if (optind < argc) {
-		cli_error("agent", "unexpected argument '%s'", argv[optind]);
+		cli_error("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
 	return 0;
@@ -163,7 +159,7 @@ static int watch_all(struct coh_agent *a, const struct agent_args *g)
 
 	for (unsigned int i = 0; i < g->pgid_count; i++)
 		if (coh_agent_watch_pgid(a, g->pgids[i], &err) < 0) {
-			cli_error("agent", "--watch-pgid: %s", err.msg);
+			cli_error("--watch-pgid: %s", err.msg);
 			return -1;
 		}
 	return 0;
@@ -177,7 +173,7 @@ static int serve(struct coh_agent *a)
 	int sig = 0;
 
 	if (coh_agent_start(a, &err) < 0) {
-		cli_error("agent", "%s", err.msg);
+		cli_error("%s", err.msg);
 		return CMD_EXIT_FAIL;
 	}
 	sigemptyset(&set);
@@ -210,7 +206,7 @@ int cmd_agent(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	ret = coh_agent_create(&a, &g.o, &err);
 	if (ret < 0) {
-		cli_error("agent", "%s", err.msg);
+		cli_error("%s", err.msg);
 		return CMD_EXIT_FAIL;
 	}
 	ret = watch_all(a, &g) < 0 ? CMD_EXIT_FAIL : serve(a);

@@ -21,7 +21,17 @@
 
 enum verb { SHOW, STORE, RESTORE, ON, OFF };
 
-static const char *const verbs[] = { "show", "store", "restore", "on", "off" };
+static const struct cmd verbs[] = {
+	{ "show", NULL, "jetson_clocks --show, parsed (the default)" },
+	{ "store", NULL, "save what jetson_clocks changes to FILE" },
+	{ "restore", NULL, "write FILE back and verify" },
+	{ "on", NULL, "pin the clocks at the maximum, refused while hot" },
+	{ "off", NULL, "restore what `on` stored" },
+};
+
+static const struct cli_level verb_level = {
+	.kind = "action", .cmds = verbs, .count = CLI_ARRAY_SIZE(verbs),
+};
 
 struct clocks_opts {
 	const char *sysroot;
@@ -65,7 +75,7 @@ static int parse_temp(const char *arg, double *out)
 	double v = strtod(arg, &end);
 
 	if (end == arg || *end || !isfinite(v) || v < 20 || v > 125) {
-		cli_error("clocks", "--max-temp '%s': not a temperature from 20 to 125 (°C)",
+		cli_error("--max-temp '%s': not a temperature from 20 to 125 (°C)",
 			  arg);
 		return -1;
 	}
@@ -89,9 +99,8 @@ static int parse_flags(int argc, char **argv, struct clocks_opts *o)
 	};
 	int c;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hy", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hy", longopts)) != -1) {
 		switch (c) {
 		case 'j': o->json = 1; break;
 		case 'y': o->yes = 1; break;
@@ -106,8 +115,6 @@ static int parse_flags(int argc, char **argv, struct clocks_opts *o)
 		case 's': o->sysroot = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default:
-			cli_error("clocks", optopt ? "option '%s' needs a value" :
-				  "unknown option '%s'", argv[optind - 1]);
 			return -CMD_EXIT_USAGE;
 		}
 	}
@@ -117,27 +124,23 @@ static int parse_flags(int argc, char **argv, struct clocks_opts *o)
 /* The verb and its FILE, and flags that do not belong to the verb. */
 static int parse_args(int argc, char **argv, struct clocks_opts *o)
 {
-	int ret = parse_flags(argc, argv, o), i;
+	int ret = parse_flags(argc, argv, o);
+	const struct cmd *verb;
 	const char *bad = NULL;
 
 	if (ret)
 		return ret;
 	if (optind < argc) {
-		for (i = 0; i < (int)(sizeof(verbs) / sizeof(verbs[0])); i++)
-			if (!strcmp(argv[optind], verbs[i]))
-				break;
-		if (i == (int)(sizeof(verbs) / sizeof(verbs[0]))) {
-			cli_error("clocks", "unknown action '%s' (show, store, restore, on, off)",
-				  argv[optind]);
+		verb = cli_find(&verb_level, argv[optind]);
+		if (!verb)
 			return -CMD_EXIT_USAGE;
-		}
-		o->verb = (enum verb)i;
+		o->verb = (enum verb)(verb - verbs);
 		optind++;
 	}
 	if ((o->verb == STORE || o->verb == RESTORE) && optind < argc && !o->file)
 		o->file = argv[optind++];
 	if (optind < argc) {
-		cli_error("clocks", "%s: unexpected argument '%s'", verbs[o->verb], argv[optind]);
+		cli_error("%s: unexpected argument '%s'", verbs[o->verb].name, argv[optind]);
 		return -CMD_EXIT_USAGE;
 	}
 	if (o->json && o->verb != SHOW)
@@ -147,7 +150,7 @@ static int parse_args(int argc, char **argv, struct clocks_opts *o)
 	else if (o->verb == SHOW && o->file)
 		bad = "--file";
 	if (bad) {
-		cli_error("clocks", "%s does not apply to '%s'", bad, verbs[o->verb]);
+		cli_error("%s does not apply to '%s'", bad, verbs[o->verb].name);
 		return -CMD_EXIT_USAGE;
 	}
 	return 0;
@@ -155,7 +158,7 @@ static int parse_args(int argc, char **argv, struct clocks_opts *o)
 
 static int fail(int ret, const struct pep_err *err)
 {
-	cli_error("clocks", "%s", err->msg);
+	cli_error("%s", err->msg);
 	if (ret == -ENOENT)
 		return CMD_EXIT_UNAVAILABLE;
 	return CMD_EXIT_FAIL;
@@ -235,7 +238,7 @@ static int show_json(const struct coh_clocks *c, int pinned)
 	text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(doc);
 	if (!text) {
-		cli_error("clocks", "out of memory");
+		cli_error("out of memory");
 		return CMD_EXIT_FAIL;
 	}
 	puts(text);
@@ -327,7 +330,7 @@ static int show(const struct coh_sysroot *sr, const struct coh_clocks_opts *co,
 	int ret, pinned;
 
 	if (!c) {
-		cli_error("clocks", "out of memory");
+		cli_error("out of memory");
 		return CMD_EXIT_FAIL;
 	}
 	ret = coh_clocks_show(sr, co, c, &err);
@@ -347,22 +350,6 @@ static int show(const struct coh_sysroot *sr, const struct coh_clocks_opts *co,
 }
 
 /* Changes */
-
-/* what: "pin the clocks at the maximum", "restore the clocks from FILE" */
-static int confirm(const struct clocks_opts *o, const char *what)
-{
-	char answer[16];
-
-	if (o->yes)
-		return 1;
-	if (!isatty(STDIN_FILENO)) {
-		cli_error("clocks", "not going to %s without --yes (stdin is not a terminal)",
-			  what);
-		return 0;
-	}
-	fprintf(stderr, "%c%s? [y/N] ", toupper((unsigned char)what[0]), what + 1);
-	return fgets(answer, sizeof(answer), stdin) && (answer[0] == 'y' || answer[0] == 'Y');
-}
 
 static int turn_on(const struct coh_sysroot *sr, const struct coh_clocks_opts *co,
 		   const char *file)
@@ -405,8 +392,9 @@ static int change(const struct coh_sysroot *sr, const struct coh_clocks_opts *co
 		snprintf(what, sizeof(what), "pin the clocks at the maximum");
 	else
 		snprintf(what, sizeof(what), "restore the clocks from %s", file);
-	if (!confirm(o, what))
-		return CMD_EXIT_USAGE;
+	ret = cli_confirm(o->yes, what);
+	if (ret != CMD_EXIT_OK)
+		return ret;
 	if (o->verb == ON)
 		return turn_on(sr, co, file);
 	ret = o->verb == OFF ? coh_clocks_off(sr, co, file, &err) :
@@ -433,7 +421,7 @@ int cmd_clocks(int argc, char **argv)
 	co.fan = o.fan;
 	co.max_temp_mc = (int64_t)(o.max_temp_c * 1000 + 0.5);
 	if (o.verb != SHOW && coh_clocks_store_path(o.file, file, sizeof(file), &err) < 0) {
-		cli_error("clocks", "%s", err.msg);
+		cli_error("%s", err.msg);
 		return CMD_EXIT_FAIL;
 	}
 	if (cli_open_sysroot(o.sysroot, &sr))

@@ -44,7 +44,7 @@ static int show(struct coh_sysroot *sr)
 
 	coh_fan_read(sr, &fan, NULL);
 	if (!fan.present) {
-		cli_error("fan", "no fan found");
+		cli_error("no fan found");
 		return CMD_EXIT_UNAVAILABLE;
 	}
 	printf("%s: ", fan.source);
@@ -64,21 +64,29 @@ static int set(struct coh_sysroot *sr, const char *arg, int yes)
 	int ret;
 
 	if (pwm < 0) {
-		cli_error("fan", "'%s' is not a PWM 0..255 or a percentage 0..100%%", arg);
+		cli_error("'%s' is not a PWM 0..255 or a percentage 0..100%%", arg);
 		return CMD_EXIT_USAGE;
 	}
 	if (!yes && !isatty(STDIN_FILENO)) {
-		cli_error("fan", "not setting the fan without --yes (stdin is not a terminal)");
+		cli_error("not setting the fan without --yes (stdin is not a terminal)");
 		return CMD_EXIT_USAGE;
 	}
 	ret = coh_fan_set_pwm(sr, pwm, &err);
 	if (ret < 0) {
-		cli_error("fan", "%s", err.msg);
+		cli_error("%s", err.msg);
 		return ret == -ENODEV ? CMD_EXIT_UNAVAILABLE : CMD_EXIT_FAIL;
 	}
 	printf("fan: pwm set to %" PRId64 "/255, verified\n", pwm);
 	return CMD_EXIT_OK;
 }
+
+static const struct cmd verbs[] = {
+	{ "set", NULL, "set the PWM and read it back" },
+};
+
+static const struct cli_level verb_level = {
+	.kind = "verb", .cmds = verbs, .count = CLI_ARRAY_SIZE(verbs),
+};
 
 int cmd_fan(int argc, char **argv)
 {
@@ -92,9 +100,8 @@ int cmd_fan(int argc, char **argv)
 	struct coh_sysroot *sr;
 	int c, yes = 0, ret, setting;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hy", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hy", longopts)) != -1) {
 		if (c == 'y') {
 			yes = 1;
 		} else if (c == 's') {
@@ -103,13 +110,14 @@ int cmd_fan(int argc, char **argv)
 			usage(stdout);
 			return CMD_EXIT_OK;
 		} else {
-			cli_error("fan", "unknown option '%s'", argv[optind - 1]);
 			return CMD_EXIT_USAGE;
 		}
 	}
-	setting = optind < argc && !strcmp(argv[optind], "set");
+	setting = optind < argc;
+	if (setting && !cli_find(&verb_level, argv[optind]))
+		return CMD_EXIT_USAGE;
 	if ((setting && argc - optind != 2) || (!setting && optind < argc)) {
-		cli_error("fan", "usage: cohete fan [set PWM]");
+		cli_error("usage: cohete fan [set PWM]");
 		return CMD_EXIT_USAGE;
 	}
 	if (cli_open_sysroot(sysroot, &sr))

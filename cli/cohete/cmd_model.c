@@ -192,7 +192,7 @@ static int inspect(const char *path, int json, unsigned int context)
 	if (!rc)
 		rc = coh_model_shape_from_gguf(in.g, &in.shape, &in.tensors, &err);
 	if (rc) {
-		cli_error("model", "%s: %s", path, err.msg);
+		cli_error("%s: %s", path, err.msg);
 		coh_gguf_close(in.g);
 		return CMD_EXIT_FAIL;
 	}
@@ -213,6 +213,14 @@ static int inspect(const char *path, int json, unsigned int context)
 	return CMD_EXIT_OK;
 }
 
+static const struct cmd verbs[] = {
+	{ "inspect", NULL, "metadata, tensors and memory per level" },
+};
+
+static const struct cli_level verb_level = {
+	.kind = "verb", .cmds = verbs, .count = CLI_ARRAY_SIZE(verbs),
+};
+
 int cmd_model(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -225,16 +233,15 @@ int cmd_model(int argc, char **argv)
 	int c, json = 0;
 	char *end;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
 		if (c == 'j') {
 			json = 1;
 		} else if (c == 'c') {
 			context = strtoul(optarg, &end, 10);
 			if (end == optarg || *end || context == 0 ||
 			    context > (1u << 24)) {
-				cli_error("model", "--context: '%s' is not a "
+				cli_error("--context: '%s' is not a "
 					  "number 1..16777216", optarg);
 				return CMD_EXIT_USAGE;
 			}
@@ -242,12 +249,13 @@ int cmd_model(int argc, char **argv)
 			usage(stdout);
 			return CMD_EXIT_OK;
 		} else {
-			cli_error("model", "unknown option '%s'", argv[optind - 1]);
 			return CMD_EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 2 || strcmp(argv[optind], "inspect") != 0) {
-		cli_error("model", "usage: cohete model inspect FILE.gguf [--json]");
+	if (optind < argc && !cli_find(&verb_level, argv[optind]))
+		return CMD_EXIT_USAGE;
+	if (argc - optind != 2) {
+		cli_error("usage: cohete model inspect FILE.gguf [--json]");
 		return CMD_EXIT_USAGE;
 	}
 	return inspect(argv[optind + 1], json, (unsigned int)context);

@@ -77,16 +77,15 @@ static int parse_opts(int argc, char **argv, struct monitor_opts *o)
 	int c;
 
 	o->rate_hz = 1;
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+h", longopts)) != -1) {
 		switch (c) {
 		case 'r':
 			errno = 0;
 			o->rate_hz = strtod(optarg, &end);
 			if (errno || end == optarg || *end ||
 			    !(o->rate_hz >= 1 && o->rate_hz <= 10)) {
-				cli_error("monitor", "--rate: '%s' is not a number of Hz in 1..10",
+				cli_error("--rate: '%s' is not a number of Hz in 1..10",
 					  optarg);
 				return -CMD_EXIT_USAGE;
 			}
@@ -96,13 +95,11 @@ static int parse_opts(int argc, char **argv, struct monitor_opts *o)
 		case 'n': o->nvpmodel = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default:
-			cli_error("monitor", "unknown option '%s'", argv[optind - 1]);
-			fprintf(stderr, "See 'cohete monitor --help'.\n");
 			return -CMD_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		cli_error("monitor", "unexpected argument '%s'", argv[optind]);
+		cli_error("unexpected argument '%s'", argv[optind]);
 		return -CMD_EXIT_USAGE;
 	}
 	return 0;
@@ -212,16 +209,16 @@ static int check_terminal(void)
 	const char *term = getenv("TERM");
 
 	if (!isatty(STDOUT_FILENO)) {
-		cli_error("monitor", "standard output is not a terminal: the monitor is "
+		cli_error("standard output is not a terminal: the monitor is "
 			  "full-screen (for a stream, use 'cohete status --watch SECONDS')");
 		return -1;
 	}
 	if (!isatty(STDIN_FILENO)) {
-		cli_error("monitor", "standard input is not a terminal: keys cannot be read");
+		cli_error("standard input is not a terminal: keys cannot be read");
 		return -1;
 	}
 	if (!term || !*term || !strcmp(term, "dumb")) {
-		cli_error("monitor", "TERM is %s: the monitor needs a terminal that can "
+		cli_error("TERM is %s: the monitor needs a terminal that can "
 			  "move the cursor", term && *term ? "'dumb'" : "not set");
 		return -1;
 	}
@@ -246,7 +243,7 @@ static SCREEN *start_screen(struct monitor *m, int no_color)
 	SCREEN *screen = newterm(term, stdout, stdin);
 
 	if (!screen) {
-		cli_error("monitor", "TERM '%s' is not usable: no terminfo entry for it",
+		cli_error("TERM '%s' is not usable: no terminfo entry for it",
 			  term);
 		return NULL;
 	}
@@ -305,7 +302,7 @@ static int monitor_run(struct monitor *m, int no_color)
 	int ret;
 
 	if (coh_status_sample(m->sr, NULL, m->cur) < 0) {
-		cli_error("monitor", "sampling failed: out of memory");
+		cli_error("sampling failed: out of memory");
 		return CMD_EXIT_FAIL;
 	}
 	mon_history_push(m);
@@ -321,11 +318,11 @@ static int monitor_run(struct monitor *m, int no_color)
 	delscreen(screen);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	if (ret < 0) {
-		cli_error("monitor", "sampling failed: out of memory");
+		cli_error("sampling failed: out of memory");
 		return CMD_EXIT_FAIL;
 	}
 	if (m->loop_errno) {
-		cli_error("monitor", "waiting for keys on the terminal: %s",
+		cli_error("waiting for keys on the terminal: %s",
 			  strerror(m->loop_errno));
 		return CMD_EXIT_FAIL;
 	}
@@ -354,7 +351,7 @@ int cmd_monitor(int argc, char **argv)
 		m->spare = malloc(sizeof(*m->spare));
 	}
 	if (!m || !m->cur || !m->spare) {
-		cli_error("monitor", "out of memory");
+		cli_error("out of memory");
 		ret = CMD_EXIT_FAIL;
 	} else {
 		m->sr = sr;

@@ -39,6 +39,14 @@ static void usage(FILE *out)
 		"  -h, --help      this help\n");
 }
 
+static const struct cmd verbs[] = {
+	{ "set", NULL, "switch to MODE and verify" },
+};
+
+static const struct cli_level verb_level = {
+	.kind = "verb", .cmds = verbs, .count = CLI_ARRAY_SIZE(verbs),
+};
+
 static int parse_opts(int argc, char **argv, struct power_opts *o)
 {
 	static const struct option longopts[] = {
@@ -52,9 +60,8 @@ static int parse_opts(int argc, char **argv, struct power_opts *o)
 	};
 	int c;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hy", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "hy", longopts)) != -1) {
 		switch (c) {
 		case 'j': o->json = 1; break;
 		case 'y': o->yes = 1; break;
@@ -63,7 +70,6 @@ static int parse_opts(int argc, char **argv, struct power_opts *o)
 		case 's': o->sysroot = optarg; break;
 		case 'h': usage(stdout); return 1;
 		default:
-			cli_error("power", "unknown option '%s'", argv[optind - 1]);
 			return -CMD_EXIT_USAGE;
 		}
 	}
@@ -81,11 +87,11 @@ static int load(struct coh_sysroot *sr, struct coh_nvpmodel_conf **c)
 		ret = coh_nvpmodel_conf_parse(text, "/etc/nvpmodel.conf", c, &err);
 	free(text);
 	if (ret == -ENOENT) {
-		cli_error("power", "%s (not a Jetson, or nvpmodel not installed)", err.msg);
+		cli_error("%s (not a Jetson, or nvpmodel not installed)", err.msg);
 		return CMD_EXIT_UNAVAILABLE;
 	}
 	if (ret < 0) {
-		cli_error("power", "%s", ret == -ENOMEM ? "out of memory" : err.msg);
+		cli_error("%s", ret == -ENOMEM ? "out of memory" : err.msg);
 		return CMD_EXIT_FAIL;
 	}
 	return CMD_EXIT_OK;
@@ -136,21 +142,6 @@ static int64_t resolve(const struct coh_nvpmodel_conf *c, const char *arg)
 	return -1;
 }
 
-static int confirm(const struct power_opts *o, const char *name)
-{
-	char answer[16];
-
-	if (o->yes)
-		return 1;
-	if (!isatty(STDIN_FILENO)) {
-		cli_error("power", "not switching to %s without --yes (stdin is not a terminal)",
-			  name);
-		return 0;
-	}
-	fprintf(stderr, "Switch the power mode to %s? [y/N] ", name);
-	return fgets(answer, sizeof(answer), stdin) && (answer[0] == 'y' || answer[0] == 'Y');
-}
-
 static int set(struct coh_sysroot *sr, const struct coh_nvpmodel_conf *c,
 	       const struct power_opts *o, const char *arg)
 {
@@ -159,17 +150,21 @@ static int set(struct coh_sysroot *sr, const struct coh_nvpmodel_conf *c,
 	struct coh_power_change ch;
 	struct pep_err err;
 	int64_t id = resolve(c, arg);
+	char what[128];
 	int ret;
 
 	if (id < 0) {
-		cli_error("power", "no power mode '%s' in /etc/nvpmodel.conf", arg);
+		cli_error("no power mode '%s' in /etc/nvpmodel.conf", arg);
 		return CMD_EXIT_USAGE;
 	}
-	if (!confirm(o, coh_nvpmodel_conf_mode(c, id)->name))
-		return CMD_EXIT_USAGE;
+	snprintf(what, sizeof(what), "switch the power mode to %s",
+		 coh_nvpmodel_conf_mode(c, id)->name);
+	ret = cli_confirm(o->yes, what);
+	if (ret != CMD_EXIT_OK)
+		return ret;
 	ret = coh_power_set_mode(sr, &so, id, &ch, &err);
 	if (ret < 0) {
-		cli_error("power", "%s", err.msg);
+		cli_error("%s", err.msg);
 		return ret == -ENOENT ? CMD_EXIT_UNAVAILABLE : CMD_EXIT_FAIL;
 	}
 	if (!ch.changed)
@@ -188,12 +183,14 @@ int cmd_power(int argc, char **argv)
 	struct coh_power_mode now;
 	struct coh_sysroot *sr;
 	int ret = parse_opts(argc, argv, &o);
-	int setting = optind < argc && !strcmp(argv[optind], "set");
+	int setting = optind < argc;
 
 	if (ret)
 		return ret > 0 ? CMD_EXIT_OK : -ret;
+	if (setting && !cli_find(&verb_level, argv[optind]))
+		return CMD_EXIT_USAGE;
 	if ((setting && argc - optind != 2) || (!setting && optind < argc)) {
-		cli_error("power", setting ? "set takes one MODE" : "unexpected argument '%s'",
+		cli_error(setting ? "set takes one MODE" : "unexpected argument '%s'",
 			  argv[optind]);
 		return CMD_EXIT_USAGE;
 	}

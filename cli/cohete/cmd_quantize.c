@@ -52,7 +52,7 @@ static int parse_uint(const char *opt, const char *arg, uint64_t max,
 	errno = 0;
 	v = strtoull(arg, &end, 10);
 	if (end == arg || *end || errno || v == 0 || v > max || arg[0] == '-') {
-		cli_error("quantize", "%s: '%s' is not a number 1..%" PRIu64,
+		cli_error("%s: '%s' is not a number 1..%" PRIu64,
 			  opt, arg, max);
 		return -1;
 	}
@@ -84,7 +84,7 @@ static const struct coh_module_spec *find_device(const char *name)
 	}
 	if (found && !vague)
 		return found;
-	cli_error("quantize", "--device '%s' %s; known devices:", name,
+	cli_error("--device '%s' %s; known devices:", name,
 		  found ? "matches modules of different memory" : "matches none");
 	for (unsigned int i = 0; i < n; i++)
 		fprintf(stderr, "  %-12s %2u GB  %s\n", t[i].pnum, t[i].ram_gb,
@@ -138,7 +138,7 @@ static int choose_level(const struct opts *o, enum coh_ftype *ftype)
 		       cli_mib(t.budget_bytes));
 	}
 	if (!t.budget_bytes) {
-		cli_error("quantize", "auto needs --device NAME or --budget-mb N");
+		cli_error("auto needs --device NAME or --budget-mb N");
 		return CMD_EXIT_USAGE;
 	}
 	pep_err_clear(&err);
@@ -154,7 +154,7 @@ static int choose_level(const struct opts *o, enum coh_ftype *ftype)
 	free(tensors);
 	coh_gguf_close(g);
 	if (rc) {
-		cli_error("quantize", "%s: %s", o->in, err.msg);
+		cli_error("%s: %s", o->in, err.msg);
 		return rc == -ENOSPC ? CMD_EXIT_FAIL : CMD_EXIT_FAIL;
 	}
 	printf("auto: %s\n", coh_ftype_name(*ftype));
@@ -236,7 +236,7 @@ static int quantize(const struct opts *o, enum coh_ftype ftype)
 	if (ui.bar)
 		fprintf(stderr, "\r\033[K");
 	if (rc) {
-		cli_error("quantize", "%s", err.msg);
+		cli_error("%s", err.msg);
 		return CMD_EXIT_FAIL;
 	}
 	s = (double)(now_ns() - ui.start_ns) / 1e9;
@@ -264,9 +264,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	uint64_t v;
 	int c;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
 		switch (c) {
 		case 'd': o->device = optarg; break;
 		case 'r': o->report = 1; break;
@@ -284,12 +283,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			  &o->threads) = (unsigned int)v;
 			break;
 		default:
-			cli_error("quantize", "unknown option '%s'", argv[optind - 1]);
 			return CMD_EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 3) {
-		cli_error("quantize", "usage: cohete quantize IN.gguf OUT.gguf TYPE|auto");
+		cli_error("usage: cohete quantize IN.gguf OUT.gguf TYPE|auto");
 		return CMD_EXIT_USAGE;
 	}
 	o->in = argv[optind];
@@ -314,7 +312,7 @@ int cmd_quantize(int argc, char **argv)
 	} else {
 		pep_err_clear(&err);
 		if (coh_ftype_parse(o.type, &ftype, &err)) {
-			cli_error("quantize", "%s", err.msg);
+			cli_error("%s", err.msg);
 			return CMD_EXIT_USAGE;
 		}
 		if (o.device || o.budget_mb)

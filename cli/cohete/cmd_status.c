@@ -80,16 +80,15 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 	int c;
 
 	o->window_ms = -1;
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+h", longopts)) != -1) {
 		switch (c) {
 		case 'j':
 			o->json = 1;
 			break;
 		case 'w':
 			if (parse_number(optarg, 0.1, 86400, &o->watch_s) < 0) {
-				cli_error("status", "--watch: '%s' is not a number of seconds in 0.1..86400", optarg);
+				cli_error("--watch: '%s' is not a number of seconds in 0.1..86400", optarg);
 				return -CMD_EXIT_USAGE;
 			}
 			break;
@@ -98,7 +97,7 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 			break;
 		case 'W':
 			if (parse_number(optarg, 0, 60000, &v) < 0) {
-				cli_error("status", "--window-ms: '%s' is not 0..60000", optarg);
+				cli_error("--window-ms: '%s' is not 0..60000", optarg);
 				return -CMD_EXIT_USAGE;
 			}
 			o->window_ms = (long)v;
@@ -107,13 +106,11 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 			usage(stdout);
 			return 1;
 		default:
-			cli_error("status", "unknown option '%s'", argv[optind - 1]);
-			fprintf(stderr, "See 'cohete status --help'.\n");
 			return -CMD_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		cli_error("status", "unexpected argument '%s'", argv[optind]);
+		cli_error("unexpected argument '%s'", argv[optind]);
 		return -CMD_EXIT_USAGE;
 	}
 	return 0;
@@ -439,7 +436,7 @@ static int print_sample(const struct coh_status *s, const struct status_opts *o,
 	}
 	json = coh_status_json(s);
 	if (!json) {
-		cli_error("status", "out of memory");
+		cli_error("out of memory");
 		return -1;
 	}
 	if (o->watch_s > 0) {
@@ -465,7 +462,7 @@ static int sample(struct coh_sysroot *sr, struct coh_status *prev,
 		  struct coh_status *cur)
 {
 	if (coh_status_sample(sr, prev, cur) < 0) {
-		cli_error("status", "sampling failed: out of memory");
+		cli_error("sampling failed: out of memory");
 		return -1;
 	}
 	return 0;
@@ -538,7 +535,7 @@ int cmd_status(int argc, char **argv)
 	a = malloc(sizeof(*a));
 	b = malloc(sizeof(*b));
 	if (!a || !b) {
-		cli_error("status", "out of memory");
+		cli_error("out of memory");
 		ret = CMD_EXIT_FAIL;
 	} else if (o.watch_s > 0) {
 		ret = run_watch(sr, &o, a, b, cli_use_color(stdout) ? &color : &plain);

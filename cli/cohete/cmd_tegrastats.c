@@ -106,17 +106,11 @@ static void on_stop_signal(int sig)
 	stop_requested = 1;
 }
 
-static long parse_positive(const char *opt, const char *arg, long max)
+static long parse_positive(const char *opt, const char *arg, long long max)
 {
-	char *end;
-	long v = strtol(arg, &end, 10);
+	long long v;
 
-	if (end == arg || *end || v <= 0 || v > max) {
-		cli_error("tegrastats", "%s: '%s' is not a number from 1 to %ld",
-			  opt, arg, max);
-		return -1;
-	}
-	return v;
+	return cli_parse_ll(opt, arg, 1, max, &v) < 0 ? -1 : (long)v;
 }
 
 static int parse_opts(int argc, char **argv, struct ts_opts *o)
@@ -133,13 +127,12 @@ static int parse_opts(int argc, char **argv, struct ts_opts *o)
 	};
 	int c;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+h", longopts)) != -1) {
 		switch (c) {
 		case 'j': o->json = 1; break;
 		case 'c':
-			if ((o->count = parse_positive("--count", optarg, LONG_MAX)) < 0)
+			if ((o->count = parse_positive("--count", optarg, LLONG_MAX)) < 0)
 				return -CMD_EXIT_USAGE;
 			break;
 		case 'i':
@@ -155,12 +148,11 @@ static int parse_opts(int argc, char **argv, struct ts_opts *o)
 			usage(stdout);
 			return 1;
 		default:
-			cli_error("tegrastats", "unknown option '%s'", argv[optind - 1]);
 			return -CMD_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		cli_error("tegrastats", "unexpected argument '%s'", argv[optind]);
+		cli_error("unexpected argument '%s'", argv[optind]);
 		return -CMD_EXIT_USAGE;
 	}
 	return 0;
@@ -174,7 +166,7 @@ static int handle_line(struct ts_state *s, const char *line)
 
 	s->lineno++;
 	if (coh_tegrastats_parse(line, s->ts, &err) < 0) {
-		cli_error("tegrastats", "%s:%lu: %s", s->source, s->lineno, err.msg);
+		cli_error("%s:%lu: %s", s->source, s->lineno, err.msg);
 		s->bad++;
 		return 0;
 	}
@@ -248,7 +240,7 @@ static int report_end(const struct pep_proc_result *r, int stopped,
 		return exit_code(s);
 	if (r->exited && r->exit_code == 0)
 		return exit_code(s);
-	cli_error("tegrastats", "%s %s %d%s%.*s", s->o->program ? s->o->program :
+	cli_error("%s %s %d%s%.*s", s->o->program ? s->o->program :
 		  "tegrastats", r->exited ? "exited with status" : "killed by signal",
 		  r->exited ? r->exit_code : r->signal_no, r->err_len ? ": " : "",
 		  (int)(r->err_len && r->err[r->err_len - 1] == '\n' ?
@@ -275,12 +267,12 @@ static int run_tegrastats(struct ts_state *s)
 	catch_signals();
 	ret = pep_proc_spawn(argv, NULL, &p, &err);
 	if (ret == -ENOENT && !s->o->program) {
-		cli_error("tegrastats", "tegrastats not found (not a Jetson?); "
+		cli_error("tegrastats not found (not a Jetson?); "
 			  "pipe its lines in instead: ... | cohete tegrastats");
 		return CMD_EXIT_UNAVAILABLE;
 	}
 	if (ret < 0) {
-		cli_error("tegrastats", "%s", err.msg);
+		cli_error("%s", err.msg);
 		return ret == -ENOENT ? CMD_EXIT_UNAVAILABLE : CMD_EXIT_FAIL;
 	}
 	s->source = argv[0];
@@ -314,7 +306,7 @@ int cmd_tegrastats(int argc, char **argv)
 		return ret > 0 ? CMD_EXIT_OK : -ret;
 	s.ts = malloc(sizeof(*s.ts));
 	if (!s.ts) {
-		cli_error("tegrastats", "out of memory");
+		cli_error("out of memory");
 		return CMD_EXIT_FAIL;
 	}
 	if (o.run || isatty(STDIN_FILENO))

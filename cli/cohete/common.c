@@ -1,8 +1,7 @@
 /*
  * Helpers every cohete command shares: where the sysroot comes from, when
- * to use colour, how errors look.
+ * to use colour.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,17 +9,6 @@
 #include <cohete/sysroot.h>
 
 #include "cmd.h"
-
-void cli_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "cohete: %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 int cli_open_sysroot(const char *option, struct coh_sysroot **out)
 {
@@ -30,7 +18,7 @@ int cli_open_sysroot(const char *option, struct coh_sysroot **out)
 	if (!opts.root)
 		opts.root = getenv("COHETE_SYSROOT");
 	if (coh_sysroot_open(out, &opts, &err) < 0) {
-		fprintf(stderr, "cohete: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return CMD_EXIT_FAIL;
 	}
 	return CMD_EXIT_OK;
