@@ -171,6 +171,20 @@ COH_API int coh_nvpmodel_conf_parse(const char *text,
 				    struct coh_nvpmodel_conf **out,
 				    struct pep_err *err);
 
+/*
+ * Read the sysroot's /etc/nvpmodel.conf whole and parse it. Real files are
+ * under 10 KiB; one over COH_NVPMODEL_CONF_MAX bytes is refused with
+ * -EFBIG and the file and the limit in err, never cut. Returns 0, the
+ * errors of coh_sysroot_read_all() (-ENOENT: no nvpmodel here) or of
+ * coh_nvpmodel_conf_parse().
+ */
+#define COH_NVPMODEL_CONF_PATH	"/etc/nvpmodel.conf"
+#define COH_NVPMODEL_CONF_MAX	(1024 * 1024)
+
+COH_API int coh_nvpmodel_conf_load(const struct coh_sysroot *sr,
+				   struct coh_nvpmodel_conf **out,
+				   struct pep_err *err);
+
 /* Free a parsed conf; NULL does nothing. */
 COH_API void coh_nvpmodel_conf_free(struct coh_nvpmodel_conf *c);
 

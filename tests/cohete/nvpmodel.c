@@ -3,15 +3,20 @@
  * module's modes, settings and reboot answers; broken and odd files fail
  * with file:line or parse as documented; every prefix of every fixture
  * (what a truncated read leaves) parses or fails cleanly. The older
- * coh_nvpmodel_conf_mode_name() is the reference model for names.
+ * coh_nvpmodel_conf_mode_name() is the reference model for names. A file
+ * larger than the old 256 KiB read is read whole, and one over the cap is
+ * refused with the file and the limit named, never cut.
  */
 #include <errno.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cohete/power.h>
+#include <cohete/sysroot.h>
 
 #include "harness.h"
 
@@ -537,6 +542,105 @@ static int test_truncated(void)
 	return T_PASS;
 }
 
+/* A tree whose nvpmodel.conf is a fixture after pad_bytes of comments. */
+static int big_conf_tree(char *root, size_t size, size_t pad_bytes)
+{
+	char path[600], *text = read_fixture("orin-nano-8gb-super.conf", path, sizeof(path));
+	static const char line[] = "# padding, as a vendor's long change log might be\n";
+	FILE *f;
+
+	snprintf(root, size, "/tmp/coh-nvpmodel-XXXXXX");
+	if (!text || !mkdtemp(root))
+		return -1;
+	snprintf(path, sizeof(path), "%s/etc", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/var", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/var/lib", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/var/lib/nvpmodel", root);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/var/lib/nvpmodel/status", root);
+	f = fopen(path, "w");
+	if (!f || fputs("pmode:0002 fmode:quiet\n", f) < 0 || fclose(f) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/etc/nvpmodel.conf", root);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	for (size_t n = 0; n < pad_bytes; n += sizeof(line) - 1)
+		fputs(line, f);
+	fputs(text, f);
+	free(text);
+	return fclose(f);
+}
+
+static void remove_tree(const char *root)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", root);
+}
+
+static int check_big(const char *root)
+{
+	struct coh_sysroot_opts so = { .root = root };
+	struct coh_nvpmodel_conf *c = NULL;
+	struct coh_power_mode mode;
+	struct coh_notes notes = { 0 };
+	struct coh_sysroot *sr;
+
+	CHECK(coh_sysroot_open(&sr, &so, NULL) == 0);
+	CHECK(coh_nvpmodel_conf_load(sr, &c, NULL) == 0);
+	CHECK(c->mode_count == 4 && coh_nvpmodel_conf_mode(c, 2));
+	coh_nvpmodel_conf_free(c);
+	CHECK(coh_power_mode_read(sr, &mode, &notes) == 0);
+	CHECK(mode.id == 2 && !strcmp(mode.name, "MAXN_SUPER") && notes.count == 0);
+	coh_sysroot_close(sr);
+	return T_PASS;
+}
+
+static int check_too_big(const char *root)
+{
+	struct coh_sysroot_opts so = { .root = root };
+	struct coh_power_set_opts o = { .nvpmodel = "/bin/false" };
+	struct coh_nvpmodel_conf *c = NULL;
+	struct coh_power_change ch;
+	struct coh_power_mode mode;
+	struct coh_notes notes = { 0 };
+	struct coh_sysroot *sr;
+	struct pep_err err;
+
+	CHECK(coh_sysroot_open(&sr, &so, NULL) == 0);
+	CHECK(coh_nvpmodel_conf_load(sr, &c, &err) == -EFBIG && !c);
+	CHECK(strstr(err.msg, "/etc/nvpmodel.conf") && strstr(err.msg, "1048576 bytes"));
+	CHECK(coh_power_set_mode(sr, &o, 0, &ch, &err) == -EFBIG);
+	CHECK(strstr(err.msg, "/etc/nvpmodel.conf") && strstr(err.msg, "1048576"));
+	/* The status sample says why the name is missing. */
+	CHECK(coh_power_mode_read(sr, &mode, &notes) == 0 && mode.id == 2 && !mode.name[0]);
+	CHECK(notes.count == 1 && strstr(notes.note[0].reason, "larger than"));
+	coh_sysroot_close(sr);
+	return T_PASS;
+}
+
+/* Past the old 256 KiB buffer: read whole. Past the cap: refused. */
+static int test_big_files(void)
+{
+	char root[64];
+	int rc;
+
+	CHECK(big_conf_tree(root, sizeof(root), 300 * 1024) == 0);
+	rc = check_big(root);
+	remove_tree(root);
+	CHECK(rc == T_PASS);
+	CHECK(big_conf_tree(root, sizeof(root), COH_NVPMODEL_CONF_MAX) == 0);
+	rc = check_too_big(root);
+	remove_tree(root);
+	return rc;
+}
+
 int main(void)
 {
 	int rc = T_PASS;
@@ -557,5 +661,6 @@ int main(void)
 	t_run("odd_forms", test_odd_forms, &rc);
 	t_run("reference_model", test_reference_model, &rc);
 	t_run("truncated", test_truncated, &rc);
+	t_run("big_files", test_big_files, &rc);
 	return rc;
 }

@@ -2,12 +2,18 @@
  * Setting the power mode through tests/sim/nvpmodel (the documented
  * behaviour of NVIDIA's tool) on a copy of a fixture tree: the change is
  * verified, an unknown mode and a reboot-needing change are refused with
- * the reason, a failing nvpmodel is reported. Never the build machine's.
+ * the reason, a failing nvpmodel is reported. The fan is set through the
+ * tree's hwmon links, but never through a pwm1 that is itself a link (one
+ * leading out of the tree must leave its target untouched, from the
+ * library and from `cohete fan set`, with either path resolver). Never the
+ * build machine's.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cohete/power.h>
@@ -129,6 +135,91 @@ static int test_fan(void)
 	return T_PASS;
 }
 
+#define PWM1 "sys/devices/platform/pwm-fan/hwmon/hwmon0/pwm1"
+#define OUTSIDE_TEXT "77\n"
+
+static char outside[96];
+
+static int outside_intact(void)
+{
+	char *text = t_read_file(outside);
+	int ok = text && !strcmp(text, OUTSIDE_TEXT);
+
+	if (!ok)
+		fprintf(stderr, "%s was changed: '%s'\n", outside, text ? text : "(gone)");
+	free(text);
+	return ok;
+}
+
+/* `cohete fan set 100 --yes` on the tree; its exit status. */
+static int cli_fan_set(const char *resolve)
+{
+	const char *bin = getenv("COHETE_BIN"), *run = getenv("COHETE_RUN");
+	char cmd[1024];
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "COHETE_SYSROOT_RESOLVE=%s %s '%s' fan set 100 --yes "
+		 "--sysroot '%s' </dev/null >/dev/null 2>&1", resolve, run ? run : "", bin,
+		 root);
+	status = system(cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int fan_refused(const char *target)
+{
+	struct coh_sysroot_opts wo = { .root = root, .flags = COH_SYSROOT_NO_OPENAT2 };
+	struct coh_sysroot *walk;
+	struct pep_err err;
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/" PWM1, root);
+	CHECK(unlink(path) == 0 && symlink(target, path) == 0);
+	CHECK(coh_fan_set_pwm(sr, 100, &err) < 0);
+	CHECK(outside_intact());
+	CHECK(coh_sysroot_open(&walk, &wo, NULL) == 0);
+	CHECK(coh_fan_set_pwm(walk, 100, &err) < 0);
+	coh_sysroot_close(walk);
+	CHECK(outside_intact());
+	if (getenv("COHETE_BIN")) {
+		CHECK(cli_fan_set("openat2") > 0 && outside_intact());
+		CHECK(cli_fan_set("walk") > 0 && outside_intact());
+	}
+	return T_PASS;
+}
+
+static int test_fan_symlink(void)
+{
+	char up[256], path[256];
+	FILE *f;
+	int rc;
+
+	snprintf(outside, sizeof(outside), "%s.outside", root);
+	f = fopen(outside, "w");
+	CHECK(f && fputs(OUTSIDE_TEXT, f) >= 0 && fclose(f) == 0 && chmod(outside, 0600) == 0);
+	snprintf(up, sizeof(up), "../../../../../../../../../../../..%s", outside);
+	rc = fan_refused(outside);
+	if (rc == T_PASS)
+		rc = fan_refused(up);
+	/* A link that stays inside the tree is not written through either. */
+	snprintf(path, sizeof(path), "%s/" PWM1 "-real", root);
+	f = fopen(path, "w");
+	CHECK(f && fputs("200\n", f) >= 0 && fclose(f) == 0);
+	if (rc == T_PASS)
+		rc = fan_refused("pwm1-real");
+	if (rc == T_PASS) {
+		struct pep_err err;
+
+		CHECK(coh_fan_set_pwm(sr, 100, &err) == -ELOOP);
+		CHECK(strstr(err.msg, "hwmon0/pwm1") && strstr(err.msg, "symlink"));
+	}
+	snprintf(path, sizeof(path), "%s/" PWM1, root);
+	unlink(path);
+	f = fopen(path, "w");
+	CHECK(f && fputs("200\n", f) >= 0 && fclose(f) == 0);
+	unlink(outside);
+	return rc;
+}
+
 int main(void)
 {
 	const char *simdir = getenv("COHETE_SIM");
@@ -153,6 +244,7 @@ int main(void)
 	t_run("failures_reported", test_failures_reported, &rc);
 	t_run("reboot_refused", test_reboot_refused, &rc);
 	t_run("fan", test_fan, &rc);
+	t_run("fan_symlink", test_fan_symlink, &rc);
 	coh_sysroot_close(sr);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)

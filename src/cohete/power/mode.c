@@ -81,7 +81,6 @@ int coh_nvpmodel_conf_mode_name(const char *text, int64_t id, char *name,
 int coh_power_mode_read(const struct coh_sysroot *sr,
 			struct coh_power_mode *out, struct coh_notes *notes)
 {
-	static const size_t conf_size = 256 * 1024;
 	struct pep_err err;
 	char status[256];
 	char *conf;
@@ -97,10 +96,8 @@ int coh_power_mode_read(const struct coh_sysroot *sr,
 		coh_notes_add_err(notes, "power.mode", &err);
 		return 0;
 	}
-	conf = malloc(conf_size);
-	if (!conf)
-		return -ENOMEM;
-	if (coh_sysroot_read(sr, "/etc/nvpmodel.conf", conf, conf_size, &err) < 0)
+	if (coh_sysroot_read_all(sr, COH_NVPMODEL_CONF_PATH, COH_NVPMODEL_CONF_MAX, &conf,
+				 NULL, &err) < 0)
 		coh__note_read_error(notes, "power.mode_name", &err);
 	else if (coh_nvpmodel_conf_mode_name(conf, out->id, out->name,
 					     sizeof(out->name), &err) < 0)

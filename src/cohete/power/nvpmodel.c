@@ -360,6 +360,21 @@ int coh_nvpmodel_conf_parse(const char *text, const char *path_for_errors,
 	return 0;
 }
 
+int coh_nvpmodel_conf_load(const struct coh_sysroot *sr,
+			   struct coh_nvpmodel_conf **out, struct pep_err *err)
+{
+	char *text;
+	int ret = coh_sysroot_read_all(sr, COH_NVPMODEL_CONF_PATH, COH_NVPMODEL_CONF_MAX,
+				       &text, NULL, err);
+
+	*out = NULL;
+	if (ret < 0)
+		return ret;
+	ret = coh_nvpmodel_conf_parse(text, COH_NVPMODEL_CONF_PATH, out, err);
+	free(text);
+	return ret;
+}
+
 void coh_nvpmodel_conf_free(struct coh_nvpmodel_conf *c)
 {
 	if (!c)

@@ -14,24 +14,8 @@
 
 #include "internal.h"
 
-#define CONF_MAX (256 * 1024)
 #define DEFAULT_TIMEOUT_MS 15000
 
-
-static int load_conf(const struct coh_sysroot *sr, struct coh_nvpmodel_conf **c,
-		     struct pep_err *err)
-{
-	char *text = malloc(CONF_MAX);
-	int ret;
-
-	if (!text)
-		return pep_err_set(err, -ENOMEM, "nvpmodel: out of memory");
-	ret = coh_sysroot_read(sr, "/etc/nvpmodel.conf", text, CONF_MAX, err);
-	if (ret >= 0)
-		ret = coh_nvpmodel_conf_parse(text, "/etc/nvpmodel.conf", c, err);
-	free(text);
-	return ret < 0 ? ret : 0;
-}
 
 /* The first "NVPM ERROR" line, or the exit status. */
 static int run_failed(const struct pep_proc_result *r, struct pep_err *err)
@@ -116,7 +100,7 @@ int coh_power_set_mode(const struct coh_sysroot *sr,
 
 	memset(out, 0, sizeof(*out));
 	out->to_id = id;
-	ret = load_conf(sr, &c, err);
+	ret = coh_nvpmodel_conf_load(sr, &c, err);
 	if (ret < 0)
 		return ret;
 	mode = coh_nvpmodel_conf_mode(c, id);
