@@ -115,6 +115,17 @@ enum coh_gguf_type {
 /* "uint8" .. "float64", as in the GGUF spec; "unknown" out of range. */
 COH_API const char *coh_gguf_type_name(uint32_t type);
 
+/*
+ * s (len bytes from a file: a key, a string value, a tensor name) as text
+ * that is safe to print on a terminal: printable ASCII and valid UTF-8 as
+ * they are, a backslash as "\\", every other byte (control characters,
+ * ESC, DEL, C1 controls, bytes of invalid UTF-8) as "\xNN". snprintf
+ * semantics: at most size - 1 characters and a NUL, never an escape cut
+ * in two; returns the length of the whole escaped text. Any thread.
+ */
+COH_API size_t coh_gguf_escape(char *buf, size_t size, const void *s,
+			       size_t len);
+
 #define COH_GGUF_NAME_MAX		64	/* tensor names: 63 bytes + NUL */
 #define COH_GGUF_DEFAULT_ALIGNMENT	32
 
@@ -131,7 +142,7 @@ COH_API const char *coh_gguf_type_name(uint32_t type);
  */
 struct coh_gguf_kv {
 	const char *key;		/* NUL-terminated copy */
-	size_t key_len;			/* bytes in the file (may hold a NUL) */
+	size_t key_len;			/* bytes in the file (never a NUL) */
 	enum coh_gguf_type type;
 	enum coh_gguf_type elem_type;	/* ARRAY only; else = type */
 	uint64_t count;
@@ -159,12 +170,16 @@ struct coh_gguf;			/* opaque: the index over one buffer */
  * anything is allocated, with overflow-safe arithmetic. Enforced: magic,
  * version 2 or 3, all 13 value types (bool 0 or 1; no arrays of arrays),
  * unique keys and tensor names, general.alignment (u32 power of two,
- * default 32), tensor names under 64 bytes without a NUL, n_dims 1..4,
+ * default 32), keys without a NUL ("kv 3: key \"general.name\" is followed
+ * by a NUL byte ..."), tensor names under 64 bytes without a NUL, n_dims 1..4,
  * every ne in 1..INT64_MAX with an element count that fits int64, a valid
  * non-retired type, ne[0] a multiple of the block size, offset = the
  * running sum of the earlier tensors' sizes rounded up to the alignment
  * (so no overlaps, no gaps), and each tensor's bytes inside buf (padding
- * after the last tensor is not required).
+ * after the last tensor is not required). Memory grows with the entries
+ * actually read, never with the counts the header claims, so it stays a
+ * small multiple of len whatever the header says. Names from the file
+ * appear in err escaped as coh_gguf_escape() does.
  * Returns 0 and *out, or -EINVAL (malformed; err says what and where:
  * "tensor 3 (blk.0.attn_q.weight): offset 4096, expected 8192"),
  * -EOPNOTSUPP (version 1, unknown version, big-endian file) or -ENOMEM.
@@ -258,13 +273,14 @@ COH_API bool coh_gguf_str_next(struct coh_gguf_str_iter *it, const char **s,
 
 /*
  * Writer. Output goes to an unnamed file (O_TMPFILE) in the destination's
- * directory, or where the file system lacks that, to "PATH.XXXXXX.tmp";
+ * directory, or where the file system lacks that, to "PATH.<random>.tmp";
  * coh_gguf_writer_finish() fsyncs it, names it "PATH.<random>.tmp",
  * renames that over path and fsyncs the directory, so path holds either
  * its old content or the whole new file, never part of one. Any failure
  * after create removes the temporary file at once; abort removes it too,
  * and with O_TMPFILE even a killed process leaves nothing. The output gets
- * mode 0644.
+ * the mode of any new file, 0666 less the umask (0644 under umask 022).
+ * Errors name path, never the temporary name.
  *
  * Order: create; kvs and tensor infos in any mix; then each tensor's data
  * in info order (the header is written with the first data, so kvs and

@@ -992,6 +992,219 @@ static int test_replace(void)
 	return T_PASS;
 }
 
+/* ---- keys, escaping, memory, modes, names -------------------------- */
+
+/* A key with a NUL inside is refused, naming the kv's index. */
+static int test_key_nul(void)
+{
+	static const char key[] = "general.name\0.evil";
+	struct bb b;
+
+	b_hdr(&b, 3, 0, 2);
+	b_kv_u32(&b, "a", 1);
+	b_le(&b, sizeof(key) - 1, 8);
+	memcpy(b.p + b.len, key, sizeof(key) - 1);
+	b.len += sizeof(key) - 1;
+	b_le(&b, COH_GGUF_UINT32, 4);
+	b_le(&b, 7, 4);
+	CHECK(expect_reject(&b, -EINVAL, "kv 1: key \"general.name\" is "
+			    "followed by a NUL byte") == 0);
+	/* the key before the NUL alone is fine, and not a duplicate */
+	b_hdr(&b, 3, 0, 2);
+	b_kv_u32(&b, "general.name", 1);
+	b_kv_u32(&b, "general.name.evil", 1);
+	CHECK(expect_reject(&b, 0, "") == 0);
+	/* tensor names likewise */
+	uint64_t ne = 8;
+	b_hdr(&b, 3, 1, 0);
+	b_str(&b, "ab");
+	b.p[b.len - 1] = '\0';
+	b_le(&b, 1, 4);
+	b_le(&b, ne, 8);
+	b_le(&b, COH_GGML_F32, 4);
+	b_le(&b, 0, 8);
+	b_data(&b, 32, 32);
+	CHECK(expect_reject(&b, -EINVAL, "tensor 0 (a): name holds a NUL") == 0);
+	return T_PASS;
+}
+
+/* Controls and broken UTF-8 come out as \xNN; text stays as it is. */
+static int test_escape(void)
+{
+	static const char evil[] = "a\x1b[2J\x07\\b\n\xc3\xa9\xe2\x82\xac"
+				   "\xc2\x9b\xff\x7f";
+	char buf[128], small[5];
+	size_t n;
+
+	n = coh_gguf_escape(buf, sizeof(buf), evil, sizeof(evil) - 1);
+	CHECK(strcmp(buf, "a\\x1b[2J\\x07\\\\b\\x0a\xc3\xa9\xe2\x82\xac"
+		      "\\xc2\\x9b\\xff\\x7f") == 0);
+	CHECK(n == strlen(buf));
+	/* truncated: whole pieces only, NUL-terminated, full length back */
+	CHECK(coh_gguf_escape(small, sizeof(small), "ab\x1b" "cd", 5) == 8);
+	CHECK(strcmp(small, "ab") == 0);
+	CHECK(coh_gguf_escape(NULL, 0, "\x01", 1) == 4);
+	/* the reader's errors escape names from the file */
+	struct bb b;
+
+	b_hdr(&b, 3, 0, 1);
+	b_str(&b, "k\x1b]0;x\x07");
+	b_le(&b, 13, 4);
+	CHECK(expect_reject(&b, -EINVAL, "kv 0 (k\\x1b]0;x\\x07): unknown "
+			    "value type 13") == 0);
+	return T_PASS;
+}
+
+/* Peak RSS (KiB) of opening path in a child, above the child's start. */
+static long open_rss_kib(const char *path, int *parse_ret)
+{
+	int fds[2];
+	long grew = -1;
+	pid_t pid;
+
+	if (pipe(fds) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		struct rusage before, after;
+		struct coh_gguf *g = NULL;
+		long out[2];
+
+		getrusage(RUSAGE_SELF, &before);
+		out[1] = coh_gguf_open(path, &g, NULL);
+		getrusage(RUSAGE_SELF, &after);
+		coh_gguf_close(g);
+		out[0] = after.ru_maxrss - before.ru_maxrss;
+		_exit(write(fds[1], out, sizeof(out)) == sizeof(out) ? 0 : 1);
+	}
+	close(fds[1]);
+	if (pid > 0) {
+		long out[2];
+
+		if (read(fds[0], out, sizeof(out)) == sizeof(out)) {
+			grew = out[0];
+			*parse_ret = (int)out[1];
+		}
+		waitpid(pid, NULL, 0);
+	}
+	close(fds[0]);
+	return grew;
+}
+
+/* A sparse file: the 24-byte header, then a hole up to size. */
+static int sparse_file(const char *path, uint64_t n_tensors, uint64_t n_kv,
+		       off_t size)
+{
+	struct bb b;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return -1;
+	b_hdr(&b, 3, n_tensors, n_kv);
+	if (write(fd, b.p, b.len) != (ssize_t)b.len || ftruncate(fd, size) < 0) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/*
+ * A header that claims as many tensors (or kvs) as the file's size
+ * allows, over a hole: refused at the first entry, and memory grows with
+ * the bytes really read (24 of them), not with the claim. Before, the
+ * tensor index was sized by the claim (a 512 MiB file: 256 MiB), and
+ * kvs were all read before duplicates were looked for.
+ */
+static int test_sparse_counts(void)
+{
+	const off_t size = (off_t)512 << 20;
+	const long bound_kib = 16 << 10;	/* 16 MiB: libc, not the file */
+	char path[256];
+	long grew;
+	int ret = 1;
+
+	path_in(path, sizeof(path), "sparse.gguf");
+	CHECK(sparse_file(path, (uint64_t)(size - 24) / 32, 0, size) == 0);
+	grew = open_rss_kib(path, &ret);
+	CHECK(grew >= 0);
+	if (ret != -EINVAL || grew > bound_kib) {
+		fprintf(stderr, "tensors: open returned %d, RSS grew %ld KiB "
+			"(bound %ld)\n", ret, grew, bound_kib);
+		return T_FAIL;
+	}
+	/* the kv case on a smaller file: the old code read it all */
+	CHECK(sparse_file(path, 0, (uint64_t)((64 << 20) - 24) / 13,
+			  64 << 20) == 0);
+	grew = open_rss_kib(path, &ret);
+	CHECK(grew >= 0);
+	if (ret != -EINVAL || grew > bound_kib) {
+		fprintf(stderr, "kvs: open returned %d, RSS grew %ld KiB "
+			"(bound %ld)\n", ret, grew, bound_kib);
+		return T_FAIL;
+	}
+	unlink(path);
+	return T_PASS;
+}
+
+/* A finished file has the mode any new file gets: 0666 less the umask. */
+static int test_umask(void)
+{
+	static const mode_t masks[] = { 027, 022, 077, 002 };
+	struct coh_gguf_writer *w;
+	struct pep_err err;
+	char path[256];
+	struct stat st;
+	mode_t old;
+
+	path_in(path, sizeof(path), "mode.gguf");
+	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
+		unlink(path);
+		old = umask(masks[i]);
+		int ret = coh_gguf_writer_create(&w, path, &err);
+
+		if (ret == 0)
+			ret = coh_gguf_writer_add_u32(w, "a", 1);
+		if (ret == 0)
+			ret = coh_gguf_writer_finish(w, &err);
+		umask(old);
+		CHECK(ret == 0);
+		CHECK(stat(path, &st) == 0);
+		if ((st.st_mode & 07777) != (0666 & ~masks[i])) {
+			fprintf(stderr, "umask %03o: mode %03o, want %03o\n",
+				masks[i], st.st_mode & 07777, 0666 & ~masks[i]);
+			return T_FAIL;
+		}
+	}
+	clean_dir();
+	return T_PASS;
+}
+
+/* Errors name the path asked for, never the writer's temporary name. */
+static int test_error_names(void)
+{
+	struct coh_gguf_writer *w;
+	struct pep_err err;
+	char path[256];
+
+	/* no such directory: neither O_TMPFILE nor a named file */
+	path_in(path, sizeof(path), "absent/out.gguf");
+	CHECK(coh_gguf_writer_create(&w, path, &err) == -ENOENT);
+	CHECK(strstr(err.msg, path) && !strstr(err.msg, ".tmp"));
+	/* a directory in the way: the final rename fails */
+	path_in(path, sizeof(path), "dir.gguf");
+	CHECK(mkdir(path, 0755) == 0);
+	CHECK(coh_gguf_writer_create(&w, path, &err) == 0);
+	CHECK(coh_gguf_writer_add_u32(w, "a", 1) == 0);
+	CHECK(coh_gguf_writer_finish(w, &err) < 0);
+	if (!strstr(err.msg, path) || strstr(err.msg, ".tmp")) {
+		fprintf(stderr, "error: %s\n", err.msg);
+		return T_FAIL;
+	}
+	CHECK(rmdir(path) == 0);
+	CHECK(dir_entries() == 0);
+	return T_PASS;
+}
+
 int main(void)
 {
 	int rc = T_PASS;
@@ -1017,6 +1230,11 @@ int main(void)
 	t_run("large_write", test_large_write, &rc);
 	t_run("replace", test_replace, &rc);
 	t_run("killed", test_killed, &rc);
+	t_run("key_nul", test_key_nul, &rc);
+	t_run("escape", test_escape, &rc);
+	t_run("sparse_counts", test_sparse_counts, &rc);
+	t_run("umask", test_umask, &rc);
+	t_run("error_names", test_error_names, &rc);
 	clean_dir();
 	rmdir(tmpdir);
 	return rc;

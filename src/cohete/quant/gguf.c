@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,85 @@ COH_API const char *coh_gguf_type_name(uint32_t type)
 	return type < COH_GGUF_TYPE_COUNT ? value_names[type] : "unknown";
 }
 
+/* ---- escaping ------------------------------------------------------ */
+
+/*
+ * Bytes of the valid UTF-8 sequence at p (left bytes available) for a
+ * character that is safe on a terminal, or 0: C1 controls (U+0080..9F)
+ * start escape sequences on some terminals, as ESC does on all.
+ */
+static size_t utf8_safe(const uint8_t *p, size_t left)
+{
+	uint32_t cp, min;
+	size_t n;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2, cp = p[0] & 0x1fu, min = 0x80;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		n = 3, cp = p[0] & 0x0fu, min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4, cp = p[0] & 0x07u, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n > left)
+		return 0;
+	for (size_t k = 1; k < n; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[k] & 0x3fu);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    cp <= 0x9f)
+		return 0;
+	return n;
+}
+
+struct esc {
+	char *buf;
+	size_t size, used, total;
+	bool full;			/* a piece did not fit: stop writing */
+};
+
+/* A piece goes in whole or not at all, so no escape is cut in two. */
+static void esc_put(struct esc *e, const void *p, size_t n)
+{
+	if (!e->full && e->used + n < e->size) {
+		memcpy(e->buf + e->used, p, n);
+		e->used += n;
+	} else {
+		e->full = true;
+	}
+	e->total += n;
+}
+
+COH_API size_t coh_gguf_escape(char *buf, size_t size, const void *s,
+			       size_t len)
+{
+	struct esc e = { .buf = buf, .size = size };
+	const uint8_t *p = s;
+	char hex[5];
+	size_t n;
+
+	for (size_t i = 0; i < len; i += n) {
+		n = 1;
+		if (p[i] == '\\') {
+			esc_put(&e, "\\\\", 2);
+		} else if (p[i] >= 0x20 && p[i] < 0x7f) {
+			esc_put(&e, p + i, 1);
+		} else if ((n = utf8_safe(p + i, len - i)) > 0) {
+			esc_put(&e, p + i, n);
+		} else {
+			n = 1;
+			snprintf(hex, sizeof(hex), "\\x%02x", p[i]);
+			esc_put(&e, hex, 4);
+		}
+	}
+	if (size)
+		buf[e.used] = '\0';
+	return e.total;
+}
+
 /* ---- little-endian access ------------------------------------------ */
 
 static uint64_t get_le(const uint8_t *p, unsigned int n)
@@ -179,6 +259,31 @@ static size_t *index_slot(const struct index *ix, const void *items,
 		if (other_len == len && memcmp(other, s, len) == 0)
 			return &ix->slots[at];
 	}
+}
+
+/*
+ * Room for item n (items 0..n-1 are in): the table doubles as items are
+ * read, never ahead of them, so a header that claims millions of entries
+ * costs nothing until the file actually holds them.
+ */
+static int index_fit(struct index *ix, const void *items, name_fn name_of,
+		     size_t n)
+{
+	struct index big;
+	const char *s;
+	size_t len;
+
+	if ((n + 1) * 2 <= ix->mask + 1)
+		return 0;
+	if (index_init(&big, n + 1) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		s = name_of(items, i, &len);
+		*index_slot(&big, items, name_of, s, len) = i;
+	}
+	free(ix->slots);
+	*ix = big;
+	return 0;
 }
 
 static const char *kv_name(const void *items, size_t i, size_t *len)
@@ -268,14 +373,15 @@ __attribute__((format(printf, 5, 6)))
 static int kv_fail(struct reader *r, uint64_t i, const struct coh_gguf_kv *kv,
 		   int code, const char *fmt, ...)
 {
-	char why[192];
+	char why[192], shown[97];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	return pep_err_set(r->err, code, "kv %" PRIu64 " (%.*s): %s", i,
-			   (int)(kv->key_len < 64 ? kv->key_len : 64), kv->key,
+	coh_gguf_escape(shown, sizeof(shown), kv->key,
+			kv->key_len < 64 ? kv->key_len : 64);
+	return pep_err_set(r->err, code, "kv %" PRIu64 " (%s): %s", i, shown,
 			   why);
 }
 
@@ -283,14 +389,15 @@ __attribute__((format(printf, 5, 6)))
 static int tensor_fail(struct reader *r, uint64_t i, const char *name,
 		       int code, const char *fmt, ...)
 {
-	char why[192];
+	char why[192], shown[97];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	coh_gguf_escape(shown, sizeof(shown), name, strlen(name));
 	return pep_err_set(r->err, code, "tensor %" PRIu64 " (%s): %s", i,
-			   name, why);
+			   shown, why);
 }
 
 /* Bools are 0 or 1 (gguf.md §2); anything else is a corrupt file. */
@@ -415,26 +522,89 @@ static int grow(void **arr, size_t *cap, size_t n, size_t elem, uint64_t max)
 	return 0;
 }
 
+/* The key of kv i. Keys are C strings to every caller: no NUL inside. */
+static int parse_key(struct reader *r, uint64_t i, struct coh_gguf_kv *kv)
+{
+	size_t start = r->pos;
+	const char *nul;
+	uint64_t len;
+	char shown[97];
+
+	if (!rd_str(r, &kv->key, &len))
+		return pep_err_set(r->err, -EINVAL, "kv %" PRIu64 ": key runs "
+				   "past the end of the file (offset %zu)", i,
+				   start);
+	kv->key_len = len;
+	nul = memchr(kv->key, '\0', len);
+	if (!nul)
+		return 0;
+	coh_gguf_escape(shown, sizeof(shown), kv->key,
+			 (size_t)(nul - kv->key) < 64 ? (size_t)(nul - kv->key) : 64);
+	return pep_err_set(r->err, -EINVAL, "kv %" PRIu64 ": key \"%s\" is "
+			   "followed by a NUL byte inside the key (offset %zu); "
+			   "keys may not hold NUL", i, shown,
+			   start + 8 + (size_t)(nul - kv->key));
+}
+
+static int check_alignment(struct coh_gguf *g, struct reader *r, size_t i)
+{
+	const struct coh_gguf_kv *kv = &g->kvs[i];
+	uint32_t a;
+
+	if (kv->type != COH_GGUF_UINT32)
+		return kv_fail(r, i, kv, -EINVAL, "alignment must be a uint32, "
+			       "not %s", value_names[kv->type]);
+	a = (uint32_t)get_le(kv->data, 4);
+	if (a == 0 || (a & (a - 1)))
+		return kv_fail(r, i, kv, -EINVAL, "alignment %" PRIu32 " is not "
+			       "a power of two", a);
+	g->alignment = a;
+	return 0;
+}
+
+/*
+ * Index kv i (parsed, key still in the buffer): duplicates are found as
+ * they are read, so a file of repeated keys stops at the second one.
+ */
+static int index_kv(struct coh_gguf *g, struct reader *r, size_t i)
+{
+	static const char align_key[] = "general.alignment";
+	const struct coh_gguf_kv *kv = &g->kvs[i];
+	size_t *slot;
+
+	if (index_fit(&g->kv_index, g->kvs, kv_name, i) < 0)
+		return pep_err_set(r->err, -ENOMEM, "out of memory");
+	slot = index_slot(&g->kv_index, g->kvs, kv_name, kv->key, kv->key_len);
+	if (*slot != NO_INDEX)
+		return kv_fail(r, i, kv, -EINVAL, "duplicate key (first at kv "
+			       "%zu)", *slot);
+	*slot = i;
+	if (kv->key_len == sizeof(align_key) - 1 &&
+	    memcmp(kv->key, align_key, kv->key_len) == 0)
+		return check_alignment(g, r, i);
+	return 0;
+}
+
+/* Tables grow with what is read: n_kv is only the file's claim. */
 static int parse_kvs(struct coh_gguf *g, struct reader *r, uint64_t n_kv)
 {
 	struct coh_gguf_kv *kv;
-	uint64_t len;
-	size_t start;
 	int ret;
 
+	g->alignment = COH_GGUF_DEFAULT_ALIGNMENT;
+	if (index_init(&g->kv_index, 0) < 0)
+		return pep_err_set(r->err, -ENOMEM, "out of memory");
 	for (uint64_t i = 0; i < n_kv; i++) {
 		if (grow((void **)&g->kvs, &g->cap_kv, g->n_kv, sizeof(*kv),
 			 n_kv) < 0)
 			return pep_err_set(r->err, -ENOMEM, "out of memory");
 		kv = &g->kvs[g->n_kv];
 		memset(kv, 0, sizeof(*kv));
-		start = r->pos;
-		if (!rd_str(r, &kv->key, &len))
-			return pep_err_set(r->err, -EINVAL, "kv %" PRIu64 ": key "
-					   "runs past the end of the file "
-					   "(offset %zu)", i, start);
-		kv->key_len = len;
-		ret = parse_value(r, i, kv);
+		ret = parse_key(r, i, kv);
+		if (ret == 0)
+			ret = parse_value(r, i, kv);
+		if (ret == 0)
+			ret = index_kv(g, r, g->n_kv);
 		if (ret < 0)
 			return ret;
 		g->n_kv++;
@@ -459,46 +629,6 @@ static int copy_keys(struct coh_gguf *g, struct pep_err *err)
 		p[g->kvs[i].key_len] = '\0';
 		g->kvs[i].key = p;
 		p += g->kvs[i].key_len + 1;
-	}
-	return 0;
-}
-
-static int check_alignment(struct coh_gguf *g, struct reader *r, size_t i)
-{
-	const struct coh_gguf_kv *kv = &g->kvs[i];
-	uint32_t a;
-
-	if (kv->type != COH_GGUF_UINT32)
-		return kv_fail(r, i, kv, -EINVAL, "alignment must be a uint32, "
-			       "not %s", value_names[kv->type]);
-	a = (uint32_t)get_le(kv->data, 4);
-	if (a == 0 || (a & (a - 1)))
-		return kv_fail(r, i, kv, -EINVAL, "alignment %" PRIu32 " is not "
-			       "a power of two", a);
-	g->alignment = a;
-	return 0;
-}
-
-static int index_kvs(struct coh_gguf *g, struct reader *r)
-{
-	size_t *slot;
-	int ret;
-
-	if (index_init(&g->kv_index, g->n_kv) < 0)
-		return pep_err_set(r->err, -ENOMEM, "out of memory");
-	g->alignment = COH_GGUF_DEFAULT_ALIGNMENT;
-	for (size_t i = 0; i < g->n_kv; i++) {
-		slot = index_slot(&g->kv_index, g->kvs, kv_name, g->kvs[i].key,
-				  g->kvs[i].key_len);
-		if (*slot != NO_INDEX)
-			return kv_fail(r, i, &g->kvs[i], -EINVAL, "duplicate "
-				       "key (first at kv %zu)", *slot);
-		*slot = i;
-		if (strcmp(g->kvs[i].key, "general.alignment") == 0) {
-			ret = check_alignment(g, r, i);
-			if (ret < 0)
-				return ret;
-		}
 	}
 	return 0;
 }
@@ -604,11 +734,14 @@ static int parse_tensors(struct coh_gguf *g, struct reader *r,
 	size_t *slot;
 	int ret;
 
-	if (index_init(&g->tensor_index, n_tensors) < 0)
+	/* n_tensors is the file's claim: the tables grow with what is read */
+	if (index_init(&g->tensor_index, 0) < 0)
 		return pep_err_set(r->err, -ENOMEM, "out of memory");
 	for (uint64_t i = 0; i < n_tensors; i++) {
 		if (grow((void **)&g->tensors, &g->cap_tensors, g->n_tensors,
-			 sizeof(*g->tensors), n_tensors) < 0)
+			 sizeof(*g->tensors), n_tensors) < 0 ||
+		    index_fit(&g->tensor_index, g->tensors, tensor_name,
+			      g->n_tensors) < 0)
 			return pep_err_set(r->err, -ENOMEM, "out of memory");
 		ret = parse_tensor(g, r, i);
 		if (ret < 0)
@@ -703,8 +836,6 @@ static int parse_all(struct coh_gguf *g, struct pep_err *err)
 		ret = parse_kvs(g, &r, n_kv);
 	if (ret == 0)
 		ret = copy_keys(g, err);
-	if (ret == 0)
-		ret = index_kvs(g, &r);
 	if (ret == 0 && n_tensors > (r.len - r.pos) / MIN_INFO_BYTES)
 		ret = pep_err_set(err, -EINVAL, "n_tensors %" PRIu64 " runs "
 				  "past the end of the file (offset %zu)",
@@ -1208,33 +1339,83 @@ static char *dir_of(const char *path)
 }
 
 /*
+ * The mode open(O_CREAT, 0666) would give: 0666 less the umask. O_TMPFILE
+ * files need it said (kernels before 6.6 ignore the umask for them on
+ * file systems without ACLs); 0 when the umask cannot be read without
+ * changing it (no /proc, or a kernel before 4.7), which callers take as
+ * "create by name instead".
+ */
+static mode_t create_mode(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	unsigned int mask;
+	char line[128];
+	mode_t mode = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Umask: %o", &mask) == 1) {
+			mode = 0666 & ~(mode_t)mask;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return mode;
+}
+
+/* "PATH.<16 hex digits>.tmp" into w->tmp, a new name each call. */
+static void tmp_name(struct coh_gguf_writer *w, uint64_t *r)
+{
+	*r = *r * 6364136223846793005ull + 1442695040888963407ull;
+	sprintf(w->tmp, "%s.%016" PRIx64 ".tmp", w->path, *r);
+}
+
+/*
+ * A named temporary beside path, created as any new file is (the kernel
+ * applies the umask and a default ACL).
+ */
+static int create_named(struct coh_gguf_writer *w, struct pep_err *err)
+{
+	uint64_t r = pep_time_ns() ^ (uint64_t)getpid() << 32;
+
+	w->tmp = malloc(strlen(w->path) + sizeof(".0123456789abcdef.tmp"));
+	if (!w->tmp)
+		return pep_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned int tries = 0; tries < 64; tries++) {
+		tmp_name(w, &r);
+		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			     0666);
+		if (w->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (w->fd >= 0)
+		return 0;
+	/* the user's path, not the temporary name they never chose */
+	free(w->tmp);
+	w->tmp = NULL;
+	return pep_err_errno(err, "create %s", w->path);
+}
+
+/*
  * An unnamed file in the destination's directory (O_TMPFILE, Linux 3.11+,
  * most local file systems): a crash or SIGKILL leaves nothing behind.
- * Where the file system lacks it, a named "PATH.XXXXXX.tmp" instead.
+ * Where the file system lacks it, a named "PATH.<random>.tmp" instead.
+ * Either way the mode is what creating path directly would give.
  */
 static int open_tmp(struct coh_gguf_writer *w, struct pep_err *err)
 {
-	char *dir = dir_of(w->path);
+	mode_t mode = create_mode();
+	char *dir;
 
+	if (!mode)
+		return create_named(w, err);
+	dir = dir_of(w->path);
 	if (!dir)
 		return pep_err_set(err, -ENOMEM, "out of memory");
-	w->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	w->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
 	free(dir);
 	if (w->fd >= 0)
 		return 0;
-	w->tmp = malloc(strlen(w->path) + sizeof(".XXXXXX.tmp"));
-	if (!w->tmp)
-		return pep_err_set(err, -ENOMEM, "out of memory");
-	sprintf(w->tmp, "%s.XXXXXX.tmp", w->path);
-	w->fd = mkostemps(w->tmp, 4, O_CLOEXEC);
-	if (w->fd < 0) {
-		int ret = pep_err_errno(err, "create %s", w->tmp);
-
-		free(w->tmp);
-		w->tmp = NULL;
-		return ret;
-	}
-	return 0;
+	return create_named(w, err);
 }
 
 COH_API int coh_gguf_writer_create(struct coh_gguf_writer **out,
@@ -1258,12 +1439,6 @@ COH_API int coh_gguf_writer_create(struct coh_gguf_writer **out,
 	ret = open_tmp(w, err);
 	if (ret < 0)
 		goto err_free;
-	/* Not the 0600 of mkstemp: a model is read by other users. */
-	if (fchmod(w->fd, 0644) < 0) {
-		ret = pep_err_errno(err, "chmod %s", w->tmp ? w->tmp : path);
-		drop_tmp(w);
-		goto err_free;
-	}
 	*out = w;
 	return 0;
 err_free:
@@ -1674,8 +1849,7 @@ static uint64_t align_up(uint64_t n, uint64_t a)
 static int write_failed(struct coh_gguf_writer *w, int ret)
 {
 	errno = -ret;
-	return wfatal(w, pep_err_errno(&w->err, "write %s (temporary)",
-				       w->path));
+	return wfatal(w, pep_err_errno(&w->err, "write %s", w->path));
 }
 
 static int write_all(struct coh_gguf_writer *w, const void *data, size_t n)
@@ -1835,8 +2009,7 @@ static int link_tmp(struct coh_gguf_writer *w)
 		return wfatal(w, wfail(w, -ENOMEM, "out of memory"));
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", w->fd);
 	for (unsigned int tries = 0; tries < 64; tries++) {
-		r = r * 6364136223846793005ull + 1442695040888963407ull;
-		sprintf(w->tmp, "%s.%016" PRIx64 ".tmp", w->path, r);
+		tmp_name(w, &r);
 		ret = linkat(AT_FDCWD, proc, AT_FDCWD, w->tmp,
 			     AT_SYMLINK_FOLLOW);
 		if (ret < 0 && errno == ENOENT)
@@ -1847,7 +2020,7 @@ static int link_tmp(struct coh_gguf_writer *w)
 		if (errno != EEXIST)
 			break;
 	}
-	ret = pep_err_errno(&w->err, "link %s", w->tmp);
+	ret = pep_err_errno(&w->err, "create %s", w->path);
 	free(w->tmp);
 	w->tmp = NULL;
 	return wfatal(w, ret);
@@ -1878,10 +2051,11 @@ static int commit(struct coh_gguf_writer *w)
 	ret = close(w->fd);
 	w->fd = -1;
 	if (ret < 0)
-		return wfatal(w, pep_err_errno(&w->err, "close %s", w->tmp));
+		return wfatal(w, pep_err_errno(&w->err, "close %s", w->path));
+	/* errors name path: the temporary name is ours, not the user's */
 	if (rename(w->tmp, w->path) < 0)
-		return wfatal(w, pep_err_errno(&w->err, "rename %s to %s",
-					       w->tmp, w->path));
+		return wfatal(w, pep_err_errno(&w->err, "replace %s",
+					       w->path));
 	free(w->tmp);
 	w->tmp = NULL;
 	return sync_dir(w->path, &w->err);
