@@ -593,6 +593,7 @@ struct coh_quantize_opts {
 	void (*tensor_done)(const struct coh_quantize_tensor_report *r,
 			    void *arg);
 	void *arg;
+	bool replace_input;		/* out may be the input file itself */
 };
 
 /*
@@ -601,7 +602,12 @@ struct coh_quantize_opts {
  * dropped, general.quantization_version and general.file_type set), the
  * same tensor order and types, the same bytes, whatever the threads or
  * the CPU. out appears whole or not at all. Input tensors to quantize
- * must be F32, F16 or BF16.
+ * must be F32, F16 or BF16. An out that is the input file (the same
+ * device and inode: the same path, a hard link, a symlink to it) is
+ * -EEXIST unless replace_input is set; then the input is read whole from
+ * the old file while the new one is written beside it, and the rename
+ * replaces the name out (a symlink itself, not its target). Errors name
+ * in or out, never a temporary file.
  */
 COH_API int coh_quantize_file(const char *in, const char *out,
 			      const struct coh_quantize_opts *opts,

@@ -6,7 +6,9 @@
  * types as llama-quantize chooses them, every quantized row equal to
  * coh_quantize_row() of the widened input, the same bytes at 1, 2 and 8
  * threads and on every SIMD tier, refusals named, and a quantization killed with SIGKILL leaves
- * neither an output nor a temporary file once the next run is done.
+ * neither an output nor a temporary file once the next run is done. An
+ * output that is the input is refused (or, asked for, replaced safely),
+ * the output's mode follows the umask, and errors name the output path.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -528,6 +530,104 @@ static int test_small_row_fallback(void)
 	return T_PASS;
 }
 
+/* A copy of a file. */
+static int copy_file(const char *from, const char *to)
+{
+	size_t len;
+	char *buf = slurp(from, &len);
+	FILE *f = buf ? fopen(to, "wb") : NULL;
+	int ok = f && fwrite(buf, 1, len, f) == len;
+
+	if (f && fclose(f) != 0)
+		ok = 0;
+	free(buf);
+	return ok ? 0 : -1;
+}
+
+/* Files equal byte for byte. */
+static int same_bytes(const char *a, const char *b)
+{
+	size_t alen, blen;
+	char *x = slurp(a, &alen), *y = slurp(b, &blen);
+	int same = x && y && alen == blen && memcmp(x, y, alen) == 0;
+
+	free(x);
+	free(y);
+	return same;
+}
+
+/*
+ * An output that is the input (its path, a hard link, a symlink) is
+ * refused and the input left as it was; with replace_input the input is
+ * replaced by exactly what quantizing it elsewhere gives.
+ */
+static int test_same_file(void)
+{
+	struct coh_quantize_opts force = { .ftype = COH_FTYPE_Q4_0,
+					   .threads = 2, .replace_input = true };
+	char in[96], copy[96], hard[96], sym[96], want[96];
+	struct pep_err err;
+	const char *outs[3] = { in, hard, sym };
+	struct coh_gguf *g;
+
+	path_in(in, sizeof(in), "self.gguf");
+	path_in(copy, sizeof(copy), "self-copy.gguf");
+	path_in(hard, sizeof(hard), "self-hard.gguf");
+	path_in(sym, sizeof(sym), "self-sym.gguf");
+	path_in(want, sizeof(want), "self-want.gguf");
+	CHECK(make_model(in, 64) == 0 && copy_file(in, copy) == 0);
+	CHECK(link(in, hard) == 0 && symlink(in, sym) == 0);
+	for (int i = 0; i < 3; i++) {
+		CHECK(quantize(in, outs[i], COH_FTYPE_Q4_0, 2, &err) == -EEXIST);
+		CHECK(strstr(err.msg, "is the input") && strstr(err.msg, outs[i]));
+		CHECK(same_bytes(in, copy));
+	}
+	CHECK(quantize(copy, want, COH_FTYPE_Q4_0, 2, &err) == 0);
+	pep_err_clear(&err);
+	CHECK(coh_quantize_file(in, in, &force, &err) == 0);
+	CHECK(same_bytes(in, want));
+	CHECK(same_bytes(hard, copy));	/* the old file under its other name */
+	CHECK(coh_gguf_open(in, &g, &err) == 0);
+	CHECK(coh_gguf_tensor_find(g, "blk.0.attn_q.weight")->type ==
+	      COH_GGML_Q4_0);
+	coh_gguf_close(g);
+	CHECK(count_prefixed("self.gguf") == 1);	/* no temporary left */
+	return T_PASS;
+}
+
+/* The output's mode follows the umask; errors name the output path. */
+static int test_mode_and_names(void)
+{
+	char in[96], out[96];
+	struct pep_err err;
+	struct stat st;
+	mode_t old;
+	int ret;
+
+	path_in(in, sizeof(in), "mode-in.gguf");
+	path_in(out, sizeof(out), "mode-out.gguf");
+	CHECK(make_model(in, 64) == 0);
+	old = umask(027);
+	ret = quantize(in, out, COH_FTYPE_Q8_0, 1, &err);
+	umask(old);
+	CHECK(ret == 0 && stat(out, &st) == 0);
+	if ((st.st_mode & 07777) != 0640) {
+		fprintf(stderr, "mode %03o under umask 027, want 640\n",
+			st.st_mode & 07777);
+		return T_FAIL;
+	}
+	/* a directory in the way: the rename fails at the very end */
+	CHECK(unlink(out) == 0 && mkdir(out, 0755) == 0);
+	CHECK(quantize(in, out, COH_FTYPE_Q8_0, 1, &err) < 0);
+	if (!strstr(err.msg, out) || strstr(err.msg, ".tmp")) {
+		fprintf(stderr, "error: %s\n", err.msg);
+		return T_FAIL;
+	}
+	CHECK(rmdir(out) == 0);
+	CHECK(count_prefixed("mode-out.gguf") == 0);
+	return T_PASS;
+}
+
 static void cleanup(void)
 {
 	DIR *d = opendir(dir);
@@ -559,6 +659,10 @@ int main(void)
 	t_run("killed run leaves nothing behind", test_killed, &rc);
 	t_run("Q3_K_M of 288-wide rows falls back to Q4_0",
 	      test_small_row_fallback, &rc);
+	t_run("the input as output: refused, or replaced safely",
+	      test_same_file, &rc);
+	t_run("output mode from the umask, errors name the output",
+	      test_mode_and_names, &rc);
 	cleanup();
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <pepita/sched.h>
@@ -558,6 +559,28 @@ static int open_input(struct run *r, const char *path, struct pep_err *err)
 	return 0;
 }
 
+/*
+ * out naming the input itself (the same path, a hard link, a symlink to
+ * it) would replace the model being quantized: refused unless asked for.
+ * When asked, it is safe: the input is read through its own descriptor
+ * and mapping, which keep the old file alive, and the output replaces the
+ * name only once it is whole.
+ */
+static int check_not_input(struct run *r, const char *in, const char *out,
+			   struct pep_err *err)
+{
+	struct stat a, b;
+
+	if (fstat(r->fd, &a) < 0)
+		return pep_err_errno(err, "stat %s", in);
+	if (stat(out, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return 0;
+	if (r->o->replace_input)
+		return 0;
+	return pep_err_set(err, -EEXIST, "output %s is the input %s (the same "
+			   "file): refusing to replace the input", out, in);
+}
+
 static int start_threads(struct run *r, struct pep_err *err)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -604,6 +627,8 @@ int coh_quantize_file(const char *in, const char *out,
 	rc = coh_gguf_open(in, &r.g, err);
 	if (!rc)
 		rc = open_input(&r, in, err);
+	if (!rc)
+		rc = check_not_input(&r, in, out, err);
 	if (!rc)
 		rc = coh_gguf_writer_create(&r.w, out, err);
 	if (!rc)
