@@ -1,8 +1,8 @@
 /*
  * pepita worker --stdio: run program tasks sent over a pepita transport
  * connection on stdin/stdout (what `pepita run --host` starts through
- * ssh). One task at a time per connection; the result goes back as soon
- * as the program ends. When the connection closes while a program runs,
+ * ssh). One task at a time per connection; the program's output goes
+ * back in frames as it comes, the result as soon as the program ends. When the connection closes while a program runs,
  * the program (its process group) is killed: a lost client leaves nothing
  * running. Diagnostics go to stderr: stdout is the connection.
  */
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <pepita/exec.h>
@@ -19,15 +20,30 @@
 
 #include "cmd.h"
 
-/* Run one decoded task; the connection's read end doubles as cancel fd. */
-static void run_task(const struct pep_wire_task *w, int cancel_fd,
-		     struct pep_task_result *res)
+/* A piece of the program's output, to the client as it comes. */
+static int send_output(void *arg, int stream, const void *buf, size_t len)
+{
+	uint8_t tag = (uint8_t)stream;
+	struct iovec pieces[2] = { { &tag, 1 }, { (void *)buf, len } };
+
+	return pep_conn_sendv(arg, PEP_FRAME_OUTPUT, pieces, 2, NULL);
+}
+
+/*
+ * Run one decoded task; the connection's read end doubles as cancel fd.
+ * Output streams to the client in OUTPUT frames, so its size is bounded
+ * by the task's max_output, not by what one frame holds.
+ */
+static void run_task(struct pep_conn *c, const struct pep_wire_task *w,
+		     int cancel_fd, struct pep_task_result *res)
 {
 	struct pep_executor *ex = NULL;
 	struct pep_task t;
 
 	pep_wire_task_to_task(w, &t);
 	t.proc.die_with_parent = 1;	/* a killed worker leaves nothing */
+	t.proc.on_output = send_output;
+	t.proc.output_arg = c;
 	if (pep_executor_process(&ex, NULL) < 0) {
 		memset(res, 0, sizeof(*res));
 		res->error = -ENOMEM;
@@ -81,7 +97,7 @@ static int serve(struct pep_conn *c, int cancel_fd)
 			res.error = ret;
 			snprintf(res.message, sizeof(res.message), "%s", err.msg);
 		} else {
-			run_task(&w, cancel_fd, &res);
+			run_task(c, &w, cancel_fd, &res);
 			pep_wire_task_free(&w);
 		}
 		ret = reply(c, &res);

@@ -22,6 +22,9 @@
 extern "C" {
 #endif
 
+typedef int (*pep_output_fn)(void *arg, int stream, const void *buf,
+			     size_t len);
+
 struct pep_proc_opts {
 	const char *const *envp;	/* NULL = inherit the environment */
 	const char *cwd;		/* NULL = inherit */
@@ -35,7 +38,19 @@ struct pep_proc_opts {
 	int die_with_parent;		/* SIGTERM to the program if the calling
 					   thread dies (a worker killed with
 					   its connection); uses fork */
+	pep_output_fn on_output;	/* NULL: capture; see below */
+	void *output_arg;
 };
+
+/*
+ * on_output (pep_proc_run only): each piece of the program's stdout
+ * (stream 1) and stderr (stream 2) is handed to on_output(output_arg,
+ * stream, buf, len) as it arrives, in the calling thread, instead of
+ * being kept: the result's out and err stay empty, and max_output still
+ * caps what is handed over per stream (the rest is drained and the
+ * stream marked truncated). Pieces are at most 64 KiB. A negative return
+ * stops the program as cancel_fd does (killed, reported canceled).
+ */
 
 struct pep_proc_result {
 	int exited;			/* exit_code is valid */

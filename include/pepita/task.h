@@ -109,6 +109,13 @@ PEP_API int pep_task_check(const struct pep_task *t, struct pep_err *err);
  */
 #define PEP_FRAME_TASK		16	/* transport frame types */
 #define PEP_FRAME_RESULT	17
+/*
+ * A piece of a running task's output, sent by the worker as it comes:
+ * u8 stream (1 stdout, 2 stderr), then the bytes. Any number of them
+ * precede the task's RESULT, whose out and err are then empty; output of
+ * any size travels this way, a frame at a time.
+ */
+#define PEP_FRAME_OUTPUT	18
 
 struct pep_wire_task {
 	char **argv;

@@ -201,6 +201,16 @@ PEP_API int pep_conn_send(struct pep_conn *c, uint8_t type,
 			  struct pep_err *err);
 
 /*
+ * pep_conn_send() of a payload in n pieces (at most 8, -EINVAL beyond),
+ * sent as one frame without copying them together: a tag byte and a
+ * buffer, say. Same returns.
+ */
+struct iovec;
+PEP_API int pep_conn_sendv(struct pep_conn *c, uint8_t type,
+			   const struct iovec *pieces, int n,
+			   struct pep_err *err);
+
+/*
  * Receive one frame, waiting at most timeout_ms (-1: no limit, 0: only
  * what has arrived). f->payload stays valid until the next pep_conn_recv()
  * or pep_conn_close(). Returns 0, or:

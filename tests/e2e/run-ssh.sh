@@ -2,9 +2,9 @@
 # `pepita run --host` end to end through OpenSSH: the test starts Debian's
 # sshd on a loopback port with a generated host key, a generated user key
 # and a temporary known_hosts, and runs jobs "there" (this machine, as
-# another host). Then it kills the ssh connections while jobs run: those
-# jobs fail over to retries on new connections, every job ends, nothing
-# hangs, and no job is left running.
+# another host), one of them with 20 MB of output. Then it kills the ssh
+# connections while jobs run: those jobs fail over to retries on new
+# connections, every job ends, nothing hangs, and no job is left running.
 #
 # Environment (tests/meson.build): PEPITA_BIN.
 # Exit: 0 pass, 1 fail, 77 no sshd or not root (scripts/deps.sh --test
@@ -104,6 +104,15 @@ if [ "$rc" != 0 ] || [ "$(grep -c 'over ssh' "$out")" != 4 ] ||
 fi
 run -S test sh -c 'exit 5' ::: x
 [ "$rc" = 1 ] || fail "a failing job over ssh: exit $rc, want 1: $(cat "$err")"
+
+# 20 MB of output from one job: more than one transport frame holds, so
+# the worker streams it back in pieces; every byte arrives, the job
+# succeeds and the worker lives on for the next one.
+run -S test sh -c 'yes 0123456789abcde | head -c 20000000; echo $0' ::: big
+want=$( (yes 0123456789abcde | head -c 20000000; echo big) | cksum)
+if [ "$rc" != 0 ] || [ "$(cksum <"$out")" != "$want" ]; then
+	fail "20 MB of output over ssh: exit $rc, $(wc -c <"$out") bytes: $(head -c 300 "$err")"
+fi
 
 # Kill the connections mid-run: the first attempt of each job sleeps, the
 # retry (a marker file says it is one) ends at once.

@@ -35,6 +35,9 @@ struct capture {
 	char *buf;
 	size_t len, max;
 	int truncated;
+	int stream;			/* 1 stdout, 2 stderr */
+	const struct pep_proc_opts *o;	/* on_output set: hand pieces over */
+	int failed;			/* on_output refused a piece */
 };
 
 extern char **environ;
@@ -63,9 +66,20 @@ fail:
 	_exit(127);
 }
 
+/* Hand keep bytes to the caller's on_output; they count against max. */
+static int capture_hand(struct capture *c, const char *chunk, size_t keep)
+{
+	c->len += keep;
+	if (keep && c->o->on_output(c->o->output_arg, c->stream, chunk, keep) < 0) {
+		c->failed = 1;
+		return -1;
+	}
+	return 1;
+}
+
 static int capture_read(struct capture *c)
 {
-	char chunk[16384];
+	char chunk[65536];
 	ssize_t n = read(c->fd, chunk, sizeof(chunk));
 	size_t keep;
 
@@ -77,6 +91,8 @@ static int capture_read(struct capture *c)
 	if ((size_t)n > keep)
 		c->truncated = 1;
 	keep = keep < (size_t)n ? keep : (size_t)n;
+	if (c->o && c->o->on_output)
+		return capture_hand(c, chunk, keep);
 	if (keep) {
 		char *nb = realloc(c->buf, c->len + keep + 1);
 
@@ -144,6 +160,12 @@ static int pump(struct capture *cap, int in_fd, const char *in, size_t in_len,
 				close(cap[i].fd);
 				cap[i].fd = -1;
 			}
+		/* where the output goes is gone: stop as a cancel does */
+		if (cap[0].failed || cap[1].failed) {
+			if (in_fd >= 0)
+				close(in_fd);
+			return 2;
+		}
 		if (in_fd >= 0 && p[2].revents) {
 			ssize_t w = write_no_sigpipe(in_fd, in + in_off,
 						     in_len - in_off);
@@ -356,11 +378,12 @@ static void reap(pid_t pid, int reaped, int status, struct pep_proc_result *res)
 
 static void take_output(struct capture *cap, struct pep_proc_result *res)
 {
+	/* handed to on_output: counted, not kept */
 	res->out = cap[0].buf;
-	res->out_len = cap[0].len;
+	res->out_len = cap[0].buf ? cap[0].len : 0;
 	res->out_truncated = cap[0].truncated;
 	res->err = cap[1].buf;
-	res->err_len = cap[1].len;
+	res->err_len = cap[1].buf ? cap[1].len : 0;
 	res->err_truncated = cap[1].truncated;
 }
 
@@ -403,8 +426,8 @@ int pep_proc_run(const char *const *argv, const struct pep_proc_opts *opts,
 		close_all((int[]){ p[0][1], p[1][0], p[2][0] }, 3);
 		return pep_err_set(err, ret, "exec %s: %s", argv[0], strerror(-ret));
 	}
-	cap[0] = (struct capture){ .fd = p[1][0], .max = max };
-	cap[1] = (struct capture){ .fd = p[2][0], .max = max };
+	cap[0] = (struct capture){ .fd = p[1][0], .max = max, .stream = 1, .o = o };
+	cap[1] = (struct capture){ .fd = p[2][0], .max = max, .stream = 2, .o = o };
 	if (o->timeout_ms)
 		deadline = start + (uint64_t)o->timeout_ms * 1000000;
 	ret = pump(cap, p[0][1], o->stdin_data, o->stdin_len, deadline, o->cancel_fd);

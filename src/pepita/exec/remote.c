@@ -5,7 +5,9 @@
  * task running at once, kept open for the next task; a connection that
  * breaks is closed and the task fails with -ECONNRESET, which the pool's
  * retry policy treats as transient. Canceling closes the connection; the
- * worker then kills the program.
+ * worker then kills the program. The program's output comes back in
+ * OUTPUT frames as the worker reads it, gathered here up to the task's
+ * max_output, so no frame limit caps it.
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,6 +23,7 @@
 #define MAX_IDLE	64
 #define HANDSHAKE_MS	30000
 #define POLL_MS		200
+#define DEFAULT_MAX_OUTPUT (1u << 20)	/* pep_proc_opts: 0 = 1 MiB */
 
 struct remote {
 	char *host;			/* NULL: run command here (tests) */
@@ -84,27 +87,111 @@ static int canceled(int cancel_fd)
 	return cancel_fd > 0 && poll(&p, 1, 0) == 1;
 }
 
-/* Wait for the result frame, watching cancel_fd. */
-static int await_result(struct pep_conn *c, int cancel_fd,
+/* One stream of a task's output, gathered from OUTPUT frames. */
+struct gather {
+	char *buf;			/* NUL-terminated, as res->out is */
+	size_t len, cap, max;
+	int truncated;
+	int seen;			/* any OUTPUT frame for this stream */
+};
+
+/* Append up to max bytes in all; the rest only marks it truncated. */
+static int gather_add(struct gather *g, const uint8_t *p, size_t n)
+{
+	size_t keep = g->len < g->max ? g->max - g->len : 0, cap;
+	char *nb;
+
+	g->seen = 1;
+	if (n > keep)
+		g->truncated = 1;
+	n = n < keep ? n : keep;
+	if (g->len + n + 1 > g->cap) {
+		cap = g->cap ? g->cap : 65536;
+		while (cap < g->len + n + 1)
+			cap *= 2;
+		nb = realloc(g->buf, cap);
+		if (!nb)
+			return -ENOMEM;
+		g->buf = nb;
+		g->cap = cap;
+	}
+	memcpy(g->buf + g->len, p, n);
+	g->len += n;
+	g->buf[g->len] = '\0';
+	return 0;
+}
+
+static int take_output(struct gather out[2], const struct pep_frame *f,
+		       struct pep_err *err)
+{
+	const uint8_t *p = f->payload;
+
+	if (f->len < 1 || (p[0] != 1 && p[0] != 2))
+		return pep_err_set(err, -EPROTO, "output frame of %u bytes "
+				   "for stream %d", f->len, f->len ? p[0] : -1);
+	if (gather_add(&out[p[0] - 1], p + 1, f->len - 1) < 0)
+		return pep_err_set(err, -ENOMEM, "out of memory for %zu bytes "
+				   "of output", out[p[0] - 1].len + f->len);
+	return 0;
+}
+
+/* Streamed output replaces the result's (empty) out and err. */
+static void give_output(struct gather out[2], struct pep_task_result *res)
+{
+	if (out[0].seen) {
+		free(res->out);
+		res->out = out[0].buf;
+		res->out_len = out[0].len;
+		res->out_truncated |= out[0].truncated;
+		out[0].buf = NULL;
+	}
+	if (out[1].seen) {
+		free(res->err);
+		res->err = out[1].buf;
+		res->err_len = out[1].len;
+		res->err_truncated |= out[1].truncated;
+		out[1].buf = NULL;
+	}
+}
+
+/*
+ * Wait for the result frame, gathering the output frames before it and
+ * watching cancel_fd (also between output frames: a chatty program never
+ * lets the receive time out).
+ */
+static int await_result(struct pep_conn *c, int cancel_fd, size_t max_output,
 			struct pep_task_result *res, struct pep_err *err)
 {
+	struct gather out[2] = { { .max = max_output }, { .max = max_output } };
 	struct pep_frame f;
 	int ret;
 
 	for (;;) {
 		ret = pep_conn_recv(c, &f, cancel_fd > 0 ? POLL_MS : -1, err);
-		if (ret == -ETIMEDOUT) {
-			if (canceled(cancel_fd))
-				return -ECANCELED;
+		if (ret == -ETIMEDOUT || (ret == 0 && f.type == PEP_FRAME_OUTPUT)) {
+			if (ret == 0 && (ret = take_output(out, &f, err)) < 0)
+				break;
+			if (canceled(cancel_fd)) {
+				ret = -ECANCELED;
+				break;
+			}
 			continue;
 		}
 		if (ret < 0)
-			return ret;
-		if (f.type != PEP_FRAME_RESULT)
-			return pep_err_set(err, -EPROTO, "unexpected frame type %u",
-					   f.type);
-		return pep_result_decode(f.payload, f.len, res, err);
+			break;
+		if (f.type != PEP_FRAME_RESULT) {
+			ret = pep_err_set(err, -EPROTO, "unexpected frame type %u",
+					  f.type);
+			break;
+		}
+		ret = pep_result_decode(f.payload, f.len, res, err);
+		if (ret == 0)
+			give_output(out, res);
+		break;
 	}
+	free(out[0].buf);
+	free(out[1].buf);
+	return ret;
 }
 
 static int remote_run(struct pep_executor *ex, const struct pep_task *t,
@@ -125,7 +212,9 @@ static int remote_run(struct pep_executor *ex, const struct pep_task *t,
 		ret = pep_conn_send(c, PEP_FRAME_TASK, buf, len, &err);
 	free(buf);
 	if (!ret)
-		ret = await_result(c, cancel_fd, res, &err);
+		ret = await_result(c, cancel_fd, t->proc.max_output ?
+				   t->proc.max_output : DEFAULT_MAX_OUTPUT,
+				   res, &err);
 	res->backend = backend;
 	res->attempts = 1;
 	if (ret == 0) {
@@ -134,7 +223,8 @@ static int remote_run(struct pep_executor *ex, const struct pep_task *t,
 	}
 	if (c)
 		pep_conn_close(c, NULL);
-	if (ret != -ECANCELED && ret != -EINVAL && ret != -ENOENT)
+	if (ret != -ECANCELED && ret != -EINVAL && ret != -ENOENT &&
+	    ret != -EMSGSIZE && ret != -ENOMEM)
 		ret = -ECONNRESET;	/* the link, not the task: worth a retry */
 	res->error = ret;
 	snprintf(res->message, sizeof(res->message), "%s: %s",

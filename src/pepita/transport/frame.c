@@ -46,6 +46,7 @@
 #define RBUF_SHRINK (1u << 20)		/* give back buffers above this */
 #define DEFAULT_GRACE_MS 2000
 #define KILL_GRACE_MS 200
+#define MAX_PIECES 8			/* pep_conn_sendv() */
 
 /* --- codec ------------------------------------------------------------- */
 
@@ -691,26 +692,52 @@ static int write_all(struct pep_conn *c, struct iovec *iov, int n,
 	return 0;
 }
 
-static int send_frame(struct pep_conn *c, uint8_t type, const void *payload,
-		      size_t len, struct pep_err *err)
+/* The payload's pieces into iov[1..], the header's CRC over all of them. */
+static int frame_iov(struct iovec *iov, uint8_t *hdr, uint8_t version,
+		     uint8_t type, const struct iovec *pieces, int n,
+		     size_t len)
+{
+	uint32_t crc;
+	int k = 1;
+
+	pep_frame_header(hdr, version, type, "", 0);
+	put_be32(hdr + 8, (uint32_t)len);
+	crc = pep_crc32c(0, hdr, CRC_SPAN);
+	iov[0] = (struct iovec){ .iov_base = hdr, .iov_len = HDR };
+	for (int i = 0; i < n; i++) {
+		if (!pieces[i].iov_len)
+			continue;
+		crc = pep_crc32c(crc, pieces[i].iov_base, pieces[i].iov_len);
+		iov[k++] = pieces[i];
+	}
+	put_be32(hdr + 12, crc);
+	return k;
+}
+
+static int send_frame(struct pep_conn *c, uint8_t type,
+		      const struct iovec *pieces, int n, struct pep_err *err)
 {
 	uint8_t hdr[HDR];
-	struct iovec iov[2];
-	size_t sent = 0;
+	struct iovec iov[MAX_PIECES + 1];
+	size_t sent = 0, len = 0;
 	int ret;
 
 	if (c->send_error)
 		return pep_err_set(err, c->send_error,
 				   "send: stream broken by an earlier error: %s",
 				   strerror(-c->send_error));
+	if (n < 0 || n > MAX_PIECES)
+		return pep_err_set(err, -EINVAL, "send: %d pieces (at most %d)",
+				   n, MAX_PIECES);
+	for (int i = 0; i < n; i++)
+		if (__builtin_add_overflow(len, pieces[i].iov_len, &len))
+			len = SIZE_MAX;
 	if (len > UINT32_MAX - HDR || (c->peer_max && len > c->peer_max - HDR))
 		return pep_err_set(err, -EMSGSIZE,
 				   "send: %zu-byte payload above the peer's limit of %u bytes",
 				   len, c->peer_max ? c->peer_max - HDR : UINT32_MAX - HDR);
-	pep_frame_header(hdr, c->send_version, type, payload, (uint32_t)len);
-	iov[0] = (struct iovec){ .iov_base = hdr, .iov_len = HDR };
-	iov[1] = (struct iovec){ .iov_base = (void *)payload, .iov_len = len };
-	ret = write_all(c, iov, len ? 2 : 1, &sent);
+	ret = write_all(c, iov, frame_iov(iov, hdr, c->send_version, type,
+					  pieces, n, len), &sent);
 	if (ret == 0)
 		return 0;
 	/* part of a frame went out: the peer can no longer find the next one */
@@ -720,14 +747,31 @@ static int send_frame(struct pep_conn *c, uint8_t type, const void *payload,
 			   ret == -EPIPE ? " (the peer closed the connection)" : "");
 }
 
-PEP_API int pep_conn_send(struct pep_conn *c, uint8_t type,
-			  const void *payload, size_t len,
-			  struct pep_err *err)
+static int check_type(uint8_t type, struct pep_err *err)
 {
 	if (type == 0 || type == PEP_FRAME_HELLO)
 		return pep_err_set(err, -EINVAL, "send: type %u is %s", type,
 				   type ? "reserved for the handshake" : "invalid");
-	return send_frame(c, type, payload, len, err);
+	return 0;
+}
+
+PEP_API int pep_conn_send(struct pep_conn *c, uint8_t type,
+			  const void *payload, size_t len,
+			  struct pep_err *err)
+{
+	struct iovec piece = { .iov_base = (void *)payload, .iov_len = len };
+	int ret = check_type(type, err);
+
+	return ret ? ret : send_frame(c, type, &piece, 1, err);
+}
+
+PEP_API int pep_conn_sendv(struct pep_conn *c, uint8_t type,
+			   const struct iovec *pieces, int n,
+			   struct pep_err *err)
+{
+	int ret = check_type(type, err);
+
+	return ret ? ret : send_frame(c, type, pieces, n, err);
 }
 
 /* --- connections: receiving -------------------------------------------- */
@@ -858,7 +902,9 @@ PEP_API int pep_conn_handshake(struct pep_conn *c, int timeout_ms,
 	put_be32(hello + 4, ours.max_frame_bytes);
 	/* HELLO goes out as our oldest version, so any peer can read it */
 	c->send_version = ours.version_min;
-	ret = send_frame(c, PEP_FRAME_HELLO, hello, sizeof(hello), err);
+	ret = send_frame(c, PEP_FRAME_HELLO,
+			 &(struct iovec){ .iov_base = hello,
+					  .iov_len = sizeof(hello) }, 1, err);
 	c->send_version = ours.version_max;
 	if (ret < 0)
 		return ret;
