@@ -142,12 +142,12 @@ d = json.load(open(sys.argv[1]))
 hot = [z for z in d['thermal']['zones'] if z['zone'] == d['thermal']['hottest']][0]
 rail = d['power']['rails'][0]
 print(d['device']['model'])
-print('%.1f' % (hot['temp_mc'] / 1000))
+print('%.1f' % hot['temp_celsius'])
 print(rail['name'])
 print('%.2fV' % (rail['voltage_mv'] / 1000))
 print(d['power']['mode']['name'])
-print('%d MHz' % (d['cpu']['cores'][0]['cur_khz'] // 1000))
-print('%.1f GiB' % (d['memory']['total_kb'] / 1024 / 1024))
+print('%d MHz' % d['cpu']['cores'][0]['cur_mhz'])
+print('%.1f GiB' % (d['memory']['total_bytes'] / 2**30))
 EOF
 )
 if [ "${#want[@]}" -ne 7 ]; then

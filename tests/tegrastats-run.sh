@@ -65,9 +65,10 @@ import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 ram_total, vdd_in_mv = int(sys.argv[2]), int(sys.argv[3])
 for d in lines:
-    assert d["ram"]["total_mb"] == ram_total, d["ram"]
-    temps = {t["name"]: t["temp_mc"] for t in d["temps"]}
-    assert temps["tj"] == 48625, temps
+    assert d["schema"] == "cohete.tegrastats/2", d["schema"]
+    assert d["ram"]["total_bytes"] == ram_total << 20, d["ram"]
+    temps = {t["name"]: t["temp_celsius"] for t in d["temps"]}
+    assert temps["tj"] == 48.625, temps
     rails = {r["name"]: r for r in d["rails"]}
     assert rails["VDD_IN"]["cur_mw"] == vdd_in_mv * 238 // 1000, rails["VDD_IN"]
     assert len(d["cpu"]) == 6, d["cpu"]
@@ -80,9 +81,9 @@ ts --json --count 8 --interval 300
 wait "$heater"
 python3 - "$tmp/out" <<'PY' || fail "a temperature changed in the tree did not show up"
 import json, sys
-tj = [{t["name"]: t["temp_mc"] for t in json.loads(l)["temps"]}["tj"]
+tj = [{t["name"]: t["temp_celsius"] for t in json.loads(l)["temps"]}["tj"]
       for l in open(sys.argv[1])]
-assert tj[0] == 48625 and tj[-1] == 91250, tj
+assert tj[0] == 48.625 and tj[-1] == 91.25, tj
 PY
 echo 48625 >"$zone/temp"
 

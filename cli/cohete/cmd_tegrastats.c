@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pepita/core.h>
 #include <pepita/exec.h>
 
 #include <cohete/thermal.h>
@@ -170,6 +171,7 @@ static int handle_line(struct ts_state *s, const char *line)
 		s->bad++;
 		return 0;
 	}
+	s->ts->time_ms = pep_time_real_ms();	/* the "timestamp": when read */
 	if (!s->o->json) {
 		print_summary(s->ts);
 	} else if ((out = coh_tegrastats_json(s->ts))) {

@@ -103,6 +103,8 @@ struct coh_status {
 	struct coh_power_mode mode;
 	struct coh_fan fan;
 	struct coh_notes notes;		/* what is unavailable, and why */
+	int64_t time_ms;		/* wall clock at sampling: ms since
+					   1970 UTC (the JSON "timestamp") */
 };
 
 /*
@@ -114,10 +116,15 @@ COH_API int coh_status_sample(const struct coh_sysroot *sr,
 			      const struct coh_status *prev,
 			      struct coh_status *out);
 
+/* The "schema" of coh_status_json()'s document. */
+#define COH_STATUS_SCHEMA "cohete.status/2"
+
 /*
- * The sample as one JSON document (keys snake_case with units; readings
- * the machine lacks are null). Returns a malloc'd string, or NULL on
- * allocation failure.
+ * The sample as one JSON document, schema COH_STATUS_SCHEMA (docs/cohete.1,
+ * JSON OUTPUT): a "timestamp" from time_ms, and every quantity with its
+ * unit in its key (_bytes, _mw, _mv, _ma, _mhz, _celsius, _percent, _ms,
+ * _s, _rpm); readings the machine lacks are null. Returns a malloc'd
+ * string, or NULL on allocation failure.
  */
 COH_API char *coh_status_json(const struct coh_status *st);
 

@@ -117,6 +117,9 @@ struct coh_tegrastats {
 	struct coh_ts_rail rail[COH_TS_ITEMS_MAX];
 	struct coh_ts_engine engine[COH_TS_ITEMS_MAX];
 	struct coh_ts_unknown unknown[COH_TS_ITEMS_MAX];
+	int64_t time_ms;		/* when the line was read: ms since 1970
+					   UTC, set by the caller (the JSON
+					   "timestamp"); parse leaves it 0 */
 };
 
 /*
@@ -127,9 +130,14 @@ struct coh_tegrastats {
 COH_API int coh_tegrastats_parse(const char *line, struct coh_tegrastats *out,
 				 struct pep_err *err);
 
+/* The "schema" of coh_tegrastats_json()'s objects. */
+#define COH_TEGRASTATS_SCHEMA "cohete.tegrastats/2"
+
 /*
- * The record as one compact JSON object (keys with units, null for what
- * the line lacks). malloc'd; NULL on allocation failure.
+ * The record as one compact JSON object, schema COH_TEGRASTATS_SCHEMA
+ * (docs/cohete.1, JSON OUTPUT): units in the keys (_bytes, _mw, _mhz,
+ * _celsius, _percent), null for what the line lacks, "timestamp" from
+ * time_ms (null when 0). malloc'd; NULL on allocation failure.
  */
 COH_API char *coh_tegrastats_json(const struct coh_tegrastats *ts);
 

@@ -75,12 +75,12 @@ static int test_broken_tree(void)
 	CHECK(has_note("device.module", "no device tree"));
 	CHECK(st.device.l4t[0] == '\0' && has_note("device.l4t", "REVISION"));
 	CHECK(st.memory.info.available_kb == COH_NA);
-	CHECK(note("memory.available_kb"));
+	CHECK(note("memory.available_bytes"));
 	CHECK(count_zones(COH_ZONE_UNAVAILABLE) >= 2);
 	CHECK(has_note("thermal.", "not a number"));
 	CHECK(st.thermal.hottest < 0 ||
 	      st.thermal.zones[st.thermal.hottest].state == COH_ZONE_OK);
-	CHECK(has_note("cpu.load_permille", "/proc/stat"));
+	CHECK(has_note("cpu.load_percent", "/proc/stat"));
 	CHECK(st.mode.id == COH_NA && has_note("power.mode", "pmode"));
 	CHECK(has_note("power.", "not a number"));
 	return T_PASS;

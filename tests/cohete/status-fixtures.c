@@ -1,18 +1,24 @@
 /*
  * Every fixture tree's status, as JSON, must equal its golden file
  * (tests/fixtures/sysroots/<name>/status.golden.json): the same bytes on
- * x86-64 and aarch64. To accept a deliberate change, run with
- * COHETE_UPDATE_GOLDEN=1 and review the diff.
+ * x86-64 and aarch64. The sample's wall-clock time is the one thing a tree
+ * cannot fix, so it is checked against the clock and then pinned to
+ * GOLDEN_TIME_MS before the comparison. To accept a deliberate change, run
+ * with COHETE_UPDATE_GOLDEN=1 and review the diff.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cohete/status.h>
 #include <cohete/sysroot.h>
 
 #include "harness.h"
+
+/* 2026-01-02T03:04:05.678Z, the "timestamp" of every golden file */
+#define GOLDEN_TIME_MS 1767323045678LL
 
 static int write_all(const char *path, const char *text)
 {
@@ -67,6 +73,17 @@ static int check_resample(const struct coh_sysroot *sr, const char *name,
 	return rc;
 }
 
+/* The sample was stamped with the wall clock while it was taken. */
+static int check_time(const char *name, int64_t before_s, int64_t time_ms,
+		      int64_t after_s)
+{
+	if (time_ms >= before_s * 1000 && time_ms < (after_s + 1) * 1000)
+		return T_PASS;
+	fprintf(stderr, "%s: time_ms %lld not between %lld and %lld s\n", name,
+		(long long)time_ms, (long long)before_s, (long long)after_s);
+	return T_FAIL;
+}
+
 static int check_tree(const char *dir, const char *name, int update)
 {
 	struct coh_sysroot_opts opts = { 0 };
@@ -75,6 +92,7 @@ static int check_tree(const char *dir, const char *name, int update)
 	struct coh_status *st = malloc(sizeof(*st));
 	char *json = NULL, *golden = NULL;
 	int rc = T_FAIL;
+	int64_t before;
 
 	snprintf(root, sizeof(root), "%s/%s", dir, name);
 	snprintf(golden_path, sizeof(golden_path), "%s/status.golden.json", root);
@@ -83,7 +101,12 @@ static int check_tree(const char *dir, const char *name, int update)
 		free(st);
 		return T_ERROR;
 	}
-	if (coh_status_sample(sr, NULL, st) == 0 && (json = coh_status_json(st))) {
+	before = (int64_t)time(NULL);
+	if (coh_status_sample(sr, NULL, st) < 0 ||
+	    check_time(name, before, st->time_ms, (int64_t)time(NULL)) != T_PASS)
+		goto out;
+	st->time_ms = GOLDEN_TIME_MS;
+	if ((json = coh_status_json(st))) {
 		if (update) {
 			rc = write_all(golden_path, json) == 0 ? T_PASS : T_ERROR;
 		} else if (!(golden = t_read_file(golden_path))) {
@@ -99,6 +122,7 @@ static int check_tree(const char *dir, const char *name, int update)
 				report_diff(name, golden, json);
 		}
 	}
+out:
 	free(golden);
 	free(json);
 	free(st);

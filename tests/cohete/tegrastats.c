@@ -13,6 +13,9 @@
 
 #include "harness.h"
 
+/* 2026-01-02T03:04:05.678Z: the read time of every golden line */
+#define GOLDEN_TIME_MS 1767323045678LL
+
 static struct coh_tegrastats ts;
 
 static int parse(const char *line)
@@ -97,13 +100,50 @@ static int test_unknown_kept(void)
 	return T_PASS;
 }
 
+/* The JSON's units: bytes from MB and kB, °C from m°C, the two times. */
+static int test_json_units(void)
+{
+	char *json;
+
+	CHECK(parse("07-25-2026 09:08:28 RAM 1733/15827MB (lfb 3283x4MB) "
+		    "SWAP 19/31400MB(cached 3MB) IRAM 0/252kB(lfb 252kB) "
+		    "CPU [1%@1190,off] GR3D_FREQ 53%@140 CPU@26.5C "
+		    "VDD_IN 5139mW/4000mW") == 0);
+	CHECK(ts.time_ms == 0);
+	ts.time_ms = GOLDEN_TIME_MS;
+	json = coh_tegrastats_json(&ts);
+	CHECK(json);
+#define HAS(text) do { if (!strstr(json, text)) { \
+		fprintf(stderr, "no %s in %s\n", text, json); free(json); \
+		return T_FAIL; } } while (0)
+	HAS("\"schema\":\"cohete.tegrastats/2\"");
+	HAS("\"timestamp\":\"2026-01-02T03:04:05.678Z\"");
+	HAS("\"local_time\":\"2026-07-25T09:08:28\"");
+	HAS("\"used_bytes\":1817182208,\"total_bytes\":16595812352");
+	HAS("\"lfb_count\":3283,\"lfb_size_bytes\":4194304");
+	HAS("\"cached_bytes\":3145728");
+	HAS("\"iram\":{\"used_bytes\":0,\"total_bytes\":258048");
+	HAS("{\"online\":true,\"load_percent\":1,\"freq_mhz\":1190}");
+	HAS("{\"online\":false,\"load_percent\":null,\"freq_mhz\":null}");
+	HAS("\"temp_celsius\":26.5,\"max_celsius\":null");
+	HAS("\"cur_mw\":5139,\"avg_mw\":4000");
+#undef HAS
+	free(json);
+	/* Before R34 no time is printed; a record nobody stamped has none. */
+	CHECK(parse("RAM 1/2MB") == 0);
+	json = coh_tegrastats_json(&ts);
+	CHECK(json && strstr(json, "\"timestamp\":null,\"local_time\":null"));
+	free(json);
+	return T_PASS;
+}
+
 static int compare_line(const char *sample, const char *golden, int n)
 {
 	char *json;
 	int rc = T_PASS;
 
 	if (coh_tegrastats_parse(sample, &ts, NULL) < 0 ||
-	    !(json = coh_tegrastats_json(&ts))) {
+	    (ts.time_ms = GOLDEN_TIME_MS, !(json = coh_tegrastats_json(&ts)))) {
 		fprintf(stderr, "sample %d does not parse: %s", n, sample);
 		return T_FAIL;
 	}
@@ -131,6 +171,7 @@ static int update_golden(FILE *samples, const char *path)
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
 		coh_tegrastats_parse(line, &ts, NULL);
+		ts.time_ms = GOLDEN_TIME_MS;
 		json = coh_tegrastats_json(&ts);
 		fprintf(out, "%s\n", json ? json : "null");
 		free(json);
@@ -193,6 +234,7 @@ int main(void)
 	t_run("temps_and_rails", test_temps_and_rails, &rc);
 	t_run("old_and_odd", test_old_and_odd, &rc);
 	t_run("unknown_kept", test_unknown_kept, &rc);
+	t_run("json_units", test_json_units, &rc);
 	t_run("fixture_lines", test_fixture_lines, &rc);
 	return rc;
 }

@@ -105,10 +105,10 @@ int coh_meminfo_parse(const char *text, struct coh_meminfo *mi,
 static void note_missing(struct coh_notes *notes, const struct coh_meminfo *mi)
 {
 	if (mi->total_kb == COH_NA)
-		coh_notes_add(notes, "memory.total_kb",
+		coh_notes_add(notes, "memory.total_bytes",
 			      "/proc/meminfo: no MemTotal line");
 	if (mi->available_kb == COH_NA)
-		coh_notes_add(notes, "memory.available_kb",
+		coh_notes_add(notes, "memory.available_bytes",
 			      "/proc/meminfo: no MemAvailable line");
 }
 

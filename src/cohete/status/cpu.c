@@ -187,9 +187,9 @@ int coh__cpu_read(const struct coh_sysroot *sr, const struct coh_cpu *prev,
 		return -ENOMEM;
 	}
 	if (coh_sysroot_read(sr, "/proc/stat", text, 64 * 1024, &err) < 0)
-		coh__note_read_error(notes, "cpu.load_permille", &err);
+		coh__note_read_error(notes, "cpu.load_percent", &err);
 	else if (coh_proc_stat_parse(text, stat, &err) < 0)
-		coh_notes_add_err(notes, "cpu.load_permille", &err);
+		coh_notes_add_err(notes, "cpu.load_percent", &err);
 	n = list_core_ids(sr, stat, ids);
 	cpu->count = 0;
 	for (int i = 0; i < n; i++) {

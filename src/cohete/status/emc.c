@@ -130,7 +130,7 @@ int coh__emc_read(const struct coh_sysroot *sr, struct coh_emc *emc,
 	if (activity == COH_NA || activity < 0)
 		return 0;
 	if (emc->cur_hz == COH_NA || emc->cur_hz < 1000) {
-		coh_notes_add(notes, "emc.load_permille",
+		coh_notes_add(notes, "emc.load_percent",
 			      "activity without the clock rate");
 		return 0;
 	}

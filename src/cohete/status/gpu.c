@@ -48,7 +48,7 @@ static void read_gpu(const struct coh_sysroot *sr, const char *entry,
 	gpu->present = 1;
 	coh__strlcpy(gpu->name, entry, sizeof(gpu->name));
 	gpu->load_permille = gpu_value(sr, entry, "device/load", notes,
-				       "gpu.load_permille");
+				       "gpu.load_percent");
 	gpu->cur_hz = gpu_value(sr, entry, "cur_freq", notes, "gpu.cur_hz");
 	gpu->min_hz = gpu_value(sr, entry, "min_freq", notes, "gpu.min_hz");
 	gpu->max_hz = gpu_value(sr, entry, "max_freq", notes, "gpu.max_hz");

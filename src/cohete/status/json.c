@@ -1,12 +1,18 @@
 /*
- * The status sample as JSON (jansson). Keys are snake_case with units and
- * are an interface: add, never rename. Readings the machine lacks are null,
- * never 0. Integers only, so output is byte-identical across architectures.
+ * The status sample as JSON (jansson), schema "cohete.status/2": keys are
+ * snake_case and every quantity names its unit (_bytes, _mw, _mv, _ma,
+ * _mhz, _celsius, _percent, _ms, _s, _rpm). Keys are an interface: add,
+ * never rename without a new schema number. Readings the machine lacks are
+ * null, never 0. °C, percent and MHz are decimals converted from the
+ * integers the kernel reports (m°C, permille, Hz, kHz) and printed with 10
+ * significant digits, so the text is the same on every architecture.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
+
+#include <pepita/core.h>
 
 #include <cohete/status.h>
 
@@ -15,6 +21,33 @@
 static json_t *jint(int64_t v)
 {
 	return v == COH_NA ? json_null() : json_integer(v);
+}
+
+/* value / per as a decimal (m°C to °C, permille to %, Hz to MHz). */
+static json_t *jdiv(int64_t v, double per)
+{
+	return v == COH_NA ? json_null() : json_real((double)v / per);
+}
+
+static json_t *jcelsius(int64_t mc)
+{
+	return jdiv(mc, 1000);
+}
+
+static json_t *jpercent(int64_t permille)
+{
+	return jdiv(permille, 10);
+}
+
+static json_t *jmhz_from_hz(int64_t hz)
+{
+	return jdiv(hz, 1e6);
+}
+
+/* The kernel's kB (KiB, as /proc/meminfo means it) as bytes. */
+static json_t *jbytes_from_kb(int64_t kb)
+{
+	return kb == COH_NA ? json_null() : json_integer((json_int_t)kb * 1024);
 }
 
 static json_t *jstr(const char *s)
@@ -41,12 +74,13 @@ static json_t *module_json(const struct coh_device *d)
 	put(o, "pnum_source", jstr(d->pnum_source));
 	put(o, "gpu_arch", jstr(m->gpu_arch));
 	put(o, "cuda_sm", jstr(m->cuda_sm));
-	put(o, "cuda_cores", json_integer(m->cuda_cores));
-	put(o, "tensor_cores", json_integer(m->tensor_cores));
+	put(o, "cuda_core_count", json_integer(m->cuda_cores));
+	put(o, "tensor_core_count", json_integer(m->tensor_cores));
 	put(o, "ai_perf", jstr(m->ai_perf));
-	put(o, "cpu_cores", json_integer(m->cpu_cores));
+	put(o, "cpu_core_count", json_integer(m->cpu_cores));
 	put(o, "cpu", jstr(m->cpu));
-	put(o, "ram_gb", json_integer(m->ram_gb));
+	/* nominal: the "8GB" of the name, which is GiB of DRAM */
+	put(o, "ram_bytes", json_integer((json_int_t)m->ram_gb << 30));
 	put(o, "power", jstr(m->power));
 	return o;
 }
@@ -80,9 +114,9 @@ static json_t *device_json(const struct coh_device *d)
 	put(o, "serial", jstr(d->serial));
 	put(o, "arch", jstr(d->arch));
 	put(o, "cpu_model", jstr(d->cpu_model));
-	put(o, "cpus", d->cpus ? json_integer(d->cpus) : json_null());
-	put(o, "mem_total_kb", d->mem_total_kb ?
-	    json_integer((json_int_t)d->mem_total_kb) : json_null());
+	put(o, "cpu_count", d->cpus ? json_integer(d->cpus) : json_null());
+	put(o, "mem_total_bytes", d->mem_total_kb ?
+	    json_integer((json_int_t)d->mem_total_kb * 1024) : json_null());
 	put(o, "kernel", jstr(d->kernel));
 	put(o, "compatible", jstr(d->compatible));
 	return o;
@@ -93,14 +127,14 @@ static json_t *memory_json(const struct coh_memory *m)
 	const struct coh_meminfo *i = &m->info;
 	json_t *o = json_object(), *zram = json_array();
 
-	put(o, "total_kb", jint(i->total_kb));
-	put(o, "available_kb", jint(i->available_kb));
-	put(o, "free_kb", jint(i->free_kb));
-	put(o, "buffers_kb", jint(i->buffers_kb));
-	put(o, "cached_kb", jint(i->cached_kb));
-	put(o, "swap_total_kb", jint(i->swap_total_kb));
-	put(o, "swap_free_kb", jint(i->swap_free_kb));
-	put(o, "nvmap_used_kb", jint(i->nvmap_used_kb));
+	put(o, "total_bytes", jbytes_from_kb(i->total_kb));
+	put(o, "available_bytes", jbytes_from_kb(i->available_kb));
+	put(o, "free_bytes", jbytes_from_kb(i->free_kb));
+	put(o, "buffers_bytes", jbytes_from_kb(i->buffers_kb));
+	put(o, "cached_bytes", jbytes_from_kb(i->cached_kb));
+	put(o, "swap_total_bytes", jbytes_from_kb(i->swap_total_kb));
+	put(o, "swap_free_bytes", jbytes_from_kb(i->swap_free_kb));
+	put(o, "nvmap_used_bytes", jbytes_from_kb(i->nvmap_used_kb));
 	for (unsigned int k = 0; k < m->zram_count; k++) {
 		const struct coh_zram *z = &m->zram[k];
 		json_t *zo = json_object();
@@ -131,7 +165,7 @@ static json_t *thermal_json(const struct coh_thermal *t)
 		put(zo, "zone", jstr(z->zone));
 		put(zo, "type", jstr(z->type));
 		put(zo, "name", jstr(z->name));
-		put(zo, "temp_mc", jint(z->temp_mc));
+		put(zo, "temp_celsius", jcelsius(z->temp_mc));
 		put(zo, "state", json_string(coh_zone_state_name(z->state)));
 		json_array_append_new(zones, zo);
 	}
@@ -143,7 +177,7 @@ static json_t *cpu_json(const struct coh_cpu *c, uint64_t window_ms)
 {
 	json_t *o = json_object(), *cores = json_array();
 
-	put(o, "load_permille", jint(c->load_permille));
+	put(o, "load_percent", jpercent(c->load_permille));
 	put(o, "load_window_ms", json_integer((json_int_t)window_ms));
 	for (unsigned int i = 0; i < c->count; i++) {
 		const struct coh_cpu_core *k = &c->core[i];
@@ -151,9 +185,9 @@ static json_t *cpu_json(const struct coh_cpu *c, uint64_t window_ms)
 
 		put(ko, "id", json_integer(k->id));
 		put(ko, "online", json_boolean(k->online));
-		put(ko, "load_permille", jint(k->load_permille));
-		put(ko, "cur_khz", jint(k->cur_khz));
-		put(ko, "max_khz", jint(k->max_khz));
+		put(ko, "load_percent", jpercent(k->load_permille));
+		put(ko, "cur_mhz", jdiv(k->cur_khz, 1000));
+		put(ko, "max_mhz", jdiv(k->max_khz, 1000));
 		json_array_append_new(cores, ko);
 	}
 	put(o, "cores", cores);
@@ -168,10 +202,10 @@ static json_t *gpu_json(const struct coh_gpu *g)
 		return json_null();
 	o = json_object();
 	put(o, "name", jstr(g->name));
-	put(o, "load_permille", jint(g->load_permille));
-	put(o, "cur_hz", jint(g->cur_hz));
-	put(o, "min_hz", jint(g->min_hz));
-	put(o, "max_hz", jint(g->max_hz));
+	put(o, "load_percent", jpercent(g->load_permille));
+	put(o, "cur_mhz", jmhz_from_hz(g->cur_hz));
+	put(o, "min_mhz", jmhz_from_hz(g->min_hz));
+	put(o, "max_mhz", jmhz_from_hz(g->max_hz));
 	put(o, "governor", jstr(g->governor));
 	return o;
 }
@@ -183,11 +217,11 @@ static json_t *emc_json(const struct coh_emc *e)
 	if (!e->present)
 		return json_null();
 	o = json_object();
-	put(o, "load_permille", jint(e->load_permille));
-	put(o, "cur_hz", jint(e->cur_hz));
-	put(o, "min_hz", jint(e->min_hz));
-	put(o, "max_hz", jint(e->max_hz));
-	put(o, "cap_hz", jint(e->cap_hz));
+	put(o, "load_percent", jpercent(e->load_permille));
+	put(o, "cur_mhz", jmhz_from_hz(e->cur_hz));
+	put(o, "min_mhz", jmhz_from_hz(e->min_hz));
+	put(o, "max_mhz", jmhz_from_hz(e->max_hz));
+	put(o, "cap_mhz", jmhz_from_hz(e->cap_hz));
 	return o;
 }
 
@@ -205,9 +239,9 @@ static json_t *engines_json(const struct coh_engines *en)
 
 		put(eo, "name", jstr(e->name));
 		put(eo, "on", json_boolean(e->on));
-		put(eo, "cur_hz", jint(e->cur_hz));
-		put(eo, "min_hz", jint(e->min_hz));
-		put(eo, "max_hz", jint(e->max_hz));
+		put(eo, "cur_mhz", jmhz_from_hz(e->cur_hz));
+		put(eo, "min_mhz", jmhz_from_hz(e->min_hz));
+		put(eo, "max_mhz", jmhz_from_hz(e->max_hz));
 		json_array_append_new(a, eo);
 	}
 	return a;
@@ -251,7 +285,10 @@ static json_t *fan_json(const struct coh_fan *f)
 	o = json_object();
 	put(o, "source", jstr(f->source));
 	put(o, "pwm", jint(f->pwm));
-	put(o, "rpm", jint(f->rpm));
+	/* to a tenth, as the text shows it: 128 is 50.2 % */
+	put(o, "pwm_percent", f->pwm == COH_NA ? json_null() :
+	    json_real((double)((f->pwm * 1000 + 127) / 255) / 10));
+	put(o, "speed_rpm", jint(f->rpm));
 	return o;
 }
 
@@ -269,6 +306,16 @@ static json_t *notes_json(const struct coh_notes *n)
 	return a;
 }
 
+/* RFC 3339 UTC with milliseconds; null for a sample without a time. */
+static json_t *timestamp_json(int64_t time_ms)
+{
+	char text[PEP_RFC3339_SIZE];
+
+	if (time_ms <= 0 || pep_time_rfc3339(time_ms, text, sizeof(text)) < 0)
+		return json_null();
+	return json_string(text);
+}
+
 char *coh_status_json(const struct coh_status *st)
 {
 	json_t *root = json_object();
@@ -276,6 +323,8 @@ char *coh_status_json(const struct coh_status *st)
 
 	if (!root)
 		return NULL;
+	put(root, "schema", json_string(COH_STATUS_SCHEMA));
+	put(root, "timestamp", timestamp_json(st->time_ms));
 	put(root, "device", device_json(&st->device));
 	put(root, "uptime_s", jint(st->uptime_s));
 	put(root, "memory", memory_json(&st->memory));
@@ -287,7 +336,8 @@ char *coh_status_json(const struct coh_status *st)
 	put(root, "power", power_json(&st->rails, &st->mode));
 	put(root, "fan", fan_json(&st->fan));
 	put(root, "unavailable", notes_json(&st->notes));
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+			  JSON_REAL_PRECISION(10));
 	json_decref(root);
 	return text;
 }

@@ -29,6 +29,7 @@ int coh_status_sample(const struct coh_sysroot *sr,
 
 	memset(st, 0, sizeof(*st));
 	st->sampled_ns = pep_time_ns();
+	st->time_ms = pep_time_real_ms();
 	if (prev && st->sampled_ns > prev->sampled_ns)
 		st->window_ms = (st->sampled_ns - prev->sampled_ns) / 1000000;
 	read_uptime(sr, st);

@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include <pepita/core.h>
+
 #include <cohete/thermal.h>
 
 #include "internal.h"
@@ -496,20 +498,36 @@ int coh_tegrastats_parse(const char *line, struct coh_tegrastats *ts,
 
 /* JSON ---------------------------------------------------------------- */
 
+/*
+ * Schema "cohete.tegrastats/2": units in the keys, as in `cohete status
+ * --json`. tegrastats prints MB and kB meaning MiB and KiB, so bytes are
+ * exact; its percentages and MHz are whole numbers and stay integers; °C
+ * are decimals.
+ */
+
 static json_t *jint(int64_t v)
 {
 	return v == COH_NA ? json_null() : json_integer(v);
 }
 
-static json_t *pair_or_null(int64_t a, const char *ka, int64_t b,
-			    const char *kb, int64_t c, const char *kc)
+/* m°C as °C, a decimal. */
+static json_t *jreal(int64_t v, double div)
 {
-	if (a == COH_NA && b == COH_NA && c == COH_NA)
-		return json_null();
-	if (kc)
-		return json_pack("{s:o, s:o, s:o}", ka, jint(a), kb, jint(b), kc,
-				 jint(c));
-	return json_pack("{s:o, s:o}", ka, jint(a), kb, jint(b));
+	return v == COH_NA ? json_null() : json_real((double)v / div);
+}
+
+/* MiB or KiB (unit 1 << 20 or 1 << 10) as bytes. */
+static json_t *jbytes(int64_t v, int64_t unit)
+{
+	return v == COH_NA ? json_null() : json_integer(v * unit);
+}
+
+static json_t *obj_or_null(json_t *o, int any)
+{
+	if (any)
+		return o;
+	json_decref(o);
+	return json_null();
 }
 
 static json_t *cpus_json(const struct coh_tegrastats *ts)
@@ -518,25 +536,28 @@ static json_t *cpus_json(const struct coh_tegrastats *ts)
 
 	for (unsigned int i = 0; i < ts->cpu_count; i++)
 		json_array_append_new(a, json_pack("{s:b, s:o, s:o}", "online",
-			ts->cpu[i].online, "load_pct", jint(ts->cpu[i].load_pct),
-			"freq_mhz", jint(ts->cpu[i].freq_mhz)));
+			ts->cpu[i].online, "load_percent",
+			jint(ts->cpu[i].load_pct), "freq_mhz",
+			jint(ts->cpu[i].freq_mhz)));
 	return a;
 }
 
 static json_t *gpu_json(const struct coh_tegrastats *ts)
 {
-	json_t *freqs;
+	json_t *freqs, *gpc2;
 
 	if (ts->gpu_load_pct == COH_NA && !ts->gpc_count)
 		return json_null();
 	freqs = json_array();
 	for (unsigned int i = 0; i < ts->gpc_count; i++)
-		json_array_append_new(freqs, json_integer(ts->gpc_freq_mhz[i]));
-	return json_pack("{s:o, s:o, s:o}", "load_pct", jint(ts->gpu_load_pct),
-			 "gpc_freq_mhz", freqs, "gpc2",
-			 pair_or_null(ts->gpu2_load_pct, "load_pct",
-				      ts->gpu2_freq_mhz, "freq_mhz", COH_NA,
-				      NULL));
+		json_array_append_new(freqs, jint(ts->gpc_freq_mhz[i]));
+	gpc2 = obj_or_null(json_pack("{s:o, s:o}", "load_percent",
+				     jint(ts->gpu2_load_pct), "freq_mhz",
+				     jint(ts->gpu2_freq_mhz)),
+			   ts->gpu2_load_pct != COH_NA || ts->gpu2_freq_mhz != COH_NA);
+	return json_pack("{s:o, s:o, s:o}", "load_percent",
+			 jint(ts->gpu_load_pct), "gpc_freq_mhz", freqs,
+			 "gpc2", gpc2);
 }
 
 static json_t *temps_json(const struct coh_tegrastats *ts)
@@ -547,9 +568,9 @@ static json_t *temps_json(const struct coh_tegrastats *ts)
 		const struct coh_ts_temp *t = &ts->temp[i];
 
 		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:b, s:b}",
-			"name", t->name, "temp_mc", jint(t->temp_mc), "max_mc",
-			jint(t->max_mc), "offline", t->offline, "placeholder",
-			t->placeholder));
+			"name", t->name, "temp_celsius", jreal(t->temp_mc, 1000),
+			"max_celsius", jreal(t->max_mc, 1000), "offline",
+			t->offline, "placeholder", t->placeholder));
 	}
 	return a;
 }
@@ -563,8 +584,8 @@ static json_t *rails_json(const struct coh_tegrastats *ts)
 
 		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:o, s:b}",
 			"name", r->name, "cur_mw", jint(r->cur_mw), "avg_mw",
-			jint(r->avg_mw), "max_mw", jint(r->max_mw), "unit_mw",
-			r->unit));
+			jint(r->avg_mw), "max_mw", jint(r->max_mw),
+			"unit_printed", r->unit));
 	}
 	return a;
 }
@@ -577,8 +598,8 @@ static json_t *engines_json(const struct coh_tegrastats *ts)
 		const struct coh_ts_engine *e = &ts->engine[i];
 
 		json_array_append_new(a, json_pack("{s:s, s:b, s:o, s:o}", "name",
-			e->name, "off", e->off, "load_pct", jint(e->load_pct),
-			"freq_mhz", jint(e->freq_mhz)));
+			e->name, "off", e->off, "load_percent",
+			jint(e->load_pct), "freq_mhz", jint(e->freq_mhz)));
 	}
 	return a;
 }
@@ -592,6 +613,63 @@ static json_t *unknown_json(const struct coh_tegrastats *ts)
 	return a;
 }
 
+static json_t *ram_json(const struct coh_tegrastats *ts)
+{
+	if (ts->ram_total_mb == COH_NA)
+		return json_null();
+	return json_pack("{s:o, s:o, s:o, s:o}",
+			 "used_bytes", jbytes(ts->ram_used_mb, 1 << 20),
+			 "total_bytes", jbytes(ts->ram_total_mb, 1 << 20),
+			 "lfb_count", jint(ts->lfb_count),
+			 "lfb_size_bytes", jbytes(ts->lfb_size_kb, 1 << 10));
+}
+
+static json_t *swap_json(const struct coh_tegrastats *ts)
+{
+	return obj_or_null(json_pack("{s:o, s:o, s:o}",
+			"used_bytes", jbytes(ts->swap_used_mb, 1 << 20),
+			"total_bytes", jbytes(ts->swap_total_mb, 1 << 20),
+			"cached_bytes", jbytes(ts->swap_cached_mb, 1 << 20)),
+		ts->swap_used_mb != COH_NA || ts->swap_total_mb != COH_NA ||
+		ts->swap_cached_mb != COH_NA);
+}
+
+static json_t *iram_json(const struct coh_tegrastats *ts)
+{
+	return obj_or_null(json_pack("{s:o, s:o, s:o}",
+			"used_bytes", jbytes(ts->iram_used_kb, 1 << 10),
+			"total_bytes", jbytes(ts->iram_total_kb, 1 << 10),
+			"lfb_bytes", jbytes(ts->iram_lfb_kb, 1 << 10)),
+		ts->iram_used_kb != COH_NA || ts->iram_total_kb != COH_NA ||
+		ts->iram_lfb_kb != COH_NA);
+}
+
+/* "MM-DD-YYYY HH:MM:SS" as ISO 8601 without a zone: the device's local time. */
+static json_t *local_time_json(const char *printed)
+{
+	char iso[24];
+
+	if (strlen(printed) != 19)
+		return json_null();
+	snprintf(iso, sizeof(iso), "%.4s-%.2s-%.2sT%.8s", printed + 6, printed,
+		 printed + 3, printed + 11);
+	return json_string(iso);
+}
+
+static json_t *timestamp_json(int64_t time_ms)
+{
+	char text[PEP_RFC3339_SIZE];
+
+	if (time_ms <= 0 || pep_time_rfc3339(time_ms, text, sizeof(text)) < 0)
+		return json_null();
+	return json_string(text);
+}
+
+static void set(json_t *o, const char *key, json_t *v)
+{
+	json_object_set_new(o, key, v ? v : json_null());
+}
+
 char *coh_tegrastats_json(const struct coh_tegrastats *ts)
 {
 	json_t *o = json_object();
@@ -599,28 +677,29 @@ char *coh_tegrastats_json(const struct coh_tegrastats *ts)
 
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "timestamp", ts->timestamp[0] ?
-			    json_string(ts->timestamp) : json_null());
-	json_object_set_new(o, "ram", ts->ram_total_mb == COH_NA ? json_null() :
-		json_pack("{s:o, s:o, s:o, s:o}", "used_mb", jint(ts->ram_used_mb),
-			  "total_mb", jint(ts->ram_total_mb), "lfb_count",
-			  jint(ts->lfb_count), "lfb_size_kb", jint(ts->lfb_size_kb)));
-	json_object_set_new(o, "swap", pair_or_null(ts->swap_used_mb, "used_mb",
-		ts->swap_total_mb, "total_mb", ts->swap_cached_mb, "cached_mb"));
-	json_object_set_new(o, "iram", pair_or_null(ts->iram_used_kb, "used_kb",
-		ts->iram_total_kb, "total_kb", ts->iram_lfb_kb, "lfb_kb"));
-	json_object_set_new(o, "cpu", cpus_json(ts));
-	json_object_set_new(o, "emc", pair_or_null(ts->emc_load_pct, "load_pct",
-		ts->emc_freq_mhz, "freq_mhz", COH_NA, NULL));
-	json_object_set_new(o, "gpu", gpu_json(ts));
-	json_object_set_new(o, "ape_mhz", jint(ts->ape_mhz));
-	json_object_set_new(o, "mts", pair_or_null(ts->mts_fg_pct, "fg_pct",
-		ts->mts_bg_pct, "bg_pct", COH_NA, NULL));
-	json_object_set_new(o, "engines", engines_json(ts));
-	json_object_set_new(o, "temps", temps_json(ts));
-	json_object_set_new(o, "rails", rails_json(ts));
-	json_object_set_new(o, "unknown", unknown_json(ts));
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	set(o, "schema", json_string(COH_TEGRASTATS_SCHEMA));
+	set(o, "timestamp", timestamp_json(ts->time_ms));
+	set(o, "local_time", local_time_json(ts->timestamp));
+	set(o, "ram", ram_json(ts));
+	set(o, "swap", swap_json(ts));
+	set(o, "iram", iram_json(ts));
+	set(o, "cpu", cpus_json(ts));
+	set(o, "emc", obj_or_null(json_pack("{s:o, s:o}", "load_percent",
+			jint(ts->emc_load_pct), "freq_mhz",
+			jint(ts->emc_freq_mhz)),
+		ts->emc_load_pct != COH_NA || ts->emc_freq_mhz != COH_NA));
+	set(o, "gpu", gpu_json(ts));
+	set(o, "ape_freq_mhz", jint(ts->ape_mhz));
+	set(o, "mts", obj_or_null(json_pack("{s:o, s:o}", "fg_percent",
+			jint(ts->mts_fg_pct), "bg_percent",
+			jint(ts->mts_bg_pct)),
+		ts->mts_fg_pct != COH_NA || ts->mts_bg_pct != COH_NA));
+	set(o, "engines", engines_json(ts));
+	set(o, "temps", temps_json(ts));
+	set(o, "rails", rails_json(ts));
+	set(o, "unknown", unknown_json(ts));
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+			  JSON_REAL_PRECISION(10));
 	json_decref(o);
 	return text;
 }
