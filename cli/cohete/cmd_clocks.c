@@ -15,16 +15,19 @@
 
 #include <jansson.h>
 
+#include <pepita/core.h>
+
 #include <cohete/power.h>
 
 #include "cmd.h"
+#include "json_doc.h"
 
 enum verb { SHOW, STORE, RESTORE, ON, OFF };
 
 static const struct cmd verbs[] = {
 	{ "show", NULL, "jetson_clocks --show, parsed (the default)" },
-	{ "store", NULL, "save what jetson_clocks changes to FILE" },
-	{ "restore", NULL, "write FILE back and verify" },
+	{ "store", NULL, "save what jetson_clocks changes (to FILE)" },
+	{ "restore", NULL, "write the stored settings back and verify" },
 	{ "on", NULL, "pin the clocks at the maximum, refused while hot" },
 	{ "off", NULL, "restore what `on` stored" },
 };
@@ -37,6 +40,7 @@ struct clocks_opts {
 	const char *sysroot;
 	const char *program;
 	const char *file;
+	const char *state_dir;
 	double max_temp_c;		/* 0 = the library's default */
 	int json, yes, force, fan;
 	enum verb verb;
@@ -50,19 +54,26 @@ static void usage(FILE *out)
 		"       cohete clocks restore [FILE] [--yes]\n"
 		"       cohete clocks on [--force] [--max-temp C] [--fan] [--file FILE] [--yes]\n"
 		"       cohete clocks off [--file FILE] [--yes]\n"
-		"  every form also takes [--sysroot DIR] [--jetson-clocks PATH]\n\n"
+		"  every form also takes [--sysroot DIR] [--jetson-clocks PATH]\n"
+		"  [--state-dir DIR]\n\n"
 		"Show jetson_clocks' state (parsed: CPUs, GPU, EMC, engines, fan) and\n"
-		"whether the clocks are pinned; store it to FILE or restore it; pin the\n"
-		"clocks at the power mode's maximum (on) or put back what was stored\n"
-		"(off). `on` stores first when FILE does not exist, is refused while the\n"
-		"device is at or above the temperature limit, and is verified; so is\n"
-		"every restore. FILE defaults to ~/l4t_dfs.conf, as for jetson_clocks.\n\n"
+		"whether the clocks are pinned; store it or restore it; pin the clocks\n"
+		"at the power mode's maximum (on) or put back what was stored (off).\n"
+		"`on` stores first when nothing is stored, is refused while the device\n"
+		"is at or above the temperature limit, and is verified; so is every\n"
+		"restore. The store file is l4t_dfs.conf in the state directory\n"
+		"(default " COH_CLOCKS_STATE_DIR "). `store FILE` also writes a copy\n"
+		"elsewhere, but restore, on and off use only the state directory's\n"
+		"file, and only when no other user may have written it: jetson_clocks\n"
+		"--restore writes, as root, every path a store file names.\n\n"
 		"  --json               one JSON document (show)\n"
 		"  --force              on: skip the temperature check\n"
 		"  --max-temp C         on: refuse at or above C degrees (default: the\n"
 		"                       conservative breaker's warning level, 60)\n"
 		"  --fan                on: also run the fan at full speed\n"
-		"  --file FILE          on, off: the store file\n"
+		"  --file FILE          on, off: the store file (only the state directory's)\n"
+		"  --state-dir DIR      where the store file lives (default\n"
+		"                       " COH_CLOCKS_STATE_DIR ")\n"
 		"  --yes                do not ask (needed when stdin is not a terminal)\n"
 		"  --jetson-clocks PATH the jetson_clocks program (default: from PATH)\n"
 		"  --sysroot DIR        the machine's files under DIR (also $COHETE_SYSROOT)\n"
@@ -92,6 +103,7 @@ static int parse_flags(int argc, char **argv, struct clocks_opts *o)
 		{ "fan", no_argument, NULL, 'F' },
 		{ "max-temp", required_argument, NULL, 'm' },
 		{ "file", required_argument, NULL, 'o' },
+		{ "state-dir", required_argument, NULL, 'd' },
 		{ "jetson-clocks", required_argument, NULL, 'p' },
 		{ "sysroot", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -111,6 +123,7 @@ static int parse_flags(int argc, char **argv, struct clocks_opts *o)
 				return -CMD_EXIT_USAGE;
 			break;
 		case 'o': o->file = optarg; break;
+		case 'd': o->state_dir = optarg; break;
 		case 'p': o->program = optarg; break;
 		case 's': o->sysroot = optarg; break;
 		case 'h': usage(stdout); return 1;
@@ -171,6 +184,12 @@ static json_t *num(int64_t v)
 	return v == COH_NA ? json_null() : json_integer((json_int_t)v);
 }
 
+/* A clock as MHz, a decimal: kHz with per_mhz 1000, Hz with 1e6. */
+static json_t *mhz_json(int64_t v, double per_mhz)
+{
+	return v == COH_NA ? json_null() : json_real((double)v / per_mhz);
+}
+
 static json_t *flag(int v)
 {
 	return v < 0 ? json_null() : json_boolean(v);
@@ -188,10 +207,11 @@ static json_t *cpu_json(const struct coh_clocks_cpu *cpu)
 	for (unsigned int i = 0; i < cpu->idle_count; i++)
 		json_object_set_new(idle, cpu->idle[i].name, flag(cpu->idle[i].enabled));
 	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "cpu", (json_int_t)cpu->id, "online", flag(cpu->online),
+			 "id", (json_int_t)cpu->id, "online", flag(cpu->online),
 			 "governor", str_or_null(cpu->governor),
-			 "min_khz", num(cpu->min_khz), "max_khz", num(cpu->max_khz),
-			 "cur_khz", num(cpu->cur_khz), "idle_states", idle);
+			 "min_mhz", mhz_json(cpu->min_khz, 1e3),
+			 "max_mhz", mhz_json(cpu->max_khz, 1e3),
+			 "cur_mhz", mhz_json(cpu->cur_khz, 1e3), "idle_states", idle);
 }
 
 static json_t *domain_json(const struct coh_clocks_domain *d, int with_name)
@@ -200,50 +220,53 @@ static json_t *domain_json(const struct coh_clocks_domain *d, int with_name)
 
 	if (!d->present)
 		return json_null();
-	o = json_pack("{s:o, s:o, s:o}", "min_hz", num(d->min_hz),
-		      "max_hz", num(d->max_hz), "cur_hz", num(d->cur_hz));
-	if (with_name) {
-		json_object_set_new(o, "name", json_string(d->name));
-		json_object_set_new(o, "online", flag(d->online));
-	}
+	o = with_name ? json_pack("{s:s, s:o}", "name", d->name, "online",
+				  flag(d->online)) : json_object();
+	json_object_set_new(o, "min_mhz", mhz_json(d->min_hz, 1e6));
+	json_object_set_new(o, "max_mhz", mhz_json(d->max_hz, 1e6));
+	json_object_set_new(o, "cur_mhz", mhz_json(d->cur_hz, 1e6));
+	/* FreqOverride=1: the EMC is locked at its maximum */
 	if (!strcmp(d->name, "EMC"))
-		json_object_set_new(o, "freq_override", num(d->freq_override));
+		json_object_set_new(o, "freq_override", d->freq_override == COH_NA ?
+				    json_null() : json_boolean(d->freq_override));
 	return o;
+}
+
+static json_t *fan_json(const struct coh_clocks_fan *f)
+{
+	return json_pack("{s:s, s:o, s:o, s:o, s:o}", "name", f->name,
+			 "control", str_or_null(f->control), "pwm", num(f->pwm),
+			 "pwm_percent", f->pwm == COH_NA ? json_null() :
+			 json_real((double)((f->pwm * 1000 + 127) / 255) / 10),
+			 "pwm_enable", num(f->pwm_enable));
 }
 
 static int show_json(const struct coh_clocks *c, int pinned)
 {
 	json_t *cpus = json_array(), *engines = json_array(), *fans = json_array();
-	json_t *doc;
-	char *text;
+	json_t *doc = cli_json_doc("cohete.clocks/2", pep_time_real_ms());
 
 	for (unsigned int i = 0; i < c->cpu_count; i++)
 		json_array_append_new(cpus, cpu_json(&c->cpu[i]));
 	for (unsigned int i = 0; i < c->engine_count; i++)
 		json_array_append_new(engines, domain_json(&c->engine[i], 1));
 	for (unsigned int i = 0; i < c->fan_count; i++)
-		json_array_append_new(fans, json_pack("{s:s, s:o, s:o, s:o}",
-			"name", c->fan[i].name, "control", str_or_null(c->fan[i].control),
-			"pwm", num(c->fan[i].pwm), "pwm_enable", num(c->fan[i].pwm_enable)));
-	doc = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
+		json_array_append_new(fans, fan_json(&c->fan[i]));
+	if (doc && json_object_update_new(doc, json_pack(
+			"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
 			"soc_family", str_or_null(c->soc_family),
 			"machine", str_or_null(c->machine),
 			"power_mode", str_or_null(c->power_mode),
 			"online_cpus", str_or_null(c->online_cpus),
 			"pinned", pinned < 0 ? json_null() : json_boolean(pinned),
 			"cpus", cpus, "gpu", domain_json(&c->gpu, 0),
-			"gpu_active_tpcs", num(c->gpu_tpcs),
+			"gpu_active_tpc_count", num(c->gpu_tpcs),
 			"emc", domain_json(&c->emc, 0), "engines", engines, "fans", fans,
-			"unknown_lines", (json_int_t)c->unknown_lines);
-	text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(doc);
-	if (!text) {
-		cli_error("out of memory");
-		return CMD_EXIT_FAIL;
+			"unknown_line_count", (json_int_t)c->unknown_lines)) < 0) {
+		json_decref(doc);
+		doc = NULL;
 	}
-	puts(text);
-	free(text);
-	return CMD_EXIT_OK;
+	return cli_json_print(doc);
 }
 
 /* "729.6" MHz from kHz (div 1000) or Hz (div 1000000); "?" when unknown. */
@@ -420,7 +443,8 @@ int cmd_clocks(int argc, char **argv)
 	co.force = o.force;
 	co.fan = o.fan;
 	co.max_temp_mc = (int64_t)(o.max_temp_c * 1000 + 0.5);
-	if (o.verb != SHOW && coh_clocks_store_path(o.file, file, sizeof(file), &err) < 0) {
+	co.state_dir = o.state_dir;
+	if (o.verb != SHOW && coh_clocks_store_path(&co, o.file, file, sizeof(file), &err) < 0) {
 		cli_error("%s", err.msg);
 		return CMD_EXIT_FAIL;
 	}

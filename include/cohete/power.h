@@ -270,11 +270,19 @@ COH_API int coh_power_set_mode(const struct coh_sysroot *sr,
  * pinned would make `off` restore pinned clocks. `on` is refused while the
  * device is already hot, and both directions are verified afterwards.
  *
+ * jetson_clocks --restore writes, as root, every path a store file names,
+ * so on, off and restore use one store file only: l4t_dfs.conf in the
+ * state directory (COH_CLOCKS_STATE_DIR, made 0700 on first use), which
+ * must be a regular file owned by this user that group and others cannot
+ * write, in a directory alike, naming only files under /sys. Any other
+ * file is refused (-EPERM), not handed to jetson_clocks.
+ *
  * On a sysroot other than "/", the program gets COHETE_SYSROOT=<root> (the
  * simulator in tests/sim reads it); the store file is always a path on
  * this machine. Frequencies are as jetson_clocks prints them: kHz for
  * CPUs, Hz for the GPU, EMC and engines.
  */
+#define COH_CLOCKS_STATE_DIR "/var/lib/cohete"
 #define COH_CLOCKS_CPUS_MAX 64
 #define COH_CLOCKS_IDLE_MAX 8
 #define COH_CLOCKS_ENGINES_MAX 24
@@ -388,6 +396,7 @@ struct coh_clocks_opts {
 					   breaker policy (60 °C) */
 	int force;			/* on: skip the temperature check */
 	int fan;			/* on: also run the fan at full PWM */
+	const char *state_dir;		/* NULL = COH_CLOCKS_STATE_DIR */
 };
 
 /*
@@ -401,36 +410,40 @@ COH_API int coh_clocks_show(const struct coh_sysroot *sr,
 			    struct coh_clocks *out, struct pep_err *err);
 
 /*
- * The store file: file when not NULL, else $HOME/l4t_dfs.conf (the
- * passwd entry's home when HOME is unset), as jetson_clocks defaults.
- * -ENAMETOOLONG, -EINVAL (no home directory).
+ * The store file: file when not NULL, else l4t_dfs.conf in the state
+ * directory (opts may be NULL: the default directory). -ENAMETOOLONG.
  */
-COH_API int coh_clocks_store_path(const char *file, char *out, size_t size,
+COH_API int coh_clocks_store_path(const struct coh_clocks_opts *opts,
+				  const char *file, char *out, size_t size,
 				  struct pep_err *err);
 
 /*
- * `jetson_clocks --store` into a new file beside FILE (NULL = default),
- * checked ("path:value" lines, at least one), synced and renamed over
- * FILE, so FILE is never half-written and jetson_clocks never asks
- * whether to overwrite it. Returns the number of settings stored;
- * -ENOENT/-EACCES/-EIO as coh_clocks_show(), -EIO when the file it wrote
- * is empty or not "path:value", -ENOTDIR when FILE's directory does not
- * exist, or -errno from the rename.
+ * `jetson_clocks --store` into a new file beside FILE (NULL = the state
+ * directory's, made 0700 when absent), checked ("path:value" lines naming
+ * files under /sys, at least one), synced and renamed over FILE, so FILE
+ * is never half-written and jetson_clocks never asks whether to overwrite
+ * it. Returns the number of settings stored; -ENOENT/-EACCES/-EIO as
+ * coh_clocks_show(), -EIO when the file it wrote is empty or not such
+ * lines, -ENOTDIR when FILE's directory does not exist, -EPERM when the
+ * state directory is another user's or others may write it, or -errno
+ * from the rename.
  */
 COH_API int coh_clocks_store(const struct coh_sysroot *sr,
 			     const struct coh_clocks_opts *opts,
 			     const char *file, struct pep_err *err);
 
 /*
- * `jetson_clocks --restore FILE` (NULL = default), then read every stored
- * /sys or /proc path back through the sysroot: each must hold its stored
- * value (files that are gone or unreadable, such as debugfs without root,
- * are skipped). Returns the number of settings verified; -ENODATA when
- * FILE does not exist (nothing was stored), -EINVAL when it is not
- * "path:value" lines (err names the line), -EIO when jetson_clocks reports
- * "Error: Failed to restore ..." or a value did not take (err names the
- * first path, its value and the stored one), or the errors of
- * coh_clocks_show().
+ * `jetson_clocks --restore` of the state directory's store file (FILE must
+ * be NULL or that file: anything else is -EPERM, with the reason in err),
+ * then read every stored path back through the sysroot: each must hold its
+ * stored value (files that are gone or unreadable, such as debugfs without
+ * root, are skipped). Returns the number of settings verified; -ENODATA
+ * when nothing was stored, -EPERM when the file or its directory is a
+ * link, another user's or writable by others, -EINVAL when it is not
+ * "path:value" lines naming files under /sys (err names the line), -EIO
+ * when jetson_clocks reports "Error: Failed to restore ..." or a value did
+ * not take (err names the first path, its value and the stored one), or
+ * the errors of coh_clocks_show().
  */
 COH_API int coh_clocks_restore(const struct coh_sysroot *sr,
 			       const struct coh_clocks_opts *opts,
@@ -449,7 +462,8 @@ struct coh_clocks_on_result {
 
 /*
  * Pin the clocks: refuse when the device is already hot, store the
- * current settings when FILE (NULL = default) does not exist, run
+ * current settings when the store file (FILE: NULL or the state
+ * directory's, as for coh_clocks_restore()) does not exist, run
  * `jetson_clocks` (`--fan` with opts->fan), and verify with --show that
  * coh_clocks_pinned() holds. Returns 0; -ECANCELED when the breaker's
  * input temperature is at or above the limit, or no thermal zone gives
@@ -464,8 +478,9 @@ COH_API int coh_clocks_on(const struct coh_sysroot *sr,
 			  struct pep_err *err);
 
 /*
- * Undo `on`: coh_clocks_restore() from FILE (NULL = default); -ENODATA
- * when nothing was stored. Returns the number of settings verified.
+ * Undo `on`: coh_clocks_restore() (FILE: NULL or the state directory's
+ * store file); -ENODATA when nothing was stored. Returns the number of
+ * settings verified.
  */
 COH_API int coh_clocks_off(const struct coh_sysroot *sr,
 			   const struct coh_clocks_opts *opts, const char *file,

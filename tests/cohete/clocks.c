@@ -4,7 +4,9 @@
  * restore through tests/sim/jetson_clocks (the documented behaviour of
  * NVIDIA's script) on a copy of a fixture tree: `on` is refused while the
  * copy is hot, pins min == max and is verified, `off` brings the original
- * values back and is verified too. Never the build machine's clocks.
+ * values back and is verified too. Restores use only the store file in the
+ * state directory, and only when nobody else may have written it and it
+ * names files under /sys. Never the build machine's clocks.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +27,7 @@
 #define GPU_DIR "sys/class/devfreq/17000000.gpu"
 #define EMC_DIR "sys/kernel/debug/bpmp/debug/clk/emc"
 #define TJ_TEMP "sys/devices/virtual/thermal/thermal_zone4/temp"
+#define POLICY_LINE "/sys/devices/system/cpu/cpufreq/policy0/scaling_min_freq"
 
 static char root[64], work[64], sim[512];
 static const char *fixtures;
@@ -355,9 +358,18 @@ static void store_file(char *path, size_t size, const char *name)
 	snprintf(path, size, "%s/%s", work, name);
 }
 
+/* A fresh state directory work/NAME and its store file's path. */
+static int state_dir_in(const char *name, char *dir, size_t size, char *file,
+			size_t file_size)
+{
+	snprintf(dir, size, "%s/%s", work, name);
+	snprintf(file, file_size, "%s/l4t_dfs.conf", dir);
+	return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
+}
+
 static int test_show(void)
 {
-	struct coh_clocks_opts o = { .program = sim };
+	struct coh_clocks_opts o = { .program = sim, .state_dir = work };
 	struct coh_clocks *c = &clocks;
 	struct pep_err err;
 
@@ -406,7 +418,7 @@ static int no_leftovers(void)
 
 static int test_store(void)
 {
-	struct coh_clocks_opts o = { .program = sim };
+	struct coh_clocks_opts o = { .program = sim, .state_dir = work };
 	char path[128], want[128], *text;
 	struct pep_err err;
 	int n;
@@ -434,11 +446,12 @@ static int test_on_refused_when_hot(void)
 	struct coh_clocks_opts o = { .program = sim };
 	struct coh_clocks_on_result res;
 	struct pep_err err;
-	char path[128];
+	char dir[128], path[160];
 
-	store_file(path, sizeof(path), "hot.conf");
+	CHECK(state_dir_in("hot", dir, sizeof(dir), path, sizeof(path)) == 0);
+	o.state_dir = dir;
 	CHECK(tree_write(TJ_TEMP, "72500") == 0);
-	CHECK(coh_clocks_on(sr, &o, path, &res, &err) == -ECANCELED);
+	CHECK(coh_clocks_on(sr, &o, NULL, &res, &err) == -ECANCELED);
 	CHECK(strstr(err.msg, "tj is at 72.5 °C") && strstr(err.msg, "60.0 °C limit"));
 	CHECK(res.temp_mc == 72500 && res.limit_mc == 60000 && !strcmp(res.zone, "tj"));
 	/* Nothing was touched: no store file, clocks as they were. */
@@ -447,7 +460,7 @@ static int test_on_refused_when_hot(void)
 	/* A lower limit of the caller's. */
 	CHECK(tree_write(TJ_TEMP, "52343") == 0);
 	o.max_temp_mc = 50000;
-	CHECK(coh_clocks_on(sr, &o, path, &res, &err) == -ECANCELED);
+	CHECK(coh_clocks_on(sr, &o, NULL, &res, &err) == -ECANCELED);
 	CHECK(strstr(err.msg, "52.3 °C") && strstr(err.msg, "50.0 °C limit"));
 	/* No zone that measures: not known to be cool, so refused too. */
 	o.max_temp_mc = 0;
@@ -457,7 +470,7 @@ static int test_on_refused_when_hot(void)
 		snprintf(rel, sizeof(rel), "sys/devices/virtual/thermal/thermal_zone%d/temp", z);
 		CHECK(tree_write(rel, "-256000") == 0);
 	}
-	CHECK(coh_clocks_on(sr, &o, path, &res, &err) == -ECANCELED);
+	CHECK(coh_clocks_on(sr, &o, NULL, &res, &err) == -ECANCELED);
 	CHECK(strstr(err.msg, "no thermal zone"));
 	CHECK(access(path, F_OK) != 0 && policy_num(0, "scaling_min_freq") == orig_cpu_min[0]);
 	for (int z = 0; z <= 4; z++) {
@@ -482,7 +495,7 @@ static int check_pinned_tree(void)
 
 static int test_on_off(void)
 {
-	struct coh_clocks_opts o = { .program = sim, .fan = 1 };
+	struct coh_clocks_opts o = { .program = sim, .fan = 1, .state_dir = work };
 	struct coh_clocks_on_result res;
 	char path[128], *before, *after;
 	struct pep_err err;
@@ -537,14 +550,15 @@ static int write_script(const char *name, const char *body, char *path, size_t s
 static int test_on_not_pinned(void)
 {
 	struct coh_clocks_opts o = { 0 };
-	char lazy[128], body[700], path[128];
+	char lazy[128], body[700], dir[128], path[160];
 	struct pep_err err;
 
 	snprintf(body, sizeof(body), "[ $# -eq 0 ] && exit 0\nexec '%s' \"$@\"", sim);
 	CHECK(write_script("lazy_clocks", body, lazy, sizeof(lazy)) == 0);
+	CHECK(state_dir_in("lazy", dir, sizeof(dir), path, sizeof(path)) == 0);
 	o.program = lazy;
-	store_file(path, sizeof(path), "lazy.conf");
-	CHECK(coh_clocks_on(sr, &o, path, NULL, &err) == -EIO);
+	o.state_dir = dir;
+	CHECK(coh_clocks_on(sr, &o, NULL, NULL, &err) == -EIO);
 	CHECK(strstr(err.msg, "not pinned: cpu0 ") && strstr(err.msg, "kHz"));
 	CHECK(access(path, F_OK) == 0);
 	return T_PASS;
@@ -552,8 +566,9 @@ static int test_on_not_pinned(void)
 
 static int test_failures(void)
 {
-	struct coh_clocks_opts o = { .program = "no-such-jetson_clocks" };
-	char path[128], bad[128];
+	struct coh_clocks_opts o = { .program = "no-such-jetson_clocks",
+					.state_dir = work };
+	char path[160], dir[128];
 	struct pep_err err;
 	FILE *f;
 
@@ -576,48 +591,110 @@ static int test_failures(void)
 	CHECK(coh_clocks_store(sr, &o, "/nonexistent-dir/l4t_dfs.conf", &err) == -ENOTDIR);
 	CHECK(strstr(err.msg, "no such directory"));
 	/* Restore: nothing stored, a file that is not a store, a bad path. */
-	CHECK(coh_clocks_restore(sr, &o, path, &err) == -ENODATA);
+	CHECK(state_dir_in("empty", dir, sizeof(dir), path, sizeof(path)) == 0);
+	o.state_dir = dir;
+	CHECK(coh_clocks_restore(sr, &o, NULL, &err) == -ENODATA);
 	CHECK(strstr(err.msg, "nothing was stored"));
-	store_file(bad, sizeof(bad), "bad.conf");
-	f = fopen(bad, "w");
+	f = fopen(path, "w");
 	CHECK(f);
 	fputs("/sys/devices/system/cpu/cpu0/cpufreq/scaling_min_freq:729600\nhello\n", f);
 	fclose(f);
-	CHECK(coh_clocks_restore(sr, &o, bad, &err) == -EINVAL);
-	CHECK(strstr(err.msg, "bad.conf:2: not \"path:value\""));
-	f = fopen(bad, "w");
+	CHECK(coh_clocks_restore(sr, &o, NULL, &err) == -EINVAL);
+	CHECK(strstr(err.msg, "l4t_dfs.conf:2: not \"path:value\""));
+	f = fopen(path, "w");
 	CHECK(f);
 	fputs("/sys/devices/no/such/file:1\n", f);
 	fclose(f);
-	CHECK(coh_clocks_restore(sr, &o, bad, &err) == -EIO);
+	CHECK(coh_clocks_restore(sr, &o, NULL, &err) == -EIO);
 	CHECK(strstr(err.msg, "Error: Failed to restore /sys/devices/no/such/file"));
 	return T_PASS;
 }
 
 static int test_store_path(void)
 {
+	struct coh_clocks_opts o = { .state_dir = "/run/x" };
 	char path[64];
-	const char *home = getenv("HOME");
-	char *saved = home ? strdup(home) : NULL;
 
-	setenv("HOME", "/home/nvidia", 1);
-	CHECK(coh_clocks_store_path(NULL, path, sizeof(path), NULL) == 0);
-	CHECK(!strcmp(path, "/home/nvidia/l4t_dfs.conf"));
-	CHECK(coh_clocks_store_path("/tmp/x.conf", path, sizeof(path), NULL) == 0 &&
+	CHECK(coh_clocks_store_path(NULL, NULL, path, sizeof(path), NULL) == 0);
+	CHECK(!strcmp(path, COH_CLOCKS_STATE_DIR "/l4t_dfs.conf"));
+	CHECK(coh_clocks_store_path(&o, NULL, path, sizeof(path), NULL) == 0);
+	CHECK(!strcmp(path, "/run/x/l4t_dfs.conf"));
+	CHECK(coh_clocks_store_path(&o, "/tmp/x.conf", path, sizeof(path), NULL) == 0 &&
 	      !strcmp(path, "/tmp/x.conf"));
-	CHECK(coh_clocks_store_path(NULL, path, 10, NULL) == -ENAMETOOLONG);
-	if (saved)
-		setenv("HOME", saved, 1);
-	else
-		unsetenv("HOME");
-	free(saved);
+	CHECK(coh_clocks_store_path(NULL, NULL, path, 10, NULL) == -ENAMETOOLONG);
+	return T_PASS;
+}
+
+/* A store file to restore from, in work/NAME: lines, then the mode. */
+static int make_store(const char *name, const char *lines, mode_t mode,
+		      char *dir, size_t size, char *path, size_t path_size)
+{
+	FILE *f;
+
+	if (state_dir_in(name, dir, size, path, path_size) < 0)
+		return -1;
+	unlink(path);
+	f = fopen(path, "w");
+	if (!f || fputs(lines, f) < 0 || fclose(f) != 0)
+		return -1;
+	return chmod(path, mode);
+}
+
+/*
+ * jetson_clocks --restore writes whatever a store file names, as root:
+ * only the state directory's own file is handed to it, only when nobody
+ * else may have written it, and only when it names files under /sys.
+ */
+static int test_restore_only_own_file(void)
+{
+	struct coh_clocks_opts o = { .program = sim };
+	char dir[128], path[160], evil[160], cmd[400];
+	struct pep_err err;
+
+	/* Another file, with a line that would change the tree: refused. */
+	CHECK(make_store("other", POLICY_LINE ":115200\n", 0600, dir, sizeof(dir), evil,
+			 sizeof(evil)) == 0);
+	CHECK(state_dir_in("own", dir, sizeof(dir), path, sizeof(path)) == 0);
+	o.state_dir = dir;
+	CHECK(coh_clocks_restore(sr, &o, evil, &err) == -EPERM);
+	CHECK(strstr(err.msg, evil) && strstr(err.msg, path));
+	CHECK(coh_clocks_off(sr, &o, evil, &err) == -EPERM);
+	CHECK(coh_clocks_on(sr, &o, evil, NULL, &err) == -EPERM);
+	CHECK(policy_num(0, "scaling_min_freq") == orig_cpu_min[0]);
+	/* The own file, naming something outside /sys, or climbing out of it. */
+	CHECK(make_store("own", "/etc/passwd:x\n", 0600, dir, sizeof(dir), path,
+			 sizeof(path)) == 0);
+	CHECK(coh_clocks_restore(sr, &o, NULL, &err) == -EINVAL);
+	CHECK(strstr(err.msg, "l4t_dfs.conf:1") && strstr(err.msg, "/etc/passwd"));
+	CHECK(make_store("own", "/sys/../etc/passwd:x\n", 0600, dir, sizeof(dir), path,
+			 sizeof(path)) == 0);
+	CHECK(coh_clocks_restore(sr, &o, NULL, &err) == -EINVAL);
+	/* Writable by others, or a link: refused, whatever it holds. */
+	CHECK(make_store("own", POLICY_LINE ":115200\n", 0620, dir, sizeof(dir), path,
+			 sizeof(path)) == 0);
+	CHECK(coh_clocks_restore(sr, &o, NULL, &err) == -EPERM);
+	CHECK(strstr(err.msg, "0620") && strstr(err.msg, "others"));
+	CHECK(unlink(path) == 0 && symlink(evil, path) == 0);
+	CHECK(coh_clocks_restore(sr, &o, NULL, &err) == -EPERM && strstr(err.msg, "symlink"));
+	CHECK(make_store("own", POLICY_LINE ":115200\n", 0600, dir, sizeof(dir), path,
+			 sizeof(path)) == 0);
+	CHECK(chmod(dir, 0777) == 0);
+	CHECK(coh_clocks_restore(sr, &o, NULL, &err) == -EPERM && strstr(err.msg, "0777"));
+	CHECK(policy_num(0, "scaling_min_freq") == orig_cpu_min[0]);
+	if (geteuid() == 0) {
+		CHECK(chmod(dir, 0700) == 0 && chown(path, 65534, 65534) == 0);
+		CHECK(coh_clocks_restore(sr, &o, NULL, &err) == -EPERM);
+		CHECK(strstr(err.msg, "owned by uid 65534"));
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
 	return T_PASS;
 }
 
 /* JetPack 4: offline Denver cores without cpufreq, "Fan: PWM=", no EMC. */
 static int test_show_tx2(void)
 {
-	struct coh_clocks_opts o = { .program = sim };
+	struct coh_clocks_opts o = { .program = sim, .state_dir = work };
 	struct coh_sysroot_opts so = { .root = NULL };
 	struct coh_sysroot *tx2;
 	struct pep_err err;
@@ -689,6 +766,7 @@ int main(void)
 		t_run("on_off", test_on_off, &rc);
 		t_run("on_not_pinned", test_on_not_pinned, &rc);
 		t_run("failures", test_failures, &rc);
+		t_run("restore_only_own_file", test_restore_only_own_file, &rc);
 		t_run("show_tx2", test_show_tx2, &rc);
 	}
 	coh_sysroot_close(sr);
