@@ -303,9 +303,10 @@ if [ -n "${COHETE_SIM:-}" ] && command -v python3 >/dev/null; then
 	expect_rc "clocks on without --yes" 2 && pass "clocks on refuses without --yes"
 fi
 
-# quantize and model inspect on a small llama-layout GGUF made here.
+# quantize and model inspect on a small llama-layout GGUF made here;
+# make_gguf FILE [NAME]: NAME is general.name (default "cli").
 make_gguf() {
-	python3 - "$1" <<'PYEOF'
+	python3 - "$1" "${2:-cli}" <<'PYEOF'
 import struct, sys, random
 
 random.seed(7)
@@ -325,7 +326,7 @@ for l in range(2):
                         ('ffn_gate', [embd, ff]), ('ffn_up', [embd, ff]),
                         ('ffn_down', [ff, embd])):
         tensors.append(('blk.%d.%s.weight' % (l, name), shape, 1 if len(shape) > 1 else 0))
-kvs = [kv_str('general.architecture', 'llama'), kv_str('general.name', 'cli'),
+kvs = [kv_str('general.architecture', 'llama'), kv_str('general.name', sys.argv[2]),
        kv_u32('llama.block_count', 2), kv_u32('llama.embedding_length', embd),
        kv_u32('llama.feed_forward_length', ff), kv_u32('llama.attention.head_count', 4),
        kv_u32('llama.attention.head_count_kv', 2), kv_u32('llama.context_length', 512),
@@ -373,22 +374,91 @@ if command -v python3 >/dev/null && make_gguf "$tmp/tiny.gguf"; then
 	if expect_rc "model inspect --json" 0 && python3 - "$out" <<'PYEOF'
 import json, sys
 doc = json.load(open(sys.argv[1]))
+assert doc['schema'] == 'cohete.model-inspect/1', doc.get('schema')
 types = {t['name']: t['type'] for t in doc['tensors']}
 assert types['output.weight'] == 'Q6_K', types
 assert types['blk.0.attn_q.weight'] == 'Q4_K', types
 assert types['blk.0.attn_norm.weight'] == 'F32', types
-assert doc['metadata']['general.file_type'] == '15', doc['metadata']
-assert any(l['level'] == 'Q4_K_M' for l in doc['memory'])
+md = doc['metadata']
+assert md['general.file_type'] == 15, md
+assert md['general.architecture'] == 'llama', md
+assert md['llama.attention.layer_norm_rms_epsilon'] == float.fromhex('0x1.4f8b58p-17'), md
+assert doc['parameter_count'] == 1213696, doc['parameter_count']
+assert all(k.endswith('_bytes') for t in doc['tensors'] for k in t
+           if k not in ('name', 'type', 'shape', 'element_count'))
+lv = {l['level']: l for l in doc['memory']}
+assert set(lv['Q4_K_M']) == {'level', 'weights_bytes', 'kv_bytes',
+                             'compute_bytes', 'runtime_bytes', 'total_bytes'}, lv['Q4_K_M']
+assert lv['Q4_K_M']['total_bytes'] > lv['Q4_K_M']['weights_bytes'] > 0
 PYEOF
 	then
-		pass "model inspect --json: the quantized types and file type"
+		pass "model inspect --json: schema, real JSON values, the quantized types, _bytes keys"
 	else
-		fail "model inspect --json: wrong types or not JSON"
+		fail "model inspect --json: wrong types or values, or not JSON"
 		show
 	fi
 	c -- model inspect "$tmp/tiny.gguf"
-	expect_rc "model inspect" 0 && grep -q "parameters" "$out" &&
-		pass "model inspect: a human summary"
+	if expect_rc "model inspect" 0 && grep -q "21 tensors, 1.2 M parameters" "$out"; then
+		pass "model inspect: a human summary, 1.2 M parameters"
+	else
+		fail "model inspect: no '21 tensors, 1.2 M parameters' line"
+		show
+	fi
+	# Escape sequences in a file's strings reach no terminal (c fails on
+	# an ESC byte in the output): \xNN in text, a real string in JSON.
+	make_gguf "$tmp/evil.gguf" $'\e]0;title\a\e[2Jevil'
+	c -- model inspect "$tmp/evil.gguf"
+	if expect_rc "model inspect, escapes in general.name" 0 &&
+	   grep -qF '"\x1b]0;title\x07\x1b[2Jevil"' "$out"; then
+		pass "model inspect: control characters from the file shown as \\xNN"
+	else
+		fail "model inspect: general.name not escaped"
+		show
+	fi
+	c -- model inspect "$tmp/evil.gguf" --json
+	if expect_rc "model inspect --json, escapes in general.name" 0 &&
+	   python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+assert d["metadata"]["general.name"] == "\x1b]0;title\x07\x1b[2Jevil"' "$out"; then
+		pass "model inspect --json: control characters as JSON escapes"
+	else
+		fail "model inspect --json: general.name wrong"
+		show
+	fi
+	# The input as output: refused (also through a link), the model
+	# untouched; --force replaces it with the quantized model.
+	cp "$tmp/tiny.gguf" "$tmp/self.gguf"
+	ln -s self.gguf "$tmp/self-link.gguf"
+	for o in self.gguf self-link.gguf; do
+		c -- quantize "$tmp/self.gguf" "$tmp/$o" Q4_0
+		if expect_rc "quantize onto its input ($o)" 1 &&
+		   grep -q "is the input.*--force" "$err" && cmp -s "$tmp/self.gguf" "$tmp/tiny.gguf"; then
+			pass "quantize: output $o is the input: refused, input untouched"
+		else
+			fail "quantize: output $o is the input"
+			show
+		fi
+	done
+	c -- quantize "$tmp/self.gguf" "$tmp/self.gguf" Q4_0 --force
+	if expect_rc "quantize --force onto its input" 0 &&
+	   c -- model inspect "$tmp/self.gguf" --json && expect_rc "inspect the result" 0 &&
+	   python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+assert d["metadata"]["general.file_type"] == 2' "$out"; then
+		pass "quantize --force: the input replaced by its Q4_0"
+	else
+		fail "quantize --force onto its input"
+		show
+	fi
+	# The output's mode is 0666 less the umask, as for any new file.
+	old_umask=$(umask)
+	umask 027
+	c -- quantize "$tmp/tiny.gguf" "$tmp/m.gguf" Q8_0
+	umask "$old_umask"
+	mode=$(stat -c %a "$tmp/m.gguf" 2>/dev/null)
+	if [ "$rc" = 0 ] && [ "$mode" = 640 ]; then
+		pass "quantize: output mode 640 under umask 027"
+	else
+		fail "quantize: output mode ${mode:-?} under umask 027 (exit $rc), want 640"
+	fi
 	c -- quantize "$tmp/tiny.gguf" "$tmp/a.gguf" auto --budget-mb 1
 	if expect_rc "auto with 1 MiB" 1 && grep -q "no level fits" "$err" &&
 	   [ ! -e "$tmp/a.gguf" ]; then

@@ -84,7 +84,7 @@ check 0 "$out" 'usage: pepita ublk add' ublk --help
 check 0 "$out" 'usage: pepita ublk' ublk list --help
 check 2 "$err" 'usage: pepita ublk' ublk
 check 2 "$err" "unknown verb 'frob'" ublk frob
-check 2 "$err" "a number from 1 to 4096" ublk add -t ram --size 1M --depth 0
+check 2 "$err" "number from 1 to 4096" ublk add -t ram --size 1M --depth 0
 check 2 "$err" "not a multiple of the 512-byte block size" ublk add -t ram --size 1000
 check 2 "$err" "unknown target 'disk'" ublk add -t disk --size 1M
 check 2 "$err" "needs --size" ublk add -t null
@@ -92,8 +92,11 @@ check 2 "$err" "is required for -t loop" ublk add -t loop
 check 1 "$err" "$tmp/none" ublk add -t loop --file "$tmp/none"
 if [ ! -e /dev/ublk-control ]; then
 	check 69 "$err" 'no ublk driver' ublk add -t ram --size 1M
-	expect 0 ublk list
-	[ -s "$out" ] && fail "pepita ublk list: devices listed without a driver"
+	# Without the driver there is no list to give: 69, as for add.
+	check 69 "$err" 'pepita: ublk list: no ublk driver' ublk list
+	[ -s "$out" ] && fail "pepita ublk list: wrote to stdout without a driver"
+	check 69 "$err" 'no ublk driver' ublk list --json
+	check 69 "$err" 'no ublk driver' ublk del --all
 fi
 
 check 2 "$err" "--size 'lots': not a size" ublk add -t ram --size lots
@@ -113,9 +116,8 @@ check 2 "$err" "more than 2^64" zram setup --size 99999999999T
 check 2 "$err" '--size is required' zram setup
 check 2 "$err" 'a device or --find, not both' zram setup --size 1M --find 0
 check 2 "$err" "'sda' is not a zram device" zram reset sda
-check 2 "$err" 'usage: pepita zram swapoff DEVICE' zram swapoff 1 2
-check 2 "$err" 'a number from -1 to 32767' zram swap --size 1M --priority 40000
-check 2 "$err" "unknown option '--reset'" zram swap --size 1M --reset
+check 2 "$err" 'pepita: zram swapoff: one device at most' zram swapoff 1 2
+check 2 "$err" 'number from -1 to 32767' zram swap --size 1M --priority 40000
 if [ -e /sys/block/zram0 ]; then
 	# Refused before anything is written, so safe as root too.
 	check 2 "$err" "unknown compression algorithm 'nope': the kernel offers .*lz" \
@@ -206,7 +208,7 @@ case $probe_rc in
 	echo "ok: pepita uring probe (exit 0)"
 	;;
 69)
-	grep -q '^pepita: uring: .*io_uring' "$err" ||
+	grep -q '^pepita: uring probe: .*io_uring' "$err" ||
 		fail "uring probe exit 69 without a reason on stderr"
 	echo "note: io_uring unavailable here: $(cat "$err")"
 	;;
@@ -243,6 +245,52 @@ then
 else
 	fail "uring probe --json: not the expected JSON document"
 fi
+
+# The shared front end (cli/cli.c), as every pepita level uses it: -V,
+# "did you mean" at every level, a missing option value named as such,
+# `help <command> <verb>`, the verbs listed by --help.
+p --version
+version=$(cat "$out")
+check 0 "$out" "^$version\$" -V
+check 2 "$err" "^pepita: unknown command 'zarm'; did you mean 'zram'?" zarm
+check 2 "$err" "^pepita: zram: unknown verb 'setpu'; did you mean 'setup'?" zram setpu
+check 2 "$err" "^pepita: ublk: unknown verb 'lst'; did you mean 'list'?" ublk lst
+check 2 "$err" "^pepita: uring: unknown command 'prboe'; did you mean 'probe'?" uring prboe
+check 2 "$err" "^pepita: unknown command 'xyzzy'$" xyzzy
+grep -q 'did you mean' "$err" && fail "pepita xyzzy: suggested a command 2+ edits away"
+check 2 "$err" "^pepita: zram setup: option --size needs a value" zram setup --size
+check 2 "$err" "^pepita: zram swap: option --priority needs a value" zram swap --size 1M --priority
+check 2 "$err" "^pepita: ublk add: option --size needs a value" ublk add -t ram --size
+check 2 "$err" "^pepita: ublk add: option -t needs a value" ublk add -t
+check 2 "$err" "^pepita: info: option '--json' takes no value" info --json=yes
+check 2 "$err" "^pepita: zram setup: --priority is not an option of setup" zram setup --size 1M --priority 3
+grep -q "See 'pepita zram setup --help'" "$err" || fail "zram setup --priority: no --help hint"
+check 0 "$out" 'usage: pepita zram' help zram setup
+check 0 "$out" '^ *probe  *what this kernel' uring --help
+check 0 "$out" 'usage: pepita ublk' ublk del --help
+check 0 "$out" 'usage: pepita zram' zram reset --help
+
+# zram swap takes --reset, as setup does (checked here without touching a
+# device: the bad priority after it is what is refused).
+check 2 "$err" "^pepita: zram swap: --priority: '40000' is not a whole number from -1 to 32767" \
+	zram swap --size 1M --reset --priority 40000
+check 0 "$out" 'swap .*--reset' zram --help
+
+# Exit codes: a zram device that does not exist is a failure (1) where
+# zram exists, 69 (naming the module) where it does not; a bad name is 2.
+if [ -e /sys/class/zram-control ] || [ -e /sys/block/zram0 ]; then
+	check 1 "$err" "no such zram device" zram reset 1048000
+	check 1 "$err" "no such zram device" zram swapoff zram1048000
+else
+	check 69 "$err" "zram module" zram reset 1048000
+fi
+check 2 "$err" "'zramx' is not a zram device" zram remove zramx
+
+# pepita info shows the SIMD tier: the best, the one PEPITA_SIMD forces,
+# or why PEPITA_SIMD was refused.
+check 0 "$out" '^simd tier: *[a-z0-9]* (the best here)$' info
+PEPITA_SIMD=scalar check 0 "$out" '^simd tier: *scalar (forced by PEPITA_SIMD; the best here: ' info
+PEPITA_SIMD=$foreign check 0 "$out" "^simd tier: *none: PEPITA_SIMD=$foreign refused: " info
 
 if [ "$failures" -ne 0 ]; then
 	echo "$failures check(s) failed"

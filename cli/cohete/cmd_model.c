@@ -1,10 +1,18 @@
 /*
  * cohete model inspect FILE.gguf [--json]: what a GGUF model is (metadata,
  * tensors, parameters) and what it needs at each quantization level.
+ *
+ * Everything printed from the file is untrusted: in text mode keys,
+ * strings and tensor names go through coh_gguf_escape() (no escape
+ * sequence reaches the terminal); in JSON they are real JSON values,
+ * dumped ASCII-only. The JSON document is described key by key in
+ * cohete(1), schema cohete.model-inspect/1.
  */
+#include <endian.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +22,11 @@
 
 #include "cmd.h"
 
+#define SCHEMA		"cohete.model-inspect/1"
+#define SHOW_CHARS	60	/* of a string value, in text mode */
+#define INLINE_MAX	64	/* longer arrays are summarised in JSON */
+#define SUMMARY_HEAD	8	/* elements a summary shows */
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -21,38 +34,69 @@ static void usage(FILE *out)
 		"Show a GGUF model's metadata (long arrays summarised), its tensors\n"
 		"(name, type, shape, size), the parameter count, and the memory it\n"
 		"needs at each quantization level (weights exactly as `cohete\n"
-		"quantize` would write them, KV cache, compute, runtime).\n\n"
-		"  --json          one JSON document\n"
+		"quantize` would write them, KV cache, compute, runtime).\n"
+		"Control characters from the file are shown as \\xNN.\n\n"
+		"  --json          one JSON document (schema " SCHEMA ")\n"
 		"  --context N     tokens of context for the estimates (default 4096)\n"
 		"  -h, --help      this help\n");
 }
 
-/* A scalar kv as text; arrays and strings shortened. */
+/* ---- text --------------------------------------------------------------- */
+
+/* A scalar kv as text; strings escaped and shortened, arrays summarised. */
 static void kv_text(const struct coh_gguf_kv *kv, char *buf, size_t len)
 {
+	char shown[SHOW_CHARS + 1];
+	const char *s;
 	uint64_t u;
 	int64_t i;
 	double f;
-	bool b;
-	const char *s;
 	size_t n;
+	bool b;
 
-	if (kv->type == COH_GGUF_ARRAY)
+	if (kv->type == COH_GGUF_ARRAY) {
 		snprintf(buf, len, "[%" PRIu64 " x %s]", kv->count,
 			 coh_gguf_type_name(kv->elem_type));
-	else if (coh_gguf_kv_str(kv, &s, &n) == 0)
-		snprintf(buf, len, "\"%.*s%s\"", (int)(n > 60 ? 60 : n), s,
-			 n > 60 ? "..." : "");
-	else if (coh_gguf_kv_bool(kv, &b) == 0)
+	} else if (coh_gguf_kv_str(kv, &s, &n) == 0) {
+		n = coh_gguf_escape(shown, sizeof(shown), s, n);
+		snprintf(buf, len, "\"%s%s\"", shown,
+			 n > strlen(shown) ? "..." : "");
+	} else if (coh_gguf_kv_bool(kv, &b) == 0) {
 		snprintf(buf, len, "%s", b ? "true" : "false");
-	else if (coh_gguf_kv_uint(kv, &u) == 0)
+	} else if (coh_gguf_kv_uint(kv, &u) == 0) {
 		snprintf(buf, len, "%" PRIu64, u);
-	else if (coh_gguf_kv_int(kv, &i) == 0)
+	} else if (coh_gguf_kv_int(kv, &i) == 0) {
 		snprintf(buf, len, "%" PRId64, i);
-	else if (coh_gguf_kv_float(kv, &f) == 0)
+	} else if (coh_gguf_kv_float(kv, &f) == 0) {
 		snprintf(buf, len, "%g", f);
-	else
+	} else {
 		snprintf(buf, len, "?");
+	}
+}
+
+/* A name from the file, escaped (cut short if very long). */
+static const char *name_text(const char *s, char *buf, size_t len)
+{
+	coh_gguf_escape(buf, len, s, strlen(s));
+	return buf;
+}
+
+/* 950, 2.6 K, 2.6 M, 1.1 B, 1.2 T: the scale that leaves 1-3 digits. */
+static void count_text(uint64_t n, char *buf, size_t len)
+{
+	static const char *const scale[] = { "", "K", "M", "B", "T" };
+	double v = (double)n;
+	unsigned int k = 0;
+
+	/* 999.96 M would print as 1000.0 M: such a value is 1.0 B */
+	while (v >= 999.95 && k < 4) {
+		v /= 1000;
+		k++;
+	}
+	if (k == 0)
+		snprintf(buf, len, "%" PRIu64, n);
+	else
+		snprintf(buf, len, "%.1f %s", v, scale[k]);
 }
 
 static uint64_t elements(const struct coh_gguf_tensor *t)
@@ -76,6 +120,7 @@ struct info {
 	int est_ok[16];
 	size_t levels;
 	uint64_t params;
+	unsigned int context;
 };
 
 static void estimate_levels(struct info *in, unsigned int context)
@@ -84,6 +129,7 @@ static void estimate_levels(struct info *in, unsigned int context)
 	const enum coh_ftype *ladder = coh_quant_ladder(&in->levels);
 	struct coh_quant_target t = { .context = context, .budget_bytes = 0 };
 
+	in->context = context;
 	for (size_t i = 0; i < in->levels + 2; i++) {
 		enum coh_ftype f = i < 2 ? extra[i] : ladder[i - 2];
 
@@ -94,29 +140,10 @@ static void estimate_levels(struct info *in, unsigned int context)
 	in->levels += 2;
 }
 
-static void print_text(const struct info *in, const char *path)
+static void print_memory(const struct info *in)
 {
-	char buf[160], shape[64];
-
-	printf("%s: GGUF v%u, %zu keys, %zu tensors, %.2f B parameters\n", path,
-	       coh_gguf_version(in->g), coh_gguf_kv_count(in->g),
-	       coh_gguf_tensor_count(in->g), (double)in->params / 1e9);
-	printf("\nmetadata:\n");
-	for (size_t i = 0; i < coh_gguf_kv_count(in->g); i++) {
-		const struct coh_gguf_kv *kv = coh_gguf_kv_at(in->g, i);
-
-		kv_text(kv, buf, sizeof(buf));
-		printf("  %-44s %s\n", kv->key, buf);
-	}
-	printf("\ntensors:\n");
-	for (size_t i = 0; i < coh_gguf_tensor_count(in->g); i++) {
-		const struct coh_gguf_tensor *t = coh_gguf_tensor_at(in->g, i);
-
-		shape_text(t, shape, sizeof(shape));
-		printf("  %-40s %-6s %-20s %10.2f MiB\n", t->name,
-		       coh_ggml_type_name(t->type), shape, cli_mib(t->nbytes));
-	}
-	printf("\nmemory (MiB):\n  %-8s %10s %9s %9s %9s %10s\n", "level",
+	printf("\nmemory (MiB, %u tokens of context):\n"
+	       "  %-8s %10s %9s %9s %9s %10s\n", in->context, "level",
 	       "weights", "KV", "compute", "runtime", "total");
 	for (size_t i = 0; i < in->levels; i++) {
 		const struct coh_quant_estimate *e = &in->est[i];
@@ -132,52 +159,228 @@ static void print_text(const struct info *in, const char *path)
 	}
 }
 
-static json_t *json_doc(const struct info *in, const char *path)
+static void print_text(const struct info *in, const char *path)
 {
-	json_t *doc = json_object(), *kvs = json_object(), *ts = json_array();
-	json_t *levels = json_array();
-	char buf[160];
+	char buf[160], shape[64], name[256], count[32];
 
-	json_object_set_new(doc, "file", json_string(path));
-	json_object_set_new(doc, "version", json_integer(coh_gguf_version(in->g)));
-	json_object_set_new(doc, "parameters", json_integer((json_int_t)in->params));
+	count_text(in->params, count, sizeof(count));
+	printf("%s: GGUF v%u, %zu keys, %zu tensors, %s parameters\n",
+	       name_text(path, name, sizeof(name)), coh_gguf_version(in->g),
+	       coh_gguf_kv_count(in->g), coh_gguf_tensor_count(in->g), count);
+	printf("\nmetadata:\n");
 	for (size_t i = 0; i < coh_gguf_kv_count(in->g); i++) {
 		const struct coh_gguf_kv *kv = coh_gguf_kv_at(in->g, i);
 
 		kv_text(kv, buf, sizeof(buf));
-		json_object_set_new(kvs, kv->key, json_string(buf));
+		printf("  %-44s %s\n", name_text(kv->key, name, sizeof(name)), buf);
 	}
-	json_object_set_new(doc, "metadata", kvs);
+	printf("\ntensors:\n");
 	for (size_t i = 0; i < coh_gguf_tensor_count(in->g); i++) {
 		const struct coh_gguf_tensor *t = coh_gguf_tensor_at(in->g, i);
+
+		shape_text(t, shape, sizeof(shape));
+		printf("  %-40s %-6s %-20s %10.2f MiB\n",
+		       name_text(t->name, name, sizeof(name)),
+		       coh_ggml_type_name(t->type), shape, cli_mib(t->nbytes));
+	}
+	print_memory(in);
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+/*
+ * A string from the file: as it is when it is UTF-8 (jansson escapes the
+ * control characters), else escaped as in text mode, since a JSON string
+ * must be Unicode.
+ */
+static json_t *json_text(const char *s, size_t len)
+{
+	json_t *j = json_stringn(s, len);
+	size_t n;
+	char *buf;
+
+	if (j)
+		return j;
+	n = coh_gguf_escape(NULL, 0, s, len);
+	buf = malloc(n + 1);
+	if (buf) {
+		coh_gguf_escape(buf, n + 1, s, len);
+		j = json_stringn(buf, n);
+		free(buf);
+	}
+	return j ? j : json_null();
+}
+
+/* A number JSON can hold exactly: u64 past INT64_MAX as a decimal string. */
+static json_t *json_u64(uint64_t v)
+{
+	char buf[24];
+
+	if (v <= INT64_MAX)
+		return json_integer((json_int_t)v);
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return json_string(buf);
+}
+
+/* NaN and infinities have no JSON form: null. */
+static json_t *json_float(double f)
+{
+	return isfinite(f) ? json_real(f) : json_null();
+}
+
+static json_t *json_scalar(const struct coh_gguf_kv *kv)
+{
+	const char *s;
+	uint64_t u;
+	int64_t i;
+	double f;
+	size_t n;
+	bool b;
+
+	if (coh_gguf_kv_str(kv, &s, &n) == 0)
+		return json_text(s, n);
+	if (coh_gguf_kv_bool(kv, &b) == 0)
+		return json_boolean(b);
+	if (coh_gguf_kv_int(kv, &i) == 0)
+		return json_integer((json_int_t)i);
+	if (coh_gguf_kv_uint(kv, &u) == 0)
+		return json_u64(u);
+	if (coh_gguf_kv_float(kv, &f) == 0)
+		return json_float(f);
+	return json_null();
+}
+
+/* Element k of a numeric array (the parser checked it is in the buffer). */
+static json_t *json_number_at(const struct coh_gguf_kv *kv, uint64_t k)
+{
+	uint64_t u;
+	int64_t i;
+	double f;
+
+	if (coh_gguf_array_float(kv, k, &f) == 0)
+		return json_float(f);
+	if (coh_gguf_array_int(kv, k, &i) == 0)
+		return kv->elem_type == COH_GGUF_BOOL ? json_boolean(i) :
+		       json_integer((json_int_t)i);
+	if (kv->elem_type != COH_GGUF_UINT64)
+		return json_null();
+	/* a u64 past INT64_MAX, which array_int refuses */
+	memcpy(&u, (const uint8_t *)kv->data + k * 8, 8);
+	return json_u64(le64toh(u));
+}
+
+/* The first n elements of an array kv. */
+static json_t *json_elements(const struct coh_gguf_kv *kv, uint64_t n)
+{
+	json_t *a = json_array();
+	struct coh_gguf_str_iter it;
+	const char *s;
+	size_t len;
+
+	if (coh_gguf_str_iter_init(&it, kv) == 0) {
+		for (uint64_t k = 0; k < n && coh_gguf_str_next(&it, &s, &len); k++)
+			json_array_append_new(a, json_text(s, len));
+		return a;
+	}
+	for (uint64_t k = 0; k < n; k++)
+		json_array_append_new(a, json_number_at(kv, k));
+	return a;
+}
+
+/*
+ * An array: up to INLINE_MAX elements as a JSON array; a longer one (a
+ * tokenizer's vocabulary) as {"type": "array", "element_type",
+ * "element_count", "first": [its first SUMMARY_HEAD elements]}.
+ */
+static json_t *json_array_kv(const struct coh_gguf_kv *kv)
+{
+	json_t *o;
+
+	if (kv->count <= INLINE_MAX)
+		return json_elements(kv, kv->count);
+	o = json_object();
+	json_object_set_new(o, "type", json_string("array"));
+	json_object_set_new(o, "element_type",
+			    json_string(coh_gguf_type_name(kv->elem_type)));
+	json_object_set_new(o, "element_count", json_u64(kv->count));
+	json_object_set_new(o, "first", json_elements(kv, SUMMARY_HEAD));
+	return o;
+}
+
+static json_t *json_metadata(const struct coh_gguf *g)
+{
+	json_t *kvs = json_object(), *key;
+
+	for (size_t i = 0; i < coh_gguf_kv_count(g); i++) {
+		const struct coh_gguf_kv *kv = coh_gguf_kv_at(g, i);
+
+		key = json_text(kv->key, kv->key_len);
+		json_object_set_new(kvs, json_is_string(key) ?
+				    json_string_value(key) : "?",
+				    kv->type == COH_GGUF_ARRAY ?
+				    json_array_kv(kv) : json_scalar(kv));
+		json_decref(key);
+	}
+	return kvs;
+}
+
+static json_t *json_tensors(const struct coh_gguf *g)
+{
+	json_t *ts = json_array();
+
+	for (size_t i = 0; i < coh_gguf_tensor_count(g); i++) {
+		const struct coh_gguf_tensor *t = coh_gguf_tensor_at(g, i);
 		json_t *o = json_object(), *ne = json_array();
 
 		for (uint32_t d = 0; d < t->n_dims; d++)
-			json_array_append_new(ne, json_integer((json_int_t)t->ne[d]));
-		json_object_set_new(o, "name", json_string(t->name));
+			json_array_append_new(ne, json_u64(t->ne[d]));
+		json_object_set_new(o, "name", json_text(t->name, strlen(t->name)));
 		json_object_set_new(o, "type", json_string(coh_ggml_type_name(t->type)));
 		json_object_set_new(o, "shape", ne);
-		json_object_set_new(o, "bytes", json_integer((json_int_t)t->nbytes));
+		json_object_set_new(o, "element_count", json_u64(elements(t)));
+		json_object_set_new(o, "size_bytes", json_u64(t->nbytes));
 		json_array_append_new(ts, o);
 	}
-	json_object_set_new(doc, "tensors", ts);
+	return ts;
+}
+
+static json_t *json_memory(const struct info *in)
+{
+	json_t *levels = json_array();
+
 	for (size_t i = 0; i < in->levels; i++) {
 		const struct coh_quant_estimate *e = &in->est[i];
 		json_t *o = json_object();
 
 		json_object_set_new(o, "level", json_string(coh_ftype_name(e->ftype)));
 		if (in->est_ok[i]) {
-			json_object_set_new(o, "weights", json_integer((json_int_t)e->weights));
-			json_object_set_new(o, "kv", json_integer((json_int_t)e->kv));
-			json_object_set_new(o, "compute", json_integer((json_int_t)e->compute));
-			json_object_set_new(o, "runtime", json_integer((json_int_t)e->runtime));
-			json_object_set_new(o, "total", json_integer((json_int_t)e->total));
+			json_object_set_new(o, "weights_bytes", json_u64(e->weights));
+			json_object_set_new(o, "kv_bytes", json_u64(e->kv));
+			json_object_set_new(o, "compute_bytes", json_u64(e->compute));
+			json_object_set_new(o, "runtime_bytes", json_u64(e->runtime));
+			json_object_set_new(o, "total_bytes", json_u64(e->total));
 		} else {
 			json_object_set_new(o, "refused", json_true());
 		}
 		json_array_append_new(levels, o);
 	}
-	json_object_set_new(doc, "memory", levels);
+	return levels;
+}
+
+static json_t *json_doc(const struct info *in, const char *path)
+{
+	json_t *doc = json_object();
+
+	json_object_set_new(doc, "schema", json_string(SCHEMA));
+	json_object_set_new(doc, "file", json_text(path, strlen(path)));
+	json_object_set_new(doc, "version", json_integer(coh_gguf_version(in->g)));
+	json_object_set_new(doc, "alignment_bytes",
+			    json_integer(coh_gguf_alignment(in->g)));
+	json_object_set_new(doc, "parameter_count", json_u64(in->params));
+	json_object_set_new(doc, "context_tokens", json_integer(in->context));
+	json_object_set_new(doc, "metadata", json_metadata(in->g));
+	json_object_set_new(doc, "tensors", json_tensors(in->g));
+	json_object_set_new(doc, "memory", json_memory(in));
 	return doc;
 }
 
@@ -202,7 +405,8 @@ static int inspect(const char *path, int json, unsigned int context)
 	if (json) {
 		json_t *doc = json_doc(&in, path);
 
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+			   JSON_ENSURE_ASCII);
 		putchar('\n');
 		json_decref(doc);
 	} else {

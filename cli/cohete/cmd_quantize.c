@@ -33,6 +33,8 @@ static void usage(FILE *out)
 		"  --parallel N      slots served at once (default 1)\n"
 		"  --threads N       threads (default: every CPU)\n"
 		"  --report          per tensor: type, RMSE and max error, size\n"
+		"  --force           OUT may be IN itself (the same file, also through\n"
+		"                    a link): IN is replaced once OUT is whole\n"
 		"  -h, --help        this help\n");
 }
 
@@ -41,6 +43,7 @@ struct opts {
 	uint64_t budget_mb;
 	unsigned int context, parallel, threads;
 	int report;
+	int force;
 };
 
 static int parse_uint(const char *opt, const char *arg, uint64_t max,
@@ -226,6 +229,7 @@ static int quantize(const struct opts *o, enum coh_ftype ftype)
 	struct coh_quantize_opts qo = {
 		.ftype = ftype, .threads = o->threads, .measure = o->report,
 		.progress = on_progress, .tensor_done = on_tensor, .arg = &ui,
+		.replace_input = o->force,
 	};
 	struct pep_err err;
 	double s;
@@ -236,7 +240,8 @@ static int quantize(const struct opts *o, enum coh_ftype ftype)
 	if (ui.bar)
 		fprintf(stderr, "\r\033[K");
 	if (rc) {
-		cli_error("%s", err.msg);
+		cli_error("%s%s", err.msg, rc == -EEXIST && !o->force ?
+			  " (--force replaces it)" : "");
 		return CMD_EXIT_FAIL;
 	}
 	s = (double)(now_ns() - ui.start_ns) / 1e9;
@@ -258,6 +263,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "parallel", required_argument, NULL, 'p' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "report", no_argument, NULL, 'r' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -269,6 +275,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'd': o->device = optarg; break;
 		case 'r': o->report = 1; break;
+		case 'f': o->force = 1; break;
 		case 'h': usage(stdout); return -1;
 		case 'b':
 			if (parse_uint("--budget-mb", optarg, 1u << 30, &o->budget_mb))

@@ -457,7 +457,7 @@ static int print_json(const struct sizes *sz, const struct results *r)
 	free(text);
 	return CMD_EXIT_OK;
 err:
-	fprintf(stderr, "pepita: bench simd: cannot build JSON: out of memory\n");
+	cli_error("cannot build JSON: out of memory");
 	return CMD_EXIT_FAIL;
 }
 
@@ -468,7 +468,7 @@ static int bench_simd_run(const struct sizes *sz, bool json)
 	struct job j = { .sz = sz, .b = &b };
 
 	if (bufs_alloc(&b, sz) < 0) {
-		fprintf(stderr, "pepita: bench simd: out of memory\n");
+		cli_error("out of memory");
 		return CMD_EXIT_FAIL;
 	}
 	pep_simd_set_threads(0);
@@ -506,49 +506,50 @@ static void simd_usage(FILE *out)
 
 static int cmd_bench_simd(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct pep_err err;
 	bool json = false, quick = false;
+	int c;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "--quick")) {
-			quick = true;
-		} else if (!strcmp(argv[i], "--help") ||
-			   !strcmp(argv[i], "-h")) {
+	optind = 1;
+	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
+		if (c == 'h') {
 			simd_usage(stdout);
 			return CMD_EXIT_OK;
-		} else {
-			fprintf(stderr, "pepita: bench simd: unknown %s '%s'\n"
-				"See 'pepita bench simd --help'.\n",
-				argv[i][0] == '-' ? "option" : "argument",
-				argv[i]);
-			return CMD_EXIT_USAGE;
 		}
+		if (c == '?')
+			return CMD_EXIT_USAGE;
+		*(c == 'j' ? &json : &quick) = true;
+	}
+	if (optind < argc) {
+		cli_error("unknown argument '%s'", argv[optind]);
+		cli_hint_help();
+		return CMD_EXIT_USAGE;
 	}
 	/* Before any kernel: a refused PEPITA_SIMD would abort there. */
 	pep_err_clear(&err);
 	if (pep_simd_init(&err) < 0) {
-		fprintf(stderr, "pepita: bench simd: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return CMD_EXIT_USAGE;
 	}
 	return bench_simd_run(quick ? &quick_sizes : &full_sizes, json);
 }
 
+static const struct cmd benches[] = {
+	{ "simd", cmd_bench_simd, "the SIMD kernels against this CPU's limits" },
+};
+
 int cmd_bench(int argc, char **argv)
 {
-	if (argc < 2) {
-		bench_usage(stderr);
-		return CMD_EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		bench_usage(stdout);
-		return CMD_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "simd"))
-		return cmd_bench_simd(argc - 1, argv + 1);
-	fprintf(stderr, "pepita: bench: unknown %s '%s'\n"
-		"See 'pepita bench --help'.\n",
-		argv[1][0] == '-' ? "option" : "benchmark", argv[1]);
-	return CMD_EXIT_USAGE;
+	static const struct cli_level level = {
+		.kind = "benchmark", .cmds = benches,
+		.count = CLI_ARRAY_SIZE(benches), .usage = bench_usage,
+	};
+
+	return cli_dispatch(&level, argc, argv);
 }

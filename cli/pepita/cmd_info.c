@@ -1,7 +1,8 @@
 /*
  * pepita info: the library version, the architecture it was built for, the
- * CPU features it detected there and the number of online CPUs. Only features
- * of the build architecture are listed: the others cannot exist here.
+ * CPU features it detected there, the SIMD tier the kernels run on and the
+ * number of online CPUs. Only features of the build architecture are
+ * listed: the others cannot exist here.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include <jansson.h>
 #include <pepita/core.h>
+#include <pepita/simd.h>
 
 #include "cmd.h"
 
@@ -18,7 +20,8 @@ static void info_usage(FILE *out)
 {
 	fprintf(out, "usage: pepita info [--json]\n\n"
 		"Show the pepita version, the CPU architecture, the CPU\n"
-		"features pepita can use here and the number of online CPUs.\n\n"
+		"features pepita can use here, the SIMD tier its kernels run on\n"
+		"(PEPITA_SIMD forces one) and the number of online CPUs.\n\n"
 		"   --json     print one JSON document instead of text\n"
 		"   -h, --help show this help\n");
 }
@@ -39,6 +42,28 @@ static const char *version_number(void)
 	return space ? space + 1 : v;
 }
 
+/*
+ * The tier the kernels run on and why: the best here, or the one
+ * PEPITA_SIMD forces; a forced tier this CPU lacks is refused (the kernels
+ * would abort), and the reason shown.
+ */
+static void print_simd_tier(void)
+{
+	const char *best = pep_simd_isa_name(pep_simd_best());
+	const char *env = getenv("PEPITA_SIMD");
+	struct pep_err err;
+
+	pep_err_clear(&err);
+	if (pep_simd_init(&err) < 0)
+		printf("simd tier:    none: %s (the best here: %s)\n", err.msg, best);
+	else if (env && *env)
+		printf("simd tier:    %s (forced by PEPITA_SIMD; the best here: %s)\n",
+		       pep_simd_isa_name(pep_simd_active()), best);
+	else
+		printf("simd tier:    %s (the best here)\n",
+		       pep_simd_isa_name(pep_simd_active()));
+}
+
 static int print_text(long online_cpus)
 {
 	int f;
@@ -52,6 +77,7 @@ static int print_text(long online_cpus)
 		printf("   %-12s %s\n", pep_cpu_feature_name(f),
 		       pep_cpu_has(f) ? "yes" : "no");
 	}
+	print_simd_tier();
 	if (online_cpus > 0)
 		printf("online cpus:  %ld\n", online_cpus);
 	else
@@ -100,30 +126,35 @@ static int print_json(long online_cpus)
 	free(text);
 	return CMD_EXIT_OK;
 err:
-	fprintf(stderr, "pepita: info: cannot build JSON: out of memory\n");
+	cli_error("cannot build JSON: out of memory");
 	return CMD_EXIT_FAIL;
 }
 
 int cmd_info(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	bool json = false;
 	long online_cpus;
-	int i;
+	int c;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "--help") ||
-			   !strcmp(argv[i], "-h")) {
+	optind = 1;
+	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
+		if (c == 'h') {
 			info_usage(stdout);
 			return CMD_EXIT_OK;
-		} else {
-			fprintf(stderr, "pepita: info: unknown %s '%s'\n"
-				"See 'pepita info --help'.\n",
-				argv[i][0] == '-' ? "option" : "argument",
-				argv[i]);
-			return CMD_EXIT_USAGE;
 		}
+		if (c == '?')
+			return CMD_EXIT_USAGE;
+		json = true;
+	}
+	if (optind < argc) {
+		cli_error("unknown argument '%s'", argv[optind]);
+		cli_hint_help();
+		return CMD_EXIT_USAGE;
 	}
 	/* -1 when the kernel cannot say; shown as unknown / null. */
 	online_cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -62,18 +62,22 @@ struct add_opts {
 static int parse_uint(const char *opt, const char *arg, long min, long max,
 		      unsigned int *out)
 {
-	char *end;
-	long v;
+	long long v;
 
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < min || v > max) {
-		fprintf(stderr, "pepita: ublk: %s '%s': a number from %ld to %ld\n",
-			opt, arg, min, max);
+	if (cli_parse_ll(opt, arg, min, max, &v) < 0)
 		return -1;
-	}
 	*out = (unsigned int)v;
 	return 0;
+}
+
+/* What add, list, del and recover need before anything else: the driver. */
+static int need_driver(void)
+{
+	if (access("/dev/ublk-control", F_OK) == 0)
+		return CMD_EXIT_OK;
+	cli_error("no ublk driver: /dev/ublk-control is absent (modprobe "
+		  "ublk_drv, or a kernel with CONFIG_BLK_DEV_UBLK)");
+	return CMD_EXIT_UNAVAILABLE;
 }
 
 static int parse_add(int argc, char **argv, struct add_opts *o)
@@ -96,17 +100,16 @@ static int parse_add(int argc, char **argv, struct add_opts *o)
 	unsigned int id;
 	int c;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "t:h", longopts)) != -1) {
 		switch (c) {
 		case 't': o->spec.type = optarg; break;
 		case 'f': o->spec.file = optarg; break;
 		case 's':
 			if (pep_parse_size(optarg, &o->spec.size, NULL) < 0 ||
 			    !o->spec.size) {
-				fprintf(stderr, "pepita: ublk: --size '%s': not a size "
-					"(bytes, or with K, M, G, T)\n", optarg);
+				cli_error("--size '%s': not a size (bytes, or with K, "
+					  "M, G, T)", optarg);
 				return -1;
 			}
 			break;
@@ -130,10 +133,7 @@ static int parse_add(int argc, char **argv, struct add_opts *o)
 		case 'F': o->foreground = 1; break;
 		case 'j': o->json = 1; break;
 		case 'h': usage(stdout); return 1;
-		default:
-			fprintf(stderr, "pepita: ublk add: unknown option '%s'\n",
-				argv[optind - 1]);
-			return -1;
+		default: return -1;
 		}
 	}
 	return 0;
@@ -146,23 +146,23 @@ static int check_zram_spec(const struct ublk_spec *s)
 
 	if (strcmp(s->type, "zram")) {
 		if (s->comp) {
-			fprintf(stderr, "pepita: ublk add: --comp is only for -t zram\n");
+			cli_error("--comp is only for -t zram");
 			return -1;
 		}
 		return 0;
 	}
 	if (s->comp && pep_zram_comp_parse(s->comp, &comp, &err) < 0) {
-		fprintf(stderr, "pepita: ublk add: --comp: %s\n", err.msg);
+		cli_error("--comp: %s", err.msg);
 		return -1;
 	}
 	if (s->size % PEP_ZRAM_PAGE_SIZE) {
-		fprintf(stderr, "pepita: ublk add: --size %" PRIu64 " is not a multiple "
-			"of zram's 4096-byte block size\n", s->size);
+		cli_error("--size %" PRIu64 " is not a multiple of zram's "
+			  "4096-byte block size", s->size);
 		return -1;
 	}
 	if (s->recovery) {
-		fprintf(stderr, "pepita: ublk add: -t zram keeps its data in this "
-			"process: --recovery would bring the device back empty\n");
+		cli_error("-t zram keeps its data in this process: --recovery "
+			  "would bring the device back empty");
 		return -1;
 	}
 	return 0;
@@ -171,29 +171,28 @@ static int check_zram_spec(const struct ublk_spec *s)
 static int check_spec(const struct ublk_spec *s)
 {
 	if (!s->type) {
-		fprintf(stderr, "pepita: ublk add: -t null|ram|loop|zram is required\n");
+		cli_error("-t null|ram|loop|zram is required");
 		return -1;
 	}
 	if (strcmp(s->type, "null") && strcmp(s->type, "ram") && strcmp(s->type, "loop") &&
 	    strcmp(s->type, "zram")) {
-		fprintf(stderr, "pepita: ublk add: unknown target '%s' (null, ram, loop, zram)\n",
-			s->type);
+		cli_error("unknown target '%s' (null, ram, loop, zram)", s->type);
 		return -1;
 	}
 	if (check_zram_spec(s) < 0)
 		return -1;
 	if (!strcmp(s->type, "loop") != !!s->file) {
-		fprintf(stderr, "pepita: ublk add: --file %s\n", s->file ?
-			"is only for the loop target" : "is required for -t loop");
+		cli_error("--file %s", s->file ? "is only for the loop target" :
+			  "is required for -t loop");
 		return -1;
 	}
 	if (strcmp(s->type, "loop") && !s->size) {
-		fprintf(stderr, "pepita: ublk add: -t %s needs --size\n", s->type);
+		cli_error("-t %s needs --size", s->type);
 		return -1;
 	}
 	if (s->size % 512) {
-		fprintf(stderr, "pepita: ublk add: --size %" PRIu64 " is not a multiple "
-			"of the 512-byte block size\n", s->size);
+		cli_error("--size %" PRIu64 " is not a multiple of the 512-byte "
+			  "block size", s->size);
 		return -1;
 	}
 	return 0;
@@ -335,7 +334,7 @@ static int run_foreground(struct ublk_spec *s, int id, int recover, int json,
 	block_stop_signals(&set);
 	ret = bring_up(s, id, recover, t, &dev, &err);
 	if (ret < 0) {
-		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return exit_code_of(ret);
 	}
 	if (!s->size)
@@ -360,13 +359,13 @@ static int run_daemon(struct ublk_spec *s, int id, int recover, int json,
 	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC) < 0) {
-		perror("pepita: ublk: pipe");
+		cli_error("pipe: %s", strerror(errno));
 		return CMD_EXIT_FAIL;
 	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		perror("pepita: ublk: fork");
+		cli_error("fork: %s", strerror(errno));
 		return CMD_EXIT_FAIL;
 	}
 	if (pid == 0) {
@@ -412,10 +411,10 @@ static int run_daemon(struct ublk_spec *s, int id, int recover, int json,
 		return CMD_EXIT_OK;
 	}
 	if (sscanf(msg, "err %d", &code) == 1 && strchr(msg + 4, ' ')) {
-		fprintf(stderr, "pepita: ublk: %s\n", strchr(msg + 4, ' ') + 1);
+		cli_error("%s", strchr(msg + 4, ' ') + 1);
 		return code;
 	}
-	fprintf(stderr, "pepita: ublk: the server process died while starting\n");
+	cli_error("the server process died while starting");
 	return CMD_EXIT_FAIL;
 }
 
@@ -429,21 +428,20 @@ static int cmd_add(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? CMD_EXIT_OK : CMD_EXIT_USAGE;
 	if (optind < argc) {
-		fprintf(stderr, "pepita: ublk add: unexpected argument '%s'\n", argv[optind]);
+		cli_error("unexpected argument '%s'", argv[optind]);
 		return CMD_EXIT_USAGE;
 	}
 	if (check_spec(&o.spec) < 0)
 		return CMD_EXIT_USAGE;
 	ret = make_target(&o.spec, &t, &err);
 	if (ret < 0) {
-		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return ret == -EINVAL ? CMD_EXIT_USAGE : CMD_EXIT_FAIL;
 	}
-	if (access("/dev/ublk-control", F_OK) < 0) {
-		fprintf(stderr, "pepita: ublk: no ublk driver: /dev/ublk-control is "
-			"absent (modprobe ublk_drv, or a kernel with CONFIG_BLK_DEV_UBLK)\n");
+	ret = need_driver();
+	if (ret != CMD_EXIT_OK) {
 		pep_blk_target_destroy(t);
-		return CMD_EXIT_UNAVAILABLE;
+		return ret;
 	}
 	if (o.foreground)
 		ret = run_foreground(&o.spec, o.id, 0, o.json, t);
@@ -471,22 +469,32 @@ static int cmd_recover(int argc, char **argv)
 	json_t *state;
 	int id, foreground = argc > 2 && !strcmp(argv[2], "--foreground"), ret;
 
-	if (argc < 2 || parse_id(argv[1], &id) < 0 || argc > 3 ||
-	    (argc == 3 && !foreground)) {
-		fprintf(stderr, "usage: pepita ublk recover N [--foreground]\n");
+	if (cli_help_asked(argc, argv)) {
+		usage(stdout);
+		return CMD_EXIT_OK;
+	}
+	if (argc < 2 || argc > 3 || (argc == 3 && !foreground)) {
+		cli_error(argc < 2 ? "which device?" : "unexpected argument '%s'",
+			  argv[argc - 1]);
+		cli_hint_help();
 		return CMD_EXIT_USAGE;
 	}
+	if (parse_id(argv[1], &id) < 0)
+		return CMD_EXIT_USAGE;
+	ret = need_driver();
+	if (ret != CMD_EXIT_OK)
+		return ret;
 	state = ublk_state_read(id, &s);
 	if (!state || !s.type) {
-		fprintf(stderr, "pepita: ublk: device %d: no state file (was it added "
-			"by pepita ublk add --recovery?)\n", id);
+		cli_error("device %d: no state file (was it added by pepita ublk "
+			  "add --recovery?)", id);
 		json_decref(state);
 		return CMD_EXIT_FAIL;
 	}
 	json_decref(state);
 	ret = make_target(&s, &t, &err);
 	if (ret < 0) {
-		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		ublk_spec_free(&s);
 		return CMD_EXIT_FAIL;
 	}
@@ -555,24 +563,54 @@ static void print_device_line(json_t *o)
 	putchar('\n');
 }
 
+/* list's arguments: --json, --help. 1 after --help, -1 on a usage error. */
+static int parse_list(int argc, char **argv, int *json)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (c == '?')
+			return -1;
+		*json = 1;
+	}
+	if (optind < argc) {
+		cli_error("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_list(int argc, char **argv)
 {
-	int ids[MAX_DEVICES], n, json = argc > 1 && !strcmp(argv[1], "--json");
+	int ids[MAX_DEVICES], n, json = 0;
 	struct pep_ublk_ctrl *c = NULL;
 	struct pep_err err;
 	json_t *all;
 
-	if (argc > 2 || (argc == 2 && !json)) {
-		fprintf(stderr, "usage: pepita ublk list [--json]\n");
-		return CMD_EXIT_USAGE;
-	}
+	n = parse_list(argc, argv, &json);
+	if (n)
+		return n > 0 ? CMD_EXIT_OK : CMD_EXIT_USAGE;
+	/* No driver is no answer: an empty list would say "no devices". */
+	n = need_driver();
+	if (n != CMD_EXIT_OK)
+		return n;
 	n = pep_ublk_list_ids(ids, MAX_DEVICES, &err);
 	if (n < 0) {
-		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return CMD_EXIT_FAIL;
 	}
 	if (n > 0 && pep_ublk_ctrl_open(&c, &err) < 0) {
-		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return exit_code_of(err.code);
 	}
 	all = json_array();
@@ -611,8 +649,10 @@ static int delete_one(struct pep_ublk_ctrl *c, int id)
 
 	if (pep_ublk_get_info(c, id, &info, &err) < 0) {
 		ublk_state_remove(id);
-		return err.code == -ENODEV ? 0 : (fprintf(stderr, "pepita: ublk: %s\n",
-							  err.msg), -1);
+		if (err.code == -ENODEV)
+			return 0;
+		cli_error("%s", err.msg);
+		return -1;
 	}
 	pid = info.pid > 0 && kill(info.pid, 0) == 0 ? info.pid : 0;
 	pep_ublk_stop(c, id, NULL);
@@ -626,8 +666,8 @@ static int delete_one(struct pep_ublk_ctrl *c, int id)
 		usleep(50 * 1000);
 	}
 	if (pid && pep_ublk_get_info(c, id, &info, NULL) == 0) {
-		fprintf(stderr, "pepita: ublk: device %d: its server (pid %d) did not "
-			"end within 10 s of STOP_DEV\n", id, pid);
+		cli_error("device %d: its server (pid %d) did not end within 10 s "
+			  "of STOP_DEV", id, pid);
 		return -1;
 	}
 	ublk_state_remove(id);
@@ -635,7 +675,7 @@ static int delete_one(struct pep_ublk_ctrl *c, int id)
 		return 0;
 	ret = pep_ublk_del(c, id, &err);
 	if (ret < 0 && ret != -ENODEV) {
-		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return -1;
 	}
 	return 0;
@@ -643,27 +683,36 @@ static int delete_one(struct pep_ublk_ctrl *c, int id)
 
 static int cmd_del(int argc, char **argv)
 {
-	int ids[MAX_DEVICES], n = 0, failed = 0, id;
+	int ids[MAX_DEVICES], n = 0, failed = 0, id = -1, ret;
 	struct pep_ublk_ctrl *c;
 	struct pep_err err;
 
+	if (cli_help_asked(argc, argv)) {
+		usage(stdout);
+		return CMD_EXIT_OK;
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: pepita ublk del N|--all\n");
+		cli_error(argc < 2 ? "which device? (N or --all)" :
+			  "one device (N) or --all");
+		cli_hint_help();
 		return CMD_EXIT_USAGE;
 	}
+	if (strcmp(argv[1], "--all") && parse_id(argv[1], &id) < 0)
+		return CMD_EXIT_USAGE;
+	ret = need_driver();
+	if (ret != CMD_EXIT_OK)
+		return ret;
 	if (!strcmp(argv[1], "--all")) {
 		n = pep_ublk_list_ids(ids, MAX_DEVICES, &err);
 		if (n < 0) {
-			fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+			cli_error("%s", err.msg);
 			return CMD_EXIT_FAIL;
 		}
-	} else if (parse_id(argv[1], &id) == 0) {
-		ids[n++] = id;
 	} else {
-		return CMD_EXIT_USAGE;
+		ids[n++] = id;
 	}
 	if (pep_ublk_ctrl_open(&c, &err) < 0) {
-		fprintf(stderr, "pepita: ublk: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return exit_code_of(err.code);
 	}
 	for (int i = 0; i < n && i < MAX_DEVICES; i++)
@@ -672,26 +721,19 @@ static int cmd_del(int argc, char **argv)
 	return failed ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 }
 
+static const struct cmd verbs[] = {
+	{ "add", cmd_add, "make a target, create the device and serve it" },
+	{ "list", cmd_list, "the devices the kernel has, with their servers" },
+	{ "del", cmd_del, "stop and delete a device, or all of them" },
+	{ "recover", cmd_recover, "serve again a device whose server died" },
+};
+
 int cmd_ublk(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CMD_EXIT_USAGE : CMD_EXIT_OK;
-	}
-	if (argc > 2 && strcmp(argv[1], "add") &&
-	    (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
-		usage(stdout);
-		return CMD_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "add"))
-		return cmd_add(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list"))
-		return cmd_list(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "del"))
-		return cmd_del(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "recover"))
-		return cmd_recover(argc - 1, argv + 1);
-	fprintf(stderr, "pepita: ublk: unknown verb '%s' (add, list, del, recover)\n",
-		argv[1]);
-	return CMD_EXIT_USAGE;
+	static const struct cli_level level = {
+		.kind = "verb", .cmds = verbs, .count = CLI_ARRAY_SIZE(verbs),
+		.usage = usage,
+	};
+
+	return cli_dispatch(&level, argc, argv);
 }

@@ -30,14 +30,6 @@ static const struct {
 
 #define N_SETUP_FLAGS (sizeof(setup_flags) / sizeof(setup_flags[0]))
 
-static void uring_usage(FILE *out)
-{
-	fprintf(out, "usage: pepita uring <command> [options]\n\n"
-		"commands:\n"
-		"   probe      what this kernel's io_uring supports\n\n"
-		"See 'pepita uring <command> --help'.\n");
-}
-
 static void probe_usage(FILE *out)
 {
 	fprintf(out, "usage: pepita uring probe [--json]\n\n"
@@ -185,56 +177,56 @@ static int print_json(const struct pep_uring_probe *p)
 	free(text);
 	return CMD_EXIT_OK;
 err:
-	fprintf(stderr, "pepita: uring: cannot build JSON: out of memory\n");
+	cli_error("cannot build JSON: out of memory");
 	return CMD_EXIT_FAIL;
 }
 
 static int cmd_probe(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct pep_uring_probe p;
 	struct pep_err err;
 	bool json = false;
 	int ret;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			json = true;
-		} else if (!strcmp(argv[i], "--help") ||
-			   !strcmp(argv[i], "-h")) {
+	optind = 1;
+	while ((ret = cli_getopt(argc, argv, "h", longopts)) != -1) {
+		if (ret == 'h') {
 			probe_usage(stdout);
 			return CMD_EXIT_OK;
-		} else {
-			fprintf(stderr, "pepita: uring probe: unknown %s '%s'\n"
-				"See 'pepita uring probe --help'.\n",
-				argv[i][0] == '-' ? "option" : "argument",
-				argv[i]);
-			return CMD_EXIT_USAGE;
 		}
+		if (ret == '?')
+			return CMD_EXIT_USAGE;
+		json = true;
+	}
+	if (optind < argc) {
+		cli_error("unknown argument '%s'", argv[optind]);
+		cli_hint_help();
+		return CMD_EXIT_USAGE;
 	}
 	pep_err_clear(&err);
 	ret = pep_uring_probe(&p, &err);
 	if (ret < 0) {
-		fprintf(stderr, "pepita: uring: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return ret == -ENOSYS || ret == -EPERM || ret == -EOPNOTSUPP ?
 		       CMD_EXIT_UNAVAILABLE : CMD_EXIT_FAIL;
 	}
 	return json ? print_json(&p) : print_text(&p);
 }
 
+static const struct cmd cmds[] = {
+	{ "probe", cmd_probe, "what this kernel's io_uring supports" },
+};
+
 int cmd_uring(int argc, char **argv)
 {
-	if (argc < 2) {
-		uring_usage(stderr);
-		return CMD_EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		uring_usage(stdout);
-		return CMD_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "probe"))
-		return cmd_probe(argc - 1, argv + 1);
-	fprintf(stderr, "pepita: uring: unknown %s '%s'\n"
-		"See 'pepita uring --help'.\n",
-		argv[1][0] == '-' ? "option" : "command", argv[1]);
-	return CMD_EXIT_USAGE;
+	static const struct cli_level level = {
+		.cmds = cmds, .count = CLI_ARRAY_SIZE(cmds),
+	};
+
+	return cli_dispatch(&level, argc, argv);
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,8 @@ static void usage(FILE *out)
 		"                         [DEVICE|--find]\n"
 		"       pepita zram reset DEVICE...\n"
 		"       pepita zram remove DEVICE...\n"
-		"       pepita zram swap --size S [--algorithm A] [--priority P] [DEVICE]\n"
+		"       pepita zram swap --size S [--algorithm A] [--priority P] [--reset]\n"
+		"                        [DEVICE]\n"
 		"       pepita zram swapoff DEVICE\n\n"
 		"Control the kernel's zram devices (/dev/zramN) through sysfs, as zramctl\n"
 		"does. setup and swap print the device they set up; without DEVICE they\n"
@@ -35,20 +37,44 @@ static void usage(FILE *out)
 		"  -a, --algorithm A  compression algorithm the kernel lists (default: its own)\n"
 		"  -s, --size S       disksize: bytes, with K, M, G or T (powers of 1024)\n"
 		"  --mem-limit M      most memory the compressed data may use (0: none)\n"
-		"  --reset            set up an initialised device anew (its data is lost)\n"
+		"  --reset            setup, swap: reset an initialised device first (its\n"
+		"                     data is lost)\n"
 		"  -f, --find         the first free device (the default)\n"
 		"  -p, --priority P   swap priority 0..32767 (default: the kernel's)\n"
 		"  --json             list: a JSON array with every mm_stat/io_stat field\n"
 		"  -h, --help         this help\n");
 }
 
-/* Library errors to exit codes: a bad value is a usage error. */
-static int exit_code_of(int ret)
+/* Whether this kernel has any zram device (the module is loaded). */
+static bool zram_present(void)
 {
+	struct pep_zram_dev *devs = NULL;
+	size_t n = 0;
+
+	if (pep_zram_list(&devs, &n, NULL) < 0)
+		return true;		/* there, but unreadable: not "absent" */
+	free(devs);
+	return n > 0;
+}
+
+/*
+ * Print the library's reason and map it to an exit code: a bad value is a
+ * usage error; device id missing is a failure (no such device) where zram
+ * exists, and 69 where there is no zram at all.
+ */
+static int report(int ret, int id, const struct pep_err *err)
+{
+	if (ret == -ENODEV && id >= 0 && !zram_present()) {
+		cli_error("no zram devices on this machine: is the zram module "
+			  "loaded (modprobe zram)?");
+		return CMD_EXIT_UNAVAILABLE;
+	}
+	cli_error("%s", err->msg);
 	switch (ret) {
 	case -EINVAL:
 		return CMD_EXIT_USAGE;
 	case -ENODEV:
+		return id >= 0 ? CMD_EXIT_FAIL : CMD_EXIT_UNAVAILABLE;
 	case -EOPNOTSUPP:
 		return CMD_EXIT_UNAVAILABLE;
 	default:
@@ -57,7 +83,7 @@ static int exit_code_of(int ret)
 }
 
 /* "/dev/zram3", "zram3" or "3" -> 3. */
-static int parse_device(const char *verb, const char *arg, int *id)
+static int parse_device(const char *arg, int *id)
 {
 	const char *s = arg;
 	char *end;
@@ -70,8 +96,8 @@ static int parse_device(const char *verb, const char *arg, int *id)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (*s < '0' || *s > '9' || errno || *end || v > 1 << 20) {
-		fprintf(stderr, "pepita: zram %s: '%s' is not a zram device "
-			"(/dev/zramN, zramN or N)\n", verb, arg);
+		cli_error("'%s' is not a zram device (/dev/zramN, zramN or N)",
+			  arg);
 		return -1;
 	}
 	*id = (int)v;
@@ -178,21 +204,32 @@ static json_t *dev_json(const struct pep_zram_dev *z)
 
 static int cmd_list(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct pep_zram_dev *devs;
 	struct pep_err err;
 	size_t n;
-	int json = 0;
+	int json = 0, c;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json")) {
-			fprintf(stderr, "pepita: zram list: unknown option '%s'\n",
-				argv[i]);
-			return CMD_EXIT_USAGE;
+	optind = 1;
+	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return CMD_EXIT_OK;
 		}
+		if (c == '?')
+			return CMD_EXIT_USAGE;
 		json = 1;
 	}
+	if (optind < argc) {
+		cli_error("unexpected argument '%s'", argv[optind]);
+		return CMD_EXIT_USAGE;
+	}
 	if (pep_zram_list(&devs, &n, &err) < 0) {
-		fprintf(stderr, "pepita: zram list: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return CMD_EXIT_FAIL;
 	}
 	if (json) {
@@ -221,18 +258,17 @@ struct setup_opts {
 };
 
 /* --size / --mem-limit; *out 0 allowed only when zero_ok. */
-static int parse_size_opt(const char *verb, const char *opt, const char *arg,
-			  int zero_ok, uint64_t *out)
+static int parse_size_opt(const char *opt, const char *arg, int zero_ok,
+			  uint64_t *out)
 {
 	struct pep_err err;
 
 	if (pep_parse_size(arg, out, &err) < 0) {
-		fprintf(stderr, "pepita: zram %s: %s %s\n", verb, opt, err.msg);
+		cli_error("%s %s", opt, err.msg);
 		return -1;
 	}
 	if (!*out && !zero_ok) {
-		fprintf(stderr, "pepita: zram %s: %s '%s': must be above 0\n", verb,
-			opt, arg);
+		cli_error("%s '%s': must be above 0", opt, arg);
 		return -1;
 	}
 	return 0;
@@ -240,21 +276,23 @@ static int parse_size_opt(const char *verb, const char *opt, const char *arg,
 
 static int parse_priority(const char *arg, int *out)
 {
-	char *end;
-	long v;
+	long long v;
 
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < -1 || v > 32767) {
-		fprintf(stderr, "pepita: zram swap: --priority '%s': a number from "
-			"-1 to 32767\n", arg);
+	if (cli_parse_ll("--priority", arg, -1, 32767, &v) < 0)
 		return -1;
-	}
 	*out = (int)v;
 	return 0;
 }
 
-/* Options of setup and swap (swap: no --mem-limit/--reset/--find, but --priority). */
+/* An option of setup only (--mem-limit, --find) or swap only (--priority). */
+static const char *misplaced(int swap, int c)
+{
+	if (swap)
+		return c == 'm' ? "--mem-limit" : c == 'f' ? "--find" : NULL;
+	return c == 'p' ? "--priority" : NULL;
+}
+
+/* Options of setup and swap: --reset for both, --priority for swap. */
 static int parse_setup(const char *verb, int argc, char **argv,
 		       struct setup_opts *o)
 {
@@ -270,20 +308,22 @@ static int parse_setup(const char *verb, int argc, char **argv,
 	};
 	int swap = !strcmp(verb, "swap"), c;
 
-	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":a:s:p:fh", longopts, NULL)) != -1) {
-		if ((swap && (c == 'm' || c == 'r' || c == 'f')) || (!swap && c == 'p'))
-			c = '?';
+	while ((c = cli_getopt(argc, argv, "a:s:p:fh", longopts)) != -1) {
+		if (misplaced(swap, c)) {
+			cli_error("%s is not an option of %s", misplaced(swap, c), verb);
+			cli_hint_help();
+			return -1;
+		}
 		switch (c) {
 		case 'a': o->cfg.algorithm = optarg; break;
 		case 's':
-			if (parse_size_opt(verb, "--size", optarg, 0, &o->cfg.size) < 0)
+			if (parse_size_opt("--size", optarg, 0, &o->cfg.size) < 0)
 				return -1;
 			o->size_given = 1;
 			break;
 		case 'm':
-			if (parse_size_opt(verb, "--mem-limit", optarg, 1,
+			if (parse_size_opt("--mem-limit", optarg, 1,
 					   &o->cfg.mem_limit) < 0)
 				return -1;
 			break;
@@ -294,31 +334,23 @@ static int parse_setup(const char *verb, int argc, char **argv,
 				return -1;
 			break;
 		case 'h': usage(stdout); return 1;
-		case ':':
-			fprintf(stderr, "pepita: zram %s: '%s' needs a value\n", verb,
-				argv[optind - 1]);
-			return -1;
-		default:
-			fprintf(stderr, "pepita: zram %s: unknown option '%s'\n", verb,
-				argv[optind - 1]);
-			return -1;
+		default: return -1;
 		}
 	}
 	if (optind < argc - 1) {
-		fprintf(stderr, "pepita: zram %s: one device at most\n", verb);
+		cli_error("one device at most");
 		return -1;
 	}
 	if (optind == argc - 1) {
 		if (o->find) {
-			fprintf(stderr, "pepita: zram %s: a device or --find, not "
-				"both\n", verb);
+			cli_error("a device or --find, not both");
 			return -1;
 		}
-		if (parse_device(verb, argv[optind], &o->id) < 0)
+		if (parse_device(argv[optind], &o->id) < 0)
 			return -1;
 	}
 	if (!o->size_given) {
-		fprintf(stderr, "pepita: zram %s: --size is required\n", verb);
+		cli_error("--size is required");
 		return -1;
 	}
 	return 0;
@@ -338,10 +370,8 @@ static int cmd_setup(int argc, char **argv)
 		ret = pep_zram_swap(o.id, &o.cfg, o.priority, &err);
 	else
 		ret = pep_zram_setup(o.id, &o.cfg, &err);
-	if (ret < 0) {
-		fprintf(stderr, "pepita: zram %s: %s\n", verb, err.msg);
-		return exit_code_of(ret);
-	}
+	if (ret < 0)
+		return report(ret, o.id, &err);
 	printf("/dev/zram%d\n", ret);
 	return CMD_EXIT_OK;
 }
@@ -350,54 +380,66 @@ static int cmd_setup(int argc, char **argv)
 static int cmd_each(int argc, char **argv, int (*fn)(int, struct pep_err *),
 		   int many)
 {
-	const char *verb = argv[0];
-	int ids[64], failed = 0;
+	int ids[64], failed = 0, ret, code;
 	struct pep_err err;
 	int n = argc - 1;
 
+	if (cli_help_asked(argc, argv)) {
+		usage(stdout);
+		return CMD_EXIT_OK;
+	}
 	if (n < 1 || (!many && n > 1) || n > 64) {
-		fprintf(stderr, "usage: pepita zram %s DEVICE%s\n", verb,
-			many ? "..." : "");
+		cli_error(n < 1 ? "which device? (/dev/zramN, zramN or N)" :
+			  many ? "64 devices at most" : "one device at most");
+		cli_hint_help();
 		return CMD_EXIT_USAGE;
 	}
 	/* Every name is checked before the first device is touched. */
 	for (int i = 0; i < n; i++)
-		if (parse_device(verb, argv[i + 1], &ids[i]) < 0)
+		if (parse_device(argv[i + 1], &ids[i]) < 0)
 			return CMD_EXIT_USAGE;
 	for (int i = 0; i < n; i++) {
-		int ret = fn(ids[i], &err);
-
-		if (ret < 0) {
-			fprintf(stderr, "pepita: zram %s: %s\n", verb, err.msg);
-			/* -EINVAL here is the kernel's ("not swap"), no usage error. */
-			if (!failed)
-				failed = ret == -EINVAL ? CMD_EXIT_FAIL : exit_code_of(ret);
-		}
+		ret = fn(ids[i], &err);
+		if (ret >= 0)
+			continue;
+		/* -EINVAL here is the kernel's ("not swap"), no usage error. */
+		code = report(ret == -EINVAL ? -EIO : ret, ids[i], &err);
+		if (!failed)
+			failed = code;
 	}
 	return failed;
 }
 
+static int cmd_reset(int argc, char **argv)
+{
+	return cmd_each(argc, argv, pep_zram_reset, 1);
+}
+
+static int cmd_remove(int argc, char **argv)
+{
+	return cmd_each(argc, argv, pep_zram_remove, 1);
+}
+
+static int cmd_swapoff(int argc, char **argv)
+{
+	return cmd_each(argc, argv, pep_zram_swapoff, 0);
+}
+
+static const struct cmd verbs[] = {
+	{ "list", cmd_list, "the devices, as zramctl shows them" },
+	{ "setup", cmd_setup, "configure a device (the first free one by default)" },
+	{ "reset", cmd_reset, "free a device's data, disksize back to 0" },
+	{ "remove", cmd_remove, "reset and remove devices (hot_remove)" },
+	{ "swap", cmd_setup, "set a device up as swap and turn it on" },
+	{ "swapoff", cmd_swapoff, "turn swap on a device off (no reset)" },
+};
+
 int cmd_zram(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CMD_EXIT_USAGE : CMD_EXIT_OK;
-	}
-	if (argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
-		usage(stdout);
-		return CMD_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "list"))
-		return cmd_list(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "setup") || !strcmp(argv[1], "swap"))
-		return cmd_setup(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "reset"))
-		return cmd_each(argc - 1, argv + 1, pep_zram_reset, 1);
-	if (!strcmp(argv[1], "remove"))
-		return cmd_each(argc - 1, argv + 1, pep_zram_remove, 1);
-	if (!strcmp(argv[1], "swapoff"))
-		return cmd_each(argc - 1, argv + 1, pep_zram_swapoff, 0);
-	fprintf(stderr, "pepita: zram: unknown verb '%s' (list, setup, reset, "
-		"remove, swap, swapoff)\n", argv[1]);
-	return CMD_EXIT_USAGE;
+	static const struct cli_level level = {
+		.kind = "verb", .cmds = verbs, .count = CLI_ARRAY_SIZE(verbs),
+		.usage = usage,
+	};
+
+	return cli_dispatch(&level, argc, argv);
 }
