@@ -478,6 +478,113 @@ assert d["metadata"]["general.file_type"] == 2' "$out"; then
 	expect_rc "auto with an ambiguous device" 2 && pass "quantize auto: an ambiguous --device is a usage error"
 fi
 
+# The shared front end (cli/cli.c), as cohete uses it: -V, "did you mean"
+# for commands and for the verbs that follow options, a missing option
+# value named as such, no LLONG_MAX printed as a bound, and a prompt
+# answered "n" is exit 1 (declined, nothing changed), not 2.
+c -- --version
+version=$(cat "$out")
+c -- -V
+expect_rc "cohete -V" 0 && [ "$(cat "$out")" = "$version" ] &&
+	pass "cohete -V: $version" || fail "cohete -V: '$(cat "$out")', want '$version'"
+# expect_err WHAT CODE PATTERN: the exit code and PATTERN on stderr.
+expect_err() {
+	if expect_rc "$1" "$2"; then
+		if grep -q -- "$3" "$err"; then
+			pass "$1"
+		else
+			fail "$1: no '$3' on stderr"
+			show
+		fi
+	fi
+}
+c -- stauts
+expect_err "cohete stauts" 2 "^cohete: unknown command 'stauts'; did you mean 'status'?"
+c -- tegrastat
+expect_err "cohete tegrastat" 2 "did you mean 'tegrastats'?"
+c -- clocks onn
+expect_err "cohete clocks onn" 2 "^cohete: clocks: unknown action 'onn'; did you mean 'on'?"
+c -- fan sett 50%
+expect_err "cohete fan sett" 2 "^cohete: fan: unknown verb 'sett'; did you mean 'set'?"
+c -- power --json sat
+expect_err "cohete power sat" 2 "^cohete: power: unknown verb 'sat'; did you mean 'set'?"
+c -- model inpsect x.gguf
+expect_err "cohete model inpsect" 2 "did you mean 'inspect'?"
+c -- status --sysroot
+expect_err "cohete status --sysroot (no value)" 2 "^cohete: status: option --sysroot needs a value$"
+c -- status --json --watch
+expect_err "cohete status --watch (no value)" 2 "^cohete: status: option --watch needs a value$"
+c -- tegrastats --count
+expect_err "cohete tegrastats --count (no value)" 2 "^cohete: tegrastats: option --count needs a value$"
+c -- agent --listen
+expect_err "cohete agent --listen (no value)" 2 "option --listen needs a value"
+c -- tegrastats --count 0
+expect_err "cohete tegrastats --count 0" 2 "count: '0' is not a whole number of 1 or more"
+if grep -q 9223372036854775807 "$err"; then
+	fail "cohete tegrastats --count 0: LLONG_MAX printed as the bound"
+fi
+c -- help clocks
+expect_rc "cohete help clocks" 0 && grep -q 'usage: cohete clocks' "$out" &&
+	pass "cohete help clocks" || fail "cohete help clocks: no usage"
+
+# run_tty ANSWER args...: cohete on a terminal (a pty), answering the
+# prompt; sets rc and fills $out (everything the terminal showed).
+run_tty() {
+	local answer=$1
+	shift
+	checks=$((checks + 1))
+	rc=0
+	# shellcheck disable=SC2086  # COHETE_RUN is a word list
+	python3 - "$answer" ${COHETE_RUN:-} "$COHETE_BIN" "$@" >"$out" 2>"$err" <<'PY' || rc=$?
+import os, pty, select, sys, time
+answer, argv = sys.argv[1], sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+seen, sent, end = b'', False, time.time() + 30
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    if not sent and b'[y/N]' in seen:
+        os.write(fd, answer.encode() + b'\n')
+        sent = True
+sys.stdout.write(seen.decode(errors='replace'))
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+PY
+}
+tree=${COHETE_FIXTURES:-}/sysroots/orin-nano-8gb-super-r36
+if [ -d "$tree" ] && [ -n "${COHETE_SIM:-}" ] && command -v python3 >/dev/null; then
+	copy2=$tmp/tree-prompt
+	mkdir -p "$copy2" && cp -a "$tree/." "$copy2/"
+	before=$(cat "$copy2/var/lib/nvpmodel/status")
+	run_tty n power set 15W --sysroot "$copy2" --nvpmodel "$COHETE_SIM/nvpmodel"
+	if expect_rc "power set, answered n" 1 && grep -q 'declined: nothing changed' "$out" &&
+	   [ "$(cat "$copy2/var/lib/nvpmodel/status")" = "$before" ]; then
+		pass "power set: 'n' at the prompt exits 1 and changes nothing"
+	else
+		fail "power set answered n: status '$(cat "$copy2/var/lib/nvpmodel/status")'"
+		show
+	fi
+	run_tty y power set 15W --sysroot "$copy2" --nvpmodel "$COHETE_SIM/nvpmodel"
+	expect_rc "power set, answered y" 0 && grep -q 'pmode:0000' "$copy2/var/lib/nvpmodel/status" &&
+		pass "power set: 'y' at the prompt switches" || fail "power set answered y"
+	run_tty n clocks on --file "$tmp/dfs.conf" --jetson-clocks "$COHETE_SIM/jetson_clocks" \
+		--sysroot "$copy2"
+	if expect_rc "clocks on, answered n" 1 && [ ! -e "$tmp/dfs.conf" ]; then
+		pass "clocks on: 'n' at the prompt exits 1 and stores nothing"
+	else
+		show
+	fi
+fi
+
 echo "cli.sh: $checks runs, $failures failed, $nfix fixture sysroots"
 if [ "$failures" -ne 0 ]; then
 	exit 1
