@@ -3,7 +3,9 @@
  * and when it parses, a walk over everything a caller can reach (every
  * key, value and string of an array, the first and last element of
  * numeric arrays, the first and last byte of every tensor, lookups by key
- * and name) so ASan sees any pointer the parser let out of the buffer.
+ * and name) so ASan sees any pointer the parser let out of the buffer,
+ * and every key and string through coh_gguf_escape(), whose output must
+ * hold no control byte.
  * Built by scripts/fuzz.sh with clang; replayed over corpus/gguf/ by
  * tests/fuzz/replay.c everywhere.
  */
@@ -45,6 +47,31 @@ static void walk_array(const struct coh_gguf_kv *kv)
 	touch(kv->data, kv->data_bytes);
 }
 
+/*
+ * What coh_gguf_escape() makes of s: NUL-terminated inside the buffer,
+ * no control byte, the length it returns at least what it wrote; and the
+ * same text whole when the buffer is big enough.
+ */
+static void check_escape(const char *s, size_t len)
+{
+	char small[16], *big;
+	size_t n = coh_gguf_escape(small, sizeof(small), s, len), k;
+
+	k = strlen(small);
+	if (k >= sizeof(small) || k > n)
+		abort();
+	for (size_t i = 0; i < k; i++)
+		if ((uint8_t)small[i] < 0x20 || small[i] == 0x7f)
+			abort();
+	big = malloc(n + 1);
+	if (!big)
+		return;
+	if (coh_gguf_escape(big, n + 1, s, len) != n || strlen(big) != n ||
+	    strncmp(big, small, k) != 0)
+		abort();
+	free(big);
+}
+
 static void walk_kv(const struct coh_gguf *g, const struct coh_gguf_kv *kv)
 {
 	const char *s;
@@ -54,14 +81,18 @@ static void walk_kv(const struct coh_gguf *g, const struct coh_gguf_kv *kv)
 	bool b;
 
 	touch(kv->key, kv->key_len + 1);
-	if (strlen(kv->key) == kv->key_len && coh_gguf_find(g, kv->key) != kv)
-		abort();	/* lookup must find the unique key */
+	/* keys hold no NUL, and lookup finds the unique key */
+	if (strlen(kv->key) != kv->key_len || coh_gguf_find(g, kv->key) != kv)
+		abort();
+	check_escape(kv->key, kv->key_len);
 	if (kv->type == COH_GGUF_ARRAY) {
 		walk_array(kv);
 		return;
 	}
-	if (coh_gguf_kv_str(kv, &s, &len) == 0)
+	if (coh_gguf_kv_str(kv, &s, &len) == 0) {
 		touch(s, len);
+		check_escape(s, len);
+	}
 	if (coh_gguf_kv_uint(kv, &u) == 0)
 		sink ^= (uint8_t)u;
 	if (coh_gguf_kv_float(kv, &f) == 0)
