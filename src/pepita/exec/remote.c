@@ -109,6 +109,9 @@ static int gather_add(struct gather *g, const uint8_t *p, size_t n)
 		cap = g->cap ? g->cap : 65536;
 		while (cap < g->len + n + 1)
 			cap *= 2;
+		/* len + n <= max: max + 1 still fits */
+		if (g->max < SIZE_MAX && cap > g->max + 1)
+			cap = g->max + 1;
 		nb = realloc(g->buf, cap);
 		if (!nb)
 			return -ENOMEM;
