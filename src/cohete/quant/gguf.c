@@ -122,26 +122,22 @@ COH_API const char *coh_gguf_type_name(uint32_t type)
  */
 static size_t utf8_safe(const uint8_t *p, size_t left)
 {
-	uint32_t cp, min;
-	size_t n;
+	/* sequence length by lead byte; 0xc0, 0xc1 and 0xf5.. never lead */
+	size_t n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 :
+		   (p[0] & 0xf0) == 0xe0 ? 3 :
+		   p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	static const uint32_t min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	uint32_t cp = p[0] & (0x7fu >> n);
 
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2, cp = p[0] & 0x1fu, min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3, cp = p[0] & 0x0fu, min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4, cp = p[0] & 0x07u, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n > left)
+	if (!n || n > left)
 		return 0;
 	for (size_t k = 1; k < n; k++) {
 		if ((p[k] & 0xc0) != 0x80)
 			return 0;
 		cp = cp << 6 | (p[k] & 0x3fu);
 	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+	/* overlong forms, surrogates and C1 controls are not let through */
+	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
 	    cp <= 0x9f)
 		return 0;
 	return n;
