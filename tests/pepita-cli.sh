@@ -131,14 +131,16 @@ if [ -e /sys/block/zram0 ]; then
 		   python3 - "$out" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
-assert isinstance(doc, list) and doc, "an array of devices"
-z = [d for d in doc if d["name"] == "/dev/zram0"][0]
-assert set(z["mm_stat"]) >= {"orig_data_size", "compr_data_size",
-    "mem_used_total", "mem_limit", "mem_used_max", "same_pages",
-    "pages_compacted", "huge_pages", "huge_pages_since"}, "mm_stat fields"
-assert set(z["io_stat"]) >= {"failed_reads", "failed_writes", "invalid_io",
-    "notify_free"}, "io_stat fields"
-assert isinstance(z["disksize"], int) and isinstance(z["algorithms"], list)
+assert doc["schema"] == "pepita.zram.list/2", "schema"
+assert doc["devices"], "the devices"
+z = [d for d in doc["devices"] if d["name"] == "/dev/zram0"][0]
+assert set(z["mm_stat"]) == {"orig_data_bytes", "compr_data_bytes",
+    "mem_used_total_bytes", "mem_limit_bytes", "mem_used_max_bytes",
+    "same_page_count", "compacted_page_count", "huge_page_count",
+    "huge_page_since_reset_count"}, "mm_stat fields, nothing internal"
+assert set(z["io_stat"]) == {"failed_read_count", "failed_write_count",
+    "invalid_io_count", "notify_free_count"}, "io_stat fields, nothing internal"
+assert isinstance(z["disksize_bytes"], int) and isinstance(z["algorithms"], list)
 PY
 		then
 			echo "ok: pepita zram list --json parses"
@@ -227,6 +229,7 @@ elif ! command -v python3 >/dev/null 2>&1; then
 elif python3 - "$out" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
+assert doc["schema"] == "pepita.uring.probe/2", "schema"
 assert isinstance(doc["kernel"], str) and doc["kernel"], "kernel"
 assert isinstance(doc["last_op"], int), "last_op"
 assert isinstance(doc["features_raw"], int), "features_raw"

@@ -244,7 +244,7 @@ static json_t *fan_json(const struct coh_clocks_fan *f)
 static int show_json(const struct coh_clocks *c, int pinned)
 {
 	json_t *cpus = json_array(), *engines = json_array(), *fans = json_array();
-	json_t *doc = cli_json_doc("cohete.clocks/2", pep_time_real_ms());
+	json_t *doc;
 
 	for (unsigned int i = 0; i < c->cpu_count; i++)
 		json_array_append_new(cpus, cpu_json(&c->cpu[i]));
@@ -252,8 +252,7 @@ static int show_json(const struct coh_clocks *c, int pinned)
 		json_array_append_new(engines, domain_json(&c->engine[i], 1));
 	for (unsigned int i = 0; i < c->fan_count; i++)
 		json_array_append_new(fans, fan_json(&c->fan[i]));
-	if (doc && json_object_update_new(doc, json_pack(
-			"{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
+	doc = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
 			"soc_family", str_or_null(c->soc_family),
 			"machine", str_or_null(c->machine),
 			"power_mode", str_or_null(c->power_mode),
@@ -262,11 +261,9 @@ static int show_json(const struct coh_clocks *c, int pinned)
 			"cpus", cpus, "gpu", domain_json(&c->gpu, 0),
 			"gpu_active_tpc_count", num(c->gpu_tpcs),
 			"emc", domain_json(&c->emc, 0), "engines", engines, "fans", fans,
-			"unknown_line_count", (json_int_t)c->unknown_lines)) < 0) {
-		json_decref(doc);
-		doc = NULL;
-	}
-	return cli_json_print(doc);
+			"unknown_line_count", (json_int_t)c->unknown_lines);
+	return cli_json_print(cli_json_merge(cli_json_doc("cohete.clocks/2",
+							  pep_time_real_ms()), doc));
 }
 
 /* "729.6" MHz from kHz (div 1000) or Hz (div 1000000); "?" when unknown. */

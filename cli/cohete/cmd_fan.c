@@ -9,17 +9,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pepita/core.h>
+
 #include <cohete/power.h>
 
 #include "cmd.h"
+#include "json_doc.h"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: cohete fan [--sysroot DIR]\n"
+		"usage: cohete fan [--json] [--sysroot DIR]\n"
 		"       cohete fan set PWM|PERCENT%% [--yes] [--sysroot DIR]\n\n"
 		"Show the fan's PWM (0..255) and speed, or set the PWM and check that\n"
 		"it stuck (nvfancontrol, when running, takes it back: stop it first).\n\n"
+		"  --json          show: one JSON document\n"
 		"  --yes           do not ask (needed when stdin is not a terminal)\n"
 		"  --sysroot DIR   read and write /sys under DIR (also $COHETE_SYSROOT)\n"
 		"  -h, --help      this help\n");
@@ -38,7 +42,22 @@ static int64_t parse_pwm(const char *arg)
 	return *end || v < 0 || v > 255 ? -1 : v;
 }
 
-static int show(struct coh_sysroot *sr)
+/* Schema cohete.fan/1 (docs/cohete.1, JSON OUTPUT). */
+static int show_json(const struct coh_fan *fan)
+{
+	json_t *pct = fan->pwm == COH_NA ? json_null() :
+		      json_real((double)((fan->pwm * 1000 + 127) / 255) / 10);
+
+	return cli_json_print(cli_json_merge(
+		cli_json_doc("cohete.fan/1", pep_time_real_ms()),
+		json_pack("{s:s, s:o, s:o, s:o}", "source", fan->source,
+			  "pwm", fan->pwm == COH_NA ? json_null() : json_integer(fan->pwm),
+			  "pwm_percent", pct,
+			  "speed_rpm", fan->rpm == COH_NA ? json_null() :
+			  json_integer(fan->rpm))));
+}
+
+static int show(struct coh_sysroot *sr, int json)
 {
 	struct coh_fan fan;
 
@@ -47,6 +66,8 @@ static int show(struct coh_sysroot *sr)
 		cli_error("no fan found");
 		return CMD_EXIT_UNAVAILABLE;
 	}
+	if (json)
+		return show_json(&fan);
 	printf("%s: ", fan.source);
 	if (fan.pwm != COH_NA)
 		printf("pwm %" PRId64 "/255 (%" PRId64 "%%)", fan.pwm,
@@ -92,18 +113,21 @@ int cmd_fan(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "yes", no_argument, NULL, 'y' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "sysroot", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sysroot = NULL;
 	struct coh_sysroot *sr;
-	int c, yes = 0, ret, setting;
+	int c, yes = 0, json = 0, ret, setting;
 
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "hy", longopts)) != -1) {
 		if (c == 'y') {
 			yes = 1;
+		} else if (c == 'j') {
+			json = 1;
 		} else if (c == 's') {
 			sysroot = optarg;
 		} else if (c == 'h') {
@@ -120,9 +144,13 @@ int cmd_fan(int argc, char **argv)
 		cli_error("usage: cohete fan [set PWM]");
 		return CMD_EXIT_USAGE;
 	}
+	if (setting && json) {
+		cli_error("--json applies to showing the fan, not to 'set'");
+		return CMD_EXIT_USAGE;
+	}
 	if (cli_open_sysroot(sysroot, &sr))
 		return CMD_EXIT_FAIL;
-	ret = setting ? set(sr, argv[optind + 1], yes) : show(sr);
+	ret = setting ? set(sr, argv[optind + 1], yes) : show(sr, json);
 	coh_sysroot_close(sr);
 	return ret;
 }

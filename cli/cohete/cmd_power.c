@@ -11,9 +11,12 @@
 
 #include <jansson.h>
 
+#include <pepita/core.h>
+
 #include <cohete/power.h>
 
 #include "cmd.h"
+#include "json_doc.h"
 
 #define CONF_MAX (256 * 1024)
 
@@ -101,7 +104,6 @@ static int show(const struct coh_nvpmodel_conf *c, const struct coh_power_mode *
 		int json)
 {
 	json_t *modes, *doc;
-	char *text;
 
 	if (!json) {
 		for (size_t i = 0; i < c->mode_count; i++)
@@ -115,17 +117,13 @@ static int show(const struct coh_nvpmodel_conf *c, const struct coh_power_mode *
 	for (size_t i = 0; i < c->mode_count; i++)
 		json_array_append_new(modes, json_pack("{s:I, s:s}", "id",
 			(json_int_t)c->modes[i].id, "name", c->modes[i].name));
-	doc = json_pack("{s:o, s:o, s:o}", "current", now->id == COH_NA ? json_null() :
+	doc = json_pack("{s:o, s:o, s:o}",
+			"current", now->id == COH_NA ? json_null() :
 			json_pack("{s:I, s:s}", "id", (json_int_t)now->id, "name", now->name),
-			"default", c->default_id < 0 ? json_null() :
+			"default_id", c->default_id < 0 ? json_null() :
 			json_integer(c->default_id), "modes", modes);
-	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(doc);
-	if (!text)
-		return CMD_EXIT_FAIL;
-	puts(text);
-	free(text);
-	return CMD_EXIT_OK;
+	return cli_json_print(cli_json_merge(cli_json_doc("cohete.power/2",
+							  pep_time_real_ms()), doc));
 }
 
 /* "2" or "MAXN_SUPER" -> the mode id; -1 when no mode matches. */

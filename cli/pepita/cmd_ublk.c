@@ -19,10 +19,12 @@
 #include <unistd.h>
 
 #include <pepita/blkmq.h>
+#include <pepita/core.h>
 #include <pepita/ublk.h>
 #include <pepita/zram.h>
 
 #include "cmd.h"
+#include "json_doc.h"
 #include "ublk_cli.h"
 
 static void usage(FILE *out)
@@ -279,16 +281,21 @@ static void serve(struct pep_ublk_dev *dev, const struct ublk_spec *s,
 	ublk_state_remove(id);
 }
 
+/* The device's path, or with --json schema pepita.ublk.add/2 on one line. */
 static void print_added(int id, const struct ublk_spec *s, uint64_t size, int pid,
 			int json)
 {
+	char stamp[PEP_RFC3339_SIZE];
+
 	if (!json) {
 		printf("/dev/ublkb%d\n", id);
 		return;
 	}
-	printf("{\"id\": %d, \"block\": \"/dev/ublkb%d\", \"char\": \"/dev/ublkc%d\", "
-	       "\"target\": \"%s\", \"size\": %" PRIu64 ", \"queues\": %u, "
-	       "\"depth\": %u, \"pid\": %d}\n", id, id, id, s->type, size,
+	pep_time_rfc3339(pep_time_real_ms(), stamp, sizeof(stamp));
+	printf("{\"schema\": \"pepita.ublk.add/2\", \"timestamp\": \"%s\", "
+	       "\"id\": %d, \"block\": \"/dev/ublkb%d\", \"char\": \"/dev/ublkc%d\", "
+	       "\"target\": \"%s\", \"size_bytes\": %" PRIu64 ", \"queue_count\": %u, "
+	       "\"queue_depth\": %u, \"pid\": %d}\n", stamp, id, id, id, s->type, size,
 	       s->queues ? s->queues : 1, s->depth ? s->depth : 64, pid);
 }
 
@@ -516,21 +523,25 @@ static json_t *device_json(struct pep_ublk_ctrl *c, int id)
 	if (pep_ublk_get_info(c, id, &info, NULL) < 0)
 		return NULL;
 	o = json_pack("{s:i, s:s, s:i, s:i, s:i}", "id", id, "state",
-		      pep_ublk_state_name(info.state), "queues", info.nr_queues,
-		      "depth", info.depth, "pid", info.pid);
+		      pep_ublk_state_name(info.state), "queue_count", info.nr_queues,
+		      "queue_depth", info.depth, "pid", info.pid);
 	if (pep_ublk_get_params(c, id, &p, NULL) == 0)
-		json_object_set_new(o, "size", json_integer((json_int_t)p.size));
+		json_object_set_new(o, "size_bytes", json_integer((json_int_t)p.size));
 	state = ublk_state_read(id, &s);
 	if (state) {
-		static const char *const keys[] = { "target", "file", "requests", "errors",
-						    "tag_collisions", "bad_descriptors",
-						    "zram" };
+		/* the server's state file (ublk_state.c) and the key it is listed as */
+		static const char *const keys[][2] = {
+			{ "target", "target" }, { "file", "file" },
+			{ "requests", "request_count" }, { "errors", "error_count" },
+			{ "tag_collisions", "tag_collision_count" },
+			{ "bad_descriptors", "bad_descriptor_count" }, { "zram", "zram" },
+		};
 
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-			json_t *v = json_object_get(state, keys[i]);
+			json_t *v = json_object_get(state, keys[i][0]);
 
 			if (v)
-				json_object_set(o, keys[i], v);
+				json_object_set(o, keys[i][1], v);
 		}
 		ublk_spec_free(&s);
 		json_decref(state);
@@ -548,18 +559,18 @@ static void print_device_line(json_t *o)
 	       JSON_INTEGER_FORMAT " %s",
 	       json_integer_value(json_object_get(o, "id")),
 	       json_string_value(json_object_get(o, "state")),
-	       json_integer_value(json_object_get(o, "queues")),
-	       json_integer_value(json_object_get(o, "depth")),
+	       json_integer_value(json_object_get(o, "queue_count")),
+	       json_integer_value(json_object_get(o, "queue_depth")),
 	       json_integer_value(json_object_get(o, "pid")),
 	       json_is_string(json_object_get(o, "target")) ?
 	       json_string_value(json_object_get(o, "target")) : "-");
 	if (json_is_object(z))
 		printf(" %s, %" JSON_INTEGER_FORMAT " MiB stored in %"
 		       JSON_INTEGER_FORMAT " MiB, ratio %.2f",
-		       json_string_value(json_object_get(z, "comp")),
-		       json_integer_value(json_object_get(z, "orig_data_size")) >> 20,
-		       json_integer_value(json_object_get(z, "mem_used_total")) >> 20,
-		       json_real_value(json_object_get(z, "ratio")));
+		       json_string_value(json_object_get(z, "algorithm")),
+		       json_integer_value(json_object_get(z, "orig_data_bytes")) >> 20,
+		       json_integer_value(json_object_get(z, "mem_used_total_bytes")) >> 20,
+		       json_real_value(json_object_get(z, "compression_ratio")));
 	putchar('\n');
 }
 
@@ -622,10 +633,9 @@ static int cmd_list(int argc, char **argv)
 	}
 	pep_ublk_ctrl_close(c);
 	if (json) {
-		char *text = json_dumps(all, JSON_INDENT(2));
-
-		puts(text ? text : "[]");
-		free(text);
+		return cli_json_print(cli_json_add(cli_json_doc("pepita.ublk.list/2",
+								 pep_time_real_ms()),
+						   "devices", all));
 	} else {
 		size_t i;
 		json_t *o;

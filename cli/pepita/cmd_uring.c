@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <pepita/core.h>
 #include <pepita/uring.h>
 
 #include "cmd.h"
+#include "json_doc.h"
 
 static const struct {
 	uint32_t flag;
@@ -155,30 +157,19 @@ static json_t *opcodes_json(const struct pep_uring_probe *p)
 	return arr;
 }
 
+/* Schema pepita.uring.probe/2 (docs/pepita.1, JSON OUTPUT). */
 static int print_json(const struct pep_uring_probe *p)
 {
-	json_t *doc;
-	char *text;
+	json_t *body = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}",
+				 "kernel", p->kernel,
+				 "last_op", (json_int_t)p->last_op,
+				 "features_raw", (json_int_t)p->features,
+				 "features", features_json(p),
+				 "setup_flags", setup_flags_json(p),
+				 "opcodes", opcodes_json(p));
 
-	doc = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}",
-			"kernel", p->kernel,
-			"last_op", (json_int_t)p->last_op,
-			"features_raw", (json_int_t)p->features,
-			"features", features_json(p),
-			"setup_flags", setup_flags_json(p),
-			"opcodes", opcodes_json(p));
-	if (!doc)
-		goto err;
-	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(doc);
-	if (!text)
-		goto err;
-	puts(text);
-	free(text);
-	return CMD_EXIT_OK;
-err:
-	cli_error("cannot build JSON: out of memory");
-	return CMD_EXIT_FAIL;
+	return cli_json_print(cli_json_merge(cli_json_doc("pepita.uring.probe/2",
+							  pep_time_real_ms()), body));
 }
 
 static int cmd_probe(int argc, char **argv)

@@ -14,9 +14,11 @@
 
 #include <jansson.h>
 
+#include <pepita/core.h>
 #include <pepita/zram.h>
 
 #include "cmd.h"
+#include "json_doc.h"
 
 static void usage(FILE *out)
 {
@@ -41,7 +43,7 @@ static void usage(FILE *out)
 		"                     data is lost)\n"
 		"  -f, --find         the first free device (the default)\n"
 		"  -p, --priority P   swap priority 0..32767 (default: the kernel's)\n"
-		"  --json             list: a JSON array with every mm_stat/io_stat field\n"
+		"  --json             list: one JSON document, every mm_stat/io_stat field\n"
 		"  -h, --help         this help\n");
 }
 
@@ -157,26 +159,61 @@ static void print_table(const struct pep_zram_dev *devs, size_t n)
 	}
 }
 
+/*
+ * Fields in the kernel's order, the value or null when the kernel printed
+ * fewer (an older kernel, or a file that could not be read: nfields 0).
+ */
+static json_t *fields_json(const char *const keys[], const uint64_t vals[],
+			   unsigned int count, unsigned int nfields)
+{
+	json_t *o = json_object();
+
+	for (unsigned int i = 0; o && i < count; i++)
+		json_object_set_new(o, keys[i], i < nfields ?
+				    json_integer((json_int_t)vals[i]) : json_null());
+	return o;
+}
+
 /* mm_stat's fields by name; also the ublk zram target's statistics. */
 json_t *zram_mm_stat_json(const struct pep_zram_mm_stat *mm)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}",
-		"orig_data_size", (json_int_t)mm->orig_data_size,
-		"compr_data_size", (json_int_t)mm->compr_data_size,
-		"mem_used_total", (json_int_t)mm->mem_used_total,
-		"mem_limit", (json_int_t)mm->mem_limit,
-		"mem_used_max", (json_int_t)mm->mem_used_max,
-		"same_pages", (json_int_t)mm->same_pages,
-		"pages_compacted", (json_int_t)mm->pages_compacted,
-		"huge_pages", (json_int_t)mm->huge_pages,
-		"huge_pages_since", (json_int_t)mm->huge_pages_since,
-		"nfields", (int)mm->nfields);
+	static const char *const keys[] = {
+		"orig_data_bytes", "compr_data_bytes", "mem_used_total_bytes",
+		"mem_limit_bytes", "mem_used_max_bytes", "same_page_count",
+		"compacted_page_count", "huge_page_count",
+		"huge_page_since_reset_count",
+	};
+	const uint64_t vals[] = {
+		mm->orig_data_size, mm->compr_data_size, mm->mem_used_total,
+		mm->mem_limit, mm->mem_used_max, mm->same_pages,
+		mm->pages_compacted, mm->huge_pages, mm->huge_pages_since,
+	};
+
+	return fields_json(keys, vals, 9, mm->nfields);
+}
+
+static json_t *io_stat_json(const struct pep_zram_io_stat *io)
+{
+	static const char *const keys[] = {
+		"failed_read_count", "failed_write_count", "invalid_io_count",
+		"notify_free_count",
+	};
+	const uint64_t vals[] = {
+		io->failed_reads, io->failed_writes, io->invalid_io, io->notify_free,
+	};
+
+	return fields_json(keys, vals, 4, io->nfields);
+}
+
+/* Original bytes per stored byte; null while nothing is stored. */
+json_t *zram_ratio_json(const struct pep_zram_mm_stat *mm)
+{
+	return mm->compr_data_size ? json_real(pep_zram_ratio(mm)) : json_null();
 }
 
 static json_t *dev_json(const struct pep_zram_dev *z)
 {
 	const struct pep_zram_mm_stat *mm = &z->mm;
-	const struct pep_zram_io_stat *io = &z->io;
 	json_t *algos = json_array();
 	char name[24], list[PEP_ZRAM_ALGOS_MAX];
 
@@ -185,21 +222,16 @@ static json_t *dev_json(const struct pep_zram_dev *z)
 	for (char *save, *a = strtok_r(list, " ", &save); a;
 	     a = strtok_r(NULL, " ", &save))
 		json_array_append_new(algos, json_string(a));
-	return json_pack("{s:s, s:i, s:b, s:I, s:s?, s:o, s:b, s:s?, s:f,"
-			 " s:o, s:{s:I, s:I, s:I, s:I, s:i}}",
+	return json_pack("{s:s, s:i, s:b, s:I, s:s?, s:o, s:b, s:s?, s:o,"
+			 " s:o, s:o}",
 		"name", name, "id", z->id, "initialised", z->initialised,
-		"disksize", (json_int_t)z->disksize,
+		"disksize_bytes", (json_int_t)z->disksize,
 		"algorithm", z->algorithm[0] ? z->algorithm : NULL,
 		"algorithms", algos, "swap", z->swap,
 		"mountpoint", z->mountpoint[0] ? z->mountpoint : NULL,
-		"ratio", pep_zram_ratio(mm),
+		"compression_ratio", zram_ratio_json(mm),
 		"mm_stat", zram_mm_stat_json(mm),
-		"io_stat",
-		"failed_reads", (json_int_t)io->failed_reads,
-		"failed_writes", (json_int_t)io->failed_writes,
-		"invalid_io", (json_int_t)io->invalid_io,
-		"notify_free", (json_int_t)io->notify_free,
-		"nfields", (int)io->nfields);
+		"io_stat", io_stat_json(&z->io));
 }
 
 static int cmd_list(int argc, char **argv)
@@ -234,17 +266,16 @@ static int cmd_list(int argc, char **argv)
 	}
 	if (json) {
 		json_t *all = json_array();
-		char *text;
 
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; all && i < n; i++)
 			json_array_append_new(all, dev_json(&devs[i]));
-		text = json_dumps(all, JSON_INDENT(2));
-		puts(text ? text : "[]");
-		free(text);
-		json_decref(all);
-	} else if (n) {
-		print_table(devs, n);
+		free(devs);
+		return cli_json_print(cli_json_add(cli_json_doc("pepita.zram.list/2",
+								 pep_time_real_ms()),
+						   "devices", all));
 	}
+	if (n)
+		print_table(devs, n);
 	free(devs);
 	return CMD_EXIT_OK;
 }

@@ -47,15 +47,19 @@ static void state_path(int id, char *buf, size_t size)
 	snprintf(buf, size, "%s/%d.json", run_dir(), id);
 }
 
-/* The zram target's mm_stat fields and ratio, as `pepita zram list --json`. */
+/*
+ * The zram target's mm_stat fields, as `pepita zram list --json` names
+ * them, with its algorithm and ratio; `ublk list --json` shows it as is.
+ */
 static json_t *zram_json(const struct ublk_spec *s,
 			 const struct pep_zram_mm_stat *zm)
 {
 	json_t *o = zram_mm_stat_json(zm);
 
 	if (o) {
-		json_object_set_new(o, "comp", json_string(s->comp ? s->comp : "lz4"));
-		json_object_set_new(o, "ratio", json_real(pep_zram_ratio(zm)));
+		json_object_set_new(o, "algorithm",
+				    json_string(s->comp ? s->comp : "lz4"));
+		json_object_set_new(o, "compression_ratio", zram_ratio_json(zm));
 	}
 	return o;
 }

@@ -141,11 +141,11 @@ test_add_del() {
 # add --json: the documented keys, with the values asked for.
 check_json_add() {
 	add -t ram --size 16M --queues 2 --depth 32 || return 1
-	for pair in "char=/dev/ublkc$dev_id" target=ram; do
+	for pair in "char=/dev/ublkc$dev_id" target=ram schema=pepita.ublk.add/2; do
 		[ "$(json_str "$add_json" "${pair%%=*}")" = "${pair#*=}" ] ||
 			fail "add --json: ${pair%%=*} is not ${pair#*=}: $add_json"
 	done
-	for pair in size=16777216 queues=2 depth=32; do
+	for pair in size_bytes=16777216 queue_count=2 queue_depth=32; do
 		[ "$(json_num "$add_json" "${pair%%=*}")" = "${pair#*=}" ] ||
 			fail "add --json: ${pair%%=*} is not ${pair#*=}: $add_json"
 	done

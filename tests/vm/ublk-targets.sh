@@ -182,9 +182,9 @@ zram_stats_seen() {
 	i=0
 	while [ "$i" -lt 10 ]; do
 		json=$(dev_json "$1")
-		orig=$(json_num "$json" orig_data_size)
+		orig=$(json_num "$json" orig_data_bytes)
 		if [ -n "$orig" ] && [ "$orig" -gt 0 ]; then
-			say "device $1: the store holds $orig bytes in $(json_num "$json" mem_used_total)"
+			say "device $1: the store holds $orig bytes in $(json_num "$json" mem_used_total_bytes)"
 			return 0
 		fi
 		i=$((i + 1))
@@ -212,7 +212,8 @@ test_zram() {
 }
 
 # stat_of ID KEY: a number the server reports for device ID in `pepita
-# ublk list --json` (its counters: requests, errors, tag_collisions).
+# ublk list --json` (its counters: request_count, error_count,
+# tag_collision_count).
 stat_of() {
 	json_num "$(dev_json "$1")" "$2"
 }
@@ -224,7 +225,7 @@ stat_of() {
 server_counts_clean() {
 	i=0 last=''
 	while :; do
-		now=$(stat_of "$1" requests)
+		now=$(stat_of "$1" request_count)
 		[ -n "$now" ] && [ "$now" != 0 ] && [ "$now" = "$last" ] && break
 		i=$((i + 1))
 		if [ "$i" -ge 10 ]; then
@@ -235,7 +236,7 @@ server_counts_clean() {
 		sleep 1
 	done
 	json=$(dev_json "$1")
-	for key in tag_collisions errors; do
+	for key in tag_collision_count error_count; do
 		n=$(json_num "$json" "$key")
 		[ -n "$n" ] || { fail "device $1: pepita ublk list --json has no $key: $json"; return 1; }
 		[ "$n" = 0 ] || { fail "device $1: the server counted $n $key: $json"; return 1; }

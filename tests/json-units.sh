@@ -1,0 +1,186 @@
+#!/bin/bash
+# The JSON convention (docs/cohete.1 and docs/pepita.1, JSON OUTPUT) on
+# every JSON document the tools print here: `cohete status` on every
+# fixture tree (and a few --watch lines), `cohete tegrastats` on every
+# sample line and live through the simulator, `cohete clocks show`, `cohete
+# power` and `cohete fan` on every tree where they answer, and `pepita zram
+# list`, `pepita ublk list` and `pepita uring probe` on this machine.
+#
+# Each document must carry "schema" ("<tool>.<command>/<N>") and
+# "timestamp" (RFC 3339 UTC with milliseconds), and every key that holds a
+# number must end in a unit (_bytes, _mw, _mv, _ma, _mhz, _celsius,
+# _percent, _ms, _s, _rpm, _count) or be one of the few unitless keys
+# below (ids, indices, raw register values); no internal field (nfields)
+# may show.
+#
+# Environment (tests/meson.build): COHETE_BIN, PEPITA_BIN, COHETE_FIXTURES,
+# COHETE_SIM, and COHETE_RUN (the exe wrapper) in cross builds.
+# Exit: 0 pass, 1 fail, 77 skip (no python3), 99 not set up.
+set -u
+
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "SKIP: python3 not installed (it reads the documents)"
+	exit 77
+fi
+for bin in "${COHETE_BIN:-}" "${PEPITA_BIN:-}"; do
+	if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+		echo "json-units.sh: COHETE_BIN or PEPITA_BIN not set or not executable" >&2
+		exit 99
+	fi
+done
+fixtures=${COHETE_FIXTURES:-$(cd "$(dirname "$0")" && pwd)/fixtures}
+sim=${COHETE_SIM:-$(cd "$(dirname "$0")" && pwd)/sim}
+unset COHETE_SYSROOT
+export NO_COLOR=1
+
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+docs=$tmp/docs
+mkdir "$docs"
+
+failures=0
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+tmo=
+if command -v timeout >/dev/null 2>&1; then
+	tmo="timeout 60"
+fi
+
+# keep NAME KIND TOOL ARGS...: run the tool; its stdout is kept as
+# $docs/NAME.KIND (KIND json: one document, jsonl: one per line). Exit 69
+# (no such hardware or kernel feature here) keeps nothing; any other
+# failure is one.
+n=0
+keep() {
+	local name=$1 kind=$2 tool=$3 rc=0
+	shift 3
+	# shellcheck disable=SC2086  # COHETE_RUN / tmo are word lists
+	$tmo ${COHETE_RUN:-} "$tool" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?
+	case $rc in
+	0)
+		mv "$tmp/out" "$docs/$name.$kind"
+		n=$((n + 1))
+		;;
+	69) ;;
+	*) fail "$(basename "$tool") $*: exit $rc: $(head -c 300 "$tmp/err")" ;;
+	esac
+}
+
+for dir in "$fixtures"/sysroots/*/; do
+	dir=${dir%/}
+	name=$(basename "$dir")
+	keep "status-$name" json "$COHETE_BIN" status --json --sysroot "$dir"
+	keep "power-$name" json "$COHETE_BIN" power --json --sysroot "$dir"
+	keep "fan-$name" json "$COHETE_BIN" fan --json --sysroot "$dir"
+	[ -f "$dir/etc/nv_tegra_release" ] &&
+		keep "clocks-$name" json "$COHETE_BIN" clocks show --json \
+			--jetson-clocks "$sim/jetson_clocks" --sysroot "$dir"
+done
+
+# --watch: one document per line; stopped after a few.
+tree=$fixtures/sysroots/orin-nano-8gb-super-r36
+# shellcheck disable=SC2086
+timeout -s INT 2 ${COHETE_RUN:-} "$COHETE_BIN" status --json --watch 0.2 \
+	--sysroot "$tree" >"$docs/status-watch.jsonl" 2>"$tmp/err" </dev/null
+
+grep -v '^#' "$fixtures/tegrastats/samples.txt" | grep -v '^$' >"$tmp/samples"
+# shellcheck disable=SC2086
+if ${COHETE_RUN:-} "$COHETE_BIN" tegrastats --json <"$tmp/samples" \
+	>"$docs/tegrastats-samples.jsonl" 2>"$tmp/err"; then
+	n=$((n + 1))
+else
+	fail "cohete tegrastats --json on the samples: $(head -c 300 "$tmp/err")"
+fi
+keep tegrastats-live jsonl "$COHETE_BIN" tegrastats --json --count 2 \
+	--interval 100 --tegrastats "$sim/tegrastats" --sysroot "$tree"
+
+keep zram-list json "$PEPITA_BIN" zram list --json
+keep ublk-list json "$PEPITA_BIN" ublk list --json
+keep uring-probe json "$PEPITA_BIN" uring probe --json
+
+python3 - "$docs" <<'PY' || failures=$((failures + 1))
+import json, os, re, sys
+
+UNITS = ("_bytes", "_mw", "_mv", "_ma", "_mhz", "_celsius", "_percent",
+         "_ms", "_s", "_rpm", "_count")
+# Numbers without a unit: ids and indices, raw values a unit would misname.
+UNITLESS = {
+    "id",            # a core, zone, mode or device number
+    "default_id",    # the nvpmodel mode booted into
+    "pid",           # a process id
+    "op",            # an io_uring opcode number
+    "last_op",       # the highest opcode the kernel knows
+    "features_raw",  # the io_uring feature bit mask
+    "pwm",           # the fan's raw duty level, 0..255
+    "pwm_enable",    # the hwmon fan mode: 0 full, 1 manual, 2 automatic
+    "queue_depth",   # requests in flight per queue
+    "compression_ratio",  # original bytes per stored byte
+}
+INTERNAL = {"nfields"}
+SCHEMA = re.compile(r"^(cohete|pepita)\.[a-z]+(\.[a-z]+)?/[1-9][0-9]*$")
+STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+problems = []
+
+def number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+def walk(where, o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            path = where + "." + k
+            if k in INTERNAL:
+                problems.append("%s: internal field" % path)
+            nums = number(v) or (isinstance(v, list) and v and
+                                 all(number(x) for x in v))
+            if nums and k not in UNITLESS and not k.endswith(UNITS):
+                problems.append("%s = %r: a number without a unit suffix" %
+                                (path, v if number(v) else v[:3]))
+            walk(path, v)
+    elif isinstance(o, list):
+        for i, v in enumerate(o):
+            walk("%s[%d]" % (where, i), v)
+
+def check(name, doc):
+    if not isinstance(doc, dict):
+        problems.append("%s: not an object" % name)
+        return
+    if not SCHEMA.match(str(doc.get("schema"))):
+        problems.append("%s: schema %r" % (name, doc.get("schema")))
+    if not STAMP.match(str(doc.get("timestamp"))):
+        problems.append("%s: timestamp %r" % (name, doc.get("timestamp")))
+    walk(name, doc)
+
+count = 0
+for f in sorted(os.listdir(sys.argv[1])):
+    path = os.path.join(sys.argv[1], f)
+    try:
+        if f.endswith(".jsonl"):
+            for i, line in enumerate(open(path)):
+                check("%s:%d" % (f, i + 1), json.loads(line))
+                count += 1
+        else:
+            check(f, json.load(open(path)))
+            count += 1
+    except ValueError as e:
+        problems.append("%s: not JSON: %s" % (f, e))
+for p in problems[:40]:
+    print("FAIL: " + p)
+if len(problems) > 40:
+    print("... and %d more" % (len(problems) - 40))
+print("%d documents checked, %d problems" % (count, len(problems)))
+sys.exit(1 if problems else 0)
+PY
+
+for want in status-orin-nano-8gb-super-r36.json power-orin-nano-8gb-super-r36.json \
+	    fan-orin-nano-8gb-super-r36.json clocks-orin-nano-8gb-super-r36.json \
+	    tegrastats-live.jsonl zram-list.json uring-probe.json; do
+	[ -s "$docs/$want" ] || echo "note: no $want here (exit 69: not on this machine)"
+done
+[ -s "$docs/ublk-list.json" ] || echo "note: no ublk driver here: pepita ublk list not checked"
+echo "json-units.sh: $n commands, $failures failed"
+[ "$failures" -eq 0 ] || exit 1
+exit 0
