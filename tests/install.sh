@@ -1,7 +1,8 @@
 #!/bin/bash
-# meson install puts tools, headers, shared and static libraries and both
-# .pc files in place, and a program outside the tree builds against them
-# with pkg-config alone (shared and --static). Suite host.
+# meson install puts tools, headers, shared and static libraries, both
+# .pc files and the bash and zsh completion in place, and a program outside
+# the tree builds against them with pkg-config alone (shared and --static).
+# Suite host.
 #
 #   tests/install.sh BUILDDIR
 set -eu
@@ -18,6 +19,11 @@ pcdir=$(dirname "$(find "$dest" -name cohete.pc | head -n1)")
 for tool in cohete pepita; do
 	[ -x "$(find "$dest" -path "*/bin/$tool")" ] ||
 		{ echo "FAIL: $tool not installed" >&2; exit 1; }
+done
+for f in bash-completion/completions/pepita bash-completion/completions/cohete \
+	 zsh/site-functions/_pepita zsh/site-functions/_cohete; do
+	[ -f "$(find "$dest" -path "*/share/$f")" ] ||
+		{ echo "FAIL: share/$f (shell completion) not installed" >&2; exit 1; }
 done
 
 cat > "$dest/consumer.c" <<'C'
