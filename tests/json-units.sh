@@ -11,7 +11,8 @@
 # number must end in a unit (_bytes, _mw, _mv, _ma, _mhz, _celsius,
 # _percent, _ms, _s, _rpm, _count) or be one of the few unitless keys
 # below (ids, indices, raw register values); no internal field (nfields)
-# may show.
+# may show; and every key must be documented in the man page's JSON OUTPUT
+# section.
 #
 # Environment (tests/meson.build): COHETE_BIN, PEPITA_BIN, COHETE_FIXTURES,
 # COHETE_SIM, and COHETE_RUN (the exe wrapper) in cross builds.
@@ -37,6 +38,7 @@ tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT
 docs=$tmp/docs
 mkdir "$docs"
+man=${DOCS:-$(cd "$(dirname "$0")/../docs" && pwd)}
 
 failures=0
 fail() {
@@ -101,7 +103,7 @@ keep zram-list json "$PEPITA_BIN" zram list --json
 keep ublk-list json "$PEPITA_BIN" ublk list --json
 keep uring-probe json "$PEPITA_BIN" uring probe --json
 
-python3 - "$docs" <<'PY' || failures=$((failures + 1))
+python3 - "$docs" "$man" <<'PY' || failures=$((failures + 1))
 import json, os, re, sys
 
 UNITS = ("_bytes", "_mw", "_mv", "_ma", "_mhz", "_celsius", "_percent",
@@ -123,15 +125,29 @@ INTERNAL = {"nfields"}
 SCHEMA = re.compile(r"^(cohete|pepita)\.[a-z]+(\.[a-z]+)?/[1-9][0-9]*$")
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
+# Objects whose keys are names (idle states, io_uring features and flags).
+NAMED = {"idle_states", "features", "setup_flags"}
+
+def documented(page):
+    text = open(page).read()
+    section = text.split(".SH JSON OUTPUT", 1)[1].split("\n.SH ", 1)[0]
+    return set(re.findall(r"[a-z][a-z0-9_]*", section.replace("\\-", "-")))
+
+tool_words = {t: documented(os.path.join(sys.argv[2], t + ".1"))
+              for t in ("cohete", "pepita")}
 problems = []
 
 def number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
-def walk(where, o):
+def walk(where, o, words):
     if isinstance(o, dict):
         for k, v in o.items():
             path = where + "." + k
+            if k not in words:
+                problems.append("%s: not in the man page's JSON OUTPUT" % path)
+            if k in NAMED:
+                continue
             if k in INTERNAL:
                 problems.append("%s: internal field" % path)
             nums = number(v) or (isinstance(v, list) and v and
@@ -139,10 +155,10 @@ def walk(where, o):
             if nums and k not in UNITLESS and not k.endswith(UNITS):
                 problems.append("%s = %r: a number without a unit suffix" %
                                 (path, v if number(v) else v[:3]))
-            walk(path, v)
+            walk(path, v, words)
     elif isinstance(o, list):
         for i, v in enumerate(o):
-            walk("%s[%d]" % (where, i), v)
+            walk("%s[%d]" % (where, i), v, words)
 
 def check(name, doc):
     if not isinstance(doc, dict):
@@ -152,7 +168,8 @@ def check(name, doc):
         problems.append("%s: schema %r" % (name, doc.get("schema")))
     if not STAMP.match(str(doc.get("timestamp"))):
         problems.append("%s: timestamp %r" % (name, doc.get("timestamp")))
-    walk(name, doc)
+    tool = str(doc.get("schema")).split(".")[0]
+    walk(name, doc, tool_words.get(tool, set()))
 
 count = 0
 for f in sorted(os.listdir(sys.argv[1])):
@@ -174,6 +191,32 @@ if len(problems) > 40:
 print("%d documents checked, %d problems" % (count, len(problems)))
 sys.exit(1 if problems else 0)
 PY
+
+# README.md's jq example prints what it says it prints.
+readme=$(cd "$(dirname "$0")/.." && pwd)/README.md
+if ! command -v jq >/dev/null 2>&1; then
+	echo "note: no jq: README.md's example not run"
+elif [ -f "$readme" ] && [ -z "${COHETE_RUN:-}" ]; then
+	python3 - "$readme" >"$tmp/example" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"\n\$ (\./build/cli/cohete status --json[^\n]*\|\n(?:    [^\n]*\n)+)(\{[^\n]*\})\n", text)
+if m:
+    print(m.group(1).replace("./build/cli/cohete", '"$COHETE_BIN"').strip())
+    print(m.group(2))
+PY
+	if [ "$(wc -l <"$tmp/example")" -lt 2 ]; then
+		fail "README.md: no 'cohete status --json | jq' example found"
+	else
+		head -n -1 "$tmp/example" >"$tmp/example.sh"
+		got=$(cd "$(dirname "$readme")" && COHETE_BIN=$COHETE_BIN bash "$tmp/example.sh" 2>&1)
+		if [ "$got" = "$(tail -n 1 "$tmp/example")" ]; then
+			echo "ok: README.md's jq example prints what it shows"
+		else
+			fail "README.md's jq example prints $got"
+		fi
+	fi
+fi
 
 for want in status-orin-nano-8gb-super-r36.json power-orin-nano-8gb-super-r36.json \
 	    fan-orin-nano-8gb-super-r36.json clocks-orin-nano-8gb-super-r36.json \
