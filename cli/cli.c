@@ -31,6 +31,8 @@ void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	/* One line, whole, when threads (the agent's) report at once. */
+	flockfile(stderr);
 	if (where.cmd[0])
 		fprintf(stderr, "%s: %s: ", where.tool, where.cmd);
 	else
@@ -39,6 +41,7 @@ void cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void cli_hint_help(void)

@@ -481,8 +481,10 @@ static int cmd_recover(int argc, char **argv)
 		return CMD_EXIT_OK;
 	}
 	if (argc < 2 || argc > 3 || (argc == 3 && !foreground)) {
-		cli_error(argc < 2 ? "which device?" : "unexpected argument '%s'",
-			  argv[argc - 1]);
+		if (argc < 2)
+			cli_error("which device?");
+		else
+			cli_error("unexpected argument '%s'", argv[argc - 1]);
 		cli_hint_help();
 		return CMD_EXIT_USAGE;
 	}
