@@ -42,24 +42,39 @@ deps:
 deps-test:
 	scripts/deps.sh --test
 
-# Configure once; an existing build dir only gets --werror switched on in CI.
+# Configure once. TESTS=true also builds the test programs, the test VM
+# images and the benchmarks (meson option "tests"): `make run` and `make
+# build` need none of them, nor the packages that build them. An existing
+# build dir is only ever switched on (tests, --werror in CI), never off.
+TESTS ?= false
 setup:
 	@if [ ! -f $(BUILD)/build.ninja ]; then \
-		echo "meson setup $(BUILD) $(MESON_SETUP_ARGS)"; \
-		meson setup $(BUILD) $(MESON_SETUP_ARGS); \
-	elif [ -n "$(filter --werror,$(MESON_SETUP_ARGS))" ]; then \
-		meson configure $(BUILD) -Dwerror=true; \
+		echo "meson setup $(BUILD) -Dtests=$(TESTS) $(MESON_SETUP_ARGS)"; \
+		meson setup $(BUILD) -Dtests=$(TESTS) $(MESON_SETUP_ARGS); \
+	else \
+		if [ "$(TESTS)" = true ] && ! grep -q '"name": "tests", "value": true' \
+			$(BUILD)/meson-info/intro-buildoptions.json 2>/dev/null; then \
+			echo "meson configure $(BUILD) -Dtests=true"; \
+			meson configure $(BUILD) -Dtests=true; \
+		fi; \
+		if [ -n "$(filter --werror,$(MESON_SETUP_ARGS))" ]; then \
+			meson configure $(BUILD) -Dwerror=true; \
+		fi; \
 	fi
 
 build: deps
 	$(MAKE) --no-print-directory setup
 	ninja -C $(BUILD)
 
+# The tools are not installed by `make run`: this prints where they are.
 run: build
 	./$(BUILD)/cli/cohete status
+	@echo
+	@echo "The tools are $(BUILD)/cli/cohete and $(BUILD)/cli/pepita;" \
+	      "'make install' puts them on PATH (or: export PATH=\"$$PWD/$(BUILD)/cli:\$$PATH\")."
 
 check: deps-test
-	$(MAKE) --no-print-directory setup
+	$(MAKE) --no-print-directory setup TESTS=true
 	ninja -C $(BUILD)
 	@rc=0; \
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2 || rc=$$?; \
@@ -93,7 +108,9 @@ tsan: deps
 	meson test -C $(BUILD_TSAN) --suite unit --suite threads --print-errorlogs
 
 # bench/quant's anchor, llama.cpp's quantizer: fetched, not packaged.
-bench: build
+bench: deps
+	$(MAKE) --no-print-directory setup TESTS=true
+	ninja -C $(BUILD)
 	scripts/fetch-llama.sh >/dev/null || true
 	meson test -C $(BUILD) --benchmark --verbose
 

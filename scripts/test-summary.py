@@ -8,8 +8,10 @@ do not exist are ignored. For each log, one line goes to stderr:
 
     build: 12 passed, 0 failed, 2 skipped
 
-followed by the skipped tests (with their "SKIP: ..." line where the log has
-the test's output) and the failed ones. Then exactly one line goes to
+followed by each suite's wall time (first start to last end of its tests),
+the accelerator the test VM ran on (from tests/vm/run's "accelerator:" line),
+the skipped tests (with their "SKIP: ..." line where the log has the test's
+output) and the failed ones. Then exactly one line goes to
 stdout, totalled over all logs:
 
     N passed, N failed, N skipped
@@ -53,6 +55,44 @@ def test_name(entry):
     return name
 
 
+def suite_names(entry):
+    """The test's suites: its "suite" list, or (meson 1.0, which has none)
+    the "project:suite1+suite2 / name" prefix of its name."""
+    suites = entry.get("suite")
+    if not isinstance(suites, list) or not suites:
+        name = entry.get("name", "")
+        if " / " not in name:
+            return []
+        suites = name.split(" / ", 1)[0].split(":", 1)[-1].split("+")
+    return sorted({s.split(":", 1)[-1] for s in suites})
+
+
+def suite_times(entries):
+    """suite -> (wall seconds, test count), wall from first start to last end."""
+    spans = {}
+    for e in entries:
+        start, dur = e.get("starttime"), e.get("duration")
+        if not isinstance(start, (int, float)) or not isinstance(dur, (int, float)):
+            continue
+        for suite in suite_names(e):
+            lo, hi, n = spans.get(suite, (start, start + dur, 0))
+            spans[suite] = (min(lo, start), max(hi, start + dur), n + 1)
+    return {s: (hi - lo, n) for s, (lo, hi, n) in spans.items()}
+
+
+def vm_accelerators(entries):
+    """The distinct "accelerator: ..." reasons tests/vm/run printed."""
+    seen = []
+    for e in entries:
+        for field in ("stderr", "stdout"):
+            for line in (e.get(field) or "").splitlines():
+                if line.startswith("vm/run: accelerator: "):
+                    what = line[len("vm/run: accelerator: "):].strip()
+                    if what not in seen:
+                        seen.append(what)
+    return seen
+
+
 def read_log(path):
     passed, failed, skipped = [], [], []
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -77,6 +117,11 @@ def read_log(path):
     return passed, failed, skipped
 
 
+def fmt_seconds(secs):
+    secs = int(round(secs))
+    return "%dm%02ds" % (secs // 60, secs % 60) if secs >= 60 else "%ds" % secs
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__.strip(), file=sys.stderr)
@@ -94,6 +139,14 @@ def main(argv):
         print("%s: %d passed, %d failed, %d skipped"
               % (run_label(path), len(passed), len(failed), len(skipped)),
               file=sys.stderr)
+        everything = passed + failed + skipped
+        times = suite_times(everything)
+        if times:
+            print("  wall time: " + ", ".join(
+                "%s %s (%d)" % (name, fmt_seconds(secs), n)
+                for name, (secs, n) in sorted(times.items())), file=sys.stderr)
+        for what in vm_accelerators(everything):
+            print("  test VM accelerator: " + what, file=sys.stderr)
         for e in skipped:
             reason = skip_reason(e)
             print("  skipped: %s%s" % (test_name(e), ": " + reason if reason else ""),
