@@ -18,8 +18,6 @@
 #include "cmd.h"
 #include "json_doc.h"
 
-#define CONF_MAX (256 * 1024)
-
 struct power_opts {
 	const char *sysroot;
 	const char *nvpmodel;
@@ -81,20 +79,15 @@ static int parse_opts(int argc, char **argv, struct power_opts *o)
 
 static int load(struct coh_sysroot *sr, struct coh_nvpmodel_conf **c)
 {
-	char *text = malloc(CONF_MAX);
 	struct pep_err err;
-	int ret = text ? coh_sysroot_read(sr, "/etc/nvpmodel.conf", text, CONF_MAX,
-					  &err) : -ENOMEM;
+	int ret = coh_nvpmodel_conf_load(sr, c, &err);
 
-	if (ret >= 0)
-		ret = coh_nvpmodel_conf_parse(text, "/etc/nvpmodel.conf", c, &err);
-	free(text);
 	if (ret == -ENOENT) {
 		cli_error("%s (not a Jetson, or nvpmodel not installed)", err.msg);
 		return CMD_EXIT_UNAVAILABLE;
 	}
 	if (ret < 0) {
-		cli_error("%s", ret == -ENOMEM ? "out of memory" : err.msg);
+		cli_error("%s", err.msg);
 		return CMD_EXIT_FAIL;
 	}
 	return CMD_EXIT_OK;
