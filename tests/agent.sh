@@ -58,7 +58,7 @@ check() {
 	local name=$1 sysroot=$2 port= rc
 	# shellcheck disable=SC2086  # COHETE_RUN is a word list
 	${COHETE_RUN:-} "$COHETE_BIN" agent --sysroot "$sysroot" --listen 127.0.0.1:0 \
-		--interval 100 2>"$tmp/err" &
+		--interval 100 --state-dir "$tmp/state" 2>"$tmp/err" &
 	pid=$!
 	for _ in $(seq 100); do
 		port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/err")

@@ -1,27 +1,35 @@
 /*
  * cohete agent: the on-device daemon in the foreground (systemd
  * Type=simple). One line per event on stderr; SIGTERM or SIGINT stops it,
- * and paused workloads are continued on the way out.
+ * and paused workloads are continued on the way out; an agent that was
+ * killed instead has its paused groups continued by the next one to start
+ * on the same state directory.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cohete/agent.h>
 
 #include "cmd.h"
 
 #define PGIDS_MAX 16
+#define ROOT_STATE_DIR "/run/cohete"
 
 struct agent_args {
 	struct coh_agent_opts o;
 	int pgids[PGIDS_MAX];
 	unsigned int pgid_count;
+	uid_t uids[COH_AGENT_WORKLOAD_USERS_MAX];
 	char addr[64];
+	char state_dir[4096];
+	int no_state_dir;
 	struct coh_breaker_policy policy;
 };
 
@@ -30,6 +38,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: cohete agent [--listen ADDR:PORT] [--interval MS] [--token-file FILE]\n"
 		"                    [--policy NAME] [--nvpmodel PATH] [--watch-pgid PGID]...\n"
+		"                    [--workload-user USER]... [--state-dir DIR|--no-state-dir]\n"
 		"                    [--sysroot DIR]\n\n"
 		"Run the on-device daemon: sample the machine every MS, pause watched\n"
 		"process groups (SIGSTOP) while the thermal breaker is tripped, and serve\n"
@@ -39,8 +48,12 @@ static void usage(FILE *out)
 		"  POST /v1/fan             {\"pwm\": 0..255}\n"
 		"  POST /v1/breaker/reset   {}\n"
 		"  POST /v1/workloads       {\"pgid\": N}\n"
-		"POST needs 'Authorization: Bearer TOKEN' with the token from --token-file\n"
-		"(a file of this user's, mode 0600); without one, control is disabled.\n\n"
+		"  DELETE /v1/workloads/N   stop watching group N (continued if paused)\n"
+		"POST and DELETE need 'Authorization: Bearer TOKEN' with the token from\n"
+		"--token-file (a file of this user's, mode 0600); without one, control is\n"
+		"disabled. A process group is watched only when every process in it runs\n"
+		"as a workload user (real or saved uid, as kill(2) checks); by default\n"
+		"the agent's own user, and nobody when the agent runs as root.\n\n"
 		"  --listen ADDR:PORT  where to listen (default " COH_AGENT_DEFAULT_LISTEN
 		");\n"
 		"                      [::1]:PORT for IPv6; port 0 picks a free one\n"
@@ -49,9 +62,16 @@ static void usage(FILE *out)
 		"  --policy NAME       thermal policy: conservative (default) or aggressive\n"
 		"  --nvpmodel PATH     the nvpmodel program (default: from PATH)\n"
 		"  --watch-pgid PGID   enforce the policy on this process group (repeatable)\n"
+		"  --workload-user USER  whose process groups may be watched: a name or a\n"
+		"                      uid (repeatable, up to %d)\n"
+		"  --state-dir DIR     keep the list of paused groups in DIR, and continue\n"
+		"                      the groups a killed agent left there (default\n"
+		"                      " ROOT_STATE_DIR " as root, else $XDG_RUNTIME_DIR/cohete)\n"
+		"  --no-state-dir      keep no list\n"
 		"  --sysroot DIR       read the machine from DIR (also $COHETE_SYSROOT)\n"
 		"  -h, --help          this help\n",
-		COH_AGENT_INTERVAL_MIN_MS, COH_AGENT_INTERVAL_MAX_MS);
+		COH_AGENT_INTERVAL_MIN_MS, COH_AGENT_INTERVAL_MAX_MS,
+		COH_AGENT_WORKLOAD_USERS_MAX);
 }
 
 static void log_line(const char *line, void *arg)
@@ -70,6 +90,25 @@ static long parse_num(const char *text, long lo, long hi)
 	if (errno || end == text || *end || v < lo || v > hi)
 		return -1;
 	return v;
+}
+
+/* A user name, or a uid in digits (it need not be in the user database). */
+static int add_user(struct agent_args *g, const char *arg)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	long v = parse_num(arg, 0, INT32_MAX);
+
+	if (g->o.workload_uid_count == COH_AGENT_WORKLOAD_USERS_MAX) {
+		cli_error("--workload-user '%s': at most %d", arg, COH_AGENT_WORKLOAD_USERS_MAX);
+		return -1;
+	}
+	if (v < 0 && (getpwnam_r(arg, &pw, buf, sizeof(buf), &found) != 0 || !found)) {
+		cli_error("--workload-user '%s': no such user", arg);
+		return -1;
+	}
+	g->uids[g->o.workload_uid_count++] = v >= 0 ? (uid_t)v : found->pw_uid;
+	return 0;
 }
 
 static int parse_one(struct agent_args *g, int c)
@@ -115,6 +154,9 @@ static int parse_one(struct agent_args *g, int c)
 		return 0;
 	case 'n': g->o.nvpmodel = optarg; return 0;
 	case 's': g->o.sysroot = optarg; return 0;
+	case 'u': return add_user(g, optarg);
+	case 'd': g->o.state_dir = optarg; return 0;
+	case 'D': g->no_state_dir = 1; return 0;
 	}
 	return -1;
 }
@@ -130,6 +172,9 @@ static int parse_args(int argc, char **argv, struct agent_args *g)
 		{ "nvpmodel", required_argument, NULL, 'n' },
 		{ "watch-pgid", required_argument, NULL, 'w' },
 		{ "sysroot", required_argument, NULL, 's' },
+		{ "workload-user", required_argument, NULL, 'u' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "no-state-dir", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -150,7 +195,25 @@ static int parse_args(int argc, char **argv, struct agent_args *g)
 		cli_error("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
+	if (g->no_state_dir && g->o.state_dir) {
+		cli_error("--state-dir and --no-state-dir: choose one");
+		return -1;
+	}
 	return 0;
+}
+
+/* Root's is in /run (gone at reboot, like the groups); a user's in theirs. */
+static void default_state_dir(struct agent_args *g)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (g->o.state_dir || g->no_state_dir)
+		return;
+	if (geteuid() == 0)
+		g->o.state_dir = ROOT_STATE_DIR;
+	else if (xdg && *xdg && (size_t)snprintf(g->state_dir, sizeof(g->state_dir),
+						 "%s/cohete", xdg) < sizeof(g->state_dir))
+		g->o.state_dir = g->state_dir;
 }
 
 static int watch_all(struct coh_agent *a, const struct agent_args *g)
@@ -199,6 +262,11 @@ int cmd_agent(int argc, char **argv)
 	if (!g.o.sysroot)
 		g.o.sysroot = getenv("COHETE_SYSROOT");
 	g.o.log = log_line;
+	g.o.workload_uids = g.uids;
+	default_state_dir(&g);
+	if (!g.o.state_dir)
+		fprintf(stderr, "cohete: agent: no state directory: a killed agent would leave "
+			"the groups it paused stopped (--state-dir DIR)\n");
 	/* Before any thread exists, so that only sigwait() sees them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

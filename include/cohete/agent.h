@@ -10,28 +10,56 @@
  *	POST /v1/fan		{"pwm": N}		0..255
  *	POST /v1/breaker/reset	{}
  *	POST /v1/workloads	{"pgid": N}
+ *	DELETE /v1/workloads/N	stop watching group N (continued if paused)
  *
- * Reads are open. Control (POST) needs "Authorization: Bearer <token>" with
- * the token read at create time from a file that is regular, owned by the
- * agent's user and not readable by group or others (0600 or 0400), like
- * ssh's key files; a missing or wrong token is 401 and changes nothing.
- * Without a token file, control answers 403. The default address is
- * 127.0.0.1:9102 (loopback only; the HTTP is plain, so a token sent over
- * the network travels in clear).
+ * Reads are open. Control (POST, DELETE) needs "Authorization: Bearer
+ * <token>" with the token read at create time from a file that is regular,
+ * owned by the agent's user and not readable by group or others (0600 or
+ * 0400), like ssh's key files; a missing or wrong token is 401 and changes
+ * nothing, and is answered before any body is read. Without a token file,
+ * control answers 403. The default address is 127.0.0.1:9102 (loopback
+ * only; the HTTP is plain, so a token sent over the network travels in
+ * clear). A URL holding a control character (%00 to %1F, %7F) is 400.
+ *
+ * Workloads: a process group may be watched (and so stopped) only when a
+ * workload user could stop it with kill(1) itself: every process in it has
+ * a workload user's uid as its real or saved uid (kill(2)'s rule). The
+ * workload users are the workload_uids option (`--workload-user`); without
+ * it, the agent's own user, except root: an agent running as root watches
+ * nothing it is not told to trust, not even root's groups. The check is
+ * made again before each pause, so a group number reused by someone else
+ * is dropped, not stopped. With a state directory, the groups the agent
+ * has stopped are listed in STATE_DIR/agent-paused (written, atomically,
+ * before they are stopped and after they are continued), and an agent
+ * that starts continues the groups a previous one left stopped (SIGKILL,
+ * a crash: the file also names the boot). One agent at a time uses a
+ * state directory (a lock on STATE_DIR/agent.lock; -EBUSY otherwise).
+ *
+ * Connections: a whole request (headers and body) must arrive within
+ * request_timeout_s of the connection's opening or its previous reply;
+ * one address holds at most per_address_connections; and when either
+ * limit, or max_connections in all, would be passed, the oldest
+ * connection still sending its request is closed to make room, so a
+ * client that sends whole requests (a Prometheus scrape) is served while
+ * others drip bytes. Refused requests and closed connections are logged
+ * at most COH_AGENT_LOG_BURST lines at once and one a second after that,
+ * with a count of the lines left out.
  *
  * The library never prints: events (start, control changes, breaker
  * transitions, refused requests) go to an optional log callback.
  *
  * Threading: create, start, stop and destroy from one thread. The agent
  * runs a sampler thread and libmicrohttpd's polling threads; the log
- * callback is called from those, one call at a time. coh_agent_watch_pgid()
- * and coh_agent_snapshot() may be called from any thread.
+ * callback is called from those, one call at a time. coh_agent_watch_pgid(),
+ * coh_agent_unwatch_pgid() and coh_agent_snapshot() may be called from any
+ * thread.
  */
 #ifndef COHETE_AGENT_H
 #define COHETE_AGENT_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cohete/status.h>
 
@@ -46,6 +74,9 @@ extern "C" {
 #define COH_AGENT_WORKLOADS_MAX		64
 #define COH_AGENT_BODY_MAX		4096	/* control request bodies */
 #define COH_AGENT_TOKEN_MIN		16	/* characters */
+#define COH_AGENT_WORKLOAD_USERS_MAX	16
+#define COH_AGENT_LOG_BURST		10	/* refusal lines at once */
+#define COH_AGENT_PAUSED_FILE		"agent-paused"
 
 struct coh_agent;			/* opaque: threads, socket, state */
 struct coh_budget;
@@ -71,6 +102,14 @@ struct coh_agent_opts {
 	unsigned int timeout_s;		/* idle connection timeout; 0 = 10 */
 	coh_agent_log_fn log;		/* NULL = no log */
 	void *log_arg;
+	unsigned int per_address_connections;	/* 0 = 8 */
+	unsigned int request_timeout_s;	/* a whole request; 0 = 5 */
+	const uid_t *workload_uids;	/* whose process groups may be watched */
+	unsigned int workload_uid_count;	/* 0: the agent's own uid, none
+						   when it runs as root */
+	const char *state_dir;		/* NULL: the paused groups are not kept
+					   on disk; else made 0700 if absent,
+					   and must be ours and private */
 };
 
 /*
@@ -85,10 +124,13 @@ COH_API int coh_agent_listen_parse(const char *text, char *addr, size_t size,
 /*
  * Check the options, open the sysroot, read the token file, create the
  * breaker and the budget, and take the first sample. Nothing listens yet.
- * Returns 0, or: -EINVAL (a bad option; err names it), -ENOENT (no policy
- * of that name, no token file, no sysroot), -EPERM (the token file is not
- * owned by this user, or group/others may read it: err says the mode),
- * -ENOMEM. The caller frees *out with coh_agent_destroy().
+ * With a state directory, continue the process groups a previous agent
+ * left stopped (each is logged). Returns 0, or: -EINVAL (a bad option; err
+ * names it), -ENOENT (no policy of that name, no token file, no sysroot),
+ * -EPERM (the token file or the state directory is not owned by this
+ * user, or group/others may read it: err says the mode), -EBUSY (another
+ * agent uses the state directory), -ENOMEM. The
+ * caller frees *out with coh_agent_destroy().
  */
 COH_API int coh_agent_create(struct coh_agent **out,
 			     const struct coh_agent_opts *opts,
@@ -119,11 +161,21 @@ COH_API uint16_t coh_agent_port(const struct coh_agent *a);
  * does: while the breaker is tripped or cooling the group is stopped
  * (at once if it is paused now). A group whose processes are all gone is
  * forgotten. Returns 0, 1 when it was already watched, -EINVAL (pgid <= 1,
- * or the agent's own group), -ESRCH (no such group), -EPERM (may not
- * signal it), -ENOSPC (COH_AGENT_WORKLOADS_MAX watched). Any thread.
+ * or the agent's own group), -ESRCH (no such group), -EPERM (a process of
+ * the group is not a workload user's, err names it and its uid; or the
+ * agent may not signal it), -ENOSPC (COH_AGENT_WORKLOADS_MAX watched).
+ * Any thread.
  */
 COH_API int coh_agent_watch_pgid(struct coh_agent *a, int pgid,
 				 struct pep_err *err);
+
+/*
+ * Stop watching a process group, as DELETE /v1/workloads/PGID does; a
+ * group the agent has stopped is continued first. Returns 0 (1 when it
+ * was continued), -ENOENT when it is not watched. Any thread.
+ */
+COH_API int coh_agent_unwatch_pgid(struct coh_agent *a, int pgid,
+				   struct pep_err *err);
 
 /* The budget /metrics reports, for the program that embeds the agent to
  * allocate from; NULL when there is none. Valid until destroy. */

@@ -10,6 +10,16 @@
  * zones pass the policy's trip point and continued after it cools. Also
  * the metrics renderer alone on a fixture sample, and the CLI: refusal,
  * --watch-pgid, SIGTERM.
+ *
+ * Hardening: only groups of the workload users may be watched (root's and
+ * nobody's are refused); DELETE /v1/workloads/PGID stops watching and
+ * continues; the paused groups are listed in the state directory and an
+ * agent that starts continues those a SIGKILLed one left stopped; forty
+ * connections that drip a byte at a time from 127.0.0.1 neither keep a
+ * scrape out nor stay open past the request deadline; a URL with %00 is
+ * 400; a client without the token gets 401 whatever its body's size; and
+ * refusals are logged at a bounded rate with a count of what was left out.
+ * As root, the test's process groups run as WORKLOAD_UID.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +27,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,11 +48,15 @@
 
 #define TOKEN "t0ken-for-the-agent-test-0123456789"
 #define AUTH "Authorization: Bearer " TOKEN "\r\n"
+#define WORKLOAD_UID 61234		/* as root: the test's workload user */
+#define NOBODY_UID 65534
 
 static char root[64], token_path[128], sim[512];
 static const char *fixtures;
 static struct coh_agent *agent;
 static uint16_t port;
+static int recv_timeout_s = 20;
+static uid_t workload_uid;		/* WORKLOAD_UID as root, else ours */
 
 struct resp {
 	int status;
@@ -60,7 +75,7 @@ static int connect_to(int family, uint16_t p)
 {
 	struct sockaddr_in in4 = { .sin_family = AF_INET, .sin_port = htons(p) };
 	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(p) };
-	struct timeval tv = { .tv_sec = 20 };
+	struct timeval tv = { .tv_sec = recv_timeout_s };
 	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int ok;
 
@@ -227,20 +242,39 @@ static int wait_stopped(pid_t pid, int stopped, int limit_ms)
 	return -1;
 }
 
-static pid_t spawn_busy_group(void)
+/* A process group of its own, busy, running as uid (when we may). */
+static pid_t spawn_group_as(uid_t uid)
 {
-	pid_t pid = fork();
+	int ready[2];
+	pid_t pid;
+	char c;
 
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
 	if (pid == 0) {
 		volatile unsigned long n = 0;
 
 		setpgid(0, 0);
+		if (geteuid() == 0 && uid != 0 && (setgid(uid) < 0 || setuid(uid) < 0))
+			_exit(99);
+		close(ready[1]);	/* in its group, as uid: ready */
 		for (;;)
 			n++;
 	}
-	if (pid > 0)
+	close(ready[1]);
+	if (pid > 0) {
 		setpgid(pid, pid);
+		if (read(ready[0], &c, 1) != 0)
+			pid = -1;
+	}
+	close(ready[0]);
 	return pid;
+}
+
+static pid_t spawn_busy_group(void)
+{
+	return spawn_group_as(workload_uid);
 }
 
 static void reap(pid_t pid)
@@ -801,7 +835,8 @@ static int start_agent(struct coh_agent **a, const char *listen, const char *tok
 {
 	struct coh_agent_opts o = { .sysroot = root, .listen = listen,
 				    .interval_ms = 100, .token_file = token,
-				    .nvpmodel = sim };
+				    .nvpmodel = sim, .workload_uids = &workload_uid,
+				    .workload_uid_count = 1 };
 	int ret = coh_agent_create(a, &o, err);
 
 	if (ret == 0 && (ret = coh_agent_start(*a, err)) < 0) {
@@ -893,6 +928,436 @@ static int test_token_files(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Hardening. */
+
+/* A URL with %00 is not the URL before it, and nothing changes. */
+static int test_url_control(void)
+{
+	char pwm[32];
+	struct resp r;
+
+	CHECK(expect("/v1/fan%00junk", AUTH, "{\"pwm\": 123}", 400, "control character") == 0);
+	CHECK(read_tree("sys/class/hwmon/hwmon0/pwm1", pwm, sizeof(pwm)) == 0 &&
+	      atoi(pwm) != 123);
+	CHECK(http("GET", "/metrics%0a", NULL, NULL, &r) == 0 && r.status == 400);
+	resp_free(&r);
+	CHECK(http("GET", "/metrics?x=%7f", NULL, NULL, &r) == 0 && r.status == 400);
+	resp_free(&r);
+	/* A '%' that is no escape is just a character: no such endpoint. */
+	CHECK(http("GET", "/metrics%zz", NULL, NULL, &r) == 0 && r.status == 404);
+	resp_free(&r);
+	CHECK(http("GET", "/metrics", NULL, NULL, &r) == 0 && r.status == 200);
+	resp_free(&r);
+	return T_PASS;
+}
+
+/* Without the token, a body's size is nobody's business: 401 first. */
+static int test_auth_before_size(void)
+{
+	static char big[COH_AGENT_BODY_MAX * 4];
+	struct resp r;
+
+	memset(big, ' ', sizeof(big) - 1);
+	big[0] = '{';
+	big[sizeof(big) - 2] = '}';
+	CHECK(http("POST", "/v1/fan", NULL, big, &r) == 0 && r.status == 401);
+	CHECK(!strstr(r.body, "bytes"));
+	resp_free(&r);
+	CHECK(expect("/v1/fan", "Authorization: Bearer wrong-token-0123456789\r\n", big, 401,
+		     NULL) == 0);
+	CHECK(expect("/v1/fan", AUTH, big, 413, NULL) == 0);
+	return T_PASS;
+}
+
+static int post_pgid(pid_t pgid, int status, const char *in_body)
+{
+	char body[64];
+
+	snprintf(body, sizeof(body), "{\"pgid\": %d}", (int)pgid);
+	return expect("/v1/workloads", AUTH, body, status, in_body);
+}
+
+/* Groups of other users, root's among them, are not the workload's. */
+static int owners_as_root(void)
+{
+	pid_t nobody = spawn_group_as(NOBODY_UID), mine = spawn_group_as(0);
+	int rc = T_FAIL;
+
+	if (nobody < 0 || mine < 0)
+		goto out;
+	if (post_pgid(nobody, 403, "uid 65534") < 0 || post_pgid(mine, 403, "uid 0") < 0 ||
+	    metrics_line("cohete_breaker_workloads 0", 0) < 0)
+		goto out;
+	rc = T_PASS;
+out:
+	reap(nobody);
+	reap(mine);
+	return rc;
+}
+
+/* An agent whose workload user is not the group's: refused, not watched. */
+static int owners_other_user(pid_t child)
+{
+	uid_t other = workload_uid + 1;
+	struct coh_agent_opts o = { .sysroot = root, .listen = "127.0.0.1:0",
+				    .interval_ms = 100, .token_file = token_path,
+				    .workload_uids = &other, .workload_uid_count = 1 };
+	struct coh_agent *a;
+	struct pep_err err;
+	uint16_t saved = port;
+	int ok;
+
+	CHECK(coh_agent_create(&a, &o, &err) == 0);
+	CHECK(coh_agent_watch_pgid(a, child, &err) == -EPERM && strstr(err.msg, "uid"));
+	CHECK(coh_agent_start(a, &err) == 0);
+	port = coh_agent_port(a);
+	ok = post_pgid(child, 403, "not as a workload user") == 0;
+	port = saved;
+	coh_agent_destroy(a);
+	CHECK(ok);
+	return T_PASS;
+}
+
+static int test_workload_owners(void)
+{
+	pid_t child = spawn_busy_group();
+	int rc;
+
+	CHECK(child > 0);
+	rc = owners_other_user(child);
+	reap(child);
+	CHECK(rc == T_PASS);
+	if (geteuid() != 0) {
+		printf("not root: groups of other users not tried\n");
+		return T_PASS;
+	}
+	return owners_as_root();
+}
+
+static int unwatch_cycle(pid_t child)
+{
+	char path[64];
+	struct resp r;
+
+	snprintf(path, sizeof(path), "/v1/workloads/%d", (int)child);
+	CHECK(post_pgid(child, 201, NULL) == 0);
+	CHECK(set_all_temps(70000) == 0 && wait_stopped(child, 1, 3000) == 0);
+	/* DELETE needs the token like any control. */
+	CHECK(http("DELETE", path, NULL, NULL, &r) == 0 && r.status == 401);
+	resp_free(&r);
+	CHECK(proc_state(child) == 'T');
+	CHECK(http("DELETE", path, AUTH, NULL, &r) == 0 && r.status == 200);
+	CHECK(strstr(r.body, "\"continued\":true"));
+	resp_free(&r);
+	CHECK(wait_stopped(child, 0, 1000) == 0);
+	CHECK(metrics_line("cohete_breaker_workloads 0", 1000) == 0);
+	/* Still hot, and no longer stopped: it is not watched. */
+	usleep(400 * 1000);
+	CHECK(proc_state(child) != 'T');
+	CHECK(http("DELETE", path, AUTH, NULL, &r) == 0 && r.status == 404);
+	CHECK(strstr(r.body, "not watched"));
+	resp_free(&r);
+	CHECK(http("DELETE", "/v1/workloads/abc", AUTH, NULL, &r) == 0 && r.status == 404);
+	resp_free(&r);
+	CHECK(http("GET", path, NULL, NULL, &r) == 0 && r.status == 405);
+	resp_free(&r);
+	return T_PASS;
+}
+
+static int test_unwatch(void)
+{
+	pid_t child = spawn_busy_group();
+	struct coh_agent *a;
+	struct pep_err err;
+	uint16_t saved = port;
+	int rc;
+
+	CHECK(child > 0);
+	CHECK(start_agent(&a, "127.0.0.1:0", token_path, &err) == 0);
+	port = coh_agent_port(a);
+	rc = unwatch_cycle(child);
+	port = saved;
+	coh_agent_destroy(a);
+	reap(child);
+	set_all_temps(45000);
+	return rc;
+}
+
+/* The state directory: the paused list, and what an agent finds there. */
+
+static char state_dir[160];
+
+static int paused_file(char *out, size_t size)
+{
+	char path[256], *text;
+
+	snprintf(path, sizeof(path), "%s/" COH_AGENT_PAUSED_FILE, state_dir);
+	text = t_read_file(path);
+	if (!text)
+		return -1;
+	snprintf(out, size, "%s", text);
+	free(text);
+	return 0;
+}
+
+/* Whether the paused list names pgid as a whole line "PGID UID". */
+static int listed(pid_t pgid)
+{
+	char text[4096], line[64];
+
+	snprintf(line, sizeof(line), "%d %u", (int)pgid, (unsigned int)workload_uid);
+	return paused_file(text, sizeof(text)) == 0 && line_in(text, line);
+}
+
+static void log_stderr(const char *line, void *arg)
+{
+	fprintf(stderr, "agent: %s\n", line);
+}
+
+static int make_state_agent(struct coh_agent **a, struct pep_err *err)
+{
+	struct coh_agent_opts o = { .sysroot = root, .listen = "127.0.0.1:0",
+				    .interval_ms = 100, .token_file = token_path,
+				    .workload_uids = &workload_uid, .workload_uid_count = 1,
+				    .state_dir = state_dir, .log = log_stderr };
+
+	return coh_agent_create(a, &o, err);
+}
+
+static int paused_cycle(struct coh_agent *a, pid_t child)
+{
+	struct coh_agent *second;
+	struct pep_err err;
+	char text[4096];
+
+	CHECK(coh_agent_watch_pgid(a, child, &err) == 0);
+	CHECK(paused_file(text, sizeof(text)) < 0);
+	CHECK(set_all_temps(70000) == 0 && wait_stopped(child, 1, 3000) == 0);
+	CHECK(listed(child));
+	CHECK(paused_file(text, sizeof(text)) == 0 && strstr(text, "\nboot "));
+	/* One agent per state directory. */
+	CHECK(make_state_agent(&second, &err) == -EBUSY && strstr(err.msg, state_dir));
+	CHECK(set_all_temps(45000) == 0 && wait_stopped(child, 0, 3000) == 0);
+	CHECK(paused_file(text, sizeof(text)) < 0);
+	return T_PASS;
+}
+
+static int test_paused_file(void)
+{
+	pid_t child = spawn_busy_group();
+	struct coh_agent *a = NULL;
+	struct pep_err err;
+	int rc = T_FAIL;
+
+	snprintf(state_dir, sizeof(state_dir), "%s/state", root);
+	set_all_temps(45000);
+	if (child < 0 || make_state_agent(&a, &err) < 0 || coh_agent_start(a, &err) < 0) {
+		fprintf(stderr, "agent: %s\n", err.msg);
+		goto out;
+	}
+	rc = paused_cycle(a, child);
+out:
+	coh_agent_destroy(a);
+	reap(child);
+	set_all_temps(45000);
+	return rc;
+}
+
+static int write_paused(const char *boot, pid_t pgid)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" COH_AGENT_PAUSED_FILE, state_dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "# written by the test\nboot %s\n%d %u\n", boot, (int)pgid,
+		(unsigned int)workload_uid);
+	return fclose(f);
+}
+
+/* What a killed agent left: continued by the next, unless another boot's. */
+static int resume_cycle(pid_t child)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	char boot[64] = "", *nl;
+	struct coh_agent *a;
+	struct pep_err err;
+
+	CHECK(f);
+	CHECK(fgets(boot, sizeof(boot), f));
+	fclose(f);
+	if ((nl = strchr(boot, '\n')))
+		*nl = '\0';
+	CHECK(kill(-child, SIGSTOP) == 0 && wait_stopped(child, 1, 1000) == 0);
+	CHECK(write_paused("00000000-0000-0000-0000-000000000000", child) == 0);
+	CHECK(make_state_agent(&a, &err) == 0);
+	coh_agent_destroy(a);
+	CHECK(proc_state(child) == 'T' && !listed(child));
+	CHECK(write_paused(boot, child) == 0);
+	CHECK(make_state_agent(&a, &err) == 0);
+	CHECK(wait_stopped(child, 0, 1000) == 0 && !listed(child));
+	coh_agent_destroy(a);
+	return T_PASS;
+}
+
+static int test_resume(void)
+{
+	pid_t child = spawn_busy_group();
+	int rc;
+
+	CHECK(child > 0);
+	rc = resume_cycle(child);
+	reap(child);
+	return rc;
+}
+
+/* Forty connections that drip one byte at a time. */
+
+#define DRIPPERS 40
+
+static int drip_open(int *fds)
+{
+	static const char start[] = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Drip: ";
+
+	for (int i = 0; i < DRIPPERS; i++) {
+		fds[i] = connect_to(AF_INET, port);
+		if (fds[i] < 0 || send_all(fds[i], start, sizeof(start) - 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One more byte on every connection the agent has not closed; how many. */
+static int drip(int *fds)
+{
+	int open = 0;
+
+	for (int i = 0; i < DRIPPERS; i++) {
+		struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
+		char c;
+
+		if (fds[i] < 0)
+			continue;
+		/* The agent closed it: EOF (or a reset) to read, or the send fails. */
+		if ((poll(&pfd, 1, 0) == 1 && recv(fds[i], &c, 1, MSG_DONTWAIT) <= 0) ||
+		    send(fds[i], "x", 1, MSG_NOSIGNAL) < 0) {
+			close(fds[i]);
+			fds[i] = -1;
+			continue;
+		}
+		open++;
+	}
+	return open;
+}
+
+static int drip_for(int *fds, int ms)
+{
+	int open = DRIPPERS;
+
+	for (int t = 0; t < ms && open; t += 100) {
+		open = drip(fds);
+		usleep(100 * 1000);
+	}
+	return open;
+}
+
+static int slowloris(int *fds)
+{
+	struct resp r;
+	int ok, open;
+
+	CHECK(drip_open(fds) == 0);
+	drip_for(fds, 500);
+	/* From the same address as the drippers, while they drip. */
+	ok = http("GET", "/metrics", NULL, NULL, &r) == 0 && r.status == 200 &&
+	     strstr(r.body, "cohete_fan_pwm");
+	resp_free(&r);
+	CHECK(ok);
+	/* Nobody gets to drip for long: within three deadlines, all are closed. */
+	open = drip_for(fds, 3 * 2000 + 1000);
+	if (open)
+		fprintf(stderr, "%d dripping connections still open\n", open);
+	CHECK(open == 0);
+	CHECK(http("GET", "/metrics", NULL, NULL, &r) == 0 && r.status == 200);
+	resp_free(&r);
+	return T_PASS;
+}
+
+static int test_slowloris(void)
+{
+	struct coh_agent_opts o = { .sysroot = root, .listen = "127.0.0.1:0",
+				    .interval_ms = 100, .request_timeout_s = 2 };
+	int fds[DRIPPERS], rc;
+	struct coh_agent *a;
+	struct pep_err err;
+	uint16_t saved = port;
+
+	for (int i = 0; i < DRIPPERS; i++)
+		fds[i] = -1;
+	CHECK(coh_agent_create(&a, &o, &err) == 0);
+	CHECK(coh_agent_start(a, &err) == 0);
+	port = coh_agent_port(a);
+	recv_timeout_s = 8;
+	rc = slowloris(fds);
+	recv_timeout_s = 20;
+	port = saved;
+	for (int i = 0; i < DRIPPERS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	coh_agent_destroy(a);
+	return rc;
+}
+
+/* Refusals in the log: bounded, and what was left out is counted. */
+
+struct log_count {
+	pthread_mutex_t lock;
+	unsigned int refused, left_out;
+};
+
+static void count_line(const char *line, void *arg)
+{
+	struct log_count *c = arg;
+	unsigned int n;
+
+	pthread_mutex_lock(&c->lock);
+	if (strstr(line, "refused POST"))
+		c->refused++;
+	else if (sscanf(line, "left out %u", &n) == 1)
+		c->left_out += n;
+	pthread_mutex_unlock(&c->lock);
+}
+
+#define REFUSALS 100
+
+static int test_refusal_log(void)
+{
+	struct log_count c = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct coh_agent_opts o = { .sysroot = root, .listen = "127.0.0.1:0",
+				    .interval_ms = 100, .token_file = token_path,
+				    .log = count_line, .log_arg = &c };
+	struct coh_agent *a;
+	struct pep_err err;
+	uint16_t saved = port;
+	int answered = 0;
+
+	CHECK(coh_agent_create(&a, &o, &err) == 0);
+	CHECK(coh_agent_start(a, &err) == 0);
+	port = coh_agent_port(a);
+	for (int i = 0; i < REFUSALS; i++)
+		answered += expect("/v1/fan", NULL, "{\"pwm\": 1}", 401, NULL) == 0;
+	port = saved;
+	coh_agent_destroy(a);		/* says what it left out */
+	CHECK(answered == REFUSALS);
+	fprintf(stderr, "%u refusals logged, %u left out\n", c.refused, c.left_out);
+	CHECK(c.refused >= COH_AGENT_LOG_BURST && c.refused < REFUSALS);
+	CHECK(c.refused + c.left_out == REFUSALS);
+	return T_PASS;
+}
+
+/* ---------------------------------------------------------------------- */
 /* The CLI. */
 
 struct cli_run {
@@ -963,7 +1428,7 @@ static int cli_exit(struct cli_run *c, int limit_ms)
 static int test_cli(void)
 {
 	const char *bin = getenv("COHETE_BIN");
-	char bad[160], pgid[16], listen_at[64];
+	char bad[160], pgid[16], listen_at[64], uid[16], state[160];
 	const char *hit;
 	struct cli_run c;
 	pid_t child;
@@ -986,9 +1451,12 @@ static int test_cli(void)
 	child = spawn_busy_group();
 	CHECK(child > 0);
 	snprintf(pgid, sizeof(pgid), "%d", (int)child);
+	snprintf(uid, sizeof(uid), "%u", (unsigned int)workload_uid);
+	snprintf(state, sizeof(state), "%s/cli-state", root);
 	char *const run[] = { (char *)bin, "agent", "--sysroot", root, "--listen",
 			      "127.0.0.1:0", "--interval", "200", "--token-file", token_path,
-			      "--watch-pgid", pgid, NULL };
+			      "--watch-pgid", pgid, "--workload-user", uid, "--state-dir",
+			      state, NULL };
 	rc = cli_spawn(&c, run);
 	hit = rc == 0 ? cli_wait_for(&c, "listening on http://127.0.0.1:", 10000) : NULL;
 	rc = hit && sscanf(hit, "listening on http://%63[0-9.:]", listen_at) == 1 &&
@@ -1005,6 +1473,57 @@ static int test_cli(void)
 		rc = T_FAIL;
 	if (rc != T_PASS)
 		fprintf(stderr, "cohete agent said:\n%s", c.text);
+	reap(child);
+	set_all_temps(45000);
+	return rc;
+}
+
+/* SIGKILL leaves the group stopped; the next agent continues it. */
+static int cli_killed_cycle(const char *bin, pid_t child, const char *dir)
+{
+	char pgid[16], uid[16];
+	struct cli_run c;
+
+	snprintf(pgid, sizeof(pgid), "%d", (int)child);
+	snprintf(uid, sizeof(uid), "%u", (unsigned int)workload_uid);
+	char *const first[] = { (char *)bin, "agent", "--sysroot", root, "--listen",
+				"127.0.0.1:0", "--interval", "200", "--watch-pgid", pgid,
+				"--workload-user", uid, "--state-dir", (char *)dir, NULL };
+	char *const second[] = { (char *)bin, "agent", "--sysroot", root, "--listen",
+				 "127.0.0.1:0", "--workload-user", uid, "--state-dir",
+				 (char *)dir, NULL };
+
+	CHECK(set_all_temps(70000) == 0);
+	CHECK(cli_spawn(&c, first) == 0);
+	CHECK(cli_wait_for(&c, "listening on", 10000) && wait_stopped(child, 1, 3000) == 0);
+	kill(c.pid, SIGKILL);
+	cli_exit(&c, 5000);
+	usleep(300 * 1000);
+	CHECK(proc_state(child) == 'T' && listed(child));
+	CHECK(set_all_temps(45000) == 0);
+	CHECK(cli_spawn(&c, second) == 0);
+	CHECK(cli_wait_for(&c, "listening on", 10000));
+	CHECK(strstr(c.text, "continued process group"));
+	CHECK(wait_stopped(child, 0, 1000) == 0 && !listed(child));
+	kill(c.pid, SIGTERM);
+	CHECK(cli_exit(&c, 5000) == 0);
+	return T_PASS;
+}
+
+static int test_cli_killed(void)
+{
+	const char *bin = getenv("COHETE_BIN");
+	pid_t child;
+	int rc;
+
+	if (!bin || getenv("COHETE_RUN")) {
+		printf("SKIP: no native COHETE_BIN\n");
+		return T_SKIP;
+	}
+	snprintf(state_dir, sizeof(state_dir), "%s/killed-state", root);
+	child = spawn_busy_group();
+	CHECK(child > 0);
+	rc = cli_killed_cycle(bin, child, state_dir);
 	reap(child);
 	set_all_temps(45000);
 	return rc;
@@ -1030,6 +1549,7 @@ int main(void)
 	int rc = T_PASS;
 
 	fixtures = getenv("COHETE_FIXTURES");
+	workload_uid = geteuid() == 0 ? WORKLOAD_UID : geteuid();
 	if (!fixtures || !simdir) {
 		printf("SKIP: COHETE_FIXTURES/COHETE_SIM not set (run through meson test)\n");
 		return T_SKIP;
@@ -1055,11 +1575,21 @@ int main(void)
 	t_run("auth", test_auth, &rc);
 	t_run("bad-bodies", test_bad_bodies, &rc);
 	t_run("control", test_control, &rc);
+	t_run("url-control", test_url_control, &rc);
+	t_run("auth-before-size", test_auth_before_size, &rc);
+	t_run("workload-owners", test_workload_owners, &rc);
 	t_run("no-token", test_no_token, &rc);
 	t_run("addresses", test_addresses, &rc);
 	t_run("breaker", test_breaker, &rc);
 	coh_agent_destroy(agent);
+	set_all_temps(45000);
+	t_run("unwatch", test_unwatch, &rc);
+	t_run("paused-file", test_paused_file, &rc);
+	t_run("resume", test_resume, &rc);
+	t_run("slowloris", test_slowloris, &rc);
+	t_run("refusal-log", test_refusal_log, &rc);
 	t_run("cli", test_cli, &rc);
+	t_run("cli-killed", test_cli_killed, &rc);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", root);

@@ -10,12 +10,14 @@
  * buffer without the lock and swaps it in, so a scrape never waits for a
  * sample and never sees half of one.
  *
- * Workloads are process groups. The breaker calls back on_breaker() on a
- * change between running and paused and the agent signals its own list,
- * rather than coh_breaker_watch_pgid(): the breaker's list cannot forget a
- * group, and a daemon that runs for months sees groups come and go. A
- * group whose processes are all gone is dropped at the next tick, before
- * its number can be reused by an unrelated group.
+ * Workloads are process groups (workload.c). The breaker calls back
+ * coh__agent_on_breaker() on a change between running and paused and the
+ * agent signals its own list, rather than coh_breaker_watch_pgid(): the
+ * breaker's list cannot forget a group, and a daemon that runs for months
+ * sees groups come and go. Every tick, before the breaker is updated, a
+ * group whose processes are all gone, or that holds a process that is not
+ * a workload user's, is dropped, so a number reused by an unrelated group
+ * is never stopped.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,7 +41,10 @@
 
 #define DEFAULT_INTERVAL_MS	1000
 #define DEFAULT_CONNECTIONS	32
+#define DEFAULT_PER_ADDRESS	8
 #define DEFAULT_TIMEOUT_S	10
+#define DEFAULT_REQUEST_TIMEOUT_S 5
+#define REFUSAL_CREDIT_MS	(COH_AGENT_LOG_BURST * 1000ULL)
 
 static uint64_t now_ms(void)
 {
@@ -63,6 +68,56 @@ void coh__agent_log(struct coh_agent *a, const char *fmt, ...)
 	va_end(ap);
 	pthread_mutex_lock(&a->log_lock);
 	a->log(line, a->log_arg);
+	pthread_mutex_unlock(&a->log_lock);
+}
+
+/* log_lock held. */
+static void log_left_out(struct coh_agent *a)
+{
+	char line[160];
+
+	if (!a->refusals_suppressed)
+		return;
+	snprintf(line, sizeof(line), "left out %u lines about refused requests and "
+		 "connections (at most %d at once, then one a second)",
+		 a->refusals_suppressed, COH_AGENT_LOG_BURST);
+	a->refusals_suppressed = 0;
+	a->log(line, a->log_arg);
+}
+
+/* A token bucket: COH_AGENT_LOG_BURST lines of credit, one more a second. */
+void coh__agent_log_refusal(struct coh_agent *a, const char *fmt, ...)
+{
+	uint64_t now = now_ms();
+	char line[512];
+	va_list ap;
+
+	if (!a->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&a->log_lock);
+	a->refusal_tokens_ms += now - a->refusal_at_ms;
+	if (a->refusal_tokens_ms > REFUSAL_CREDIT_MS)
+		a->refusal_tokens_ms = REFUSAL_CREDIT_MS;
+	a->refusal_at_ms = now;
+	if (a->refusal_tokens_ms >= 1000) {
+		a->refusal_tokens_ms -= 1000;
+		log_left_out(a);
+		a->log(line, a->log_arg);
+	} else {
+		a->refusals_suppressed++;
+	}
+	pthread_mutex_unlock(&a->log_lock);
+}
+
+void coh__agent_log_flush(struct coh_agent *a)
+{
+	if (!a->log)
+		return;
+	pthread_mutex_lock(&a->log_lock);
+	log_left_out(a);
 	pthread_mutex_unlock(&a->log_lock);
 }
 
@@ -111,6 +166,41 @@ int coh_agent_listen_parse(const char *text, char *addr, size_t size,
 	memcpy(addr, buf, len + 1);
 	*port = (uint16_t)p;
 	return v6 ? 6 : 4;
+}
+
+static int apply_connections(struct coh_agent *a, const struct coh_agent_opts *o,
+			     struct pep_err *err)
+{
+	a->max_connections = o->max_connections ? o->max_connections : DEFAULT_CONNECTIONS;
+	a->per_address = o->per_address_connections ? o->per_address_connections :
+			 DEFAULT_PER_ADDRESS;
+	if (a->per_address > a->max_connections)
+		a->per_address = a->max_connections;
+	a->timeout_s = o->timeout_s ? o->timeout_s : DEFAULT_TIMEOUT_S;
+	a->request_timeout_s = o->request_timeout_s ? o->request_timeout_s :
+			       DEFAULT_REQUEST_TIMEOUT_S;
+	if (a->max_connections > 1024 || a->request_timeout_s > 3600)
+		return pep_err_set(err, -EINVAL, "connections %u (1..1024), request timeout %u s "
+				   "(1..3600): out of range", a->max_connections,
+				   a->request_timeout_s);
+	return 0;
+}
+
+/* Without a list: the agent's own user, or nobody when that is root. */
+static int apply_workload_users(struct coh_agent *a, const struct coh_agent_opts *o,
+				struct pep_err *err)
+{
+	if (o->workload_uid_count > COH_AGENT_WORKLOAD_USERS_MAX)
+		return pep_err_set(err, -EINVAL, "workload users: %u, at most %d",
+				   o->workload_uid_count, COH_AGENT_WORKLOAD_USERS_MAX);
+	if (o->workload_uid_count && !o->workload_uids)
+		return pep_err_set(err, -EINVAL, "workload users: a count without a list");
+	for (unsigned int i = 0; i < o->workload_uid_count; i++)
+		a->workload_uids[i] = o->workload_uids[i];
+	a->workload_uid_count = o->workload_uid_count;
+	if (!a->workload_uid_count && geteuid() != 0)
+		a->workload_uids[a->workload_uid_count++] = geteuid();
+	return 0;
 }
 
 /* Like ssh with a private key: the file must be ours and private. */
@@ -205,22 +295,12 @@ static int apply_opts(struct coh_agent *a, const struct coh_agent_opts *o,
 		return ret;
 	a->tick_ms = a->policy.check_interval_ms < a->interval_ms ?
 		     a->policy.check_interval_ms : a->interval_ms;
-	a->max_connections = o->max_connections ? o->max_connections : DEFAULT_CONNECTIONS;
-	a->timeout_s = o->timeout_s ? o->timeout_s : DEFAULT_TIMEOUT_S;
 	a->log = o->log;
 	a->log_arg = o->log_arg;
 	if (o->nvpmodel && !(a->nvpmodel = strdup(o->nvpmodel)))
 		return pep_err_set(err, -ENOMEM, "agent: out of memory");
-	return 0;
-}
-
-/* Called by the breaker with a->lock held by our caller (agent_priv.h). */
-static void on_breaker(int paused, void *arg)
-{
-	struct coh_agent *a = arg;
-
-	for (unsigned int i = 0; i < a->pgid_count; i++)
-		kill(-a->pgids[i], paused ? SIGSTOP : SIGCONT);
+	ret = apply_connections(a, o, err);
+	return ret < 0 ? ret : apply_workload_users(a, o, err);
 }
 
 static int make_budget(struct coh_agent *a, const struct coh_agent_opts *o,
@@ -237,6 +317,20 @@ static int make_budget(struct coh_agent *a, const struct coh_agent_opts *o,
 	return coh_budget_create(&a->budget, total, reserved, err);
 }
 
+/* Processes are this machine's whatever the sysroot: see workload.c. */
+static int open_host(struct coh_agent *a, const struct coh_agent_opts *o,
+		     struct pep_err *err)
+{
+	struct coh_sysroot_opts host = { .root = "/" };
+	int ret = coh_sysroot_open(&a->host, &host, err);
+
+	if (ret == 0 && o->state_dir)
+		ret = coh__state_dir_open(a, o->state_dir, err);
+	if (ret == 0)
+		coh__paused_resume(a);
+	return ret;
+}
+
 static int setup(struct coh_agent *a, const struct coh_agent_opts *o,
 		 struct pep_err *err)
 {
@@ -247,6 +341,8 @@ static int setup(struct coh_agent *a, const struct coh_agent_opts *o,
 		ret = load_token(a, o->token_file, err);
 	if (ret == 0)
 		ret = coh_sysroot_open(&a->sr, &so, err);
+	if (ret == 0)
+		ret = open_host(a, o, err);
 	if (ret < 0)
 		return ret;
 	a->latest = malloc(sizeof(*a->latest));
@@ -261,7 +357,7 @@ static int setup(struct coh_agent *a, const struct coh_agent_opts *o,
 	/* Not started yet: nothing else can see the agent, lock for form. */
 	pthread_mutex_lock(&a->lock);
 	coh_breaker_update(a->breaker, a->input_mc, now_ms());
-	ret = coh_breaker_watch(a->breaker, on_breaker, a);
+	ret = coh_breaker_watch(a->breaker, coh__agent_on_breaker, a);
 	pthread_mutex_unlock(&a->lock);
 	if (ret < 0)
 		return pep_err_set(err, ret, "agent: cannot watch the breaker");
@@ -278,10 +374,15 @@ int coh_agent_create(struct coh_agent **out, const struct coh_agent_opts *opts,
 	if (!a)
 		return pep_err_set(err, -ENOMEM, "agent: out of memory");
 	a->listen_fd = -1;
+	a->state_lock_fd = -1;
+	a->refusal_tokens_ms = REFUSAL_CREDIT_MS;
+	a->refusal_at_ms = now_ms();
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->control, NULL);
 	pthread_mutex_init(&a->log_lock, NULL);
+	pthread_mutex_init(&a->conn_lock, NULL);
 	coh__cond_init_monotonic(&a->wake);
+	coh__cond_init_monotonic(&a->reaper_wake);
 	ret = setup(a, opts ? opts : &defaults, err);
 	if (ret < 0) {
 		coh_agent_destroy(a);
@@ -289,23 +390,6 @@ int coh_agent_create(struct coh_agent **out, const struct coh_agent_opts *opts,
 	}
 	*out = a;
 	return 0;
-}
-
-/* Groups whose processes are all gone; a->lock held. Returns how many. */
-static unsigned int prune_workloads(struct coh_agent *a, int *gone, unsigned int max)
-{
-	unsigned int n = 0, i = 0;
-
-	while (i < a->pgid_count) {
-		if (kill(-a->pgids[i], 0) == 0 || errno != ESRCH) {
-			i++;
-			continue;
-		}
-		if (n < max)
-			gone[n++] = a->pgids[i];
-		a->pgids[i] = a->pgids[--a->pgid_count];
-	}
-	return n;
 }
 
 static void log_transition(struct coh_agent *a, enum coh_breaker_state from,
@@ -328,8 +412,9 @@ static void tick(struct coh_agent *a, int full, struct coh_thermal *th)
 {
 	enum coh_breaker_state from, to;
 	uint64_t t0 = pep_time_ns(), t1;
-	int gone[COH_AGENT_WORKLOADS_MAX], ret = 0;
+	int gone[COH_AGENT_WORKLOADS_MAX], foreign[COH_AGENT_WORKLOADS_MAX], ret = 0;
 	unsigned int ngone, workloads;
+	char why[256] = "";
 	struct coh_status *tmp;
 	int64_t input;
 
@@ -338,6 +423,8 @@ static void tick(struct coh_agent *a, int full, struct coh_thermal *th)
 	else
 		coh_thermal_read(a->sr, th, NULL);
 	t1 = pep_time_ns();
+	/* Before the breaker can stop them: a reused number is dropped. */
+	ngone = coh__workloads_recheck(a, gone, foreign, why, sizeof(why));
 	pthread_mutex_lock(&a->lock);
 	if (full && ret == 0) {
 		tmp = a->latest;
@@ -355,14 +442,14 @@ static void tick(struct coh_agent *a, int full, struct coh_thermal *th)
 	a->input_mc = input;
 	if (!is_paused(from) && is_paused(to))
 		a->trips++;
-	ngone = a->pgid_count ? prune_workloads(a, gone, COH_AGENT_WORKLOADS_MAX) : 0;
-	workloads = a->pgid_count;
+	workloads = a->workload_count;
 	pthread_mutex_unlock(&a->lock);
+	coh__agent_state_error_flush(a);
 	if (from != to)
 		log_transition(a, from, to, input, workloads);
 	for (unsigned int i = 0; i < ngone; i++)
-		coh__agent_log(a, "workload: process group %d is gone, no longer watched",
-			       gone[i]);
+		coh__agent_log(a, "workload: no longer watching process group %d: %s", gone[i],
+			       foreign[i] ? why : "its processes are gone");
 }
 
 static struct timespec ms_to_timespec(uint64_t ms)
@@ -513,6 +600,7 @@ int coh_agent_stop(struct coh_agent *a)
 	if (!a->started)
 		return -EINVAL;
 	coh__agent_http_stop(a);
+	coh__agent_log_flush(a);
 	pthread_mutex_lock(&a->lock);
 	a->stopping = 1;
 	pthread_cond_signal(&a->wake);
@@ -537,20 +625,28 @@ void coh_agent_destroy(struct coh_agent *a)
 	/* Never leave work stopped behind us: the breaker continues it. */
 	pthread_mutex_lock(&a->lock);
 	if (a->breaker && coh_breaker_paused(a->breaker))
-		resumed = a->pgid_count;
+		resumed = a->workload_count;
 	coh_breaker_destroy(a->breaker);
 	a->breaker = NULL;
 	pthread_mutex_unlock(&a->lock);
+	coh__agent_state_error_flush(a);
 	if (resumed)
 		coh__agent_log(a, "resumed %u paused workload%s on the way out", resumed,
 			       resumed == 1 ? "" : "s");
+	coh__agent_log_flush(a);
 	coh_budget_destroy(a->budget);
 	coh_sysroot_close(a->sr);
+	coh_sysroot_close(a->host);
+	free(a->state_dir);
+	if (a->state_lock_fd >= 0)
+		close(a->state_lock_fd);
 	free(a->latest);
 	free(a->work);
 	free(a->nvpmodel);
 	explicit_bzero(a->token, sizeof(a->token));
 	pthread_cond_destroy(&a->wake);
+	pthread_cond_destroy(&a->reaper_wake);
+	pthread_mutex_destroy(&a->conn_lock);
 	pthread_mutex_destroy(&a->log_lock);
 	pthread_mutex_destroy(&a->control);
 	pthread_mutex_destroy(&a->lock);
@@ -565,38 +661,6 @@ uint16_t coh_agent_port(const struct coh_agent *a)
 struct coh_budget *coh_agent_budget(struct coh_agent *a)
 {
 	return a->budget;
-}
-
-int coh_agent_watch_pgid(struct coh_agent *a, int pgid, struct pep_err *err)
-{
-	int paused;
-
-	if (pgid <= 1)
-		return pep_err_set(err, -EINVAL, "pgid %d: not a process group (2 or more)", pgid);
-	if (pgid == getpgrp())
-		return pep_err_set(err, -EINVAL, "pgid %d: the agent's own process group", pgid);
-	if (kill(-pgid, 0) < 0)
-		return pep_err_errno(err, "pgid %d", pgid);
-	pthread_mutex_lock(&a->lock);
-	for (unsigned int i = 0; i < a->pgid_count; i++)
-		if (a->pgids[i] == pgid) {
-			pthread_mutex_unlock(&a->lock);
-			return 1;
-		}
-	if (a->pgid_count == COH_AGENT_WORKLOADS_MAX) {
-		pthread_mutex_unlock(&a->lock);
-		return pep_err_set(err, -ENOSPC, "pgid %d: %d workloads already watched", pgid,
-				   COH_AGENT_WORKLOADS_MAX);
-	}
-	a->pgids[a->pgid_count++] = pgid;
-	/* Work that joins while paused is paused at once. */
-	paused = coh_breaker_paused(a->breaker);
-	if (paused)
-		kill(-pgid, SIGSTOP);
-	pthread_mutex_unlock(&a->lock);
-	coh__agent_log(a, "workload: watching process group %d%s", pgid,
-		       paused ? " (paused at once: the breaker is tripped)" : "");
-	return 0;
 }
 
 int coh__agent_breaker_reset(struct coh_agent *a, enum coh_breaker_state *from,
@@ -627,7 +691,7 @@ int coh__agent_breaker_reset(struct coh_agent *a, enum coh_breaker_state *from,
 		goto out;
 	/* Below the trip point a fresh breaker is not paused: no signal here. */
 	coh_breaker_update(fresh, input, now_ms());
-	ret = coh_breaker_watch(fresh, on_breaker, a);
+	ret = coh_breaker_watch(fresh, coh__agent_on_breaker, a);
 	if (ret < 0) {
 		coh_breaker_destroy(fresh);
 		ret = pep_err_set(err, ret, "breaker: cannot watch the new breaker");
@@ -657,8 +721,9 @@ void coh_agent_snapshot(struct coh_agent *a, struct coh_status *status,
 	b->input_mc = a->input_mc;
 	b->trips = a->trips;
 	b->predicted = coh_breaker_predict(a->breaker, 30000, &b->predicted_trip_ms);
-	b->workload_count = a->pgid_count;
-	memcpy(b->workloads, a->pgids, a->pgid_count * sizeof(a->pgids[0]));
+	b->workload_count = a->workload_count;
+	for (unsigned int i = 0; i < a->workload_count; i++)
+		b->workloads[i] = a->workloads[i].pgid;
 	c->present = 1;
 	c->interval_ms = a->interval_ms;
 	c->samples = a->samples;

@@ -15,8 +15,15 @@
 #include <cohete/agent.h>
 
 struct MHD_Daemon;
+struct coh_agent_conn;			/* http.c: one client connection */
 
 #define AGENT_TOKEN_MAX 512
+
+/* A watched process group and the uid that owned it when it was watched. */
+struct coh_agent_workload {
+	int pgid;
+	uid_t uid;
+};
 
 struct coh_agent {
 	/* Fixed after create: read from any thread without the lock. */
@@ -29,6 +36,12 @@ struct coh_agent {
 	uint16_t listen_port;
 	int ipv6;
 	unsigned int max_connections, timeout_s;
+	unsigned int per_address, request_timeout_s;
+	uid_t workload_uids[COH_AGENT_WORKLOAD_USERS_MAX];
+	unsigned int workload_uid_count;
+	struct coh_sysroot *host;	/* "/": the processes the agent signals */
+	char *state_dir;		/* NULL: the paused list is not kept */
+	int state_lock_fd;		/* flock of STATE_DIR/agent.lock; -1 */
 	int has_token;
 	char token[AGENT_TOKEN_MAX];
 	size_t token_len;
@@ -36,7 +49,11 @@ struct coh_agent {
 	uint64_t budget_total, budget_reserved;
 	coh_agent_log_fn log;
 	void *log_arg;
-	pthread_mutex_t log_lock;	/* one log call at a time */
+	pthread_mutex_t log_lock;	/* one log call at a time, and: */
+	uint64_t refusal_tokens_ms;	/* the refusal log's bucket, in ms of
+					   credit (1000 per line) */
+	uint64_t refusal_at_ms;		/* when it was last filled */
+	unsigned int refusals_suppressed;
 
 	/* Set by start/stop (one thread). */
 	struct MHD_Daemon *mhd;
@@ -44,6 +61,14 @@ struct coh_agent {
 	uint16_t port;
 	int started;
 	pthread_t sampler;
+
+	/* Connections (http.c), under conn_lock; the reaper thread closes
+	 * those whose request is overdue. */
+	pthread_mutex_t conn_lock;
+	pthread_cond_t reaper_wake;
+	struct coh_agent_conn *conns;
+	int reaper_stop, reaper_running;
+	pthread_t reaper;
 
 	/*
 	 * Everything below is under lock. The breaker calls on_breaker() with
@@ -60,8 +85,10 @@ struct coh_agent {
 	int64_t input_mc;		/* the breaker's latest input */
 	uint64_t trips, samples, sample_failures, scrapes, unauthorized;
 	uint64_t last_sample_ns;
-	int pgids[COH_AGENT_WORKLOADS_MAX];
-	unsigned int pgid_count;
+	struct coh_agent_workload workloads[COH_AGENT_WORKLOADS_MAX];
+	unsigned int workload_count;
+	char state_error[300];		/* a failed write of the paused list,
+					   logged once the lock is let go */
 	int stopping, kick;
 
 	/* One control request at a time (nvpmodel takes seconds). */
@@ -71,6 +98,16 @@ struct coh_agent {
 /* One log line (printf-style); does nothing without a log callback. */
 void coh__agent_log(struct coh_agent *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * A line about something refused (a request, a connection): what clients
+ * can cause as often as they like, so at most COH_AGENT_LOG_BURST at once
+ * and one a second after that; the next line that gets through says how
+ * many were left out. Flushed by coh__agent_log_flush().
+ */
+void coh__agent_log_refusal(struct coh_agent *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void coh__agent_log_flush(struct coh_agent *a);
 
 /* Wake the sampler for a full sample now (after a control change). */
 void coh__agent_kick(struct coh_agent *a);
@@ -89,5 +126,45 @@ int coh__agent_breaker_reset(struct coh_agent *a, enum coh_breaker_state *from,
 /* Serve on the bound socket fd (libmicrohttpd takes it over). */
 int coh__agent_http_start(struct coh_agent *a, int fd, struct pep_err *err);
 void coh__agent_http_stop(struct coh_agent *a);
+
+/*
+ * Whether every process of group pgid may be signalled by a workload user
+ * (or by *extra, when not NULL): its real or saved uid is one. Returns the
+ * number of processes, -ESRCH when there are none, -EPERM naming the first
+ * that is not; *owner (may be NULL) gets the first one's real uid.
+ * (workload.c)
+ */
+int coh__workload_check(const struct coh_agent *a, int pgid, const uid_t *extra,
+			uid_t *owner, struct pep_err *err);
+
+/* Make (0700) or check the state directory and keep its name. */
+int coh__state_dir_open(struct coh_agent *a, const char *dir, struct pep_err *err);
+
+/*
+ * Write STATE_DIR/agent-paused listing groups w[0..n) (n == 0: remove it),
+ * atomically. Nothing without a state directory.
+ */
+int coh__paused_save(struct coh_agent *a, const struct coh_agent_workload *w,
+		     unsigned int n, struct pep_err *err);
+
+/* Continue the groups a previous agent's list names, then remove it. */
+void coh__paused_resume(struct coh_agent *a);
+
+/* The breaker's watcher: stop or continue every watched group. */
+void coh__agent_on_breaker(int paused, void *arg);
+
+/*
+ * Drop the watched groups that are gone or have a process that is not a
+ * workload user's (a number reused by someone else), continuing those
+ * still there while paused. Returns how many, their pgids in dropped[]
+ * and whether each still exists in foreign[] (COH_AGENT_WORKLOADS_MAX
+ * room each), and the first foreign one's reason in why (empty on entry).
+ * Takes a->lock itself.
+ */
+unsigned int coh__workloads_recheck(struct coh_agent *a, int *dropped, int *foreign,
+				    char *why, size_t why_size);
+
+/* Log (then forget) a failed write of the paused list; a->lock not held. */
+void coh__agent_state_error_flush(struct coh_agent *a);
 
 #endif /* COHETE_AGENT_PRIV_H */
