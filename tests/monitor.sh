@@ -3,12 +3,16 @@
 # each) run it against fixture trees; capture-pane shows what it drew.
 #
 # Checks: the panes and values from the tree (taken from `cohete status
-# --json` on the same tree, not hard-coded), an 80x24 layout and a resize
-# to it, `q`, Ctrl-C and SIGTERM exit 0 with the terminal restored (alternate
+# --json` on the same tree, not hard-coded), every graph's scale (0-100%,
+# the temperature's whole degrees around the tree's, at least 10 °C) and
+# the guard's state on the screen, an 80x24 layout and a resize to it, `q`, Ctrl-C and SIGTERM exit 0 with the terminal restored (alternate
 # screen left, no UI left on it), `p` where it is not permitted says why
 # (no nvpmodel; the live machine without root), the power menu and fan
 # prompt change a copy of a tree through the nvpmodel simulator, and off
-# a terminal or with an unusable TERM it exits 1 with a message.
+# a terminal or with an unusable TERM it exits 1 with a message. The one
+# colour rule (the policy's: green below its warning, yellow up to its trip,
+# red at it) in the monitor and in `cohete status` alike, on copies of the
+# tree heated to 62 and 71 °C, read back from the screen's colours.
 #
 # Environment (tests/meson.build): COHETE_BIN, COHETE_FIXTURES, COHETE_SIM,
 # and COHETE_RUN in cross builds (skipped: qemu-user under tmux adds
@@ -154,6 +158,42 @@ if [ "${#want[@]}" -ne 7 ]; then
 	echo "monitor.sh: could not read the expected values from --json" >&2
 	exit 99
 fi
+# The temperature graph's scale: the breaker's input (tj) in whole degrees,
+# 5 °C either side of a steady reading.
+read -r temp_lo temp_hi < <(python3 - "$tmp/status.json" <<'EOF'
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+tj = [z for z in d['thermal']['zones'] if z['name'] == 'tj'][0]['temp_celsius']
+print(math.floor(tj - 5), math.ceil(tj + 5))
+EOF
+)
+
+# scales NAME: the screen shows the load graphs' 0..100% and the
+# temperature graph's temp_lo..temp_hi °C, on one row or at the top and
+# the bottom of a taller graph.
+scales() {
+	local s=$tmp/$1.screen
+	{ grep -qF -- "0-100%" "$s" || { grep -qF "100%" "$s" && grep -q " 0%" "$s"; }; } &&
+	{ grep -qF -- "$temp_lo-$temp_hi°C" "$s" ||
+	  { grep -qF " $temp_hi°C" "$s" && grep -qF " $temp_lo°C" "$s"; }; }
+}
+
+# fg NAME TEXT: the foreground colour (SGR 30-37, or 39 for none) the
+# screen, captured with its escape sequences, draws TEXT's first cell in.
+fg() {
+	t "$1" capture-pane -p -e -t mon >"$tmp/$1.ansi" 2>/dev/null
+	python3 - "$tmp/$1.ansi" "$2" <<'EOF'
+import re, sys
+screen, text = open(sys.argv[1], encoding='utf-8').read(), sys.argv[2]
+at = screen.find(text)
+color = '39'
+for m in re.finditer(r'\x1b\[([0-9;]*)m', screen[:max(at, 0)]):
+    for code in (m.group(1) or '0').split(';'):
+        if code in ('0', '39') or (code.isdigit() and 30 <= int(code) <= 37):
+            color = '39' if code == '0' else code
+print(color if at >= 0 else 'absent')
+EOF
+}
 
 # 1. 120x40: the panes and the tree's values; a resize to 80x24; q.
 start main 120 40 "$COHETE_BIN" monitor --sysroot "$tree"
@@ -163,14 +203,20 @@ if ! wait_for main "Thermal"; then
 else
 	missing=
 	for text in " CPU " " GPU " " Memory " " Thermal " " Power " "${want[@]}" \
-		    "q quit"; do
+		    "q quit" " guard OK, trip 65°C "; do
 		grep -qF -- "$text" "$tmp/main.screen" || missing="$missing '$text'"
 	done
 	if [ -n "$missing" ]; then
 		fail "120x40: not on the screen:$missing"
 		show main
 	else
-		pass "120x40: panes, model, temperature, rail, mode, clock, memory"
+		pass "120x40: panes, model, temperature, rail, mode, clock, memory, guard"
+	fi
+	if scales main; then
+		pass "120x40: graph scales 0-100% and $temp_lo..$temp_hi °C"
+	else
+		fail "120x40: no graph scales (0-100%, $temp_lo..$temp_hi °C)"
+		show main
 	fi
 	if t main resize-window -t mon -x 80 -y 24 2>/dev/null; then
 		if wait_for main "Thermal" && screen main &&
@@ -198,11 +244,12 @@ else
 	screen small
 	if grep -q 'needs 60x18' "$tmp/small.screen" ||
 	   ! grep -qF "${want[1]}" "$tmp/small.screen" ||
-	   ! grep -qF "${want[4]}" "$tmp/small.screen"; then
-		fail "80x24: layout incomplete"
+	   ! grep -qF "${want[4]}" "$tmp/small.screen" ||
+	   ! grep -qF "guard OK" "$tmp/small.screen" || ! scales small; then
+		fail "80x24: layout incomplete (values, guard, scales)"
 		show small
 	else
-		pass "80x24: every pane drawn with values"
+		pass "80x24: every pane drawn with values, the guard and the scales"
 	fi
 	t small send-keys -t mon p
 	if wait_for small "power mode not permitted: $tmp/no-nvpmodel"; then
@@ -286,7 +333,38 @@ else
 	echo "note: COHETE_SIM not set: power menu and fan not exercised"
 fi
 
-# 5. SIGTERM: the terminal is restored, exit 0.
+# 5. One colour rule: copies of the tree with tj at 62 °C (between the
+# conservative policy's warning, 60, and its trip, 65) and at 71 °C (above
+# the trip). The other zones stay near 48 °C: green. Colour on (no NO_COLOR).
+zone=sys/devices/virtual/thermal/thermal_zone5	# tj-thermal
+for heat in 62000:33:WARN 71000:31:TRIPPED; do
+	mc=${heat%%:*} want_fg=${heat#*:} want_fg=${want_fg%%:*} state=${heat##*:}
+	hot=$tmp/hot$mc
+	mkdir -p "$hot" && cp -a "$tree/." "$hot/" && echo "$mc" >"$hot/$zone/temp"
+	deg="$((mc / 1000)).0°C"
+	start "mon$mc" 80 24 env -u NO_COLOR "$COHETE_BIN" monitor --sysroot "$hot"
+	if wait_for "mon$mc" "guard $state" &&
+	   [ "$(fg "mon$mc" "tj $deg")" = "$want_fg" ] &&
+	   [ "$(fg "mon$mc" "47.7°C")" = 32 ]; then
+		pass "monitor at $deg: guard $state, tj in colour $want_fg, 47.7 °C green"
+	else
+		fail "monitor at $deg: tj $(fg "mon$mc" "tj $deg") (want $want_fg), 47.7 °C $(fg "mon$mc" "47.7°C") (want 32)"
+		show "mon$mc"
+	fi
+	t "mon$mc" send-keys -t mon q
+	start "st$mc" 100 40 env -u NO_COLOR "$COHETE_BIN" status --sysroot "$hot"
+	if wait_for "st$mc" "tj-thermal" &&
+	   [ "$(fg "st$mc" "tj-thermal")" = "$want_fg" ] &&
+	   [ "$(fg "st$mc" "tj $deg")" = "$want_fg" ] &&
+	   [ "$(fg "st$mc" "gpu-thermal")" = 32 ]; then
+		pass "status at $deg: tj in colour $want_fg as in the monitor, 48.6 °C green"
+	else
+		fail "status at $deg: tj-thermal $(fg "st$mc" "tj-thermal") (want $want_fg), gpu-thermal $(fg "st$mc" "gpu-thermal") (want 32)"
+		show "st$mc"
+	fi
+done
+
+# 6. SIGTERM: the terminal is restored, exit 0.
 start sig 80 24 "$COHETE_BIN" monitor --sysroot "$tree"
 if ! wait_for sig "q quit"; then
 	fail "monitor (for SIGTERM) did not draw within 10 s"
@@ -304,7 +382,7 @@ else
 	fi
 fi
 
-# 6. An unusable TERM on a terminal: exit 1 with a message.
+# 7. An unusable TERM on a terminal: exit 1 with a message.
 start term 80 24 env TERM=no-such-terminal "$COHETE_BIN" monitor --sysroot "$tree"
 if wait_exit term && [ "$(cat "$tmp/term.rc")" = rc=1 ] &&
    grep -q "TERM 'no-such-terminal' is not usable" "$tmp/term.err"; then
@@ -313,7 +391,7 @@ else
 	fail "unusable TERM: $(cat "$tmp/term.rc" 2>/dev/null), stderr: $(cat "$tmp/term.err")"
 fi
 
-# 7. Off a terminal, and usage.
+# 8. Off a terminal, and usage.
 rc=0
 "$COHETE_BIN" monitor --sysroot "$tree" </dev/null >"$tmp/out" 2>"$tmp/err" || rc=$?
 if [ "$rc" -eq 1 ] && grep -q 'cohete: monitor: standard output is not a terminal' "$tmp/err" &&
@@ -335,6 +413,13 @@ if [ "$rc" -eq 0 ] && grep -q '^usage: cohete monitor' "$tmp/out"; then
 	pass "--help: exit 0"
 else
 	fail "--help: exit $rc"
+fi
+rc=0
+"$COHETE_BIN" monitor --policy lukewarm >"$tmp/out" 2>"$tmp/err" || rc=$?
+if [ "$rc" -eq 2 ] && grep -q "lukewarm" "$tmp/err"; then
+	pass "--policy lukewarm: exit 2 naming it"
+else
+	fail "--policy lukewarm: exit $rc"
 fi
 
 if [ "$failures" -gt 0 ]; then

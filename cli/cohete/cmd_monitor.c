@@ -39,6 +39,7 @@ struct monitor_opts {
 	const char *nvpmodel;
 	double rate_hz;
 	int no_color;
+	struct coh_breaker_policy policy;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -52,7 +53,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: cohete monitor [--rate HZ] [--sysroot DIR] [--no-color]\n"
-		"                      [--nvpmodel PATH]\n\n"
+		"                      [--nvpmodel PATH] [--policy NAME]\n\n"
 		"A full-screen live view: CPU, GPU, memory, thermal and power with\n"
 		"history sparklines; the nvpmodel mode, fan, EMC and engines.\n"
 		"Keys: q quit, p power-mode menu, f fan, h help.\n\n"
@@ -60,6 +61,8 @@ static void usage(FILE *out)
 		"  --sysroot DIR    read /proc, /sys, /etc from DIR (also $COHETE_SYSROOT)\n"
 		"  --no-color       no colour (also NO_COLOR)\n"
 		"  --nvpmodel PATH  the nvpmodel program for `p` (default: from PATH)\n"
+		"  --policy NAME    the thermal policy for the colours and the guard:\n"
+		"                   conservative (default, as the agent) or aggressive\n"
 		"  -h, --help       this help\n");
 }
 
@@ -70,13 +73,16 @@ static int parse_opts(int argc, char **argv, struct monitor_opts *o)
 		{ "sysroot", required_argument, NULL, 's' },
 		{ "no-color", no_argument, NULL, 'C' },
 		{ "nvpmodel", required_argument, NULL, 'n' },
+		{ "policy", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct pep_err err;
 	char *end;
 	int c;
 
 	o->rate_hz = 1;
+	coh_breaker_policy_named(COH_BREAKER_POLICY_DEFAULT, &o->policy, NULL);
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "+h", longopts)) != -1) {
 		switch (c) {
@@ -93,6 +99,12 @@ static int parse_opts(int argc, char **argv, struct monitor_opts *o)
 		case 's': o->sysroot = optarg; break;
 		case 'C': o->no_color = 1; break;
 		case 'n': o->nvpmodel = optarg; break;
+		case 'P':
+			if (coh_breaker_policy_named(optarg, &o->policy, &err) < 0) {
+				cli_error("--policy: %s", err.msg);
+				return -CMD_EXIT_USAGE;
+			}
+			break;
 		case 'h': usage(stdout); return 1;
 		default:
 			return -CMD_EXIT_USAGE;
@@ -168,6 +180,14 @@ static enum mon_action wait_keys(struct monitor *m, uint64_t deadline_ns,
 	return act;
 }
 
+/* The new sample into the graphs, and its temperature into the guard. */
+static void took_sample(struct monitor *m)
+{
+	mon_history_push(m);
+	coh_breaker_update(m->guard, coh_breaker_input(&m->cur->thermal),
+			   pep_time_ns() / 1000000);
+}
+
 static int take_sample(struct monitor *m)
 {
 	struct coh_status *prev = m->cur;
@@ -176,7 +196,7 @@ static int take_sample(struct monitor *m)
 		return -1;
 	m->cur = m->spare;
 	m->spare = prev;
-	mon_history_push(m);
+	took_sample(m);
 	return 0;
 }
 
@@ -281,20 +301,6 @@ static void catch_signals(sigset_t *orig)
 	sigprocmask(SIG_BLOCK, &set, orig);
 }
 
-static void temp_colors(struct monitor *m)
-{
-	struct coh_breaker_policy p;
-
-	/* The "aggressive" breaker policy: warn from its warning, red at its trip. */
-	if (coh_breaker_policy_named("aggressive", &p, NULL) == 0) {
-		m->warn_mc = p.warning_mc;
-		m->hot_mc = p.trip_mc;
-	} else {
-		m->warn_mc = 70000;
-		m->hot_mc = 75000;
-	}
-}
-
 static int monitor_run(struct monitor *m, int no_color)
 {
 	sigset_t orig;
@@ -305,7 +311,7 @@ static int monitor_run(struct monitor *m, int no_color)
 		cli_error("sampling failed: out of memory");
 		return CMD_EXIT_FAIL;
 	}
-	mon_history_push(m);
+	took_sample(m);
 	catch_signals(&orig);
 	screen = start_screen(m, no_color);
 	if (!screen) {
@@ -350,7 +356,10 @@ int cmd_monitor(int argc, char **argv)
 		m->cur = malloc(sizeof(*m->cur));
 		m->spare = malloc(sizeof(*m->spare));
 	}
-	if (!m || !m->cur || !m->spare) {
+	if (m)
+		m->policy = o.policy;
+	if (!m || !m->cur || !m->spare ||
+	    coh_breaker_create(&m->guard, &m->policy, NULL) < 0) {
 		cli_error("out of memory");
 		ret = CMD_EXIT_FAIL;
 	} else {
@@ -358,10 +367,10 @@ int cmd_monitor(int argc, char **argv)
 		m->nvpmodel = o.nvpmodel;
 		m->rate_hz = o.rate_hz;
 		m->utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
-		temp_colors(m);
 		ret = monitor_run(m, o.no_color);
 	}
 	if (m) {
+		coh_breaker_destroy(m->guard);
 		free(m->cur);
 		free(m->spare);
 	}

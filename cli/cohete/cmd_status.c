@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cohete/status.h>
+#include <cohete/thermal.h>
 
 #include "cmd.h"
 
@@ -23,10 +24,13 @@ struct status_opts {
 	int json;
 	double watch_s;			/* 0 = once */
 	long window_ms;			/* -1 = default */
+	struct coh_breaker_policy policy;	/* the temperature colours */
 };
 
+/* level[]: a temperature's colour, by enum coh_temp_level (the monitor's). */
 struct style {
-	const char *bold, *hot, *dim, *reset;
+	const char *bold, *dim, *reset;
+	const char *level[4];
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -41,7 +45,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: cohete status [--json] [--watch SECONDS] [--sysroot DIR]\n"
-		"                     [--window-ms MS]\n\n"
+		"                     [--window-ms MS] [--policy NAME]\n\n"
 		"Device and module, L4T/JetPack, memory, thermal zones, per-core CPU\n"
 		"load and frequency, GPU, EMC and engines (root), power rails, nvpmodel\n"
 		"mode and fan.\n\n"
@@ -50,6 +54,8 @@ static void usage(FILE *out)
 		"  --sysroot DIR      read /proc, /sys, /etc from DIR (also $COHETE_SYSROOT)\n"
 		"  --window-ms MS     CPU load window for a single sample (default %d;\n"
 		"                     0 = average since boot, the default with --sysroot)\n"
+		"  --policy NAME      the thermal policy temperatures are judged by:\n"
+		"                     conservative (default, as the agent) or aggressive\n"
 		"  -h, --help         this help\n", DEFAULT_WINDOW_MS);
 }
 
@@ -73,13 +79,16 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 		{ "watch", required_argument, NULL, 'w' },
 		{ "sysroot", required_argument, NULL, 's' },
 		{ "window-ms", required_argument, NULL, 'W' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct pep_err err;
 	double v;
 	int c;
 
 	o->window_ms = -1;
+	coh_breaker_policy_named(COH_BREAKER_POLICY_DEFAULT, &o->policy, NULL);
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "+h", longopts)) != -1) {
 		switch (c) {
@@ -101,6 +110,12 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 				return -CMD_EXIT_USAGE;
 			}
 			o->window_ms = (long)v;
+			break;
+		case 'p':
+			if (coh_breaker_policy_named(optarg, &o->policy, &err) < 0) {
+				cli_error("--policy: %s", err.msg);
+				return -CMD_EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -237,9 +252,16 @@ static void print_memory(const struct coh_memory *m)
 	print_zram(m);
 }
 
+/*
+ * A measured zone in its level's colour under the policy (the monitor's
+ * rule), the hottest also bold; a placeholder or a sensor that is off
+ * dim: neither is a measurement.
+ */
 static void print_zone(const struct coh_thermal_zone *z, int hottest,
-		       const struct style *st)
+		       const struct coh_breaker_policy *p, const struct style *st)
 {
+	const char *color = z->state == COH_ZONE_OK ?
+			    st->level[coh_temp_level(p, z->temp_mc)] : st->dim;
 	char temp[32];
 
 	if (z->state == COH_ZONE_OK || z->state == COH_ZONE_PLACEHOLDER)
@@ -247,11 +269,31 @@ static void print_zone(const struct coh_thermal_zone *z, int hottest,
 			 z->state == COH_ZONE_PLACEHOLDER ? "?" : "");
 	else
 		snprintf(temp, sizeof(temp), "%s", coh_zone_state_name(z->state));
-	printf("  %s%-16.16s %9s%s%s", hottest ? st->hot : "", z->type[0] ? z->type : z->zone,
-	       temp, hottest ? " *" : "  ", hottest ? st->reset : "");
+	printf("  %s%s%-16.16s %9s%s%s", hottest ? st->bold : "", color,
+	       z->type[0] ? z->type : z->zone, temp, hottest ? " *" : "  ",
+	       hottest || *color ? st->reset : "");
 }
 
-static void print_thermal(const struct coh_thermal *t, const struct style *st)
+/* The guard's input and how it stands against the policy's thresholds. */
+static void print_guard(const struct coh_thermal *t,
+			const struct coh_breaker_policy *p, const struct style *st)
+{
+	int i = coh_breaker_input_zone(t);
+	enum coh_temp_level level;
+
+	if (i < 0)
+		return;
+	level = coh_temp_level(p, t->zones[i].temp_mc);
+	printf("  guard     %s%s %.1f°C: %s%s (%s: warn %g°C, trip %g°C, "
+	       "resume <%g°C)\n", st->level[level], t->zones[i].name,
+	       (double)t->zones[i].temp_mc / 1000, coh_temp_level_name(level),
+	       *st->level[level] ? st->reset : "", p->name,
+	       (double)p->warning_mc / 1000, (double)p->trip_mc / 1000,
+	       (double)p->resume_mc / 1000);
+}
+
+static void print_thermal(const struct coh_thermal *t,
+			  const struct coh_breaker_policy *p, const struct style *st)
 {
 	int placeholders = 0;
 
@@ -260,8 +302,9 @@ static void print_thermal(const struct coh_thermal *t, const struct style *st)
 	printf("Thermal     %u zones%s%s\n", t->count,
 	       t->hottest >= 0 ? " (* hottest)" : "",
 	       placeholders ? " (? fixed placeholder, not measured)" : "");
+	print_guard(t, p, st);
 	for (unsigned int i = 0; i < t->count; i++) {
-		print_zone(&t->zones[i], (int)i == t->hottest, st);
+		print_zone(&t->zones[i], (int)i == t->hottest, p, st);
 		if (i % 3 == 2 || i + 1 == t->count)
 			putchar('\n');
 	}
@@ -408,7 +451,8 @@ static void print_notes(const struct coh_notes *n, const struct style *st)
 		       n->note[i].reason, st->reset);
 }
 
-static void print_human(const struct coh_status *s, const struct style *st)
+static void print_human(const struct coh_status *s,
+			const struct coh_breaker_policy *p, const struct style *st)
 {
 	int jetson = s->device.kind == COH_HOST_JETSON;
 
@@ -417,7 +461,7 @@ static void print_human(const struct coh_status *s, const struct style *st)
 	print_power(&s->rails, &s->mode, jetson);
 	print_fan(&s->fan);
 	print_memory(&s->memory);
-	print_thermal(&s->thermal, st);
+	print_thermal(&s->thermal, p, st);
 	print_cpu(&s->cpu, s->window_ms);
 	print_gpu(&s->gpu);
 	print_emc(&s->emc);
@@ -431,7 +475,7 @@ static int print_sample(const struct coh_status *s, const struct status_opts *o,
 	char *json;
 
 	if (!o->json) {
-		print_human(s, st);
+		print_human(s, &o->policy, st);
 		return 0;
 	}
 	json = coh_status_json(s);
@@ -520,9 +564,10 @@ static int run_watch(struct coh_sysroot *sr, const struct status_opts *o,
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct style plain = { "", "", "", "" };
-	static const struct style color = { "\033[1m", "\033[1;31m", "\033[2m",
-					    "\033[0m" };
+	static const struct style plain = { "", "", "", { "", "", "", "" } };
+	/* unknown: plain; ok green; warn yellow; hot red, as in the monitor */
+	static const struct style color = { "\033[1m", "\033[2m", "\033[0m",
+		{ "", "\033[32m", "\033[33m", "\033[1;31m" } };
 	struct status_opts o = { 0 };
 	struct coh_status *a, *b;
 	struct coh_sysroot *sr;

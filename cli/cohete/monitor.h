@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cohete/thermal.h>
+
 struct coh_nvpmodel_conf;
 struct coh_status;
 struct coh_sysroot;
@@ -74,7 +76,10 @@ struct monitor {
 	double rate_hz;
 	int utf8;			/* the locale's codeset is UTF-8 */
 	int color;
-	int64_t warn_mc, hot_mc;	/* temperature colours */
+	struct coh_breaker_policy policy;	/* temperature colours, guard */
+	struct coh_breaker *guard;	/* the policy's breaker, fed every
+					   sample: its state is shown; it
+					   pauses nothing */
 	enum mon_overlay overlay;
 	struct coh_nvpmodel_conf *conf;	/* while the power menu is open */
 	size_t menu_sel;		/* index into conf->modes */

@@ -7,7 +7,14 @@
  * The layout gives every pane its text rows first (cores, zones, rails; in
  * columns when they do not fit) and shares the rows left over among the
  * graphs: on 80x24 each graph is a one-row sparkline, on a taller terminal
- * it grows.
+ * it grows. Every graph says its scale at its right ("0-100%" on one row;
+ * the top and the bottom on several), and the temperature's never spans
+ * less than 10 °C, so a wobble of a degree stays a wobble.
+ *
+ * Temperatures take their colour from the thermal policy, as `cohete
+ * status` does (coh_temp_level: green below its warning, yellow up to its
+ * trip, red at it), and the guard's state (the policy's breaker, fed every
+ * sample) stands on the thermal pane's frame.
  *
  * Every frame is drawn whole into stdscr and shown with wnoutrefresh +
  * doupdate: curses sends only the cells that changed, so a frame at 1 Hz
@@ -34,6 +41,7 @@
 #define GPU_MIN 4		/* frame, graph, clock line */
 #define MEM_MIN 6		/* frame, graph, RAM, swap, zram */
 #define TEMP_LABEL 16		/* "tj 100.0°C" and a space before the graph */
+#define SCALE_W 10		/* a space and "100-110°C" after a graph */
 
 struct area {
 	int y, x, h, w;
@@ -64,13 +72,21 @@ static attr_t load_attr(const struct monitor *m, int64_t permille)
 	return mon_pair(m, permille >= 500 ? MON_PAIR_WARN : MON_PAIR_OK);
 }
 
+static attr_t level_attr(const struct monitor *m, enum coh_temp_level level)
+{
+	switch (level) {
+	case COH_TEMP_OK:	return mon_pair(m, MON_PAIR_OK);
+	case COH_TEMP_WARN:	return mon_pair(m, MON_PAIR_WARN);
+	case COH_TEMP_HOT:	return mon_pair(m, MON_PAIR_HOT) | A_BOLD;
+	case COH_TEMP_UNKNOWN:	break;
+	}
+	return A_DIM;
+}
+
+/* The policy's rule, the one `cohete status` paints by. */
 static attr_t temp_attr(const struct monitor *m, int64_t mc)
 {
-	if (mc == COH_NA)
-		return A_DIM;
-	if (mc >= m->hot_mc)
-		return mon_pair(m, MON_PAIR_HOT) | A_BOLD;
-	return mon_pair(m, mc >= m->warn_mc ? MON_PAIR_WARN : MON_PAIR_OK);
+	return level_attr(m, coh_temp_level(&m->policy, mc));
 }
 
 /*
@@ -451,14 +467,59 @@ static int grid_rows(unsigned int count, int max_rows)
 	return (int)((count + cols - 1) / cols);
 }
 
-/* The label left of a graph's first row and the graph beside it. */
+/* The graph's scale: its bottom and top as text, and their unit. */
+struct scale {
+	char lo[12], hi[12];
+	const char *unit;
+};
+
+/* The columns of history a pane's graph shows beside a label of label_w. */
+static int graph_width(const struct area *a, int label_w)
+{
+	return a->w - 4 - label_w - SCALE_W;
+}
+
+/*
+ * The graph beside the label left of its first row, and its scale at its
+ * right: "lo-hi unit" on a one-row graph, else the top at the top and the
+ * bottom at the bottom.
+ */
 static void graph_row(const struct monitor *m, const struct area *a, int rows,
 		      int label_w, enum mon_series_id id, int64_t lo, int64_t hi,
-		      attr_t attr)
+		      attr_t attr, const struct scale *sc)
 {
-	struct area g = { a->y + 1, a->x + 2 + label_w, rows, a->w - 4 - label_w };
+	struct area g = { a->y + 1, a->x + 2 + label_w, rows, graph_width(a, label_w) };
+	int x = g.x + g.w + 1;
 
+	if (g.w < 1 || rows < 1)
+		return;
 	graph(m, id, &g, lo, hi, attr);
+	if (rows == 1) {
+		put(g.y, x, SCALE_W - 1, A_DIM, "%s-%s%s", sc->lo, sc->hi, sc->unit);
+		return;
+	}
+	put(g.y, x, SCALE_W - 1, A_DIM, "%s%s", sc->hi, sc->unit);
+	put(g.y + rows - 1, x, SCALE_W - 1, A_DIM, "%s%s", sc->lo, sc->unit);
+}
+
+/* Loads and shares: permille drawn from 0 to 100%. */
+static void percent_graph(const struct monitor *m, const struct area *a, int rows,
+			  enum mon_series_id id)
+{
+	static const struct scale sc = { "0", "100", "%" };
+
+	graph_row(m, a, rows, 5, id, 0, 1000, mon_pair(m, MON_PAIR_OK), &sc);
+}
+
+/* Floor and ceiling of v / d, also below 0 (a cold sensor). */
+static int64_t floor_div(int64_t v, int64_t d)
+{
+	return v / d - (v % d < 0);
+}
+
+static int64_t ceil_div(int64_t v, int64_t d)
+{
+	return v / d + (v % d > 0);
 }
 
 static void draw_cpu(const struct monitor *m, const struct area *a, int graph_h)
@@ -471,7 +532,7 @@ static void draw_cpu(const struct monitor *m, const struct area *a, int graph_h)
 	frame(m, a, "CPU");
 	put(a->y + 1, x, 5, load_attr(m, c->load_permille) | A_BOLD, "%4s",
 	    fmt_pct(c->load_permille, pct, sizeof(pct)));
-	graph_row(m, a, graph_h, 5, MON_CPU, 0, 1000, mon_pair(m, MON_PAIR_OK));
+	percent_graph(m, a, graph_h, MON_CPU);
 	if (!c->count) {
 		put(y, x, w, A_DIM, "no CPUs in /proc/stat");
 		return;
@@ -501,7 +562,7 @@ static void draw_gpu(const struct monitor *m, const struct area *a, int graph_h)
 	}
 	put(a->y + 1, c.x, 5, load_attr(m, g->load_permille) | A_BOLD, "%4s",
 	    fmt_pct(g->load_permille, pct, sizeof(pct)));
-	graph_row(m, a, graph_h, 5, MON_GPU, 0, 1000, mon_pair(m, MON_PAIR_OK));
+	percent_graph(m, a, graph_h, MON_GPU);
 	if (g->cur_hz == COH_NA)
 		seg(&c, A_DIM, "clock n/a");
 	else
@@ -563,7 +624,7 @@ static void draw_memory(const struct monitor *m, const struct area *a, int graph
 		swap_used = i->swap_total_kb - i->swap_free_kb;
 	put(a->y + 1, x, 5, load_attr(m, share) | A_BOLD, "%4s",
 	    fmt_pct(share, pct, sizeof(pct)));
-	graph_row(m, a, graph_h, 5, MON_RAM, 0, 1000, mon_pair(m, MON_PAIR_OK));
+	percent_graph(m, a, graph_h, MON_RAM);
 	mem_line(m, y, x, w, "RAM", used, i->total_kb);
 	if (i->swap_total_kb == 0)
 		put(y + 1, x, w, A_DIM, "swap none");
@@ -590,13 +651,46 @@ static void zone_cell(const struct monitor *m, const struct coh_thermal_zone *z,
 	    "%9s%s", temp, hottest ? "*" : " ");
 }
 
-/* The breaker's input zone: tj when measured, else the hottest. */
-static const char *input_name(const struct coh_thermal *t)
+/*
+ * The guard's state on the pane's top edge, right-aligned, in its level's
+ * colour: ok and warning with the trip point, paused states with why.
+ */
+static void draw_guard(const struct monitor *m, const struct area *a)
 {
-	for (unsigned int i = 0; i < t->count; i++)
-		if (!strcmp(t->zones[i].name, "tj") && t->zones[i].state == COH_ZONE_OK)
-			return "tj";
-	return t->hottest >= 0 ? t->zones[t->hottest].name : "input";
+	enum coh_breaker_state s = coh_breaker_state(m->guard);
+	const char *deg = m->utf8 ? "\xc2\xb0" "C" : "C";
+	char text[48];
+	int w;
+
+	if (s == COH_BREAKER_TRIPPED)
+		snprintf(text, sizeof(text), " guard TRIPPED: paused ");
+	else if (s == COH_BREAKER_COOLING)
+		snprintf(text, sizeof(text), " guard COOLING to %g%s ",
+			 (double)m->policy.resume_mc / 1000, deg);
+	else
+		snprintf(text, sizeof(text), " guard %s, trip %g%s ",
+			 s == COH_BREAKER_WARNING ? "WARN" : "OK",
+			 (double)m->policy.trip_mc / 1000, deg);
+	w = (int)mbstowcs(NULL, text, 0);
+	if (w > 0 && w <= a->w - 14)	/* room for the title left of it */
+		put(a->y, a->x + a->w - 2 - w, w,
+		    level_attr(m, coh_breaker_state_level(s)) | A_BOLD, "%s", text);
+}
+
+/*
+ * The temperature graph's scale: whole degrees around the visible
+ * history, never narrower than 10 °C.
+ */
+static void temp_scale(const struct monitor *m, int64_t vlo, int64_t vhi,
+		       int64_t *lo, int64_t *hi, struct scale *sc)
+{
+	int64_t pad = vhi - vlo >= 10000 ? 0 : (10000 - (vhi - vlo) + 1) / 2;
+
+	*lo = floor_div(vlo - pad, 1000) * 1000;
+	*hi = ceil_div(vhi + pad, 1000) * 1000;
+	snprintf(sc->lo, sizeof(sc->lo), "%" PRId64, *lo / 1000);
+	snprintf(sc->hi, sizeof(sc->hi), "%" PRId64, *hi / 1000);
+	sc->unit = m->utf8 ? "\xc2\xb0" "C" : "C";
 }
 
 static void draw_thermal(const struct monitor *m, const struct area *a, int graph_h)
@@ -604,22 +698,26 @@ static void draw_thermal(const struct monitor *m, const struct area *a, int grap
 	const struct coh_thermal *t = &m->cur->thermal;
 	int x = a->x + 2, w = a->w - 4, y = a->y + 1 + graph_h;
 	int per = grid_rows(t->count, a->h - 2 - graph_h), cols, cw;
-	int64_t input = coh_breaker_input(t), lo = 0, hi = 0, pad;
+	int64_t input = coh_breaker_input(t), lo = 0, hi = 0;
+	int in = coh_breaker_input_zone(t);
+	struct scale sc;
 	char temp[32];
 
 	frame(m, a, "Thermal");
+	draw_guard(m, a);
 	if (!t->count) {
 		put(a->y + 1, x, w, A_DIM, "no thermal zones");
 		return;
 	}
 	fmt_temp(m, input, temp, sizeof(temp));
 	put(a->y + 1, x, TEMP_LABEL, temp_attr(m, input) | A_BOLD, "%.*s %s",
-	    TEMP_LABEL - 2 - (int)strlen(temp), input_name(t), temp);
-	/* Around the visible history, never narrower than 10 °C. */
-	if (series_range(&m->series[MON_TEMP], (unsigned int)(w - TEMP_LABEL), &lo, &hi)) {
-		pad = hi - lo >= 10000 ? 0 : (10000 - (hi - lo)) / 2;
-		graph_row(m, a, graph_h, TEMP_LABEL, MON_TEMP, lo - pad, hi + pad,
-			  temp_attr(m, input));
+	    TEMP_LABEL - 2 - (int)strlen(temp), in >= 0 ? t->zones[in].name : "input",
+	    temp);
+	if (series_range(&m->series[MON_TEMP],
+			 (unsigned int)graph_width(a, TEMP_LABEL), &lo, &hi)) {
+		temp_scale(m, lo, hi, &lo, &hi, &sc);
+		graph_row(m, a, graph_h, TEMP_LABEL, MON_TEMP, lo, hi,
+			  temp_attr(m, input), &sc);
 	}
 	if (per < 1)
 		return;
@@ -660,6 +758,7 @@ static void draw_power(const struct monitor *m, const struct area *a, int graph_
 {
 	const struct coh_rails *r = &m->cur->rails;
 	int x = a->x + 2, w = a->w - 4, y = a->y + 1 + graph_h;
+	struct scale sc = { "0", "", "W" };
 	int64_t lo = 0, hi = 0;
 
 	frame(m, a, "Power");
@@ -671,11 +770,14 @@ static void draw_power(const struct monitor *m, const struct area *a, int graph_
 		put(a->y + 1, x, 10, A_DIM, "n/a");
 	else
 		put(a->y + 1, x, 10, A_BOLD, "%.2f W", (double)r->total_mw / 1000);
-	/* From 0 to a quarter above the visible peak. */
-	if (series_range(&m->series[MON_POWER], (unsigned int)(w - 10), &lo, &hi))
-		graph_row(m, a, graph_h, 10, MON_POWER, 0,
-			  hi + hi / 4 > 1000 ? hi + hi / 4 : 1000,
-			  mon_pair(m, MON_PAIR_WARN));
+	/* From 0 to a quarter above the visible peak, in whole watts, 1 W at least. */
+	if (series_range(&m->series[MON_POWER], (unsigned int)graph_width(a, 10),
+			 &lo, &hi)) {
+		hi = ceil_div(hi + hi / 4 > 1000 ? hi + hi / 4 : 1000, 1000) * 1000;
+		snprintf(sc.hi, sizeof(sc.hi), "%" PRId64, hi / 1000);
+		graph_row(m, a, graph_h, 10, MON_POWER, 0, hi,
+			  mon_pair(m, MON_PAIR_WARN), &sc);
+	}
 	if (r->total_kind == COH_TOTAL_INPUT)
 		put(y, x, w, A_DIM, "board input %s", r->total_rail);
 	else

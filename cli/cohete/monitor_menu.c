@@ -326,6 +326,11 @@ static WINDOW *draw_help(const struct monitor *m)
 		"0..255 (or N%) and press Enter; Esc closes.",
 		"",
 		"On the live machine both need root.",
+		"",
+		"Temperatures are green below the thermal policy's",
+		"warning, yellow up to its trip, red at it, as in",
+		"`cohete status`; the guard (the policy's breaker) is",
+		"on the Thermal frame. Graphs show their scale.",
 		"Any key closes this help.",
 	};
 	WINDOW *win = mon_popup(m, (int)ARRAY_SIZE(lines) + 2, 58, "Help");

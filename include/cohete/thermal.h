@@ -207,6 +207,9 @@ COH_API const char *coh_breaker_state_name(enum coh_breaker_state s);
 /* The breaker's input: tj, else the hottest measured zone; COH_NA if none. */
 COH_API int64_t coh_breaker_input(const struct coh_thermal *t);
 
+/* Which zone that is: its index in t->zones, or -1 when none is measured. */
+COH_API int coh_breaker_input_zone(const struct coh_thermal *t);
+
 /* The policy the agent and the views use unless told otherwise. */
 #define COH_BREAKER_POLICY_DEFAULT "conservative"
 

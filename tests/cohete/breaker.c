@@ -142,11 +142,11 @@ static int test_input_zone(void)
 						.state = COH_ZONE_OFF };
 	t.zones[2] = (struct coh_thermal_zone){ .name = "PMIC-Die", .temp_mc = 100000,
 						.state = COH_ZONE_PLACEHOLDER };
-	CHECK(coh_breaker_input(&t) == 70000);
+	CHECK(coh_breaker_input(&t) == 70000 && coh_breaker_input_zone(&t) == 0);
 	t.zones[1] = (struct coh_thermal_zone){ .name = "tj", .temp_mc = 66000 };
-	CHECK(coh_breaker_input(&t) == 66000);
+	CHECK(coh_breaker_input(&t) == 66000 && coh_breaker_input_zone(&t) == 1);
 	t.count = 0;
-	CHECK(coh_breaker_input(&t) == COH_NA);
+	CHECK(coh_breaker_input(&t) == COH_NA && coh_breaker_input_zone(&t) == -1);
 	return T_PASS;
 }
 

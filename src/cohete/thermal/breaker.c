@@ -212,9 +212,9 @@ const char *coh_breaker_state_name(enum coh_breaker_state s)
 	return "ok";
 }
 
-int64_t coh_breaker_input(const struct coh_thermal *t)
+int coh_breaker_input_zone(const struct coh_thermal *t)
 {
-	int64_t hottest = COH_NA;
+	int hottest = -1;
 
 	for (unsigned int i = 0; i < t->count; i++) {
 		const struct coh_thermal_zone *z = &t->zones[i];
@@ -222,11 +222,18 @@ int64_t coh_breaker_input(const struct coh_thermal *t)
 		if (z->state != COH_ZONE_OK)
 			continue;
 		if (!strcmp(z->name, "tj"))
-			return z->temp_mc;
-		if (hottest == COH_NA || z->temp_mc > hottest)
-			hottest = z->temp_mc;
+			return (int)i;
+		if (hottest < 0 || z->temp_mc > t->zones[hottest].temp_mc)
+			hottest = (int)i;
 	}
 	return hottest;
+}
+
+int64_t coh_breaker_input(const struct coh_thermal *t)
+{
+	int i = coh_breaker_input_zone(t);
+
+	return i < 0 ? COH_NA : t->zones[i].temp_mc;
 }
 
 enum coh_temp_level coh_temp_level(const struct coh_breaker_policy *p,
