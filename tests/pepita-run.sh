@@ -3,7 +3,8 @@
 # lines, {} and its variants, commands read from input, --keep-order, exit
 # status = failed jobs (101 past 100), --retries, --timeout (the job's
 # children too), --joblog, --json, a missing program, 1 MiB of output per
-# job, and SIGINT stopping every job.
+# job, and SIGINT stopping every job. (pepita-run-options.sh: the rest of
+# GNU parallel's syntax, exit codes, option values, --bar, --ssh.)
 #
 # Environment (tests/meson.build): PEPITA_BIN.
 # Exit: 0 pass, 1 fail, 99 not set up.
@@ -148,12 +149,10 @@ run "${remote[@]}" -S h1 sh -c 'kill -9 $PPID' ::: x
 expect "--host: a lost connection without retries fails the job" 1 ""
 grep -q "connection" "$err" || fail "--host: no word of the lost connection: $(cat "$err")"
 
-run -j 0 true ::: 1
-[ "$rc" = 2 ] || fail "-j 0: exit $rc, want 2"
 run --timeout -1 true ::: 1
 [ "$rc" = 2 ] || fail "--timeout -1: exit $rc, want 2"
-run ::: 1
-[ "$rc" = 2 ] || fail "::: without a command: exit $rc, want 2"
+run -k ::: 'echo one' 'echo two'
+expect "::: without a command: the arguments are the commands" 0 $'one\ntwo'
 
 if [ "$failures" -gt 0 ]; then
 	echo "pepita-run.sh: $failures failed"

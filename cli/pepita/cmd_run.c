@@ -1,63 +1,51 @@
 /*
  * pepita run: run many commands in parallel, like GNU parallel.
  *
- *   pepita run [options] COMMAND... ::: ARG...     one job per ARG
- *   pepita run [options] COMMAND... < args         one job per input line
- *   pepita run [options] < commands                each line is a command
+ *   pepita run [options] COMMAND... ::: ARG... [::: ARG...]   arguments
+ *   pepita run [options] COMMAND... :::: FILE...              from files
+ *   pepita run [options] COMMAND... < args                    input lines
+ *   pepita run [options] < commands                           each a command
+ *   pepita run --pipe [options] COMMAND < data                blocks to stdin
  *
- * {} in COMMAND becomes the argument ({.} without its extension, {/} its
- * base name, {//} its directory, {/.} the base name without extension,
- * {#} the job's number); with no {} the argument is appended. A COMMAND of
- * several words runs directly (no shell: an argument is one argv entry,
- * whatever it holds); a single word with spaces or shell syntax, and a
- * command read from input, run through /bin/sh -c, the argument quoted.
+ * The options are parsed in run_opts.c; templates are compiled in
+ * run_template.c and expanded, quoted, in run_expand.c; the inputs are
+ * run_input.c's, the output run_output.c's, the --host lanes
+ * run_hosts.c's. Jobs run on a pepita pool (a
+ * local lane with -j slots, and one lane per --host), one job per slot at
+ * a time so that {%} names a slot, with --retries and --timeout. Each
+ * job's output is printed whole when it ends (in input order with -k).
  *
- * Jobs run on a pepita pool (local lane, -j slots), with --retries and
- * --timeout; each job's output is printed whole when it ends (in input
- * order with --keep-order). Exit status: the number of failed jobs, 101
- * when more than 100 failed, as GNU parallel.
+ * Exit status, as GNU parallel: the number of failed jobs (101: more than
+ * 100), or what --halt says; 2 for a usage error; 255 for any other error.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <pepita/pool.h>
 
 #include "cmd.h"
-
-struct run_opts {
-	unsigned int jobs;
-	unsigned int retries;
-	double timeout_s;
-	int keep_order;
-	int json;
-	int bar;			/* -1 auto (stderr a terminal), 0, 1 */
-	const char *joblog;
-	const char *arg_file;
-	char **cmd;			/* the template, NULL: input lines */
-	int ncmd;
-	char **args;			/* after :::, or NULL: read input */
-	int nargs;
-	const char *hosts[64];		/* --host: [N/]host, ":" = here */
-	int nhosts;
-	const char *ssh;		/* --ssh PROG: instead of ssh */
-	const char *remote_pepita;	/* pepita on the hosts */
-};
+#include "run.h"
 
 struct runner;
 
 struct job {
 	uint64_t seq;
-	char **argv;			/* NULL-terminated, owned */
-	char *cmdline;			/* for the log */
+	unsigned int slot;
+	char **argv;
+	char *cmdline;			/* for the log, --dry-run, --json */
+	struct run_args args;
+	char *block;			/* --pipe: its stdin */
+	size_t block_len;
 	double start;			/* epoch seconds */
+	int canceled;			/* killed by --halt now */
 	struct pep_future *f;
 	struct runner *rn;
 	struct job *next;		/* done list */
@@ -66,318 +54,25 @@ struct job {
 /* What the main thread and the pool's callbacks share. */
 struct runner {
 	struct run_opts *o;
+	struct run_tpl *tpl;
+	struct run_tpl *results_tpl;	/* --results NAME with {...} */
+	struct run_out out;
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
-	struct job *done;		/* finished, not printed yet */
+	struct job *done;		/* finished, not reaped yet */
+	struct job **running;		/* by slot - 1 */
+	unsigned int slots;
 	uint64_t in_flight;
-	uint64_t submitted, finished, failed;
+	uint64_t submitted, finished, failed, succeeded;
+	long long total_jobs;		/* -1: not known */
 	struct job **pending;		/* keep-order: by seq */
 	size_t pending_cap;
 	uint64_t next_print;
-	FILE *log;
-	uint64_t started_ns;
+	uint64_t seq;			/* the last job's number */
+	int halted;			/* no more jobs */
+	int halt_status;		/* the exit status --halt decided, or -1 */
+	int error;			/* an error that is not a job's */
 };
-
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: pepita run [options] COMMAND... [::: ARG...]\n\n"
-		"Run COMMAND once per ARG (or per input line), in parallel; with no\n"
-		"COMMAND each input line is a command. {} is the argument ({.} {/}\n"
-		"{//} {/.} {#} as in GNU parallel); without {} it is appended.\n\n"
-		"  -j, --jobs N        jobs at once (default: one per CPU)\n"
-		"  -a, --arg-file F    arguments from F instead of stdin\n"
-		"  --retries N         try a failed job up to N more times\n"
-		"  --timeout S         kill a job (its process group) after S seconds\n"
-		"  -k, --keep-order    print output in input order\n"
-		"  --joblog F          GNU parallel's job log: one line per job\n"
-		"  --json              one JSON object per job instead of its output\n"
-		"  --bar, --no-bar     a progress bar on stderr (default: on a terminal)\n"
-		"  -S, --host [N/]H    run jobs on H too, N at once (default: -j), through\n"
-		"                      ssh and `pepita worker --stdio` there; \":\" is this\n"
-		"                      machine; repeatable. Without \":\", only the hosts\n"
-		"  --ssh CMD           the ssh command, words split (default: ssh)\n"
-		"  --remote-pepita P   pepita's path on the hosts (default: pepita)\n"
-		"  -h, --help          this help\n\n"
-		"Exit status: the number of failed jobs (101: more than 100).\n");
-}
-
-static int parse_opts(int argc, char **argv, struct run_opts *o)
-{
-	static const struct option longopts[] = {
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "arg-file", required_argument, NULL, 'a' },
-		{ "retries", required_argument, NULL, 'r' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "keep-order", no_argument, NULL, 'k' },
-		{ "joblog", required_argument, NULL, 'l' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "bar", no_argument, NULL, 'B' },
-		{ "no-bar", no_argument, NULL, 'N' },
-		{ "host", required_argument, NULL, 'S' },
-		{ "ssh", required_argument, NULL, 's' },
-		{ "remote-pepita", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char *end;
-	long v;
-	int c, i;
-
-	opterr = 0;
-	optind = 1;
-	o->bar = -1;
-	/* "+": stop at the first non-option, the command's own flags are its */
-	while ((c = getopt_long(argc, argv, "+j:a:kS:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-		case 'r':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < (c == 'j') || v > 10000) {
-				fprintf(stderr, "pepita: run: --%s '%s': a number from %d "
-					"to 10000\n", c == 'j' ? "jobs" : "retries",
-					optarg, c == 'j');
-				return -1;
-			}
-			if (c == 'j')
-				o->jobs = (unsigned int)v;
-			else
-				o->retries = (unsigned int)v;
-			break;
-		case 'a': o->arg_file = optarg; break;
-		case 't':
-			o->timeout_s = strtod(optarg, &end);
-			if (*end || !(o->timeout_s > 0) || o->timeout_s > 4e6) {
-				fprintf(stderr, "pepita: run: --timeout '%s': seconds "
-					"above 0\n", optarg);
-				return -1;
-			}
-			break;
-		case 'k': o->keep_order = 1; break;
-		case 'l': o->joblog = optarg; break;
-		case 'J': o->json = 1; break;
-		case 'B': o->bar = 1; break;
-		case 'N': o->bar = 0; break;
-		case 'S':
-			if (o->nhosts == 64) {
-				fprintf(stderr, "pepita: run: at most 64 --host\n");
-				return -1;
-			}
-			o->hosts[o->nhosts++] = optarg;
-			break;
-		case 's': o->ssh = optarg; break;
-		case 'P': o->remote_pepita = optarg; break;
-		case 'h': usage(stdout); return 1;
-		default:
-			fprintf(stderr, "pepita: run: unknown option '%s'\n",
-				argv[optind - 1]);
-			return -1;
-		}
-	}
-	o->cmd = argv + optind;
-	for (i = optind; i < argc && strcmp(argv[i], ":::"); i++)
-		;
-	o->ncmd = i - optind;
-	if (i < argc) {
-		o->args = argv + i + 1;
-		o->nargs = argc - i - 1;
-	}
-	if (o->ncmd == 0)
-		o->cmd = NULL;
-	if (o->args && !o->cmd) {
-		fprintf(stderr, "pepita: run: ::: needs a COMMAND before it\n");
-		return -1;
-	}
-	if (o->args && o->arg_file) {
-		fprintf(stderr, "pepita: run: ::: and --arg-file: choose one\n");
-		return -1;
-	}
-	return 0;
-}
-
-/* Building a job's command. */
-
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *ns = realloc(b->s, cap);
-
-		if (!ns)
-			return -1;
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-	return 0;
-}
-
-/*
- * s quoted for sh: 'it'\''s'; as it is when every byte is safe, so that
- * "{}" inside the user's own double quotes reads as they expect.
- */
-static int buf_add_quoted(struct buf *b, const char *s, size_t n)
-{
-	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
-				   "OPQRSTUVWXYZ0123456789_./:@%+=,-";
-	size_t k;
-	int ret;
-
-	for (k = 0; k < n && s[k] && strchr(safe, s[k]); k++)
-		;
-	if (k == n && n > 0)
-		return buf_add(b, s, n);
-	ret = buf_add(b, "'", 1);
-
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = s[i] == '\'' ? buf_add(b, "'\\''", 4) : buf_add(b, s + i, 1);
-	return ret ? ret : buf_add(b, "'", 1);
-}
-
-/* The part of arg a replacement string names ({} {.} {/} {//} {/.}). */
-static void arg_part(const char *arg, const char *repl, const char **p,
-		     size_t *n)
-{
-	const char *slash = strrchr(arg, '/');
-	const char *base = slash ? slash + 1 : arg;
-	const char *dot;
-
-	*p = arg;
-	*n = strlen(arg);
-	if (!strcmp(repl, "{//}")) {
-		*n = slash ? (size_t)(slash - arg) : 1;
-		*p = slash ? arg : ".";
-		return;
-	}
-	if (!strcmp(repl, "{/}") || !strcmp(repl, "{/.}")) {
-		*p = base;
-		*n = strlen(base);
-	}
-	if (!strcmp(repl, "{.}") || !strcmp(repl, "{/.}")) {
-		dot = strrchr(*p, '.');
-		if (dot && dot > *p)
-			*n = (size_t)(dot - *p);
-	}
-}
-
-static const char *const repls[] = { "{//}", "{/.}", "{/}", "{.}", "{#}", "{}" };
-
-/* Expand the replacement strings of word into b; *used set if any was. */
-static int expand(struct buf *b, const char *word, const char *arg,
-		  uint64_t seq, int quote, int *used)
-{
-	char num[24];
-
-	while (*word) {
-		const char *hit = NULL, *p;
-		size_t k, n;
-
-		for (k = 0; k < sizeof(repls) / sizeof(repls[0]); k++)
-			if (!strncmp(word, repls[k], strlen(repls[k]))) {
-				hit = repls[k];
-				break;
-			}
-		if (!hit) {
-			if (buf_add(b, word++, 1))
-				return -1;
-			continue;
-		}
-		*used = 1;
-		word += strlen(hit);
-		if (!strcmp(hit, "{#}")) {
-			snprintf(num, sizeof(num), "%llu", (unsigned long long)seq);
-			p = num;
-			n = strlen(num);
-		} else {
-			arg_part(arg, hit, &p, &n);
-		}
-		if (quote ? buf_add_quoted(b, p, n) : buf_add(b, p, n))
-			return -1;
-	}
-	return 0;
-}
-
-/* A single word that needs a shell: spaces or shell syntax in it. */
-static int needs_shell(const char *word)
-{
-	return strpbrk(word, " \t\n|&;<>()$`\\\"'*?[]#~=%{}!") != NULL &&
-	       strcspn(word, " \t\n|&;<>()$`\\\"'*?[]#~=%!") != strlen(word);
-}
-
-static char **shell_argv(char *line)
-{
-	char **argv = calloc(4, sizeof(*argv));
-
-	if (!argv)
-		return NULL;
-	argv[0] = strdup("/bin/sh");
-	argv[1] = strdup("-c");
-	argv[2] = line;
-	return argv;
-}
-
-/* The argv of job seq with argument arg (NULL: the input line is the command). */
-static char **job_argv(const struct run_opts *o, const char *arg, uint64_t seq)
-{
-	struct buf b = { 0 };
-	char **argv;
-	int used = 0, i;
-
-	if (!o->cmd)
-		return buf_add(&b, arg, strlen(arg)) ? NULL : shell_argv(b.s);
-	if (o->ncmd == 1 && needs_shell(o->cmd[0])) {
-		if (expand(&b, o->cmd[0], arg, seq, 1, &used) ||
-		    (!used && (buf_add(&b, " ", 1) ||
-			       buf_add_quoted(&b, arg, strlen(arg)))))
-			return NULL;
-		return shell_argv(b.s);
-	}
-	argv = calloc((size_t)o->ncmd + 2, sizeof(*argv));
-	for (i = 0; argv && i < o->ncmd; i++) {
-		struct buf w = { 0 };
-
-		if (expand(&w, o->cmd[i], arg, seq, 0, &used) || buf_add(&w, "", 0))
-			return NULL;
-		argv[i] = w.s;
-	}
-	if (argv && !used)
-		argv[i] = strdup(arg);
-	return argv;
-}
-
-static char *join_argv(char **argv)
-{
-	struct buf b = { 0 };
-
-	if (argv[0] && !strcmp(argv[0], "/bin/sh") && argv[1] && argv[2])
-		return strdup(argv[2]);
-	for (int i = 0; argv[i]; i++)
-		if ((i && buf_add(&b, " ", 1)) || buf_add(&b, argv[i], strlen(argv[i])))
-			break;
-	return b.s ? b.s : strdup("");
-}
-
-static void job_free(struct job *j)
-{
-	if (!j)
-		return;
-	for (int i = 0; j->argv && j->argv[i]; i++)
-		free(j->argv[i]);
-	free(j->argv);
-	free(j->cmdline);
-	pep_future_release(j->f);
-	free(j);
-}
-
-/* Output. */
 
 static double epoch_now(void)
 {
@@ -387,76 +82,81 @@ static double epoch_now(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
-static int job_failed(const struct pep_task_result *r)
+static void job_free(struct job *j)
 {
-	return !pep_task_ok(PEP_TASK_PROC, r);
+	if (!j)
+		return;
+	run_argv_free(j->argv);
+	free(j->cmdline);
+	run_args_free(&j->args);
+	free(j->block);
+	pep_future_release(j->f);
+	free(j);
 }
 
-/* GNU parallel's name for where a job ran: ":" here, else the host. */
-static const char *host_of(const struct pep_task_result *r)
+/* A job's status as bash reports it: its exit code, 128 + a signal. */
+static int job_status(const struct pep_task_result *r)
 {
-	return !r->lane || !strcmp(r->lane, "local") ? ":" : r->lane;
+	if (r->exited)
+		return r->exit_code;
+	return r->signal_no ? 128 + r->signal_no : 255;
 }
 
-static void print_json(const struct job *j, const struct pep_task_result *r)
+static void stop_running(struct runner *rn)
 {
-	json_t *o = json_pack("{s:I, s:s, s:s, s:i, s:i, s:b, s:i, s:s?, s:f, s:f,"
-			      " s:s#, s:s#}",
-			      "seq", (json_int_t)j->seq, "host", host_of(r),
-			      "command", j->cmdline,
-			      "exit", r->exited ? r->exit_code : -1,
-			      "signal", r->signal_no, "timed_out", r->timed_out,
-			      "attempts", (int)r->attempts,
-			      "error", r->error ? r->message : NULL,
-			      "start", j->start, "runtime", r->wall_ns / 1e9,
-			      "stdout", r->out ? r->out : "", r->out ? r->out_len : 0,
-			      "stderr", r->err ? r->err : "", r->err ? r->err_len : 0);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	for (unsigned int s = 0; s < rn->slots; s++) {
+		struct job *j = rn->running[s];
 
-	if (text)
-		puts(text);
-	free(text);
-	json_decref(o);
+		if (j && j->f && !j->canceled) {
+			j->canceled = 1;
+			pep_future_cancel(j->f);
+		}
+	}
+}
+
+/* GNU parallel's should_we_halt: after each job that ends. */
+static void check_halt(struct runner *rn, const struct pep_task_result *r,
+		       int failed)
+{
+	const struct run_halt *h = &rn->o->halt;
+	uint64_t limit;
+	double need;
+
+	if (h->when == HALT_NEVER || rn->halted || failed != h->on_fail)
+		return;
+	limit = h->on_fail ? rn->failed : rn->succeeded;
+	need = h->pct ? (double)rn->total_jobs * h->pct : (double)h->count;
+	if ((double)limit < need)
+		return;
+	rn->halted = 1;
+	if (!h->on_fail)
+		rn->halt_status = 0;
+	else if (h->pct)
+		rn->halt_status = (int)ceil((double)rn->failed * 100 /
+					    (double)rn->total_jobs);
+	else if (h->count == 1)
+		rn->halt_status = job_status(r);
+	else
+		rn->halt_status = rn->failed > 101 ? 101 : (int)rn->failed;
+	run_out_msg(&rn->out, "--halt %s: %llu job%s %s; %s %llu running", h->spec,
+		    (unsigned long long)limit, limit == 1 ? "" : "s",
+		    h->on_fail ? "failed" : "succeeded",
+		    h->when == HALT_NOW ? "stopping the" : "waiting for the",
+		    (unsigned long long)rn->in_flight);
+	if (h->when == HALT_NOW)
+		stop_running(rn);
 }
 
 static void print_job(struct runner *rn, struct job *j)
 {
 	const struct pep_task_result *r = pep_future_result(j->f);
+	struct run_done d = { .seq = j->seq, .cmdline = j->cmdline,
+			      .args = &j->args, .start = j->start, .r = r };
 
-	if (rn->o->json) {
-		print_json(j, r);
-	} else {
-		if (r->out_len)
-			fwrite(r->out, 1, r->out_len, stdout);
-		fflush(stdout);
-		if (r->err_len)
-			fwrite(r->err, 1, r->err_len, stderr);
-		if (r->error)
-			fprintf(stderr, "pepita: run: job %llu: %s\n",
-				(unsigned long long)j->seq, r->message);
-		else if (r->timed_out)
-			fprintf(stderr, "pepita: run: job %llu: timed out: %s\n",
-				(unsigned long long)j->seq, j->cmdline);
-	}
-	if (rn->log)
-		fprintf(rn->log, "%llu\t%s\t%.3f\t%.3f\t0\t%zu\t%d\t%d\t%s\n",
-			(unsigned long long)j->seq, host_of(r), j->start, r->wall_ns / 1e9,
-			r->out_len, r->exited ? r->exit_code : -1, r->signal_no,
-			j->cmdline);
-	rn->failed += job_failed(r);
-}
-
-static void draw_bar(struct runner *rn, int final)
-{
-	double secs = (pep_time_ns() - rn->started_ns) / 1e9;
-	uint64_t total = rn->submitted, done = rn->finished;
-	int width = 30, fill = total ? (int)(width * done / total) : 0;
-
-	fprintf(stderr, "\r%3d%% [%.*s%*s] %llu/%llu done, %llu failed, %.1fs%s",
-		total ? (int)(100 * done / total) : 0, fill,
-		"==============================", width - fill, "",
-		(unsigned long long)done, (unsigned long long)total,
-		(unsigned long long)rn->failed, secs, final ? "\n" : "");
+	if (j->canceled)	/* --halt now stopped it: it neither failed nor ran */
+		return;
+	if (run_out_job(&rn->out, &d) < 0)
+		rn->error = 1;
 }
 
 /* The pool's callback: hand the job to the main thread. */
@@ -465,6 +165,7 @@ static void on_done(struct pep_future *f, void *ctx)
 	struct job *j = ctx;
 	struct runner *rn = j->rn;
 
+	(void)f;
 	pthread_mutex_lock(&rn->lock);
 	j->next = rn->done;
 	rn->done = j;
@@ -475,8 +176,6 @@ static void on_done(struct pep_future *f, void *ctx)
 /* Keep-order: park j at its seq; print every job due. */
 static int print_in_order(struct runner *rn, struct job *j)
 {
-	size_t slot;
-
 	if (j->seq - rn->next_print >= rn->pending_cap) {
 		size_t cap = (size_t)(j->seq - rn->next_print + 1) * 2;
 		struct job **np = calloc(cap, sizeof(*np));
@@ -490,8 +189,7 @@ static int print_in_order(struct runner *rn, struct job *j)
 		rn->pending = np;
 		rn->pending_cap = cap;
 	}
-	slot = (size_t)(j->seq % rn->pending_cap);
-	rn->pending[slot] = j;
+	rn->pending[j->seq % rn->pending_cap] = j;
 	while ((j = rn->pending[rn->next_print % rn->pending_cap]) &&
 	       j->seq == rn->next_print) {
 		rn->pending[rn->next_print % rn->pending_cap] = NULL;
@@ -514,7 +212,32 @@ static struct job *reverse(struct job *list)
 	return rev;
 }
 
-/* Print what is done (main thread); block for one when wait is set. */
+/* One job ended: count it, free its slot, see to --halt, print it. */
+static void job_ended(struct runner *rn, struct job *j)
+{
+	const struct pep_task_result *r = pep_future_result(j->f);
+	int failed = !pep_task_ok(PEP_TASK_PROC, r);
+
+	rn->in_flight--;
+	rn->finished++;
+	rn->running[j->slot - 1] = NULL;
+	if (!j->canceled) {
+		rn->failed += failed;
+		rn->succeeded += !failed;
+		check_halt(rn, r, failed);
+	}
+	if (rn->o->keep_order) {
+		if (print_in_order(rn, j) < 0) {
+			rn->error = 1;
+			job_free(j);
+		}
+	} else {
+		print_job(rn, j);
+		job_free(j);
+	}
+}
+
+/* Reap what is done (main thread); block for one when wait is set. */
 static void reap_done(struct runner *rn, int wait)
 {
 	struct job *list, *j;
@@ -527,82 +250,152 @@ static void reap_done(struct runner *rn, int wait)
 	pthread_mutex_unlock(&rn->lock);
 	while ((j = list)) {
 		list = j->next;
-		rn->in_flight--;
-		rn->finished++;
-		if (rn->o->keep_order)
-			print_in_order(rn, j);
-		else {
-			print_job(rn, j);
-			job_free(j);
-		}
+		job_ended(rn, j);
 	}
-	if (rn->o->bar > 0)
-		draw_bar(rn, 0);
+	run_out_bar(&rn->out, rn->finished, rn->submitted, rn->total_jobs,
+		    rn->failed, 0);
 }
 
-/* Inputs: the ::: list, or lines of the arg file / stdin. */
-struct input {
-	const struct run_opts *o;
-	FILE *f;
-	int next;
-	char *line;
-	size_t cap;
-};
-
-/* The next argument (or command line), or NULL at the end. */
-static const char *next_input(struct input *in)
+static unsigned int free_slot(const struct runner *rn)
 {
-	ssize_t n;
-
-	if (in->o->args)
-		return in->next < in->o->nargs ? in->o->args[in->next++] : NULL;
-	n = getline(&in->line, &in->cap, in->f);
-	if (n < 0)
-		return NULL;
-	if (n > 0 && in->line[n - 1] == '\n')
-		in->line[n - 1] = '\0';
-	return in->line;
+	for (unsigned int s = 0; s < rn->slots; s++)
+		if (!rn->running[s])
+			return s + 1;
+	return 0;
 }
 
-static int submit_job(struct runner *rn, struct pep_pool *pool,
-		      const char *arg, uint64_t seq)
+/* Build job j's command; fills argv and cmdline. */
+static int build_job(struct runner *rn, struct job *j)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	struct run_job_in in = {
+		.args = &j->args, .seq = j->seq, .slot = j->slot,
+		.multi = rn->o->multi == 'm' ? RUN_MULTI_JOIN :
+			 rn->o->multi || rn->o->has_max_args ? RUN_MULTI_CONTEXT :
+			 RUN_MULTI_JOIN,
+	};
+
+	if (run_tpl_expand(rn->tpl, &in, &j->argv, &j->cmdline) < 0) {
+		run_out_msg(&rn->out, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int submit_job(struct runner *rn, struct pep_pool *pool, struct job *j)
+{
 	struct pep_task t = { .kind = PEP_TASK_PROC };
 	struct pep_err err;
 
-	if (!j || !(j->argv = job_argv(rn->o, arg, seq)) ||
-	    !(j->cmdline = join_argv(j->argv))) {
-		job_free(j);
-		fprintf(stderr, "pepita: run: out of memory\n");
-		return -1;
-	}
-	j->seq = seq;
 	j->rn = rn;
+	j->slot = free_slot(rn);
+	if (build_job(rn, j) < 0)
+		return -1;
 	j->start = epoch_now();
 	t.argv = (const char *const *)j->argv;
-	t.proc.timeout_ms = (uint32_t)(rn->o->timeout_s * 1000);
+	t.proc.timeout_ms = rn->o->timeout_ms;
 	t.proc.max_output = 64u << 20;
+	t.proc.stdin_data = j->block;
+	t.proc.stdin_len = j->block_len;
+	rn->running[j->slot - 1] = j;
 	rn->in_flight++;
 	rn->submitted++;
 	if (pep_pool_submit(pool, &t, on_done, j, &j->f, &err) < 0) {
-		fprintf(stderr, "pepita: run: %s\n", err.msg);
+		run_out_msg(&rn->out, "%s", err.msg);
+		rn->running[j->slot - 1] = NULL;
 		rn->in_flight--;
-		job_free(j);
 		return -1;
 	}
 	return 0;
 }
 
-static int open_inputs(struct input *in, const struct run_opts *o)
+/* The source of jobs: input records, or --pipe blocks. */
+struct feed {
+	struct run_inputs *in;
+	struct run_pipe pipe;
+	size_t per_job;			/* -X/-m/-N: records per job */
+	size_t max_bytes;
+};
+
+/* The next job's input: 1, 0 at the end, -errno (said). */
+static int next_input(struct runner *rn, struct feed *fd, struct job *j)
 {
-	in->o = o;
-	in->f = stdin;
-	if (o->arg_file && !(in->f = fopen(o->arg_file, "r"))) {
-		fprintf(stderr, "pepita: run: %s: %s\n", o->arg_file, strerror(errno));
-		return -1;
+	char msg[256];
+	int ret;
+
+	if (rn->o->pipe) {
+		ret = run_pipe_next(&fd->pipe, &j->block, &j->block_len);
+		if (ret < 0)
+			snprintf(msg, sizeof(msg), "reading stdin: %s", strerror(-ret));
+	} else {
+		ret = run_inputs_next(fd->in, fd->per_job, fd->max_bytes, &j->args,
+				      msg, sizeof(msg));
 	}
-	return 0;
+	if (ret < 0)
+		run_out_msg(&rn->out, "%s", msg);
+	return ret;
+}
+
+/* The next job, or NULL at the end (*err 0) or on an error (*err < 0). */
+static struct job *next_job(struct runner *rn, struct feed *fd, int *err)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	*err = j ? 0 : -ENOMEM;
+	while (j && (*err = next_input(rn, fd, j)) > 0) {
+		/* commands from input: an empty line is no command */
+		if (rn->o->ncmd || j->args.n != 1 || j->args.v[0][0]) {
+			*err = 0;
+			j->seq = ++rn->seq;
+			return j;
+		}
+		run_args_free(&j->args);
+	}
+	free(j);
+	return NULL;
+}
+
+/* Submit every job, one per free slot, until the input ends or --halt. */
+static int run_all(struct runner *rn, struct pep_pool *pool, struct feed *fd)
+{
+	struct job *j;
+	int err = 0;
+
+	while (!rn->halted && !rn->error) {
+		while (rn->in_flight >= rn->slots)
+			reap_done(rn, 1);
+		if (rn->halted)
+			break;
+		j = next_job(rn, fd, &err);
+		if (!j)
+			break;
+		if (submit_job(rn, pool, j) < 0) {
+			job_free(j);
+			err = -1;
+			break;
+		}
+		reap_done(rn, 0);
+	}
+	while (rn->in_flight)
+		reap_done(rn, 1);
+	return err < 0 || rn->error ? -1 : 0;
+}
+
+/* --dry-run: the commands, in order, none run. */
+static int dry_run(struct runner *rn, struct feed *fd)
+{
+	struct job *j;
+	int err = 0;
+
+	while ((j = next_job(rn, fd, &err))) {
+		j->slot = (unsigned int)((j->seq - 1) % rn->slots) + 1;
+		if (build_job(rn, j) < 0) {
+			job_free(j);
+			return -1;
+		}
+		puts(j->cmdline);
+		job_free(j);
+	}
+	return err < 0 ? -1 : 0;
 }
 
 static struct pep_pool *make_pool(const struct run_opts *o,
@@ -613,16 +406,11 @@ static struct pep_pool *make_pool(const struct run_opts *o,
 	struct pep_err err;
 
 	/* GNU parallel retries at once; a millisecond keeps a crash loop sane */
-	*rp = (struct pep_retry_policy){ .max_attempts = o->retries + 1,
+	*rp = (struct pep_retry_policy){ .max_attempts = o->retries,
 					 .base_delay_ns = 1000000,
 					 .max_delay_ns = 1000000 };
-	if (o->retries)
+	if (o->retries > 1)
 		po.retry = rp;
-	if (!po.proc_slots) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		po.proc_slots = n > 0 ? (unsigned int)n : 1;
-	}
 	po.no_local = o->nhosts > 0;
 	for (int i = 0; i < o->nhosts; i++)
 		if (!strcmp(o->hosts[i], ":"))
@@ -632,137 +420,6 @@ static struct pep_pool *make_pool(const struct run_opts *o,
 		return NULL;
 	}
 	return pool;
-}
-
-/* The hosts' lanes. */
-struct remotes {
-	struct pep_executor *ex[64];
-	char *argv[64][24];		/* --ssh: PROG [ARGS] HOST PEPITA worker --stdio */
-	char *ssh_copy;			/* --ssh, split in place into words */
-	char *words[16];
-	int nwords;
-	const char *command[4];		/* PEPITA worker --stdio */
-	int n;
-};
-
-/* "[N/]host": slots and the host's name. */
-static int parse_host(const char *spec, unsigned int dflt, unsigned int *slots,
-		      const char **host)
-{
-	const char *slash = strchr(spec, '/');
-	char *end;
-	long v;
-
-	*slots = dflt;
-	*host = spec;
-	if (slash && slash > spec) {
-		v = strtol(spec, &end, 10);
-		if (end != slash || v < 1 || v > 4096)
-			return -1;
-		*slots = (unsigned int)v;
-		*host = slash + 1;
-	}
-	return **host ? 0 : -1;
-}
-
-/* --ssh 'ssh -F cfg': the words of a command, as GNU parallel takes it. */
-static int split_words(const char *cmd, struct remotes *rm)
-{
-	char *save, *w;
-
-	rm->ssh_copy = strdup(cmd);
-	for (w = rm->ssh_copy ? strtok_r(rm->ssh_copy, " \t", &save) : NULL; w;
-	     w = strtok_r(NULL, " \t", &save)) {
-		if (rm->nwords == 16) {
-			fprintf(stderr, "pepita: run: --ssh: at most 16 words\n");
-			return -1;
-		}
-		rm->words[rm->nwords++] = w;
-	}
-	if (!rm->nwords) {
-		fprintf(stderr, "pepita: run: --ssh '%s': no program\n", cmd);
-		return -1;
-	}
-	return 0;
-}
-
-static int add_hosts(const struct run_opts *o, struct pep_pool *pool,
-		     unsigned int dflt, struct remotes *rm)
-{
-	const char *pepita = o->remote_pepita ? o->remote_pepita : "pepita";
-	struct pep_err err;
-
-	rm->command[0] = pepita;
-	rm->command[1] = "worker";
-	rm->command[2] = "--stdio";
-	if (o->ssh && split_words(o->ssh, rm) < 0)
-		return -1;
-	for (int i = 0; i < o->nhosts; i++) {
-		struct pep_remote_opts ro = { .command = rm->command };
-		unsigned int slots;
-		const char *host;
-
-		if (parse_host(o->hosts[i], dflt, &slots, &host) < 0) {
-			fprintf(stderr, "pepita: run: --host '%s': [N/]host\n",
-				o->hosts[i]);
-			return -1;
-		}
-		if (!strcmp(host, ":"))
-			continue;
-		if (o->ssh) {	/* PROG [ARGS] HOST command...: spawned as it is */
-			char **a = rm->argv[rm->n];
-			int k;
-
-			for (k = 0; k < rm->nwords; k++)
-				a[k] = rm->words[k];
-			a[k++] = (char *)host;
-			a[k++] = (char *)pepita;
-			a[k++] = (char *)"worker";
-			a[k++] = (char *)"--stdio";
-			ro.command = (const char *const *)a;
-		} else {
-			ro.host = host;
-		}
-		if (pep_executor_remote(&rm->ex[rm->n], &ro, &err) < 0 ||
-		    pep_pool_add_lane(pool, host, rm->ex[rm->n++], slots, &err) < 0) {
-			fprintf(stderr, "pepita: run: --host %s: %s\n", host, err.msg);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void remotes_free(struct remotes *rm)
-{
-	for (int i = 0; i < rm->n; i++)
-		pep_executor_destroy(rm->ex[i]);
-	free(rm->ssh_copy);
-}
-
-/* Submit every input, keeping at most a few jobs per slot queued. */
-static int run_all(struct runner *rn, struct pep_pool *pool, unsigned int slots)
-{
-	struct input in = { 0 };
-	const char *arg;
-	uint64_t seq = 0;
-	int ret = 0;
-
-	if (open_inputs(&in, rn->o) < 0)
-		return -1;
-	while (ret == 0 && (arg = next_input(&in))) {
-		if (!rn->o->cmd && !arg[0])
-			continue;		/* an empty command line */
-		while (rn->in_flight >= (uint64_t)slots * 4 + 16)
-			reap_done(rn, 1);
-		ret = submit_job(rn, pool, arg, ++seq);
-		reap_done(rn, 0);
-	}
-	while (rn->in_flight)
-		reap_done(rn, 1);
-	if (in.f && in.f != stdin)
-		fclose(in.f);
-	free(in.line);
-	return ret;
 }
 
 /*
@@ -799,66 +456,221 @@ static int start_stopper(struct stopper *st, pthread_t *tid)
 	return pthread_create(tid, NULL, stopper_main, st);
 }
 
-static void stop_stopper(struct stopper *st, pthread_t tid)
+static void stop_stopper(pthread_t tid)
 {
 	pthread_kill(tid, SIGUSR2);
 	pthread_join(tid, NULL);
 }
 
-int cmd_run(int argc, char **argv)
+/* -j 0: as many as the open-file limit allows (a job holds 3 pipes). */
+static unsigned int max_jobs(long long total)
+{
+	struct rlimit rl;
+	unsigned long long n = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		n = rl.rlim_cur > 64 ? (rl.rlim_cur - 32) / 4 : 8;
+	if (n > 1024)
+		n = 1024;
+	if (total >= 0 && (unsigned long long)total < n)
+		n = total > 0 ? (unsigned long long)total : 1;
+	return (unsigned int)n;
+}
+
+/* Records per job for -m/-X/-N, and the jobs there will be. */
+static void plan_jobs(struct runner *rn, struct feed *fd, long long records)
+{
+	const struct run_opts *o = rn->o;
+
+	rn->total_jobs = records;
+	if (o->has_max_args && o->max_args) {
+		fd->per_job = o->max_args;
+	} else if (o->multi && !o->has_max_args && records > 0) {
+		/* spread over the slots, as GNU parallel does */
+		fd->per_job = (size_t)((records + rn->slots - 1) / rn->slots);
+		fd->max_bytes = 128 << 10;
+	}
+	/* (with -m and -X, long arguments may make a few more) */
+	if (records >= 0 && fd->per_job > 1)
+		rn->total_jobs = (records + (long long)fd->per_job - 1) /
+				 (long long)fd->per_job;
+}
+
+static int open_feed(struct runner *rn, struct feed *fd)
+{
+	const struct run_opts *o = rn->o;
+	struct run_input_opts io = {
+		.colsep = o->colsep, .max_args = o->max_args,
+		.has_max_args = o->has_max_args, .link = o->link,
+		.read_all = o->multi || o->halt.pct > 0 || !o->jobs,
+	};
+	char msg[256];
+	int ret;
+
+	if (o->pipe) {
+		fd->pipe.f = o->nfiles ? fopen(o->files[0], "r") : stdin;
+		fd->pipe.block = o->block_bytes ? o->block_bytes : 1 << 20;
+		fd->pipe.lines = o->has_max_args ? o->max_args : 0;
+		if (!fd->pipe.f)
+			fprintf(stderr, "pepita: run: %s: %s\n", o->files[0],
+				strerror(errno));
+		return fd->pipe.f ? 0 : RUN_EXIT_OTHER;
+	}
+	ret = run_inputs_open(&fd->in, o->src_words, o->nsrc_words, o->files,
+			      o->nfiles, &io, msg, sizeof(msg));
+	if (ret < 0)
+		fprintf(stderr, "pepita: run: %s\n", msg);
+	return ret == -EINVAL ? CMD_EXIT_USAGE : ret < 0 ? RUN_EXIT_OTHER : 0;
+}
+
+static void close_feed(struct feed *fd)
+{
+	run_inputs_close(fd->in);
+	if (fd->pipe.f && fd->pipe.f != stdin)
+		fclose(fd->pipe.f);
+	free(fd->pipe.buf);
+}
+
+static int feed_uses_stdin(const struct runner *rn, const struct feed *fd)
+{
+	return rn->o->pipe ? fd->pipe.f == stdin : run_inputs_use_stdin(fd->in);
+}
+
+/* The exit status, as GNU parallel's. */
+static int exit_status(const struct runner *rn, int ret, int stopped)
+{
+	const struct run_halt *h = &rn->o->halt;
+
+	if (ret < 0 || stopped)
+		return RUN_EXIT_OTHER;
+	if (rn->halt_status >= 0)
+		return rn->halt_status;
+	if (h->when != HALT_NEVER && h->pct)	/* never reached: the share failed */
+		return (int)ceil((double)rn->failed * 100 /
+				 (double)(rn->submitted ? rn->submitted : 1));
+	return rn->failed > 100 ? 101 : (int)rn->failed;
+}
+
+static int open_joblog(struct runner *rn)
+{
+	const char *path = rn->o->joblog;
+
+	if (!path)
+		return 0;
+	rn->out.log = fopen(path, "w");
+	if (!rn->out.log) {
+		fprintf(stderr, "pepita: run: --joblog %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fprintf(rn->out.log, "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\t"
+		"Exitval\tSignal\tCommand\n");
+	return 0;
+}
+
+/* Run the jobs on a pool (the options and inputs are ready). */
+static int run_pool(struct runner *rn, struct feed *fd, int *stopped)
 {
 	struct stopper st = { 0 };
-	struct remotes rm = { .n = 0 };
-	pthread_t stopper;
-	struct run_opts o = { 0 };
-	struct runner rn = { .o = &o, .next_print = 1 };
+	struct run_remotes rm = { .n = 0 };
 	struct pep_retry_policy rp;
 	struct pep_pool *pool;
-	int ret = parse_opts(argc, argv, &o);
+	pthread_t stopper;
+	int ret;
+
+	if (start_stopper(&st, &stopper)) {
+		fprintf(stderr, "pepita: run: cannot start a thread\n");
+		return -1;
+	}
+	pool = make_pool(rn->o, &rp);	/* its threads inherit the mask */
+	st.pool = pool;
+	if (!pool || run_hosts_add(rn->o, pool, &rm) < 0) {
+		stop_stopper(stopper);
+		pep_pool_destroy(pool);
+		run_hosts_free(&rm);
+		return -1;
+	}
+	rn->out.started_ns = pep_time_ns();
+	ret = run_all(rn, pool, fd);
+	stop_stopper(stopper);
+	*stopped = st.sig && st.sig != SIGUSR2;
+	pep_pool_destroy(pool);
+	run_hosts_free(&rm);
+	if (rn->out.bar_drawn || (rn->out.bar && rn->finished))
+		run_out_bar(&rn->out, rn->finished, rn->submitted, rn->total_jobs,
+			    rn->failed, 1);
+	return ret;
+}
+
+/* Everything after the options: template, inputs, slots, output. */
+static int set_up(struct runner *rn, struct run_opts *o, struct feed *fd)
+{
+	char msg[512];
+	long long records;
+	int ret;
+
+	if (run_tpl_compile(o->cmd, o->ncmd, &rn->tpl, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "pepita: run: %s\n", msg);
+		return CMD_EXIT_USAGE;
+	}
+	if (o->results && strchr(o->results, '{')) {
+		if (run_tpl_compile_plain(o->results, &rn->results_tpl, msg,
+					  sizeof(msg)) < 0) {
+			fprintf(stderr, "pepita: run: --results: %s\n", msg);
+			return CMD_EXIT_USAGE;
+		}
+		rn->out.results_tpl = rn->results_tpl;
+	}
+	if (run_hosts_check(o, &rn->slots) < 0)
+		return CMD_EXIT_USAGE;
+	ret = open_feed(rn, fd);
+	if (ret)
+		return ret;
+	records = o->pipe ? -1 : run_inputs_total(fd->in);
+	if (!o->jobs) {		/* -j 0 */
+		o->jobs = max_jobs(records);
+		run_hosts_check(o, &rn->slots);
+	}
+	if (rn->slots > RUN_MAX_SLOTS * 4)
+		rn->slots = RUN_MAX_SLOTS * 4;
+	plan_jobs(rn, fd, records);
+	rn->running = calloc(rn->slots, sizeof(*rn->running));
+	if (!rn->running || open_joblog(rn) < 0)
+		return RUN_EXIT_OTHER;
+	if (feed_uses_stdin(rn, fd) && isatty(0) && !o->dry_run)
+		fprintf(stderr, "pepita: run: reading %s from the terminal; end "
+			"with Ctrl-D (or give ::: ARGS, :::: FILE or a pipe)\n",
+			o->pipe ? "input" : o->ncmd ? "arguments" : "commands");
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = { .jobs = run_online_cpus() };
+	struct runner rn = { .o = &o, .next_print = 1, .halt_status = -1 };
+	struct feed fd = { 0 };
+	int ret = run_opts_parse(argc, argv, &o), stopped = 0;
 
 	if (ret)
 		return ret > 0 ? CMD_EXIT_OK : CMD_EXIT_USAGE;
-	if (o.bar < 0)
-		o.bar = isatty(2) && !o.json;
-	if (o.joblog) {
-		rn.log = fopen(o.joblog, "w");
-		if (!rn.log) {
-			fprintf(stderr, "pepita: run: --joblog %s: %s\n", o.joblog,
-				strerror(errno));
-			return CMD_EXIT_USAGE;
-		}
-		fprintf(rn.log, "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\t"
-			"Exitval\tSignal\tCommand\n");
-	}
-	if (start_stopper(&st, &stopper)) {
-		fprintf(stderr, "pepita: run: cannot start a thread\n");
-		return CMD_EXIT_FAIL;
-	}
-	pool = make_pool(&o, &rp);	/* its threads inherit the mask */
-	if (!pool) {
-		stop_stopper(&st, stopper);
-		return CMD_EXIT_FAIL;
-	}
-	st.pool = pool;
-	if (add_hosts(&o, pool, o.jobs ? o.jobs : 1, &rm) < 0) {
-		stop_stopper(&st, stopper);
-		pep_pool_destroy(pool);
-		remotes_free(&rm);
-		return CMD_EXIT_USAGE;
-	}
+	rn.out = (struct run_out){ .tag = o.tag, .json = o.json,
+				   .results = o.results, .out_bol = 1, .err_bol = 1,
+				   .bar = o.bar && isatty(2), .stdout_tty = isatty(1) };
 	pthread_mutex_init(&rn.lock, NULL);
 	pthread_cond_init(&rn.cv, NULL);
-	rn.started_ns = pep_time_ns();
-	ret = run_all(&rn, pool, o.jobs ? o.jobs : 1);
-	stop_stopper(&st, stopper);
-	pep_pool_destroy(pool);
-	remotes_free(&rm);
-	if (o.bar)
-		draw_bar(&rn, 1);
-	if (rn.log && fclose(rn.log) != 0)
+	ret = set_up(&rn, &o, &fd);
+	if (!ret)
+		ret = o.dry_run ? dry_run(&rn, &fd) : run_pool(&rn, &fd, &stopped);
+	if (ret <= 0)			/* else set-up's usage or other error */
+		ret = exit_status(&rn, ret, stopped);
+	if (rn.out.log && fclose(rn.out.log) != 0) {
 		fprintf(stderr, "pepita: run: --joblog %s: %s\n", o.joblog, strerror(errno));
+		ret = RUN_EXIT_OTHER;
+	}
+	close_feed(&fd);
+	run_tpl_free(rn.tpl);
+	run_tpl_free(rn.results_tpl);
+	free(rn.running);
 	free(rn.pending);
-	if (ret < 0 || (st.sig && st.sig != SIGUSR2))
-		return 255;
-	return rn.failed > 100 ? 101 : (int)rn.failed;
+	return ret;
 }
+

@@ -126,7 +126,7 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 sleep 0.3
-pkill -f "ssh -F $tmp/ssh_config test" || fail "no ssh connection to kill"
+pkill -f "ssh -F $tmp/ssh_config -- test" || fail "no ssh connection to kill"
 wait "$run_pid"
 rc=$?
 if [ "$rc" != 0 ] || [ "$(cat "$out")" != $'retried 1\nretried 2\nretried 3' ]; then
