@@ -502,7 +502,7 @@ static int open_feed(struct runner *rn, struct feed *fd)
 	struct run_input_opts io = {
 		.colsep = o->colsep, .max_args = o->max_args,
 		.has_max_args = o->has_max_args, .link = o->link,
-		.read_all = o->multi || o->halt.pct > 0 || !o->jobs,
+		.read_all = o->multi || o->halt.pct > 0,
 	};
 	char msg[256];
 	int ret;
