@@ -64,6 +64,18 @@ slots() {	# -j VALUE: the most {%} of 40 jobs
 [ "$(slots 3)" = 3 ] || fail "-j 3: $(slots 3) slots"
 run -j 0 echo ::: a
 expect "-j 0 runs" 0 a
+# -j 0 on a pipe still open: its first line runs before the pipe ends
+mkfifo "$tmp/fifo"
+timeout 60 "$PEPITA_BIN" run -j 0 touch <"$tmp/fifo" >"$out" 2>"$err" &
+exec 7>"$tmp/fifo"
+echo "$tmp/first" >&7
+for _ in $(seq 1 300); do
+	[ -e "$tmp/first" ] && break
+	sleep 0.1
+done
+[ -e "$tmp/first" ] || fail "-j 0 waited for the end of its input"
+exec 7>&-
+wait
 # {%}: no two running jobs share a slot, and every slot is 1..3
 run -j 3 sh -c 'mkdir "s$0" || exit 1; echo $0; sleep 0.2; rmdir "s$0"' {%} ::: $(seq 9)
 if [ "$rc" != 0 ] || [ "$(sort -u "$out" | tr '\n' ' ')" != "1 2 3 " ]; then
