@@ -56,6 +56,9 @@ fetch() {
 # check NAME ROOT: start the agent on ROOT, check /metrics, stop it.
 check() {
 	local name=$1 sysroot=$2 port= rc
+	# The previous agent's line must not be read as this one's: the
+	# background job truncates the file only once it runs.
+	rm -f "$tmp/err"
 	# shellcheck disable=SC2086  # COHETE_RUN is a word list
 	${COHETE_RUN:-} "$COHETE_BIN" agent --sysroot "$sysroot" --listen 127.0.0.1:0 \
 		--interval 100 --state-dir "$tmp/state" 2>"$tmp/err" &
