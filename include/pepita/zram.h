@@ -20,7 +20,8 @@
  *
  * Threading: the kernel control calls are thread-safe (sysfs is). A page
  * store may be used from any number of threads at once: each page has its
- * own lock, each size class its own, and compression streams are per CPU.
+ * own lock, each size class its own, and each thread compresses with its
+ * own contexts (made on its first write, freed when it ends).
  */
 #ifndef PEPITA_ZRAM_H
 #define PEPITA_ZRAM_H

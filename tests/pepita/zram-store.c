@@ -171,6 +171,86 @@ static int test_overwrite(void)
 	return T_PASS;
 }
 
+/* n random bytes, then zeros: compresses to a little over n bytes. */
+static void sized_page(void *page, unsigned int n, uint64_t seed)
+{
+	zd_random(page, seed);
+	memset((unsigned char *)page + n, 0, PAGE - n);
+}
+
+/*
+ * Pages rewritten over and over with contents whose compressed size stays
+ * put for a while, then grows, shrinks, turns incompressible, stays so,
+ * and shrinks again: every page reads back whole after every round, and
+ * the counters match the reference codec's sizes to the byte, however
+ * the store chose to place each page (where the old one lay, straight
+ * into a new slot, or through a buffer).
+ */
+#define RW_PAGES	4
+
+static int rewrite_round(struct pep_zram_store *s, enum pep_zram_comp comp,
+			 unsigned int n, unsigned int round)
+{
+	static unsigned char page[PAGE], back[PAGE];
+	struct pep_zram_mm_stat mm;
+	uint64_t compr = 0, huge = 0, i;
+
+	for (i = 0; i < RW_PAGES; i++) {
+		sized_page(page, n, round * RW_PAGES + i);
+		CHECK(pep_zram_store_write(s, i, page) == 0);
+		if (lz4_size(page))
+			compr += lz4_size(page);
+		else
+			huge++;
+	}
+	for (i = 0; i < RW_PAGES; i++) {
+		sized_page(page, n, round * RW_PAGES + i);
+		CHECK(pep_zram_store_read(s, i, back) == 0);
+		CHECK(memcmp(page, back, PAGE) == 0);
+	}
+	pep_zram_store_stats(s, &mm, NULL);
+	CHECK(mm.orig_data_size == RW_PAGES * PAGE);
+	if (comp == PEP_ZRAM_LZ4) {
+		CHECK(mm.huge_pages == huge);
+		CHECK(mm.compr_data_size == compr + huge * PAGE);
+	}
+	CHECK(mm.mem_used_total >= mm.compr_data_size);
+	CHECK(mm.mem_used_total <= mm.compr_data_size + 96 * 16384);
+	return T_PASS;
+}
+
+static int rewrite(enum pep_zram_comp comp)
+{
+	static const unsigned int sizes[] = {
+		1000, 1000, 1000, 1000, 1000, 1600, 1600, 1600, 1600, 600,
+		600, 600, PAGE, PAGE, PAGE, 2000, 2000, 2000, 2000, 2000,
+		2900, 300, PAGE, 100,
+	};
+	struct pep_zram_store *s = new_store(comp, RW_PAGES, 0);
+	struct pep_zram_mm_stat mm;
+	unsigned int r;
+	uint64_t i;
+
+	CHECK(s);
+	for (r = 0; r < sizeof(sizes) / sizeof(sizes[0]); r++)
+		if (rewrite_round(s, comp, sizes[r], r) != T_PASS) {
+			fprintf(stderr, "round %u (%u random bytes)\n", r,
+				sizes[r]);
+			return T_FAIL;
+		}
+	for (i = 0; i < RW_PAGES; i++)
+		CHECK(pep_zram_store_discard(s, i) == 0);
+	pep_zram_store_stats(s, &mm, NULL);
+	CHECK(mm.compr_data_size == 0 && mm.mem_used_total == 0);
+	pep_zram_store_destroy(s);
+	return T_PASS;
+}
+
+static int test_rewrite(void)
+{
+	return rewrite(PEP_ZRAM_LZ4) || rewrite(PEP_ZRAM_ZSTD) ? T_FAIL : T_PASS;
+}
+
 /* mem_limit: writes past it fail with -ENOMEM and the old page stays. */
 static int test_limit(void)
 {
@@ -400,6 +480,7 @@ int main(void)
 	t_run("lz4", test_lz4, &rc);
 	t_run("zstd", test_zstd, &rc);
 	t_run("overwrite", test_overwrite, &rc);
+	t_run("rewrite", test_rewrite, &rc);
 	t_run("limit", test_limit, &rc);
 	t_run("bad-input", test_bad_input, &rc);
 	t_run("threads", test_threads, &rc);

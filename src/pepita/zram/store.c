@@ -7,18 +7,27 @@
  * word, or the object's byte offset in the region). Compressed objects live
  * in size classes 32 bytes apart; a class carves slabs of 1, 2 or 4 pages
  * (whichever wastes least) from a buddy allocator over one reserved region,
- * and keeps the slabs that have a free object on a list. A slab's free
- * objects are chained through their first two bytes, so the only
- * book-keeping outside the region is one 16-byte descriptor per slab head
- * page, in an array the kernel fills in lazily (calloc of a large size maps
- * zero pages). Huge pages take a whole region page of their own.
+ * and keeps the slabs that have a free object on a list. Which objects of
+ * a slab are free is a bitmap outside the region (two words per region
+ * page, so a slab of 2^order pages has 128 << order bits), beside a
+ * 16-byte descriptor per slab head page; both arrays are filled in lazily
+ * by the kernel (calloc of a large size maps zero pages). Huge pages take
+ * a whole region page of their own.
  *
- * Compression runs outside every lock but its stream's: one stream (LZ4
- * state or zstd contexts, plus an output buffer) per CPU, picked with
- * sched_getcpu() and try-locked. The entry lock is held only to swap the
- * entry on write and while decompressing on read, so threads working on
- * different pages never wait for each other except on a class lock, held
- * for a few pointer moves.
+ * The region is mostly cold: a store holds more than the caches do, and
+ * every line the write path touches there is a trip to memory. So the
+ * free lists are bitmaps rather than links through the objects (a link
+ * would cost a miss on every allocation and every free), and where a
+ * page's last contents say what its new ones will likely be, the new
+ * place is taken before compressing and filled as the codec runs, not
+ * copied into afterwards in one burst (see "Placing a page" below).
+ *
+ * Compression runs outside every lock, in the calling thread's own
+ * contexts (LZ4 state or zstd contexts, and an output buffer: kept per
+ * thread for every store, freed when the thread ends). A write takes the
+ * page's entry lock, and under it the size class locks it needs, each held
+ * for a few pointer moves; threads working on different pages never wait
+ * for each other except on a class lock.
  *
  * Memory: the region is reserved (MAP_NORESERVE) at twice the store's size
  * plus slack, which bounds what fragmentation can strand; it is backed on
@@ -38,6 +47,9 @@
 
 #include <lz4.h>
 #include <zstd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <pepita/mem.h>
 #include <pepita/zram.h>
@@ -53,10 +65,12 @@
 #define SLAB_MAX_ORDER	2		/* slabs of 1, 2 or 4 pages */
 #define BUDDY_MAX_ORDER	10		/* 4 MiB: the region's first split */
 #define REGION_ALIGN	((size_t)2 << 20)
-#define NO_OBJ		UINT16_MAX
 #define MAX2(a, b)	((a) > (b) ? (a) : (b))
 #define BUF_BYTES	MAX2(LZ4_COMPRESSBOUND(PAGE), ZSTD_COMPRESSBOUND(PAGE))
 #define NO_SLAB		UINT32_MAX
+/* Free-object bitmap words per region page: 128 objects of the smallest
+   class fill one page. */
+#define BITS_PER_PAGE	(PAGE / CLASS_DELTA / 64)
 
 enum entry_state { E_EMPTY = 0, E_SAME, E_COMP, E_HUGE };
 
@@ -72,27 +86,16 @@ struct entry {
 struct slab {
 	uint32_t prev, next;	/* the class's partial list (page indexes) */
 	uint16_t inuse;		/* objects handed out */
-	uint16_t free_head;	/* first freed object, NO_OBJ: none */
-	uint16_t bump;		/* objects never handed out start here */
-	uint16_t pad;
+	uint16_t hint;		/* no free object in bitmap words before it */
+	uint32_t pad;
 };
 
 struct size_class {
-	pthread_mutex_t lock;
+	uint32_t lock;		/* 0 free, 1 held (atomic) */
 	uint32_t size;		/* object bytes */
 	uint32_t order;		/* slab = 2^order pages */
 	uint32_t objs;		/* objects per slab */
 	uint32_t partial;	/* a slab with a free object, NO_SLAB: none */
-} __attribute__((aligned(64)));
-
-struct stream {
-	pthread_mutex_t lock;
-	void *lz4;		/* LZ4_sizeofState() bytes */
-	ZSTD_CCtx *cctx;
-	ZSTD_DCtx *dctx;
-	/* Room for the worst case: LZ4 and zstd take a faster path when
-	   they need not check for running out of output. */
-	char buf[BUF_BYTES];
 } __attribute__((aligned(64)));
 
 /*
@@ -129,11 +132,11 @@ struct pep_zram_store {
 	void *map;
 	struct pep_buddy *buddy;
 	struct slab *slabs;	/* one per region page */
+	uint64_t *free_bits;	/* BITS_PER_PAGE words per region page */
 	uint64_t limit_pages;	/* 0: none */
 	struct size_class classes[NR_CLASSES];
-	struct stream *streams;
-	unsigned int nstreams;
-	struct counters *shards;	/* nstreams of them */
+	struct counters *shards;	/* nshards of them */
+	unsigned int nshards;
 	struct mem_counters mem;
 };
 
@@ -147,12 +150,18 @@ static inline uint64_t get(const uint64_t *counter)
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);
 }
 
-static void entry_lock(struct entry *e)
+/*
+ * The entry and class locks: a word taken with one exchange and given
+ * back with a plain release store (no locked instruction, so a release
+ * does not wait for the stores before it to reach the cache). Held for a
+ * few hundred nanoseconds at most; a waiter that spins long yields.
+ */
+static void spin_lock(uint32_t *lock)
 {
 	unsigned int spins = 0;
 
-	while (__atomic_exchange_n(&e->lock, 1, __ATOMIC_ACQUIRE)) {
-		while (__atomic_load_n(&e->lock, __ATOMIC_RELAXED)) {
+	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
 			if (++spins < 128)
 				pep__cpu_relax();
 			else
@@ -161,9 +170,9 @@ static void entry_lock(struct entry *e)
 	}
 }
 
-static void entry_unlock(struct entry *e)
+static void spin_unlock(uint32_t *lock)
 {
-	__atomic_store_n(&e->lock, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
 }
 
 /* Compression names. */
@@ -214,25 +223,18 @@ static unsigned int best_order(uint32_t size)
 	return best;
 }
 
-static int classes_init(struct pep_zram_store *s, struct pep_err *err)
+static void classes_init(struct pep_zram_store *s)
 {
 	unsigned int i;
 
 	for (i = 0; i < NR_CLASSES; i++) {
 		struct size_class *c = &s->classes[i];
-		int ret = pthread_mutex_init(&c->lock, NULL);
 
-		if (ret) {
-			while (i-- > 0)
-				pthread_mutex_destroy(&s->classes[i].lock);
-			return pep_err_set(err, -ret, "zram store: mutex init");
-		}
 		c->size = (i + 1) * CLASS_DELTA;
 		c->order = best_order(c->size);
 		c->objs = (PAGE << c->order) / c->size;
 		c->partial = NO_SLAB;
 	}
-	return 0;
 }
 
 static unsigned int class_of(uint32_t len)
@@ -309,20 +311,28 @@ static void partial_del(struct pep_zram_store *s, struct size_class *c,
 		s->slabs[sl->next].prev = sl->prev;
 }
 
-static inline char *obj_addr(struct pep_zram_store *s, uint32_t page,
-			     const struct size_class *c, uint32_t idx)
+/* The free-object bitmap of the slab that starts at page. */
+static inline uint64_t *slab_bits(struct pep_zram_store *s, uint32_t page)
 {
-	return s->region + ((size_t)page << PAGE_SHIFT) + (size_t)idx * c->size;
+	return s->free_bits + (size_t)page * BITS_PER_PAGE;
 }
 
-/* A new slab on c's partial list; false when out of memory or limit. */
+/* A new slab, every object free, on c's partial list; false when out of
+ * memory or past the limit. */
 static bool slab_new(struct pep_zram_store *s, struct size_class *c)
 {
 	uint32_t page = pages_alloc(s, c->order);
+	uint64_t *bits;
+	unsigned int w;
 
 	if (page == NO_SLAB)
 		return false;
-	s->slabs[page] = (struct slab){ .free_head = NO_OBJ };
+	s->slabs[page] = (struct slab){ .inuse = 0 };
+	bits = slab_bits(s, page);
+	for (w = 0; w < c->objs / 64; w++)
+		bits[w] = UINT64_MAX;
+	if (c->objs % 64)
+		bits[w] = (UINT64_C(1) << (c->objs % 64)) - 1;
 	partial_push(s, c, page);
 	return true;
 }
@@ -331,26 +341,27 @@ static bool slab_new(struct pep_zram_store *s, struct size_class *c)
 static int64_t obj_alloc(struct pep_zram_store *s, struct size_class *c)
 {
 	struct slab *sl;
+	uint64_t *bits;
 	uint32_t page, idx;
-	char *obj;
+	unsigned int w;
 
-	pthread_mutex_lock(&c->lock);
+	spin_lock(&c->lock);
 	if (c->partial == NO_SLAB && !slab_new(s, c)) {
-		pthread_mutex_unlock(&c->lock);
+		spin_unlock(&c->lock);
 		return -ENOMEM;
 	}
 	page = c->partial;
 	sl = &s->slabs[page];
-	if (sl->free_head != NO_OBJ) {
-		idx = sl->free_head;
-		obj = obj_addr(s, page, c, idx);
-		memcpy(&sl->free_head, obj, sizeof(sl->free_head));
-	} else {
-		idx = sl->bump++;
-	}
+	bits = slab_bits(s, page);
+	/* A slab on the partial list has a free object at or past hint. */
+	for (w = sl->hint; !bits[w]; w++)
+		;
+	idx = w * 64 + (uint32_t)__builtin_ctzll(bits[w]);
+	bits[w] &= bits[w] - 1;
+	sl->hint = (uint16_t)w;
 	if (++sl->inuse == c->objs)
 		partial_del(s, c, page);
-	pthread_mutex_unlock(&c->lock);
+	spin_unlock(&c->lock);
 	return (int64_t)(((size_t)page << PAGE_SHIFT) + (size_t)idx * c->size);
 }
 
@@ -363,132 +374,114 @@ static void obj_free(struct pep_zram_store *s, struct size_class *c,
 	uint32_t idx = (uint32_t)((off - ((uint64_t)page << PAGE_SHIFT)) /
 				  c->size);
 
-	pthread_mutex_lock(&c->lock);
+	spin_lock(&c->lock);
 	if (sl->inuse == c->objs)
 		partial_push(s, c, page);
 	if (--sl->inuse == 0) {
 		partial_del(s, c, page);
 		pages_free(s, page, c->order);
 	} else {
-		memcpy(obj_addr(s, page, c, idx), &sl->free_head,
-		       sizeof(sl->free_head));
-		sl->free_head = (uint16_t)idx;
+		slab_bits(s, page)[idx / 64] |= UINT64_C(1) << (idx % 64);
+		if (idx / 64 < sl->hint)
+			sl->hint = (uint16_t)(idx / 64);
 	}
-	pthread_mutex_unlock(&c->lock);
+	spin_unlock(&c->lock);
 }
 
-/* Streams. */
+/* Compression contexts, one set per thread. */
 
-/* The stream (and counter set) of the CPU this thread runs on now. */
-static unsigned int this_cpu(const struct pep_zram_store *s)
+struct zctx {
+	void *lz4;		/* LZ4_sizeofState() bytes */
+	ZSTD_CCtx *cctx;
+	ZSTD_DCtx *dctx;
+	unsigned int streak;	/* writes in a row that kept their size class */
+	/* Room for the worst case: LZ4 and zstd take a faster path when
+	   they need not check for running out of output. */
+	char buf[BUF_BYTES];
+};
+
+static pthread_key_t zctx_key;
+static pthread_once_t zctx_once = PTHREAD_ONCE_INIT;
+static int zctx_key_ok;
+
+static void zctx_free(void *v)
 {
-	int cpu = sched_getcpu();
+	struct zctx *z = v;
 
-	return cpu < 0 ? 0 : (unsigned int)cpu % s->nstreams;
+	free(z->lz4);
+	ZSTD_freeCCtx(z->cctx);
+	ZSTD_freeDCtx(z->dctx);
+	free(z);
 }
 
-static struct counters *counters(struct pep_zram_store *s)
+static void zctx_key_init(void)
 {
-	return &s->shards[this_cpu(s)];
+	zctx_key_ok = pthread_key_create(&zctx_key, zctx_free) == 0;
 }
 
-static struct stream *stream_get(struct pep_zram_store *s)
+/*
+ * The calling thread's contexts, with what comp needs to compress (or,
+ * with decompress, to decompress: zstd's context) made, or NULL when out
+ * of memory. Kept until the thread ends: every store this thread touches
+ * uses them, one call at a time.
+ */
+static struct zctx *zctx_get(enum pep_zram_comp comp, bool decompress)
 {
-	unsigned int i, first = this_cpu(s);
+	struct zctx *z;
 
-	for (i = 0; i < s->nstreams; i++) {
-		struct stream *st = &s->streams[(first + i) % s->nstreams];
-
-		if (pthread_mutex_trylock(&st->lock) == 0)
-			return st;
-	}
-	pthread_mutex_lock(&s->streams[first].lock);
-	return &s->streams[first];
-}
-
-static void stream_put(struct stream *st)
-{
-	pthread_mutex_unlock(&st->lock);
-}
-
-static void streams_free(struct pep_zram_store *s)
-{
-	unsigned int i;
-
-	if (!s->streams)
-		return;
-	for (i = 0; i < s->nstreams; i++) {
-		struct stream *st = &s->streams[i];
-
-		pthread_mutex_destroy(&st->lock);
-		free(st->lz4);
-		ZSTD_freeCCtx(st->cctx);
-		ZSTD_freeDCtx(st->dctx);
-	}
-	free(s->streams);
-	s->streams = NULL;
-}
-
-static int streams_init(struct pep_zram_store *s, struct pep_err *err)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
-	unsigned int i;
-
-	s->nstreams = ncpu > 0 ? (unsigned int)ncpu : 1;
-	s->shards = aligned_alloc(64, sizeof(*s->shards) * s->nstreams);
-	s->streams = aligned_alloc(64, sizeof(*s->streams) * s->nstreams);
-	if (!s->streams || !s->shards) {
-		free(s->streams);
-		s->streams = NULL;
-		return pep_err_set(err, -ENOMEM, "zram store: out of memory");
-	}
-	memset(s->shards, 0, sizeof(*s->shards) * s->nstreams);
-	memset(s->streams, 0, sizeof(*s->streams) * s->nstreams);
-	for (i = 0; i < s->nstreams; i++) {
-		struct stream *st = &s->streams[i];
-
-		pthread_mutex_init(&st->lock, NULL);
-		if (s->cfg.comp == PEP_ZRAM_LZ4) {
-			st->lz4 = malloc((size_t)LZ4_sizeofState());
-			if (!st->lz4)
-				goto nomem;
-		} else {
-			st->cctx = ZSTD_createCCtx();
-			st->dctx = ZSTD_createDCtx();
-			if (!st->cctx || !st->dctx)
-				goto nomem;
+	pthread_once(&zctx_once, zctx_key_init);
+	if (!zctx_key_ok)
+		return NULL;
+	z = pthread_getspecific(zctx_key);
+	if (!z) {
+		z = calloc(1, sizeof(*z));
+		if (!z || pthread_setspecific(zctx_key, z) != 0) {
+			free(z);
+			return NULL;
 		}
 	}
-	return 0;
-nomem:
-	s->nstreams = i + 1;
-	streams_free(s);
-	return pep_err_set(err, -ENOMEM, "zram store: out of memory for %s",
-			   pep_zram_comp_name(s->cfg.comp));
+	if (comp == PEP_ZRAM_LZ4) {
+		if (!z->lz4)
+			z->lz4 = malloc((size_t)LZ4_sizeofState());
+		return z->lz4 ? z : NULL;
+	}
+	if (decompress) {
+		if (!z->dctx)
+			z->dctx = ZSTD_createDCtx();
+		return z->dctx ? z : NULL;
+	}
+	if (!z->cctx)
+		z->cctx = ZSTD_createCCtx();
+	return z->cctx ? z : NULL;
 }
 
-/* Bytes of st->buf used, or 0 when the page does not shrink to HUGE_LIMIT. */
-static size_t compress_page(struct pep_zram_store *s, struct stream *st,
-			    const void *page)
+/*
+ * Compress page into dst (cap bytes): the length, or 0 when it does not
+ * fit there or does not shrink to HUGE_LIMIT. The codecs stop as soon as
+ * the output cannot fit, and the output that fits is the same bytes
+ * whatever cap is.
+ */
+static size_t compress_into(struct pep_zram_store *s, struct zctx *z,
+			    const void *page, char *dst, size_t cap)
 {
 	size_t n;
 
 	if (s->cfg.comp == PEP_ZRAM_LZ4) {
-		int r = LZ4_compress_fast_extState(st->lz4, page, st->buf, PAGE,
-						   (int)sizeof(st->buf),
-						   s->cfg.level);
+		int r = LZ4_compress_fast_extState(z->lz4, page, dst, PAGE,
+						   (int)cap, s->cfg.level);
 
 		n = r > 0 ? (size_t)r : 0;
 	} else {
-		n = ZSTD_compressCCtx(st->cctx, st->buf, sizeof(st->buf), page,
-				      PAGE, s->cfg.level);
+		n = ZSTD_compressCCtx(z->cctx, dst, cap, page, PAGE,
+				      s->cfg.level);
 		if (ZSTD_isError(n))
 			n = 0;
 	}
 	return n <= HUGE_LIMIT ? n : 0;
 }
 
-/* 0, or -EIO when the object does not decode to a whole page. */
+/* 0, or -EIO when the object does not decode to a whole page (-ENOMEM:
+ * no zstd context). */
 static int decompress_page(struct pep_zram_store *s, const char *src,
 			   size_t len, void *page)
 {
@@ -497,10 +490,12 @@ static int decompress_page(struct pep_zram_store *s, const char *src,
 
 		return n == (int)PAGE ? 0 : -EIO;
 	} else {
-		struct stream *st = stream_get(s);
-		size_t n = ZSTD_decompressDCtx(st->dctx, page, PAGE, src, len);
+		struct zctx *z = zctx_get(PEP_ZRAM_ZSTD, true);
+		size_t n;
 
-		stream_put(st);
+		if (!z)
+			return -ENOMEM;
+		n = ZSTD_decompressDCtx(z->dctx, page, PAGE, src, len);
 		return !ZSTD_isError(n) && n == PAGE ? 0 : -EIO;
 	}
 }
@@ -563,6 +558,26 @@ static int region_reserve(struct pep_zram_store *s, struct pep_err *err)
 	return 0;
 }
 
+/* The entry table, slab descriptors and bitmaps, and the counter sets. */
+static int tables_alloc(struct pep_zram_store *s, struct pep_err *err)
+{
+	size_t region_pages = s->region_bytes / PAGE;
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+
+	s->nshards = ncpu > 0 ? (unsigned int)ncpu : 1;
+	s->table = calloc(s->npages, sizeof(*s->table));
+	s->slabs = calloc(region_pages, sizeof(*s->slabs));
+	s->free_bits = calloc(region_pages * BITS_PER_PAGE,
+			      sizeof(*s->free_bits));
+	s->shards = aligned_alloc(64, sizeof(*s->shards) * s->nshards);
+	if (!s->table || !s->slabs || !s->free_bits || !s->shards)
+		return pep_err_set(err, -ENOMEM,
+				   "zram store: out of memory for %llu pages",
+				   (unsigned long long)s->npages);
+	memset(s->shards, 0, sizeof(*s->shards) * s->nshards);
+	return 0;
+}
+
 int pep_zram_store_create(struct pep_zram_store **out,
 			  const struct pep_zram_store_config *cfg,
 			  struct pep_err *err)
@@ -585,27 +600,15 @@ int pep_zram_store_create(struct pep_zram_store **out,
 		s->cfg.level = cfg->comp == PEP_ZRAM_ZSTD ? 3 : 1;
 	s->npages = cfg->size / PAGE;
 	s->limit_pages = (cfg->mem_limit + PAGE - 1) / PAGE;
+	classes_init(s);
 
-	ret = classes_init(s, err);
-	if (ret) {
-		free(s);
-		return ret;
-	}
 	ret = region_reserve(s, err);
 	if (!ret)
 		ret = pep_buddy_create(&s->buddy, s->region, s->region_bytes,
 				       PAGE_SHIFT, BUDDY_MAX_ORDER,
 				       PEP_BUDDY_LOCKED, err);
-	if (!ret) {
-		s->table = calloc(s->npages, sizeof(*s->table));
-		s->slabs = calloc(s->region_bytes / PAGE, sizeof(*s->slabs));
-		if (!s->table || !s->slabs)
-			ret = pep_err_set(err, -ENOMEM,
-					  "zram store: out of memory for %llu pages",
-					  (unsigned long long)s->npages);
-	}
 	if (!ret)
-		ret = streams_init(s, err);
+		ret = tables_alloc(s, err);
 	if (ret) {
 		pep_zram_store_destroy(s);
 		return ret;
@@ -616,18 +619,14 @@ int pep_zram_store_create(struct pep_zram_store **out,
 
 void pep_zram_store_destroy(struct pep_zram_store *s)
 {
-	unsigned int i;
-
 	if (!s)
 		return;
-	streams_free(s);
-	for (i = 0; i < NR_CLASSES; i++)
-		pthread_mutex_destroy(&s->classes[i].lock);
 	pep_buddy_destroy(s->buddy);
 	if (s->map)
 		munmap(s->map, s->map_bytes);
 	free(s->table);
 	free(s->slabs);
+	free(s->free_bits);
 	free(s->shards);
 	free(s);
 }
@@ -639,146 +638,331 @@ uint64_t pep_zram_store_pages(const struct pep_zram_store *s)
 
 /* Pages in and out. */
 
-/* True when every 64-bit word of page is the same; *word says which. */
+/* The counter set of the CPU this thread runs on now. */
+static struct counters *counters(struct pep_zram_store *s)
+{
+	int cpu = sched_getcpu();
+
+	return &s->shards[cpu < 0 ? 0 : (unsigned int)cpu % s->nshards];
+}
+
+/*
+ * True when every 64-bit word of page is the same; *word says which.
+ * A cache line at a time, with one branch per line, not per word.
+ */
 static bool same_filled(const void *page, uint64_t *word)
 {
 	const uint64_t *w = page;
 	uint64_t first = w[0];
-	size_t i;
 
 	/* The last word first: a page that differs usually differs there. */
 	if (w[PAGE / 8 - 1] != first)
 		return false;
-	for (i = 1; i < PAGE / 8 - 1; i++)
-		if (w[i] != first)
+	for (size_t i = 0; i < PAGE / 8; i += 8) {
+		uint64_t diff = 0;
+
+#pragma GCC unroll 8
+		for (size_t j = 0; j < 8; j++)
+			diff |= w[i + j] ^ first;
+		if (diff)
 			return false;
+	}
 	*word = first;
 	return true;
 }
 
-/* Count contents coming in (sign 1) or going (sign -1). */
-static void count(struct counters *c, uint8_t state, uint16_t len, int sign)
-{
-	switch (state) {
-	case E_EMPTY:
-		return;
-	case E_SAME:
-		add(&c->same_pages, sign);
-		break;
-	case E_COMP:
-		add(&c->compr_bytes, sign * (int64_t)len);
-		break;
-	case E_HUGE:
-		add(&c->compr_bytes, sign * (int64_t)PAGE);
-		add(&c->huge_pages, sign);
-		break;
-	}
-	add(&c->pages_stored, sign);
-}
-
-/* What an entry held, for the counters and for freeing after the swap. */
-struct old_entry {
+/* What an entry holds. */
+struct contents {
 	uint8_t state;
 	uint16_t len;
 	uint64_t val;
 };
 
-/* Take an entry's contents back out of the counters and the region. */
-static void release(struct pep_zram_store *s, const struct old_entry *o)
+/*
+ * An entry's fields are written under its lock, and read there too but
+ * for the unlocked look a write takes to guess (write_compressed): relaxed
+ * atomic accesses, which are plain loads and stores on every CPU we build
+ * for.
+ */
+static struct contents entry_get(const struct entry *e)
 {
-	count(counters(s), o->state, o->len, -1);
+	return (struct contents){
+		__atomic_load_n(&e->state, __ATOMIC_RELAXED),
+		__atomic_load_n(&e->len, __ATOMIC_RELAXED),
+		__atomic_load_n(&e->val, __ATOMIC_RELAXED),
+	};
+}
+
+static void entry_set(struct entry *e, const struct contents *c)
+{
+	__atomic_store_n(&e->state, c->state, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->len, c->len, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->val, c->val, __ATOMIC_RELAXED);
+}
+
+/* Bytes the contents take in the counters' compr_data_size. */
+static int64_t compr_bytes(const struct contents *c)
+{
+	return c->state == E_COMP ? c->len : c->state == E_HUGE ? PAGE : 0;
+}
+
+/*
+ * The counters for an entry going from old to new contents: only what
+ * changes, so a compressed page replacing another costs one atomic add.
+ */
+static void account(struct pep_zram_store *s, const struct contents *old,
+		    const struct contents *new)
+{
+	struct counters *c = counters(s);
+	int64_t stored = (new->state != E_EMPTY) - (old->state != E_EMPTY);
+	int64_t same = (new->state == E_SAME) - (old->state == E_SAME);
+	int64_t huge = (new->state == E_HUGE) - (old->state == E_HUGE);
+	int64_t bytes = compr_bytes(new) - compr_bytes(old);
+
+	if (stored)
+		add(&c->pages_stored, stored);
+	if (same)
+		add(&c->same_pages, same);
+	if (huge)
+		add(&c->huge_pages, huge);
+	if (bytes)
+		add(&c->compr_bytes, bytes);
+	if (new->state == E_HUGE)
+		add(&c->huge_since, 1);
+}
+
+/* Give back the region memory of contents taken out of an entry. */
+static void release(struct pep_zram_store *s, const struct contents *o)
+{
 	if (o->state == E_COMP)
 		obj_free(s, &s->classes[class_of(o->len)], o->val);
 	else if (o->state == E_HUGE)
 		pages_free(s, (uint32_t)(o->val >> PAGE_SHIFT), 0);
 }
 
-/* Put new contents in an entry; what was there is released. */
-static void entry_swap(struct pep_zram_store *s, struct entry *e,
-		       uint8_t state, uint16_t len, uint64_t val)
+/* Put new contents, already in place, in e; what was there is released. */
+static void publish(struct pep_zram_store *s, struct entry *e,
+		    const struct contents *new)
 {
-	struct old_entry o;
+	struct contents old;
 
-	entry_lock(e);
-	o = (struct old_entry){ e->state, e->len, e->val };
-	e->state = state;
-	e->len = len;
-	e->val = val;
-	entry_unlock(e);
-	release(s, &o);
+	spin_lock(&e->lock);
+	old = entry_get(e);
+	entry_set(e, new);
+	spin_unlock(&e->lock);
+	account(s, &old, new);
+	release(s, &old);
+}
+
+/* Whether new contents may overwrite old where they lie: a huge page over
+ * a huge page, a compressed page over one of the same size class. */
+static bool fits_in_place(const struct contents *old, uint8_t state,
+			  uint16_t len)
+{
+	return old->state == state &&
+	       (state == E_HUGE || class_of(old->len) == class_of(len));
+}
+
+/* A new place for contents of state and len in the region: its offset,
+ * or -ENOMEM. */
+static int64_t place_alloc(struct pep_zram_store *s, uint8_t state,
+			   uint16_t len)
+{
+	uint32_t p;
+
+	if (state != E_HUGE)
+		return obj_alloc(s, &s->classes[class_of(len)]);
+	p = pages_alloc(s, 0);
+	return p == NO_SLAB ? -ENOMEM : (int64_t)p << PAGE_SHIFT;
+}
+
+static void place_free(struct pep_zram_store *s, uint8_t state, uint16_t len,
+		       int64_t off)
+{
+	struct contents c = { state, len, (uint64_t)off };
+
+	release(s, &c);
 }
 
 /*
- * Overwrite the old contents where they lie when the new ones fit there:
- * a huge page over a huge page, a compressed page over one of the same
- * size class (the common case of a block rewritten with similar data).
- * No allocation, no free, no second place to pull into the cache. Readers
- * wait on the entry lock meanwhile. False when it does not fit.
+ * Put len bytes of src (state: E_COMP or E_HUGE) in entry e: where the
+ * old contents lie when they fit there (no allocation, no free), else in
+ * a new place. Readers wait on the entry lock meanwhile; on -ENOMEM the
+ * old contents stay.
  */
-static bool rewrite_in_place(struct pep_zram_store *s, struct entry *e,
-			     const void *src, uint8_t state, uint16_t len,
-			     uint16_t *old_len)
+static int store_object(struct pep_zram_store *s, struct entry *e,
+			const void *src, uint8_t state, uint16_t len)
 {
-	bool done = false;
-
-	entry_lock(e);
-	if (e->state == state &&
-	    (state == E_HUGE || class_of(e->len) == class_of(len))) {
-		memcpy(s->region + e->val, src, len);
-		*old_len = e->len;
-		e->len = len;
-		done = true;
-	}
-	entry_unlock(e);
-	return done;
-}
-
-/* A new place for src (len bytes) in the region: its offset, or -ENOMEM. */
-static int64_t place(struct pep_zram_store *s, const void *src, uint8_t state,
-		     uint16_t len)
-{
+	struct contents old, new = { state, len, 0 };
 	int64_t off;
 
-	if (state == E_HUGE) {
-		uint32_t p = pages_alloc(s, 0);
-
-		off = p == NO_SLAB ? -ENOMEM : (int64_t)p << PAGE_SHIFT;
+	spin_lock(&e->lock);
+	old = entry_get(e);
+	if (fits_in_place(&old, state, len)) {
+		off = (int64_t)old.val;
 	} else {
-		off = obj_alloc(s, &s->classes[class_of(len)]);
+		off = place_alloc(s, state, len);
+		if (off < 0) {
+			spin_unlock(&e->lock);
+			return (int)off;
+		}
+		release(s, &old);
 	}
-	if (off >= 0)
-		memcpy(s->region + off, src, len);
-	return off;
+	new.val = (uint64_t)off;
+	account(s, &old, &new);
+	memcpy(s->region + off, src, len);
+	entry_set(e, &new);
+	spin_unlock(&e->lock);
+	return 0;
 }
 
-/* Compress page and store it in e: in place, or in a new place. */
+/* Put same-filled (or empty) contents in e; what was there is released. */
+static void store_value(struct pep_zram_store *s, struct entry *e,
+			uint8_t state, uint64_t val)
+{
+	struct contents new = { state, 0, val };
+
+	publish(s, e, &new);
+}
+
+/*
+ * Placing a page where it will stay before its size is known.
+ *
+ * Compressing into a buffer and then copying into the region costs a
+ * tenth of the compression again: the region is cold, and a burst of
+ * stores to cold memory waits for every line to be read in. LZ4 writing
+ * its output straight into the region costs next to nothing, because its
+ * stores are spread out over the compression. So where the page's last
+ * contents say what the new ones will likely be, the new place is taken
+ * first and filled directly; a wrong guess falls back to the buffer. The
+ * old contents stay untouched until the new ones are published, so a
+ * failure anywhere leaves them as they were.
+ */
+
+#define GUESS_AGAIN	1	/* the guess was wrong: take the plain path */
+/* Writes in a row that kept their size class before one is compressed
+ * straight into a slot of that class: a wrong guess there costs a second
+ * compression, so it is made only when the workload keeps sizes steady. */
+#define STREAK_MIN	2
+
+/*
+ * Copy a page into the region with streaming stores where the CPU has
+ * them: no line is read in first, and the stores drain while the page
+ * compresses. region_fence() makes them visible before anything
+ * publishes them.
+ */
+static void region_stream_page(char *dst, const void *src)
+{
+#ifdef __SSE2__
+	const char *from = src;
+
+	for (size_t i = 0; i < PAGE; i += 64) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(from + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(from + i + 16));
+		__m128i c = _mm_loadu_si128((const __m128i *)(from + i + 32));
+		__m128i d = _mm_loadu_si128((const __m128i *)(from + i + 48));
+
+		_mm_stream_si128((__m128i *)(dst + i), a);
+		_mm_stream_si128((__m128i *)(dst + i + 16), b);
+		_mm_stream_si128((__m128i *)(dst + i + 32), c);
+		_mm_stream_si128((__m128i *)(dst + i + 48), d);
+	}
+#else
+	memcpy(dst, src, PAGE);
+#endif
+}
+
+static void region_fence(void)
+{
+#ifdef __SSE2__
+	_mm_sfence();
+#endif
+}
+
+/*
+ * The page was huge: most likely it still is. Copy it raw into a new
+ * region page while it compresses, with no room for more output than a
+ * compressed page may have (the codec gives up as soon as it is past).
+ */
+static int guess_huge(struct pep_zram_store *s, struct entry *e,
+		      struct zctx *z, const void *page)
+{
+	int64_t off = place_alloc(s, E_HUGE, PAGE);
+	struct contents new = { E_HUGE, PAGE, (uint64_t)off };
+	size_t n;
+
+	if (off < 0)
+		return GUESS_AGAIN;
+	region_stream_page(s->region + off, page);
+	n = compress_into(s, z, page, z->buf, HUGE_LIMIT);
+	region_fence();
+	if (n == 0) {
+		publish(s, e, &new);
+		return 0;
+	}
+	place_free(s, E_HUGE, PAGE, off);
+	return store_object(s, e, z->buf, E_COMP, (uint16_t)n);
+}
+
+/*
+ * The page kept its size class over the last writes: compress it
+ * straight into a new object of that class. Output of another class is
+ * copied on from there; output that does not fit is made again.
+ */
+static int guess_class(struct pep_zram_store *s, struct entry *e,
+		       struct zctx *z, const void *page, unsigned int cls)
+{
+	struct size_class *c = &s->classes[cls];
+	int64_t off = obj_alloc(s, c);
+	size_t n;
+	int ret;
+
+	if (off < 0)
+		return GUESS_AGAIN;
+	n = compress_into(s, z, page, s->region + off, c->size);
+	if (n && class_of((uint32_t)n) == cls) {
+		struct contents new = { E_COMP, (uint16_t)n, (uint64_t)off };
+
+		z->streak++;
+		publish(s, e, &new);
+		return 0;
+	}
+	z->streak = 0;
+	ret = n ? store_object(s, e, s->region + off, E_COMP, (uint16_t)n) :
+		  GUESS_AGAIN;
+	obj_free(s, c, (uint64_t)off);
+	return ret;
+}
+
+/* Compress page and store it in e. */
 static int write_compressed(struct pep_zram_store *s, struct entry *e,
 			    const void *page)
 {
-	struct stream *st = stream_get(s);
-	size_t n = compress_page(s, st, page);
-	uint8_t state = n ? E_COMP : E_HUGE;
-	uint16_t len = n ? (uint16_t)n : PAGE, old_len;
-	const void *src = n ? (const void *)st->buf : page;
-	int64_t off;
+	struct zctx *z = zctx_get(s->cfg.comp, false);
+	struct contents last;
+	bool kept;
+	size_t n;
+	int ret;
 
-	if (rewrite_in_place(s, e, src, state, len, &old_len)) {
-		stream_put(st);
-		if (state == E_HUGE)
-			add(&counters(s)->huge_since, 1);
-		else
-			add(&counters(s)->compr_bytes, (int64_t)len - old_len);
-		return 0;
+	if (!z)
+		return -ENOMEM;
+	last = entry_get(e);	/* a guess only: e is not locked */
+	if (last.state == E_HUGE) {
+		ret = guess_huge(s, e, z, page);
+		if (ret != GUESS_AGAIN)
+			return ret;
+	} else if (last.state == E_COMP && z->streak >= STREAK_MIN) {
+		ret = guess_class(s, e, z, page, class_of(last.len));
+		if (ret != GUESS_AGAIN)
+			return ret;
 	}
-	off = place(s, src, state, len);
-	stream_put(st);
-	if (off < 0)
-		return (int)off;
-	count(counters(s), state, len, 1);
-	if (state == E_HUGE)
-		add(&counters(s)->huge_since, 1);
-	entry_swap(s, e, state, len, (uint64_t)off);
-	return 0;
+	n = compress_into(s, z, page, z->buf, sizeof(z->buf));
+	kept = n && last.state == E_COMP && class_of((uint32_t)n) ==
+					    class_of(last.len);
+	z->streak = kept ? z->streak + 1 : 0;
+	if (n)
+		return store_object(s, e, z->buf, E_COMP, (uint16_t)n);
+	return store_object(s, e, page, E_HUGE, PAGE);
 }
 
 int pep_zram_store_write(struct pep_zram_store *s, uint64_t index,
@@ -794,8 +978,7 @@ int pep_zram_store_write(struct pep_zram_store *s, uint64_t index,
 		return -ERANGE;
 	e = &s->table[index];
 	if (same_filled(page, &word)) {
-		count(counters(s), E_SAME, 0, 1);
-		entry_swap(s, e, E_SAME, 0, word);
+		store_value(s, e, E_SAME, word);
 		return 0;
 	}
 	ret = write_compressed(s, e, page);
@@ -819,6 +1002,7 @@ static void fill_words(void *page, uint64_t word)
 
 int pep_zram_store_read(struct pep_zram_store *s, uint64_t index, void *page)
 {
+	struct contents c;
 	struct entry *e;
 	int ret = 0;
 
@@ -827,22 +1011,23 @@ int pep_zram_store_read(struct pep_zram_store *s, uint64_t index, void *page)
 	if (index >= s->npages)
 		return -ERANGE;
 	e = &s->table[index];
-	entry_lock(e);
-	switch (e->state) {
+	spin_lock(&e->lock);
+	c = entry_get(e);
+	switch (c.state) {
 	case E_EMPTY:
 		memset(page, 0, PAGE);
 		break;
 	case E_SAME:
-		fill_words(page, e->val);
+		fill_words(page, c.val);
 		break;
 	case E_COMP:
-		ret = decompress_page(s, s->region + e->val, e->len, page);
+		ret = decompress_page(s, s->region + c.val, c.len, page);
 		break;
 	case E_HUGE:
-		memcpy(page, s->region + e->val, PAGE);
+		memcpy(page, s->region + c.val, PAGE);
 		break;
 	}
-	entry_unlock(e);
+	spin_unlock(&e->lock);
 	if (ret)
 		add(&counters(s)->failed_reads, 1);
 	return ret;
@@ -854,7 +1039,7 @@ int pep_zram_store_discard(struct pep_zram_store *s, uint64_t index)
 		return -EINVAL;
 	if (index >= s->npages)
 		return -ERANGE;
-	entry_swap(s, &s->table[index], E_EMPTY, 0, 0);
+	store_value(s, &s->table[index], E_EMPTY, 0);
 	add(&counters(s)->notify_free, 1);
 	return 0;
 }
@@ -865,7 +1050,7 @@ static struct counters sum_counters(struct pep_zram_store *s)
 	struct counters t = { 0 };
 	unsigned int i;
 
-	for (i = 0; i < s->nstreams; i++) {
+	for (i = 0; i < s->nshards; i++) {
 		const struct counters *c = &s->shards[i];
 
 		t.pages_stored += get(&c->pages_stored);
