@@ -407,6 +407,14 @@ static void log_transition(struct coh_agent *a, enum coh_breaker_state from,
 		       workloads == 1 ? "" : "s");
 }
 
+static void log_dropped(struct coh_agent *a, const int *gone, const int *foreign,
+			unsigned int n, const char *why)
+{
+	for (unsigned int i = 0; i < n; i++)
+		coh__agent_log(a, "workload: no longer watching process group %d: %s", gone[i],
+			       foreign[i] ? why : "its processes are gone");
+}
+
 /* One tick: a full sample or only the zones, then the breaker. */
 static void tick(struct coh_agent *a, int full, struct coh_thermal *th)
 {
@@ -447,9 +455,7 @@ static void tick(struct coh_agent *a, int full, struct coh_thermal *th)
 	coh__agent_state_error_flush(a);
 	if (from != to)
 		log_transition(a, from, to, input, workloads);
-	for (unsigned int i = 0; i < ngone; i++)
-		coh__agent_log(a, "workload: no longer watching process group %d: %s", gone[i],
-			       foreign[i] ? why : "its processes are gone");
+	log_dropped(a, gone, foreign, ngone, why);
 }
 
 static struct timespec ms_to_timespec(uint64_t ms)
