@@ -4,12 +4,15 @@
 # fixture tree (and a few --watch lines), `cohete tegrastats` on every
 # sample line and live through the simulator, `cohete clocks show`, `cohete
 # power` and `cohete fan` on every tree where they answer, and `pepita zram
-# list`, `pepita ublk list` and `pepita uring probe` on this machine.
+# list`, `pepita ublk list`, `pepita uring probe`, `pepita info` (also with
+# a PEPITA_SIMD this CPU refuses) and `pepita bench simd --quick` on this
+# machine.
 #
 # Each document must carry "schema" ("<tool>.<command>/<N>") and
 # "timestamp" (RFC 3339 UTC with milliseconds), and every key that holds a
 # number must end in a unit (_bytes, _mw, _mv, _ma, _mhz, _celsius,
-# _percent, _ms, _s, _rpm, _count) or be one of the few unitless keys
+# _percent, _ms, _s, _rpm, _count, and rates such as _gflops, _gb_per_s),
+# be that unit itself ("gflops"), or be one of the few unitless keys
 # below (ids, indices, raw register values); no internal field (nfields)
 # may show; and every key must be documented in the man page's JSON OUTPUT
 # section.
@@ -102,12 +105,19 @@ keep tegrastats-live jsonl "$COHETE_BIN" tegrastats --json --count 2 \
 keep zram-list json "$PEPITA_BIN" zram list --json
 keep ublk-list json "$PEPITA_BIN" ublk list --json
 keep uring-probe json "$PEPITA_BIN" uring probe --json
+keep info json "$PEPITA_BIN" info --json
+# A tier of the other architecture (the one pepita runs on, also under
+# qemu-user): refused, so tier null and the reason given.
+foreign=neon
+grep -q '"arch": "aarch64"' "$docs/info.json" 2>/dev/null && foreign=avx512
+PEPITA_SIMD=$foreign keep info-refused json "$PEPITA_BIN" info --json
+keep bench-simd json "$PEPITA_BIN" bench simd --quick --json
 
 python3 - "$docs" "$man" <<'PY' || failures=$((failures + 1))
 import json, os, re, sys
 
 UNITS = ("_bytes", "_mw", "_mv", "_ma", "_mhz", "_celsius", "_percent",
-         "_ms", "_s", "_rpm", "_count")
+         "_ms", "_s", "_rpm", "_count", "_gflops", "_gb_per_s", "_gelem_per_s")
 # Numbers without a unit: ids and indices, raw values a unit would misname.
 UNITLESS = {
     "id",            # a core, zone, mode or device number
@@ -125,8 +135,10 @@ INTERNAL = {"nfields"}
 SCHEMA = re.compile(r"^(cohete|pepita)\.[a-z]+(\.[a-z]+)?/[1-9][0-9]*$")
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
-# Objects whose keys are names (idle states, io_uring features and flags).
-NAMED = {"idle_states", "features", "setup_flags"}
+# Objects whose keys are names (idle states, io_uring features and flags,
+# CPU features, benchmarked kernels): the names are not checked, what
+# they hold is.
+NAMED = {"idle_states", "features", "setup_flags", "cpu_features", "kernels"}
 
 def documented(page):
     text = open(page).read()
@@ -146,13 +158,16 @@ def walk(where, o, words):
             path = where + "." + k
             if k not in words:
                 problems.append("%s: not in the man page's JSON OUTPUT" % path)
-            if k in NAMED:
+            if k in NAMED and isinstance(v, dict):
+                for name, sub in v.items():
+                    walk(path + "." + name, sub, words)
                 continue
             if k in INTERNAL:
                 problems.append("%s: internal field" % path)
             nums = number(v) or (isinstance(v, list) and v and
                                  all(number(x) for x in v))
-            if nums and k not in UNITLESS and not k.endswith(UNITS):
+            unit = k.endswith(UNITS) or "_" + k in UNITS
+            if nums and k not in UNITLESS and not unit:
                 problems.append("%s = %r: a number without a unit suffix" %
                                 (path, v if number(v) else v[:3]))
             walk(path, v, words)
@@ -220,7 +235,8 @@ fi
 
 for want in status-orin-nano-8gb-super-r36.json power-orin-nano-8gb-super-r36.json \
 	    fan-orin-nano-8gb-super-r36.json clocks-orin-nano-8gb-super-r36.json \
-	    tegrastats-live.jsonl zram-list.json uring-probe.json; do
+	    tegrastats-live.jsonl zram-list.json uring-probe.json info.json \
+	    info-refused.json bench-simd.json; do
 	[ -s "$docs/$want" ] || echo "note: no $want here (exit 69: not on this machine)"
 done
 [ -s "$docs/ublk-list.json" ] || echo "note: no ublk driver here: pepita ublk list not checked"

@@ -10,7 +10,9 @@
 # unknown algorithm refused naming those offered, and `list --json`.
 # For `pepita bench simd`: a PEPITA_SIMD tier the CPU lacks or that does
 # not exist is refused with exit 2 and the reason; `--quick` runs and
-# prints the tier and figures; `--quick --json` is the expected document.
+# prints the tier and figures; `--quick --json` is the expected document
+# (pepita.bench.simd/2). For `pepita info`: the SIMD tier (best, forced,
+# refused) in the text and in --json (pepita.info/2).
 #
 # Environment (tests/meson.build): PEPITA_BIN, NO_COLOR, and PEPITA_RUN (the
 # exe wrapper, e.g. qemu-aarch64-static) in cross builds.
@@ -182,16 +184,29 @@ if ! command -v python3 >/dev/null 2>&1; then
 elif python3 - "$out" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
+assert doc["schema"] == "pepita.bench.simd/2", "schema"
 assert doc["tier"] in ("scalar", "sse4", "avx2", "avx512", "neon"), "tier"
+assert doc["thread_count"] >= 1, "thread_count"
 assert doc["fma_peak_gflops"] > 0, "fma_peak_gflops"
-assert doc["mem_read_gbps"] > 0 and doc["mem_copy_gbps"] > 0, "bandwidth"
-assert set(doc["vector"]["kernels"]) == {"vadd", "vdot", "vsum", "vscale",
+assert doc["mem_read_gb_per_s"] > 0 and doc["mem_copy_gb_per_s"] > 0, "bandwidth"
+vec = doc["vector"]
+assert vec["element_count"] > 0, "vector element_count"
+assert set(vec["kernels"]) == {"vadd", "vdot", "vsum", "vscale",
     "vaxpy", "vexp", "softmax"}, "vector kernels"
+assert all(k["gb_per_s"] > 0 and k["bandwidth_percent"] > 0 and
+           k["bandwidth"] in ("read", "copy") for k in vec["kernels"].values())
+assert vec["kernels"]["vdot"]["bandwidth"] == "read", "vdot is read-bound"
 assert set(doc["qdot"]["kernels"]) == {"q4_0_q8_0", "q8_0_q8_0", "q4_K_q8_K"}
 assert len(doc["convert"]["kernels"]) == 4, "conversions"
-assert [g["threads"] for g in doc["sgemm"]][:2] == [1, doc["threads"]], "sgemm"
-assert all(g["gflops"] > 0 for g in doc["sgemm"]), "sgemm gflops"
-assert doc["sgemv"]["gbps"] > 0, "sgemv"
+assert all(k["gelem_per_s"] > 0 for part in ("convert", "qdot")
+           for k in doc[part]["kernels"].values()), "gelem_per_s"
+gemm = doc["sgemm"]
+assert [g["thread_count"] for g in gemm][:2] == [1, doc["thread_count"]], "sgemm"
+assert gemm[0]["row_count"] == gemm[1]["row_count"] > 0, "sgemm row_count"
+assert all(g["gflops"] > 0 and g["peak_percent"] > 0 for g in gemm), "sgemm"
+v = doc["sgemv"]
+assert v["row_count"] > 0 and v["column_count"] > 0, "sgemv size"
+assert v["gb_per_s"] > 0 and v["bandwidth_percent"] > 0, "sgemv"
 PY
 then
 	echo "ok: pepita bench simd --quick --json parses"
@@ -292,8 +307,46 @@ check 2 "$err" "'zramx' is not a zram device" zram remove zramx
 # pepita info shows the SIMD tier: the best, the one PEPITA_SIMD forces,
 # or why PEPITA_SIMD was refused.
 check 0 "$out" '^simd tier: *[a-z0-9]* (the best here)$' info
+cp "$out" "$tmp/info-best.txt"
 PEPITA_SIMD=scalar check 0 "$out" '^simd tier: *scalar (forced by PEPITA_SIMD; the best here: ' info
 PEPITA_SIMD=$foreign check 0 "$out" "^simd tier: *none: PEPITA_SIMD=$foreign refused: " info
+
+# The same in info --json (pepita.info/2), with the text's tier beside it.
+text_tier=$(sed -n 's/^simd tier: *\([a-z0-9]*\) (the best here)$/\1/p' "$tmp/info-best.txt" 2>/dev/null)
+expect 0 info --json && cp "$out" "$tmp/info-best.json"
+PEPITA_SIMD=scalar expect 0 info --json && cp "$out" "$tmp/info-scalar.json"
+PEPITA_SIMD=$foreign expect 0 info --json && cp "$out" "$tmp/info-refused.json"
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "note: no python3: info --json not parsed"
+elif python3 - "$tmp" "$foreign" "$text_tier" <<'PY'
+import json, os, sys
+tmp, foreign, text_tier = sys.argv[1:]
+load = lambda n: json.load(open(os.path.join(tmp, "info-%s.json" % n)))
+best, scalar, refused = load("best"), load("scalar"), load("refused")
+TIERS = ("scalar", "sse4", "avx2", "avx512", "neon")
+for d in (best, scalar, refused):
+    assert d["schema"] == "pepita.info/2", "schema"
+    assert d["arch"] in ("x86_64", "aarch64") and d["version"], "arch, version"
+    assert d["cpu_features"] and all(isinstance(v, bool)
+        for v in d["cpu_features"].values()), "cpu_features"
+    assert d["online_cpu_count"] is None or d["online_cpu_count"] > 0, "cpus"
+    assert "online_cpus" not in d, "the old key"
+    assert d["simd"]["best_tier"] in TIERS, "best_tier"
+s = best["simd"]
+assert s["tier"] == s["best_tier"] == text_tier, "best: %r, text %r" % (s, text_tier)
+assert s["forced"] is None and s["refused"] is None, "best: %r" % s
+s = scalar["simd"]
+assert s["tier"] == "scalar" and s["forced"] == "scalar", "scalar: %r" % s
+assert s["refused"] is None, "scalar: %r" % s
+s = refused["simd"]
+assert s["tier"] is None and s["forced"] == foreign, "refused: %r" % s
+assert s["refused"].startswith("PEPITA_SIMD=%s refused: " % foreign), s
+PY
+then
+	echo "ok: pepita info --json: the tier, forced and refused"
+else
+	fail "info --json: not the expected document"
+fi
 
 if [ "$failures" -ne 0 ]; then
 	echo "$failures check(s) failed"

@@ -22,6 +22,7 @@
 #include <pepita/simd.h>
 
 #include "cmd.h"
+#include "json_doc.h"
 
 struct sizes {
 	double peak_s;		/* pep_simd_fma_peak() */
@@ -387,8 +388,8 @@ static json_t *json_vec(const struct results *r)
 	for (int i = 0; obj && i < N_VEC; i++) {
 		if (json_object_set_new(obj, vec_ops[i].name, json_pack(
 				"{s:o, s:o, s:s}",
-				"gbps", num(r->vec_gbps[i]),
-				"bandwidth_pct",
+				"gb_per_s", num(r->vec_gbps[i]),
+				"bandwidth_percent",
 				num(pct(r->vec_gbps[i], vec_limit(r, i))),
 				"bandwidth", vec_ops[i].read_only ?
 					"read" : "copy"))) {
@@ -408,9 +409,9 @@ static json_t *json_gemm(const struct sizes *sz, const struct results *r)
 		double g = r->gemm_gflops[i / 2][i % 2];
 
 		if (json_array_append_new(arr, json_pack("{s:I, s:I, s:o, s:o}",
-				"n", (json_int_t)sz->gemm_n[i / 2],
-				"threads", (json_int_t)t, "gflops", num(g),
-				"peak_pct", num(pct(g, r->peak * t))))) {
+				"row_count", (json_int_t)sz->gemm_n[i / 2],
+				"thread_count", (json_int_t)t, "gflops", num(g),
+				"peak_percent", num(pct(g, r->peak * t))))) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -418,47 +419,44 @@ static json_t *json_gemm(const struct sizes *sz, const struct results *r)
 	return arr;
 }
 
-static int print_json(const struct sizes *sz, const struct results *r)
+static json_t *json_sgemv(const struct sizes *sz, const struct results *r)
 {
-	json_t *doc;
-	char *text;
+	return json_pack("{s:I, s:I, s:I, s:o, s:o}",
+			 "row_count", (json_int_t)sz->gemv_n,
+			 "column_count", (json_int_t)sz->gemv_n,
+			 "thread_count", (json_int_t)r->threads,
+			 "gb_per_s", num(r->gemv_gbps),
+			 "bandwidth_percent", num(pct(r->gemv_gbps, r->bw_read)));
+}
 
+/*
+ * Schema pepita.bench.simd/2 (docs/pepita.1, JSON OUTPUT); the timestamp
+ * is when the measurement started.
+ */
+static int print_json(const struct sizes *sz, const struct results *r,
+		      int64_t start_ms)
+{
 	/* "o" steals the references, also when json_pack fails. */
-	doc = json_pack("{s:s, s:I, s:o, s:o, s:o, s:{s:I, s:o},"
-			" s:{s:I, s:o}, s:{s:I, s:o}, s:o,"
-			" s:{s:I, s:I, s:I, s:o, s:o}}",
+	json_t *body = json_pack("{s:s, s:I, s:o, s:o, s:o, s:{s:I, s:o},"
+				 " s:{s:I, s:o}, s:{s:I, s:o}, s:o, s:o}",
 			"tier", pep_simd_isa_name(pep_simd_active()),
-			"threads", (json_int_t)r->threads,
+			"thread_count", (json_int_t)r->threads,
 			"fma_peak_gflops", num(r->peak),
-			"mem_read_gbps", num(r->bw_read),
-			"mem_copy_gbps", num(r->bw_copy),
-			"vector", "n", (json_int_t)sz->vec_n,
+			"mem_read_gb_per_s", num(r->bw_read),
+			"mem_copy_gb_per_s", num(r->bw_copy),
+			"vector", "element_count", (json_int_t)sz->vec_n,
 				"kernels", json_vec(r),
-			"convert", "n", (json_int_t)sz->vec_n,
+			"convert", "element_count", (json_int_t)sz->vec_n,
 				"kernels", json_named(cvt_names, r->cvt_gelem,
 						      N_CVT, "gelem_per_s"),
-			"qdot", "n", (json_int_t)sz->q_elems,
+			"qdot", "element_count", (json_int_t)sz->q_elems,
 				"kernels", json_named(q_names, r->q_gelem,
 						      N_QDOT, "gelem_per_s"),
 			"sgemm", json_gemm(sz, r),
-			"sgemv", "m", (json_int_t)sz->gemv_n,
-				"n", (json_int_t)sz->gemv_n,
-				"threads", (json_int_t)r->threads,
-				"gbps", num(r->gemv_gbps),
-				"bandwidth_pct",
-				num(pct(r->gemv_gbps, r->bw_read)));
-	if (!doc)
-		goto err;
-	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(doc);
-	if (!text)
-		goto err;
-	puts(text);
-	free(text);
-	return CMD_EXIT_OK;
-err:
-	cli_error("cannot build JSON: out of memory");
-	return CMD_EXIT_FAIL;
+			"sgemv", json_sgemv(sz, r));
+
+	return cli_json_print(cli_json_merge(cli_json_doc("pepita.bench.simd/2",
+							  start_ms), body));
 }
 
 static int bench_simd_run(const struct sizes *sz, bool json)
@@ -466,6 +464,7 @@ static int bench_simd_run(const struct sizes *sz, bool json)
 	struct results r = { 0 };
 	struct bufs b;
 	struct job j = { .sz = sz, .b = &b };
+	int64_t start_ms = pep_time_real_ms();
 
 	if (bufs_alloc(&b, sz) < 0) {
 		cli_error("out of memory");
@@ -479,7 +478,7 @@ static int bench_simd_run(const struct sizes *sz, bool json)
 	measure_kernels(&j, &r);
 	pep_simd_set_threads(0);
 	bufs_free(&b);
-	return json ? print_json(sz, &r) : print_text(sz, &r);
+	return json ? print_json(sz, &r, start_ms) : print_text(sz, &r);
 }
 
 static void bench_usage(FILE *out)

@@ -15,6 +15,7 @@
 #include <pepita/simd.h>
 
 #include "cmd.h"
+#include "json_doc.h"
 
 static void info_usage(FILE *out)
 {
@@ -45,23 +46,40 @@ static const char *version_number(void)
 /*
  * The tier the kernels run on and why: the best here, or the one
  * PEPITA_SIMD forces; a forced tier this CPU lacks is refused (the kernels
- * would abort), and the reason shown.
+ * would abort), and the reason kept. Shared by the text and the JSON.
  */
+struct simd_choice {
+	const char *tier;	/* NULL when PEPITA_SIMD was refused */
+	const char *best;
+	const char *forced;	/* PEPITA_SIMD as set, NULL when unset or "" */
+	struct pep_err err;	/* why it was refused */
+};
+
+static void simd_choose(struct simd_choice *sc)
+{
+	const char *env = getenv("PEPITA_SIMD");
+
+	pep_err_clear(&sc->err);
+	sc->best = pep_simd_isa_name(pep_simd_best());
+	sc->forced = env && *env ? env : NULL;
+	/* pep_simd_active() only after a successful init: it aborts otherwise. */
+	sc->tier = pep_simd_init(&sc->err) < 0 ? NULL :
+		pep_simd_isa_name(pep_simd_active());
+}
+
 static void print_simd_tier(void)
 {
-	const char *best = pep_simd_isa_name(pep_simd_best());
-	const char *env = getenv("PEPITA_SIMD");
-	struct pep_err err;
+	struct simd_choice sc;
 
-	pep_err_clear(&err);
-	if (pep_simd_init(&err) < 0)
-		printf("simd tier:    none: %s (the best here: %s)\n", err.msg, best);
-	else if (env && *env)
+	simd_choose(&sc);
+	if (!sc.tier)
+		printf("simd tier:    none: %s (the best here: %s)\n", sc.err.msg,
+		       sc.best);
+	else if (sc.forced)
 		printf("simd tier:    %s (forced by PEPITA_SIMD; the best here: %s)\n",
-		       pep_simd_isa_name(pep_simd_active()), best);
+		       sc.tier, sc.best);
 	else
-		printf("simd tier:    %s (the best here)\n",
-		       pep_simd_isa_name(pep_simd_active()));
+		printf("simd tier:    %s (the best here)\n", sc.tier);
 }
 
 static int print_text(long online_cpus)
@@ -104,30 +122,37 @@ static json_t *features_json(void)
 	return obj;
 }
 
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *simd_json(void)
+{
+	struct simd_choice sc;
+
+	simd_choose(&sc);
+	/* "o" steals the references, also when json_pack fails. */
+	return json_pack("{s:o, s:s, s:o, s:o}",
+			 "tier", str_or_null(sc.tier),
+			 "best_tier", sc.best,
+			 "forced", str_or_null(sc.forced),
+			 "refused", str_or_null(sc.tier ? NULL : sc.err.msg));
+}
+
+/* Schema pepita.info/2 (docs/pepita.1, JSON OUTPUT). */
 static int print_json(long online_cpus)
 {
-	json_t *doc;
-	char *text;
+	json_t *body = json_pack("{s:s, s:s, s:o, s:o, s:o}",
+				 "version", version_number(),
+				 "arch", pep_cpu_arch(),
+				 "cpu_features", features_json(),
+				 "simd", simd_json(),
+				 "online_cpu_count", online_cpus > 0 ?
+					json_integer(online_cpus) : json_null());
 
-	/* "o" steals the references, also when json_pack fails. */
-	doc = json_pack("{s:s, s:s, s:o, s:o}",
-			"version", version_number(),
-			"arch", pep_cpu_arch(),
-			"cpu_features", features_json(),
-			"online_cpus", online_cpus > 0 ?
-				json_integer(online_cpus) : json_null());
-	if (!doc)
-		goto err;
-	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(doc);
-	if (!text)
-		goto err;
-	puts(text);
-	free(text);
-	return CMD_EXIT_OK;
-err:
-	cli_error("cannot build JSON: out of memory");
-	return CMD_EXIT_FAIL;
+	return cli_json_print(cli_json_merge(cli_json_doc("pepita.info/2",
+							  pep_time_real_ms()), body));
 }
 
 int cmd_info(int argc, char **argv)
