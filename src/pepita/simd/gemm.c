@@ -160,33 +160,72 @@ static void pack_a(float *dst, const struct view *a, size_t i0, size_t mc,
 	}
 }
 
+/*
+ * NR floats of a B row into a sliver. NR is a constant in each copy, so
+ * the copy is a few vector moves, not a call.
+ */
+#define DEFINE_COPY_COLS(NR)						\
+static void copy_cols_##NR(float *dst, const float *src)		\
+{									\
+	memcpy(dst, src, NR * sizeof(float));				\
+}
+DEFINE_COPY_COLS(8)
+DEFINE_COPY_COLS(12)
+DEFINE_COPY_COLS(16)
+DEFINE_COPY_COLS(64)
+
+static void copy_cols(float *dst, const float *src, size_t cols, size_t nr)
+{
+	if (cols == nr) {
+		switch (nr) {
+		case 8: copy_cols_8(dst, src); return;
+		case 12: copy_cols_12(dst, src); return;
+		case 16: copy_cols_16(dst, src); return;
+		case 64: copy_cols_64(dst, src); return;
+		}
+	}
+	memcpy(dst, src, cols * sizeof(float));
+	memset(dst + cols, 0, (nr - cols) * sizeof(float));
+}
+
+/*
+ * Row-major B: each row is read once from end to end and dealt out to
+ * the slivers. Reading sliver by sliver instead would touch every row for
+ * a few cache lines only, one row per 4 KiB page at the large sizes, which
+ * the prefetchers do not follow.
+ */
+static void pack_b_rows(float *dst, const float *src, size_t rs, size_t kc,
+			size_t nc, size_t nr)
+{
+	for (size_t p = 0; p < kc; p++, src += rs) {
+		float *d = dst + p * nr;
+
+		for (size_t jr = 0; jr < nc; jr += nr, d += nr * kc)
+			copy_cols(d, src + jr, nc - jr < nr ? nc - jr : nr, nr);
+	}
+}
+
 /* B rows [p0, p0+kc) x cols [j0, j0+nc) into NR-column slivers. */
 static void pack_b(float *dst, const struct view *b, size_t p0, size_t kc,
 		   size_t j0, size_t nc, size_t nr)
 {
-	for (size_t jr = 0; jr < nc; jr += nr) {
+	if (b->cs == 1) {
+		pack_b_rows(dst, b->p + p0 * b->rs + j0, b->rs, kc, nc, nr);
+		return;
+	}
+	/* Transposed B: the kc values of one column are contiguous. */
+	for (size_t jr = 0; jr < nc; jr += nr, dst += nr * kc) {
 		size_t cols = nc - jr < nr ? nc - jr : nr;
 
-		if (b->cs == 1) {
-			for (size_t p = 0; p < kc; p++) {
-				const float *src = b->p + (p0 + p) * b->rs + j0 + jr;
+		for (size_t j = 0; j < cols; j++) {
+			const float *src = b->p + (j0 + jr + j) * b->cs + p0;
 
-				memcpy(dst + p * nr, src, cols * sizeof(float));
-				for (size_t j = cols; j < nr; j++)
-					dst[p * nr + j] = 0.0f;
-			}
-		} else {
-			for (size_t j = 0; j < cols; j++) {
-				const float *src = b->p + (j0 + jr + j) * b->cs + p0;
-
-				for (size_t p = 0; p < kc; p++)
-					dst[p * nr + j] = src[p];
-			}
 			for (size_t p = 0; p < kc; p++)
-				for (size_t j = cols; j < nr; j++)
-					dst[p * nr + j] = 0.0f;
+				dst[p * nr + j] = src[p];
 		}
-		dst += nr * kc;
+		for (size_t p = 0; p < kc; p++)
+			for (size_t j = cols; j < nr; j++)
+				dst[p * nr + j] = 0.0f;
 	}
 }
 
