@@ -19,14 +19,19 @@
  * (a fresh buffer would cost a page fault per 4 KiB).
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <pepita/sched.h>
 
+#include "core/core_priv.h"
 #include "simd_priv.h"
 
 /* A row-major view of op(X): element (i, j) at p[i*rs + j*cs]. */
@@ -414,27 +419,114 @@ struct part {
 	int rc;
 };
 
+/*
+ * A split the calling thread takes part in. Caller and workers claim
+ * shares by index (next), so a share nobody has started is run by
+ * whoever gets there first: on a busy machine the caller does the work
+ * itself rather than wait for a worker to be scheduled. Heap-allocated
+ * and counted (refs): a worker task that starts after the caller has
+ * returned still finds it there, and finds nothing left to claim.
+ */
 struct split {
-	struct part part[256];
+	_Atomic unsigned int refs;	/* the caller and each queued task */
+	_Atomic unsigned int next;	/* the next share to claim */
+	_Atomic uint32_t left;		/* shares not finished (futex word) */
+	_Atomic unsigned int waiting;	/* the caller sleeps on left */
 	unsigned int count;
+	struct part part[];
 };
 
-static void part_run(void *arg)
+static void split_put(struct split *s)
 {
-	struct part *p = arg;
-
-	p->rc = p->fn(p->job, p->lo, p->hi, p->index);
+	if (atomic_fetch_sub(&s->refs, 1) == 1)
+		free(s);
 }
 
+/* Claim and run shares until none is left unclaimed. */
+static void split_work(struct split *s)
+{
+	unsigned int i;
+
+	while ((i = atomic_fetch_add(&s->next, 1)) < s->count) {
+		struct part *p = &s->part[i];
+
+		p->rc = p->fn(p->job, p->lo, p->hi, p->index);
+		/* seq_cst with the caller's store to waiting: one of the two
+		 * sees the other, so a sleeping caller is always woken. */
+		if (atomic_fetch_sub(&s->left, 1) == 1 &&
+		    atomic_load(&s->waiting))
+			syscall(SYS_futex, &s->left, FUTEX_WAKE_PRIVATE, 1,
+				NULL, NULL, 0);
+	}
+}
+
+static void split_task(void *arg)
+{
+	split_work(arg);
+	split_put(arg);
+}
+
+static void split_child(void *arg)
+{
+	split_work(arg);
+}
+
+/* The first failure of any share, or 0. */
+static int split_rc(const struct split *s)
+{
+	for (unsigned int i = 0; i < s->count; i++)
+		if (s->part[i].rc)
+			return s->part[i].rc;
+	return 0;
+}
+
+/* Shares a worker took take about as long as the caller's: spin a while
+ * before sleeping, which costs a wake-up. */
+#define SPLIT_SPINS	4096
+
+static void split_wait(struct split *s)
+{
+	uint32_t v;
+
+	for (int i = 0; i < SPLIT_SPINS; i++) {
+		if (atomic_load(&s->left) == 0)
+			return;
+		pep__cpu_relax();
+	}
+	atomic_store(&s->waiting, 1);
+	while ((v = atomic_load(&s->left)) != 0)
+		syscall(SYS_futex, &s->left, FUTEX_WAIT_PRIVATE, v, NULL,
+			NULL, 0);
+}
+
+/* The caller runs shares too; the rest are queued on sched. */
+static int split_join(struct pep_sched *sched, struct split *s)
+{
+	unsigned int queued = 0;
+	int rc;
+
+	atomic_store(&s->refs, s->count);
+	for (unsigned int i = 1; i < s->count; i++)
+		if (pep_sched_submit(sched, split_task, s, PEP_PRIO_HIGH) == 0)
+			queued++;
+	atomic_fetch_sub(&s->refs, s->count - 1 - queued);
+	split_work(s);
+	split_wait(s);
+	rc = split_rc(s);
+	split_put(s);
+	return rc;
+}
+
+/* From inside a task (of this scheduler or another): fork-join. */
 static void split_root(void *arg)
 {
 	struct split *s = arg;
 	struct pep_group grp = PEP_GROUP_INIT;
 
 	for (unsigned int i = 1; i < s->count; i++)
-		if (pep_spawn(&grp, part_run, &s->part[i]) != 0)
-			part_run(&s->part[i]);
-	part_run(&s->part[0]);
+		if (pep_spawn(&grp, split_child, s) != 0)
+			break;
+	split_work(s);
 	pep_sync(&grp);
 }
 
@@ -454,29 +546,33 @@ static unsigned int split_count(size_t total, size_t grain,
 static int run_split(part_fn fn, const void *job, size_t total, size_t grain,
 		     unsigned int threads)
 {
-	struct split s;
 	size_t units = (total + grain - 1) / grain, lo = 0;
 	struct pep_sched *sched = NULL;
-	int rc = 0;
+	struct split *s;
+	int rc;
 
 	threads = split_count(total, grain, threads);
 	if (threads > 1)
 		sched = pool_get();
-	if (threads <= 1 || !sched)
+	s = sched ? malloc(sizeof(*s) + threads * sizeof(s->part[0])) : NULL;
+	if (threads <= 1 || !s)
 		return fn(job, 0, total, 0);
-	s.count = threads;
+	*s = (struct split){ .count = threads, .left = threads };
 	for (unsigned int i = 0; i < threads; i++) {
 		size_t share = units / threads + (i < units % threads);
 		size_t hi = lo + share * grain;
 
-		s.part[i] = (struct part){ fn, job, lo, hi > total ? total : hi,
-					   i, 0 };
+		s->part[i] = (struct part){ fn, job, lo, hi > total ? total : hi,
+					    i, 0 };
 		lo = hi;
 	}
-	pep_sched_run(sched, split_root, &s);
-	for (unsigned int i = 0; i < threads; i++)
-		if (s.part[i].rc)
-			rc = s.part[i].rc;
+	if (pep_sched_worker_id() < 0)
+		return split_join(sched, s);
+	/* On a worker: fork-join, which runs inline on one of ours and
+	 * waits for all of it anyway. */
+	pep_sched_run(sched, split_root, s);
+	rc = split_rc(s);
+	free(s);
 	return rc;
 }
 
@@ -508,6 +604,48 @@ static unsigned int gemm_threads(size_t m, size_t n, size_t k)
 	if (most < t)
 		t = most < 1 ? 1 : (unsigned int)most;
 	return t;
+}
+
+/*
+ * A float packed costs about what this many flops of the kernel do: the
+ * copy streams from memory at a few GB/s against the kernel's ~100
+ * GFLOP/s.
+ */
+#define PACK_FLOPS	48.0
+
+/*
+ * The work of the busiest share, in flops, when [0, total) is split in
+ * grains over threads and each share does per_unit flops per grain.
+ */
+static double busiest(size_t total, size_t grain, unsigned int threads,
+		      double per_unit)
+{
+	size_t units = (total + grain - 1) / grain;
+	unsigned int t = split_count(total, grain, threads);
+
+	return (double)((units + t - 1) / t) * per_unit;
+}
+
+/*
+ * Whether to share out C's rows (else its columns): the split whose
+ * busiest share does the least, packing included. Each share packs its
+ * part of B and, unless the kernel reads A in place, its part of A; the
+ * other operand is packed whole by every share, so a split along rows
+ * repeats B's packing and one along columns A's.
+ */
+static bool split_rows(const struct gemm_job *g, unsigned int threads)
+{
+	const struct pep__gemm_shape *sh = g->sh;
+	double k = (double)g->k, m = (double)g->m, n = (double)g->n;
+	double pa = sh->kernel_rows && g->a.cs == 1 ? 0.0 : PACK_FLOPS;
+	double rows = busiest(g->m, sh->mr, threads,
+			      sh->mr * k * (2.0 * n + pa)) +
+		      PACK_FLOPS * k * n;
+	double cols = busiest(g->n, sh->nr, threads,
+			      sh->nr * k * (2.0 * m + PACK_FLOPS)) +
+		      pa * k * m;
+
+	return rows <= cols;
 }
 
 /* ---- C = beta C, for k == 0 or alpha == 0 ------------------------------- */
@@ -569,8 +707,7 @@ static int sgemm_row_major(enum pep_trans ta, enum pep_trans tb,
 		.alpha = alpha, .beta = beta, .c = c, .ldc = ldc,
 	};
 	threads = gemm_threads(m, n, k);
-	/* Split the longer side in whole tiles; each share packs its own. */
-	if (m / g.sh->mr >= n / g.sh->nr)
+	if (split_rows(&g, threads))
 		return run_split(gemm_rows, &g, m, g.sh->mr, threads);
 	return run_split(gemm_cols, &g, n, g.sh->nr, threads);
 }
