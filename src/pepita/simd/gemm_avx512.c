@@ -34,11 +34,47 @@ store_vec(float *dst, __m512 acc, size_t cols, __m512 alpha, float beta)
 	_mm512_mask_storeu_ps(dst, m, v);
 }
 
-/* A's element (i, p) is a[i*rsa + p*csa]: packed (1, MR) or rows (lda, 1). */
+/*
+ * Steps [p0, p1) of the tile's rank-1 updates into acc. A's element
+ * (i, p) is a[i*rsa + p*csa]: packed (1, MR) or rows (lda, 1). Inlined
+ * with constant MR and NV, acc stays in registers.
+ */
+static inline __attribute__((always_inline)) void
+steps(__m512 acc[MR][NV], size_t p0, size_t p1, const float *a, size_t rsa,
+      size_t csa, const float *b)
+{
+#pragma GCC unroll 2
+	for (size_t p = p0; p < p1; p++) {
+		const float *ap = a + p * csa, *bp = b + p * NR;
+		__m512 ai[MR];
+
+#pragma GCC unroll 16
+		for (int i = 0; i < MR; i++)
+			ai[i] = _mm512_set1_ps(ap[i * rsa]);
+#pragma GCC unroll 8
+		for (int v = 0; v < NV; v++) {
+			__m512 bv = _mm512_load_ps(bp + 16 * v);
+
+#pragma GCC unroll 16
+			for (int i = 0; i < MR; i++)
+				acc[i][v] = _mm512_fmadd_ps(ai[i], bv, acc[i][v]);
+		}
+	}
+}
+
+/*
+ * C is fetched for writing this many steps before the end: late enough
+ * that the B panel streaming through L1 cannot evict it again (as it
+ * does a tile fetched at the start), early enough to hide a miss to
+ * memory (32 steps are some 800 cycles).
+ */
+#define C_AHEAD	32
+
 static inline __attribute__((always_inline)) void
 tile(size_t k, const float *a, size_t rsa, size_t csa, const float *b,
      float *c, size_t ldc, size_t mr, size_t nr, float alpha, float beta)
 {
+	size_t k_main = k > C_AHEAD ? k - C_AHEAD : 0;
 	__m512 acc[MR][NV];
 	__m512 al = _mm512_set1_ps(alpha);
 
@@ -47,26 +83,12 @@ tile(size_t k, const float *a, size_t rsa, size_t csa, const float *b,
 #pragma GCC unroll 8
 		for (int v = 0; v < NV; v++)
 			acc[i][v] = _mm512_setzero_ps();
+	steps(acc, 0, k_main, a, rsa, csa, b);
 #pragma GCC unroll 16
 	for (int i = 0; i < MR; i++)
 		for (int v = 0; v < NV; v++)
 			_mm_prefetch((const char *)(c + i * ldc + 16 * v), _MM_HINT_ET0);
-#pragma GCC unroll 2
-	for (size_t p = 0; p < k; p++, a += csa, b += NR) {
-		__m512 ai[MR];
-
-#pragma GCC unroll 16
-		for (int i = 0; i < MR; i++)
-			ai[i] = _mm512_set1_ps(a[i * rsa]);
-#pragma GCC unroll 8
-		for (int v = 0; v < NV; v++) {
-			__m512 bv = _mm512_load_ps(b + 16 * v);
-
-#pragma GCC unroll 16
-			for (int i = 0; i < MR; i++)
-				acc[i][v] = _mm512_fmadd_ps(ai[i], bv, acc[i][v]);
-		}
-	}
+	steps(acc, k_main, k, a, rsa, csa, b);
 	/* Constant indices after unrolling keep acc in registers. */
 #pragma GCC unroll 16
 	for (int i = 0; i < MR; i++) {
