@@ -516,10 +516,15 @@ static json_t *jreal(int64_t v, double div)
 	return v == COH_NA ? json_null() : json_real((double)v / div);
 }
 
-/* MiB or KiB (unit 1 << 20 or 1 << 10) as bytes. */
+/* MiB or KiB (unit 1 << 20 or 1 << 10) as bytes; null when the line
+ * claims more than int64 bytes holds (a corrupt line, not a machine). */
 static json_t *jbytes(int64_t v, int64_t unit)
 {
-	return v == COH_NA ? json_null() : json_integer(v * unit);
+	int64_t bytes;
+
+	if (v == COH_NA || __builtin_mul_overflow(v, unit, &bytes))
+		return json_null();
+	return json_integer(bytes);
 }
 
 static json_t *obj_or_null(json_t *o, int any)
