@@ -3,10 +3,10 @@
 # every JSON document the tools print here: `cohete status` on every
 # fixture tree (and a few --watch lines), `cohete tegrastats` on every
 # sample line and live through the simulator, `cohete clocks show`, `cohete
-# power` and `cohete fan` on every tree where they answer, and `pepita zram
-# list`, `pepita ublk list`, `pepita uring probe`, `pepita info` (also with
-# a PEPITA_SIMD this CPU refuses) and `pepita bench simd --quick` on this
-# machine.
+# power` and `cohete fan` on every tree where they answer, `cohete agent`'s
+# GET /v1/status on every tree, and `pepita zram list`, `pepita ublk list`,
+# `pepita uring probe`, `pepita info` (also with a PEPITA_SIMD this CPU
+# refuses) and `pepita bench simd --quick` on this machine.
 #
 # Each document must carry "schema" ("<tool>.<command>/<N>") and
 # "timestamp" (RFC 3339 UTC with milliseconds), and every key that holds a
@@ -102,6 +102,50 @@ fi
 keep tegrastats-live jsonl "$COHETE_BIN" tegrastats --json --count 2 \
 	--interval 100 --tegrastats "$sim/tegrastats" --sysroot "$tree"
 
+# `cohete agent`'s GET /v1/status on every tree, watching a process group of
+# ours (so that breaker.workloads[] is not empty), over bash's /dev/tcp.
+setsid sleep 300 </dev/null >/dev/null 2>&1 &
+group=$!
+for _ in $(seq 50); do
+	[ "$(cut -d' ' -f5 "/proc/$group/stat" 2>/dev/null)" = "$group" ] && break
+	sleep 0.1
+done
+agent_status() {
+	local name=$1 sysroot=$2 port='' apid
+	rm -f "$tmp/agent.err" "$tmp/resp"
+	# shellcheck disable=SC2086  # COHETE_RUN is a word list
+	${COHETE_RUN:-} "$COHETE_BIN" agent --sysroot "$sysroot" --listen 127.0.0.1:0 \
+		--no-state-dir --workload-user "$(id -u)" --watch-pgid "$group" \
+		</dev/null 2>"$tmp/agent.err" &
+	apid=$!
+	for _ in $(seq 100); do
+		port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' \
+			"$tmp/agent.err" 2>/dev/null)
+		[ -n "$port" ] && break
+		kill -0 "$apid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -n "$port" ] && exec 3<>"/dev/tcp/127.0.0.1/$port"; then
+		printf 'GET /v1/status HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+		cat <&3 >"$tmp/resp"
+		exec 3<&-
+	fi
+	if [ -n "$port" ] && head -n1 "$tmp/resp" 2>/dev/null | grep -q '^HTTP/1.[01] 200 '; then
+		sed '1,/^\r$/d' "$tmp/resp" >"$docs/agent-status-$name.json"
+		n=$((n + 1))
+	else
+		fail "cohete agent on $name: no /v1/status: $(head -c 300 "$tmp/agent.err")"
+	fi
+	kill -TERM "$apid" 2>/dev/null
+	wait "$apid"
+}
+for dir in "$fixtures"/sysroots/*/; do
+	dir=${dir%/}
+	agent_status "$(basename "$dir")" "$dir"
+done
+kill -KILL "$group" 2>/dev/null
+wait "$group" 2>/dev/null
+
 keep zram-list json "$PEPITA_BIN" zram list --json
 keep ublk-list json "$PEPITA_BIN" ublk list --json
 keep uring-probe json "$PEPITA_BIN" uring probe --json
@@ -123,6 +167,7 @@ UNITLESS = {
     "id",            # a core, zone, mode or device number
     "default_id",    # the nvpmodel mode booted into
     "pid",           # a process id
+    "pgid",          # a process group id
     "op",            # an io_uring opcode number
     "last_op",       # the highest opcode the kernel knows
     "features_raw",  # the io_uring feature bit mask

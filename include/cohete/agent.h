@@ -240,9 +240,13 @@ COH_API int coh_agent_metrics_render(const struct coh_agent_snapshot *s,
 				     char **text, size_t *len);
 
 /*
- * The /v1/status document: coh_status_json() of the sample with "breaker",
- * "budget" and "agent" objects added. malloc'd; NULL on allocation failure.
+ * The /v1/status document, schema COH_AGENT_STATUS_SCHEMA (docs/cohete.1,
+ * JSON OUTPUT): coh_status_json() of the sample, its "timestamp"
+ * included, with "breaker", "budget" and "agent" objects added; every
+ * quantity names its unit (input_temp_celsius, trip_count, interval_ms).
+ * malloc'd; NULL on allocation failure.
  */
+#define COH_AGENT_STATUS_SCHEMA "cohete.agent.status/2"
 COH_API char *coh_agent_status_json(const struct coh_agent_snapshot *s);
 
 #ifdef __cplusplus

@@ -11,6 +11,13 @@
  * the metrics renderer alone on a fixture sample, and the CLI: refusal,
  * --watch-pgid, SIGTERM.
  *
+ * JSON: /v1/status, rendered on every fixture tree, is its own document
+ * (schema COH_AGENT_STATUS_SCHEMA, the sample's timestamp), and in it and
+ * in every JSON reply the test gets, a key that holds a number names its
+ * unit (the convention of docs/cohete.1, JSON OUTPUT; tests/json-units.sh
+ * checks the same on the live agent) and no decimal has more than 10
+ * significant digits.
+ *
  * Hardening: only groups of the workload users may be watched (root's and
  * nobody's are refused); DELETE /v1/workloads/PGID stops watching and
  * continues; the paused groups are listed in the state directory and an
@@ -578,6 +585,229 @@ static int test_render_odd(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* The JSON convention (docs/cohete.1, JSON OUTPUT). */
+
+/* The units of tests/json-units.sh; numbers without one are ids and raw values. */
+static const char *const units[] = { "_bytes", "_mw", "_mv", "_ma", "_mhz", "_celsius",
+				     "_percent", "_ms", "_s", "_rpm", "_count" };
+static const char *const unitless[] = {
+	"id",			/* a core or power mode */
+	"from_id", "to_id",	/* POST /v1/power/mode: the modes */
+	"pgid",			/* a process group */
+	"pwm",			/* the fan's raw duty level, 0..255 */
+};
+
+static int is_number_or_numbers(json_t *v)
+{
+	size_t i;
+	json_t *x;
+
+	if (json_is_number(v))
+		return 1;
+	if (!json_is_array(v) || json_array_size(v) == 0)
+		return 0;
+	json_array_foreach(v, i, x)
+		if (!json_is_number(x))
+			return 0;
+	return 1;
+}
+
+static int key_has_unit(const char *key)
+{
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (ends_with(key, strlen(key), units[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(unitless) / sizeof(unitless[0]); i++)
+		if (!strcmp(key, unitless[i]))
+			return 1;
+	return 0;
+}
+
+/* Every number in v under a key with a unit; else -1, naming where. */
+static int walk_units(const char *where, json_t *v)
+{
+	char path[512];
+	const char *key;
+	json_t *x;
+	size_t i;
+
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x) {
+			snprintf(path, sizeof(path), "%s[%zu]", where, i);
+			if (walk_units(path, x) < 0)
+				return -1;
+		}
+	}
+	if (!json_is_object(v))
+		return 0;
+	json_object_foreach(v, key, x) {
+		snprintf(path, sizeof(path), "%s.%s", where, key);
+		if (is_number_or_numbers(x) && !key_has_unit(key)) {
+			fprintf(stderr, "%s: a number without a unit suffix\n", path);
+			return -1;
+		}
+		if (walk_units(path, x) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Significant digits of the number at p (up to its exponent); *end after it. */
+static int sig_digits(const char *p, const char **end)
+{
+	int digits = 0, lead = 1;
+
+	p += *p == '-';
+	for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+		lead &= *p == '0' || *p == '.';
+		digits += *p != '.' && !lead;
+	}
+	while ((*p >= '0' && *p <= '9') || *p == 'e' || *p == 'E' || *p == '+' || *p == '-')
+		p++;
+	*end = p;
+	return digits;
+}
+
+/* No number printed with more than 10 significant digits (47.686999...). */
+static int digits_ok(const char *text)
+{
+	const char *p = text, *end;
+
+	while (*p) {
+		if (*p == '"') {	/* a string: skip it, escapes included */
+			for (p++; *p && *p != '"'; p++)
+				p += *p == '\\' && p[1];
+			p += *p == '"';
+			continue;
+		}
+		if (*p != '-' && (*p < '0' || *p > '9')) {
+			p++;
+			continue;
+		}
+		if (sig_digits(p, &end) > 10 && memchr(p, '.', (size_t)(end - p))) {
+			fprintf(stderr, "a decimal printed with more than 10 significant "
+				"digits: %.*s\n", (int)(end - p), p);
+			return -1;
+		}
+		p = end;
+	}
+	return 0;
+}
+
+/* A JSON body under the convention; what is not JSON is not checked. */
+static int json_units_ok(const char *what, const char *text)
+{
+	json_t *doc = json_loads(text, 0, NULL);
+	int ret;
+
+	if (!doc)
+		return 0;
+	ret = walk_units(what, doc) == 0 && digits_ok(text) == 0 ? 0 : -1;
+	if (ret < 0)
+		fprintf(stderr, "%s: %s\n", what, text);
+	json_decref(doc);
+	return ret;
+}
+
+/* RFC 3339 in UTC with milliseconds: 2026-07-25T09:08:28.042Z. */
+static int is_timestamp(const char *s)
+{
+	static const char pat[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+
+	if (!s || strlen(s) != sizeof(pat) - 1)
+		return 0;
+	for (size_t i = 0; pat[i]; i++)
+		if (pat[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != pat[i])
+			return 0;
+	return 1;
+}
+
+/* One fixture tree's /v1/status document, with every view filled. */
+static int check_status_doc(const char *tree)
+{
+	static struct coh_status st;
+	struct coh_sysroot_opts so = { .root = tree };
+	struct coh_agent_snapshot s;
+	struct coh_sysroot *sr;
+	json_t *doc, *br, *ag;
+	char *text;
+	int ok;
+
+	CHECK(coh_sysroot_open(&sr, &so, NULL) == 0);
+	ok = coh_status_sample(sr, NULL, &st) >= 0;
+	coh_sysroot_close(sr);
+	CHECK(ok);
+	fill_views(&s, &st);
+	s.breaker.workloads[0] = 4242;
+	s.breaker.workloads[1] = 4243;
+	s.breaker.predicted = 1;
+	s.breaker.predicted_trip_ms = 12500;
+	text = coh_agent_status_json(&s);
+	CHECK(text);
+	doc = json_loads(text, 0, NULL);
+	ok = doc && json_units_ok(tree, text) == 0;
+	free(text);
+	CHECK(ok);
+	br = json_object_get(doc, "breaker");
+	ag = json_object_get(doc, "agent");
+	ok = !strcmp(json_string_value(json_object_get(doc, "schema")),
+		     COH_AGENT_STATUS_SCHEMA) &&
+	     is_timestamp(json_string_value(json_object_get(doc, "timestamp"))) &&
+	     json_real_value(json_object_get(br, "input_temp_celsius")) == 70.25 &&
+	     json_real_value(json_object_get(json_object_get(br, "policy"),
+					     "trip_celsius")) == 65.0 &&
+	     json_integer_value(json_object_get(br, "trip_count")) == 3 &&
+	     json_integer_value(json_object_get(br, "predicted_trip_ms")) == 12500 &&
+	     json_integer_value(json_object_get(json_array_get(json_object_get(br,
+			"workloads"), 1), "pgid")) == 4243 &&
+	     json_integer_value(json_object_get(ag, "sample_count")) == 12 &&
+	     /* 1.5 ms, in whole milliseconds */
+	     json_integer_value(json_object_get(ag, "last_sample_duration_ms")) == 2;
+	json_decref(doc);
+	if (!ok)
+		fprintf(stderr, "%s: /v1/status keys or values not as expected\n", tree);
+	return ok ? T_PASS : T_FAIL;
+}
+
+static int test_status_json(void)
+{
+	static struct coh_status st;
+	struct coh_agent_snapshot s;
+	char path[600];
+	struct dirent *e;
+	json_t *doc;
+	char *text;
+	int rc = T_PASS, n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/sysroots", fixtures);
+	d = opendir(path);
+	CHECK(d);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/sysroots/%s", fixtures, e->d_name);
+		if (check_status_doc(path) != T_PASS)
+			rc = T_FAIL;
+		n++;
+	}
+	closedir(d);
+	CHECK(n > 0);
+	/* No reading: null, not 0. */
+	CHECK(sample_fixture(&st) == 0);
+	fill_views(&s, &st);
+	s.breaker.input_mc = COH_NA;
+	text = coh_agent_status_json(&s);
+	CHECK(text);
+	doc = json_loads(text, 0, NULL);
+	free(text);
+	CHECK(doc && json_is_null(json_object_get(json_object_get(doc, "breaker"),
+						  "input_temp_celsius")));
+	json_decref(doc);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- */
 /* The server. */
 
 static int test_status_matches_cli(void)
@@ -601,6 +831,13 @@ static int test_status_matches_cli(void)
 	CHECK(pclose(p) == 0 && cli);
 	CHECK(http("GET", "/v1/status", NULL, NULL, &r) == 0 && r.status == 200);
 	ours = json_loads(r.body, 0, NULL);
+	/* Printed as the CLI prints it: 47.687 °C, not 47.686999999999998. */
+	if (!strstr(r.body, "\"temp_celsius\": 47.687,") ||
+	    json_units_ok("/v1/status", r.body) < 0) {
+		fprintf(stderr, "/v1/status: %s\n", r.body);
+		resp_free(&r);
+		return T_FAIL;
+	}
 	resp_free(&r);
 	CHECK(ours);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -614,7 +851,10 @@ static int test_status_matches_cli(void)
 	CHECK(!strcmp(json_string_value(json_object_get(br, "state")), "ok"));
 	CHECK(!strcmp(json_string_value(json_object_get(json_object_get(br, "policy"),
 							  "name")), "conservative"));
-	CHECK(json_integer_value(json_object_get(br, "input_temp_mc")) == 48625);
+	CHECK(json_real_value(json_object_get(br, "input_temp_celsius")) == 48.625);
+	CHECK(!strcmp(json_string_value(json_object_get(ours, "schema")),
+		      COH_AGENT_STATUS_SCHEMA));
+	CHECK(is_timestamp(json_string_value(json_object_get(ours, "timestamp"))));
 	/* Orin Nano 8GB: the preset is 8 GiB with 2 GiB kept back. */
 	CHECK(json_integer_value(json_object_get(bu, "total_bytes")) == 8LL << 30);
 	CHECK(json_integer_value(json_object_get(bu, "reserved_bytes")) == 2LL << 30);
@@ -672,7 +912,8 @@ static int expect(const char *path, const char *headers, const char *body, int s
 		fprintf(stderr, "POST %s: no answer\n", path);
 		return -1;
 	}
-	ok = r.status == status && (!in_body || strstr(r.body, in_body));
+	ok = r.status == status && (!in_body || strstr(r.body, in_body)) &&
+	     json_units_ok(path, r.body) == 0;
 	if (!ok)
 		fprintf(stderr, "POST %s %s: got %d %s, want %d with '%s'\n", path,
 			body ? body : "", r.status, r.body, status, in_body ? in_body : "");
@@ -1047,7 +1288,7 @@ static int unwatch_cycle(pid_t child)
 	resp_free(&r);
 	CHECK(proc_state(child) == 'T');
 	CHECK(http("DELETE", path, AUTH, NULL, &r) == 0 && r.status == 200);
-	CHECK(strstr(r.body, "\"continued\":true"));
+	CHECK(strstr(r.body, "\"continued\":true") && json_units_ok(path, r.body) == 0);
 	resp_free(&r);
 	CHECK(wait_stopped(child, 0, 1000) == 0);
 	CHECK(metrics_line("cohete_breaker_workloads 0", 1000) == 0);
@@ -1562,6 +1803,7 @@ int main(void)
 		return T_ERROR;
 	t_run("render", test_render, &rc);
 	t_run("render-odd", test_render_odd, &rc);
+	t_run("status-json", test_status_json, &rc);
 	t_run("token-files", test_token_files, &rc);
 	if (start_agent(&agent, "127.0.0.1:0", token_path, &err) < 0) {
 		fprintf(stderr, "agent: %s\n", err.msg);

@@ -3,6 +3,11 @@
  * /v1/status as JSON, both from a snapshot (plain values), so tests render
  * a fixture sample without a server.
  *
+ * /v1/status is coh_status_json()'s document renamed
+ * COH_AGENT_STATUS_SCHEMA with the breaker, budget and agent objects
+ * added, under the same convention: every quantity's key ends in its unit
+ * (°C as decimals, bytes, ms, _count for counts).
+ *
  * The text format wants every family's samples together under one HELP and
  * one TYPE line, so each section below walks its devices once per family.
  * Readings are integers in sysfs units (m°C, mV, kHz, kB, permille) and are
@@ -643,33 +648,41 @@ int coh_agent_metrics_render(const struct coh_agent_snapshot *s, char **text,
 	return 0;
 }
 
-static json_t *jint(int64_t v)
+/* m°C as a °C decimal (printed with 10 significant digits), or null. */
+static json_t *jcelsius(int64_t mc)
 {
-	return v == COH_NA ? json_null() : json_integer(v);
+	return mc == COH_NA ? json_null() : json_real((double)mc / 1000.0);
+}
+
+static json_t *workloads_json(const struct coh_agent_breaker_view *b)
+{
+	json_t *wl = json_array();
+
+	for (unsigned int i = 0; wl && i < b->workload_count && i < COH_AGENT_WORKLOADS_MAX;
+	     i++)
+		json_array_append_new(wl, json_pack("{s:i}", "pgid", b->workloads[i]));
+	return wl;
 }
 
 static json_t *breaker_json(const struct coh_agent_breaker_view *b)
 {
 	const struct coh_breaker_policy *pol = &b->policy;
-	json_t *o, *wl;
+	json_t *o;
 
 	if (!b->present)
 		return json_null();
-	wl = json_array();
-	for (unsigned int i = 0; i < b->workload_count && i < COH_AGENT_WORKLOADS_MAX; i++)
-		json_array_append_new(wl, json_integer(b->workloads[i]));
-	o = json_pack("{s:{s:s, s:I, s:I, s:I, s:I}, s:s, s:b, s:o, s:I, s:o, s:o}",
-		"policy", "name", pol->name, "trip_mc", (json_int_t)pol->trip_mc,
-		"resume_mc", (json_int_t)pol->resume_mc,
-		"warning_mc", (json_int_t)pol->warning_mc,
+	o = json_pack("{s:{s:s, s:o, s:o, s:o, s:I}, s:s, s:b, s:o, s:I, s:o, s:o}",
+		"policy", "name", pol->name, "trip_celsius", jcelsius(pol->trip_mc),
+		"resume_celsius", jcelsius(pol->resume_mc),
+		"warning_celsius", jcelsius(pol->warning_mc),
 		"check_interval_ms", (json_int_t)pol->check_interval_ms,
 		"state", coh_breaker_state_name(b->state),
 		"paused", b->state == COH_BREAKER_TRIPPED || b->state == COH_BREAKER_COOLING,
-		"input_temp_mc", jint(b->input_mc),
-		"trips", (json_int_t)b->trips,
+		"input_temp_celsius", jcelsius(b->input_mc),
+		"trip_count", (json_int_t)b->trips,
 		"predicted_trip_ms", b->predicted ?
 			json_integer((json_int_t)b->predicted_trip_ms) : json_null(),
-		"workloads", wl);
+		"workloads", workloads_json(b));
 	return o ? o : json_null();
 }
 
@@ -696,13 +709,14 @@ static json_t *agent_json(const struct coh_agent_counters *c)
 
 	if (!c->present)
 		return json_null();
+	/* Whole milliseconds, as every _ms key; /metrics has nanoseconds. */
 	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"interval_ms", (json_int_t)c->interval_ms,
-		"samples", (json_int_t)c->samples,
-		"sample_failures", (json_int_t)c->sample_failures,
-		"scrapes", (json_int_t)c->scrapes,
-		"unauthorized", (json_int_t)c->unauthorized,
-		"last_sample_us", (json_int_t)(c->last_sample_ns / 1000),
+		"sample_count", (json_int_t)c->samples,
+		"sample_failure_count", (json_int_t)c->sample_failures,
+		"scrape_count", (json_int_t)c->scrapes,
+		"unauthorized_count", (json_int_t)c->unauthorized,
+		"last_sample_duration_ms", (json_int_t)((c->last_sample_ns + 500000) / 1000000),
 		"sample_age_ms", (json_int_t)(c->sample_age_ns / 1000000));
 	return o ? o : json_null();
 }
@@ -719,10 +733,15 @@ char *coh_agent_status_json(const struct coh_agent_snapshot *s)
 	free(status);
 	if (!root)
 		return NULL;
+	/* The status keys and more: a document of its own, named so (the
+	 * sample's "timestamp" stays: the breaker and counters are as recent). */
+	json_object_set_new(root, "schema", json_string(COH_AGENT_STATUS_SCHEMA));
 	json_object_set_new(root, "breaker", breaker_json(&s->breaker));
 	json_object_set_new(root, "budget", budget_json(&s->budget));
 	json_object_set_new(root, "agent", agent_json(&s->agent));
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	/* As coh_status_json() prints: 47.687, not 47.686999999999998. */
+	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+			  JSON_REAL_PRECISION(10));
 	json_decref(root);
 	return text;
 }
