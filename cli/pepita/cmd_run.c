@@ -51,7 +51,8 @@ struct job {
 	struct job *next;		/* done list */
 };
 
-/* What the main thread and the pool's callbacks share. */
+/* What the main thread, the reader and the pool's callbacks share; the
+ * lock guards done, ready, input_end, stop_reading and stopped. */
 struct runner {
 	struct run_opts *o;
 	struct run_tpl *tpl;
@@ -68,7 +69,14 @@ struct runner {
 	struct job **pending;		/* keep-order: by seq */
 	size_t pending_cap;
 	uint64_t next_print;
-	uint64_t seq;			/* the last job's number */
+	struct feed *feed;
+	pthread_cond_t read_cv;		/* the reader waits for room */
+	struct job *ready;		/* read ahead, not submitted yet */
+	struct job *reading;		/* the reader's, being filled */
+	int input_end;			/* 1: no more input; < -1: -errno - 1 */
+	int stop_reading;
+	int stopped;			/* SIGINT, SIGTERM or SIGHUP */
+	uint64_t seq;			/* the last job's number (reader's) */
 	int halted;			/* no more jobs */
 	int halt_status;		/* the exit status --halt decided, or -1 */
 	int error;			/* an error that is not a job's */
@@ -237,17 +245,11 @@ static void job_ended(struct runner *rn, struct job *j)
 	}
 }
 
-/* Reap what is done (main thread); block for one when wait is set. */
-static void reap_done(struct runner *rn, int wait)
+/* Count, print and free the jobs that ended (main thread). */
+static void reap_list(struct runner *rn, struct job *list)
 {
-	struct job *list, *j;
+	struct job *j;
 
-	pthread_mutex_lock(&rn->lock);
-	while (wait && !rn->done)
-		pthread_cond_wait(&rn->cv, &rn->lock);
-	list = reverse(rn->done);	/* pushed newest first */
-	rn->done = NULL;
-	pthread_mutex_unlock(&rn->lock);
 	while ((j = list)) {
 		list = j->next;
 		job_ended(rn, j);
@@ -314,88 +316,184 @@ struct feed {
 	struct run_pipe pipe;
 	size_t per_job;			/* -X/-m/-N: records per job */
 	size_t max_bytes;
+	char msg[256];			/* why reading failed */
 };
 
-/* The next job's input: 1, 0 at the end, -errno (said). */
-static int next_input(struct runner *rn, struct feed *fd, struct job *j)
+/* The next job's input into j: 1, 0 at the end, -errno (fd->msg says why). */
+static int next_input(struct feed *fd, int pipe, struct job *j)
 {
-	char msg[256];
 	int ret;
 
-	if (rn->o->pipe) {
-		ret = run_pipe_next(&fd->pipe, &j->block, &j->block_len);
-		if (ret < 0)
-			snprintf(msg, sizeof(msg), "reading stdin: %s", strerror(-ret));
-	} else {
-		ret = run_inputs_next(fd->in, fd->per_job, fd->max_bytes, &j->args,
-				      msg, sizeof(msg));
-	}
+	if (!pipe)
+		return run_inputs_next(fd->in, fd->per_job, fd->max_bytes, &j->args,
+				       fd->msg, sizeof(fd->msg));
+	ret = run_pipe_next(&fd->pipe, &j->block, &j->block_len);
 	if (ret < 0)
-		run_out_msg(&rn->out, "%s", msg);
+		snprintf(fd->msg, sizeof(fd->msg), "reading stdin: %s", strerror(-ret));
 	return ret;
 }
 
-/* The next job, or NULL at the end (*err 0) or on an error (*err < 0). */
-static struct job *next_job(struct runner *rn, struct feed *fd, int *err)
+/* Fill j with the next job: 1, 0 at the end, -errno. */
+static int fill_job(struct runner *rn, struct feed *fd, struct job *j)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	int ret;
 
-	*err = j ? 0 : -ENOMEM;
-	while (j && (*err = next_input(rn, fd, j)) > 0) {
+	while ((ret = next_input(fd, rn->o->pipe, j)) > 0) {
 		/* commands from input: an empty line is no command */
 		if (rn->o->ncmd || j->args.n != 1 || j->args.v[0][0]) {
-			*err = 0;
 			j->seq = ++rn->seq;
-			return j;
+			return 1;
 		}
 		run_args_free(&j->args);
 	}
-	free(j);
+	return ret;
+}
+
+/*
+ * The reader thread reads one job ahead of the main thread, which thus
+ * prints finished jobs while the input is idle (a pipe, a terminal). It
+ * is canceled only while it reads; the job it was filling is then freed.
+ */
+static void free_reading(void *arg)
+{
+	struct runner *rn = arg;
+
+	job_free(rn->reading);
+	rn->reading = NULL;
+}
+
+/* Hand a job (or the end, ret <= 0) to the main thread: 0 to go on. */
+static int hand_over(struct runner *rn, int ret)
+{
+	int more = 0;
+
+	pthread_mutex_lock(&rn->lock);
+	while (rn->ready && !rn->stop_reading)
+		pthread_cond_wait(&rn->read_cv, &rn->lock);
+	if (ret > 0 && !rn->stop_reading) {
+		rn->ready = rn->reading;
+		rn->reading = NULL;
+		more = 1;
+	} else {
+		rn->input_end = ret > 0 ? 1 : ret - 1;	/* 1, or -errno - 1 */
+	}
+	pthread_cond_signal(&rn->cv);
+	pthread_mutex_unlock(&rn->lock);
+	return more ? 0 : -1;
+}
+
+static void reader_loop(struct runner *rn)
+{
+	int ret, old;
+
+	do {
+		rn->reading = calloc(1, sizeof(struct job));
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, &old);
+		ret = rn->reading ? fill_job(rn, rn->feed, rn->reading) : -ENOMEM;
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	} while (hand_over(rn, ret) == 0);
+}
+
+static void *reader_main(void *arg)
+{
+	struct runner *rn = arg;
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_cleanup_push(free_reading, rn);
+	reader_loop(rn);
+	pthread_cleanup_pop(1);
 	return NULL;
 }
 
-/* Submit every job, one per free slot, until the input ends or --halt. */
-static int run_all(struct runner *rn, struct pep_pool *pool, struct feed *fd)
+/* Under rn->lock: whether the main thread has something to do. */
+static int can_submit(const struct runner *rn)
 {
-	struct job *j;
-	int err = 0;
+	return rn->ready && rn->in_flight < rn->slots && !rn->halted &&
+	       !rn->error && !rn->stopped;
+}
 
-	while (!rn->halted && !rn->error) {
-		while (rn->in_flight >= rn->slots)
-			reap_done(rn, 1);
-		if (rn->halted)
-			break;
-		j = next_job(rn, fd, &err);
-		if (!j)
-			break;
-		if (submit_job(rn, pool, j) < 0) {
-			job_free(j);
-			err = -1;
+static int all_over(const struct runner *rn)
+{
+	return !rn->in_flight && (rn->input_end || rn->halted || rn->error ||
+				  rn->stopped);
+}
+
+/* Submit every job, one per free slot, until the input ends or --halt. */
+static int run_all(struct runner *rn, struct pep_pool *pool)
+{
+	struct job *list, *j;
+
+	for (;;) {
+		pthread_mutex_lock(&rn->lock);
+		while (!rn->done && !can_submit(rn) && !all_over(rn))
+			pthread_cond_wait(&rn->cv, &rn->lock);
+		if (!rn->done && all_over(rn)) {
+			pthread_mutex_unlock(&rn->lock);
 			break;
 		}
-		reap_done(rn, 0);
+		list = reverse(rn->done);	/* pushed newest first */
+		rn->done = NULL;
+		j = can_submit(rn) ? rn->ready : NULL;
+		if (j) {
+			rn->ready = NULL;
+			pthread_cond_signal(&rn->read_cv);
+		}
+		pthread_mutex_unlock(&rn->lock);
+		reap_list(rn, list);
+		if (j && submit_job(rn, pool, j) < 0) {
+			job_free(j);
+			rn->error = 1;
+		}
 	}
-	while (rn->in_flight)
-		reap_done(rn, 1);
-	return err < 0 || rn->error ? -1 : 0;
+	if (rn->input_end < -1)
+		run_out_msg(&rn->out, "%s", rn->feed->msg);
+	return rn->input_end < -1 || rn->error ? -1 : 0;
+}
+
+static int start_reader(struct runner *rn, pthread_t *tid)
+{
+	if (pthread_create(tid, NULL, reader_main, rn)) {
+		fprintf(stderr, "pepita: run: cannot start a thread\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Stop the reader, which may be waiting for input that never comes. */
+static void stop_reader(struct runner *rn, pthread_t tid)
+{
+	pthread_mutex_lock(&rn->lock);
+	rn->stop_reading = 1;
+	pthread_cond_signal(&rn->read_cv);
+	pthread_mutex_unlock(&rn->lock);
+	pthread_cancel(tid);
+	pthread_join(tid, NULL);
+	job_free(rn->ready);
+	rn->ready = NULL;
 }
 
 /* --dry-run: the commands, in order, none run. */
 static int dry_run(struct runner *rn, struct feed *fd)
 {
 	struct job *j;
-	int err = 0;
+	int ret = 1;
 
-	while ((j = next_job(rn, fd, &err))) {
-		j->slot = (unsigned int)((j->seq - 1) % rn->slots) + 1;
-		if (build_job(rn, j) < 0) {
-			job_free(j);
-			return -1;
+	while (ret > 0 && (j = calloc(1, sizeof(*j)))) {
+		ret = fill_job(rn, fd, j);
+		if (ret > 0) {
+			j->slot = (unsigned int)((j->seq - 1) % rn->slots) + 1;
+			if (build_job(rn, j) < 0)
+				ret = -ENOMEM;
+			else
+				puts(j->cmdline);
 		}
-		puts(j->cmdline);
 		job_free(j);
 	}
-	return err < 0 ? -1 : 0;
+	if (ret < 0)
+		fprintf(stderr, "pepita: run: %s\n", ret == -ENOMEM ? "out of memory" :
+			fd->msg);
+	return ret < 0 || !j ? -1 : 0;
 }
 
 static struct pep_pool *make_pool(const struct run_opts *o,
@@ -429,6 +527,7 @@ static struct pep_pool *make_pool(const struct run_opts *o,
 struct stopper {
 	sigset_t set;
 	struct pep_pool *pool;
+	struct runner *rn;
 	int sig;
 };
 
@@ -439,13 +538,17 @@ static void *stopper_main(void *arg)
 	if (sigwait(&st->set, &st->sig) == 0 && st->sig != SIGUSR2) {
 		fprintf(stderr, "\npepita: run: %s: stopping the jobs\n",
 			strsignal(st->sig));
+		pthread_mutex_lock(&st->rn->lock);
+		st->rn->stopped = 1;
+		pthread_cond_signal(&st->rn->cv);
+		pthread_mutex_unlock(&st->rn->lock);
 		pep_pool_shutdown(st->pool, 0);
 	}
 	return NULL;
 }
 
-/* Block the stop signals in every thread; one thread waits for them. */
-static int start_stopper(struct stopper *st, pthread_t *tid)
+/* Block the stop signals; every thread started after inherits that. */
+static void block_signals(struct stopper *st)
 {
 	sigemptyset(&st->set);
 	sigaddset(&st->set, SIGINT);
@@ -453,7 +556,6 @@ static int start_stopper(struct stopper *st, pthread_t *tid)
 	sigaddset(&st->set, SIGHUP);
 	sigaddset(&st->set, SIGUSR2);	/* ours: "all done, leave" */
 	pthread_sigmask(SIG_BLOCK, &st->set, NULL);
-	return pthread_create(tid, NULL, stopper_main, st);
 }
 
 static void stop_stopper(pthread_t tid)
@@ -568,36 +670,35 @@ static int open_joblog(struct runner *rn)
 }
 
 /* Run the jobs on a pool (the options and inputs are ready). */
-static int run_pool(struct runner *rn, struct feed *fd, int *stopped)
+static int run_pool(struct runner *rn, int *stopped)
 {
-	struct stopper st = { 0 };
+	struct stopper st = { .rn = rn };
 	struct run_remotes rm = { .n = 0 };
 	struct pep_retry_policy rp;
-	struct pep_pool *pool;
-	pthread_t stopper;
-	int ret;
+	pthread_t stopper, reader;
+	int ret = -1;
 
-	if (start_stopper(&st, &stopper)) {
+	block_signals(&st);
+	st.pool = make_pool(rn->o, &rp);	/* its threads inherit the mask */
+	if (!st.pool || run_hosts_add(rn->o, st.pool, &rm) < 0)
+		goto out;
+	if (pthread_create(&stopper, NULL, stopper_main, &st)) {
 		fprintf(stderr, "pepita: run: cannot start a thread\n");
-		return -1;
-	}
-	pool = make_pool(rn->o, &rp);	/* its threads inherit the mask */
-	st.pool = pool;
-	if (!pool || run_hosts_add(rn->o, pool, &rm) < 0) {
-		stop_stopper(stopper);
-		pep_pool_destroy(pool);
-		run_hosts_free(&rm);
-		return -1;
+		goto out;
 	}
 	rn->out.started_ns = pep_time_ns();
-	ret = run_all(rn, pool, fd);
+	if (start_reader(rn, &reader) == 0) {
+		ret = run_all(rn, st.pool);
+		stop_reader(rn, reader);
+	}
 	stop_stopper(stopper);
 	*stopped = st.sig && st.sig != SIGUSR2;
-	pep_pool_destroy(pool);
-	run_hosts_free(&rm);
 	if (rn->out.bar_drawn || (rn->out.bar && rn->finished))
 		run_out_bar(&rn->out, rn->finished, rn->submitted, rn->total_jobs,
 			    rn->failed, 1);
+out:
+	pep_pool_destroy(st.pool);
+	run_hosts_free(&rm);
 	return ret;
 }
 
@@ -657,9 +758,11 @@ int cmd_run(int argc, char **argv)
 				   .bar = o.bar && isatty(2), .stdout_tty = isatty(1) };
 	pthread_mutex_init(&rn.lock, NULL);
 	pthread_cond_init(&rn.cv, NULL);
+	pthread_cond_init(&rn.read_cv, NULL);
+	rn.feed = &fd;
 	ret = set_up(&rn, &o, &fd);
 	if (!ret)
-		ret = o.dry_run ? dry_run(&rn, &fd) : run_pool(&rn, &fd, &stopped);
+		ret = o.dry_run ? dry_run(&rn, &fd) : run_pool(&rn, &stopped);
 	if (ret <= 0)			/* else set-up's usage or other error */
 		ret = exit_status(&rn, ret, stopped);
 	if (rn.out.log && fclose(rn.out.log) != 0) {
