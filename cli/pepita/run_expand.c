@@ -102,7 +102,6 @@ static int quote_comment(struct run_buf *b, const char *s, size_t n)
 	return ret;
 }
 
-
 /* The part of an argument a replacement names, as GNU parallel cuts it. */
 static void arg_base(const char **p, size_t *n)
 {
@@ -123,35 +122,30 @@ static void arg_noext(const char *p, size_t *n)
 		*n = (size_t)(dot - p);
 }
 
-/* {//}: Perl's File::Basename::dirname. */
-static void strip_slashes(const char *p, size_t *n)
+/* File::Basename's fileparse, then its trailing slashes but one gone. */
+static void dir_part(const char **p, size_t *n)
 {
-	while (*n > 1 && p[*n - 1] == '/')
+	const char *slash = memrchr(*p, '/', *n);
+
+	if (slash) {
+		*n = (size_t)(slash + 1 - *p);
+	} else {
+		*p = "./";
+		*n = 2;
+	}
+	while (*n > 1 && (*p)[*n - 1] == '/')
 		(*n)--;
 }
 
+/* {//}: Perl's File::Basename::dirname (a/b/ is a, not a/b). */
 static void arg_dir(const char **p, size_t *n)
 {
 	const char *slash = memrchr(*p, '/', *n);
 	size_t base = slash ? *n - (size_t)(slash + 1 - *p) : *n;
 
-	if (slash) {
-		*n = (size_t)(slash + 1 - *p);
-	} else {
-		*p = "./";
-		*n = 2;
-	}
-	strip_slashes(*p, n);
-	if (base)
-		return;
-	slash = memrchr(*p, '/', *n);
-	if (slash) {
-		*n = (size_t)(slash + 1 - *p);
-	} else {
-		*p = "./";
-		*n = 2;
-	}
-	strip_slashes(*p, n);
+	dir_part(p, n);
+	if (!base)
+		dir_part(p, n);
 }
 
 static void arg_part(const char *arg, enum repl_part part, const char **p,

@@ -53,28 +53,27 @@ static int parse_repl(const char *s, struct seg *sg, char *msg, size_t msglen)
 	}
 	if (*p == '-' || (*p >= '1' && *p <= '9')) {
 		const char *d = p + (*p == '-');
-		int digits = 0;
 
 		if (*d < '1' || *d > '9')
 			return 0;
-		for (; *d >= '0' && *d <= '9'; d++, digits++)
-			pos = pos * 10 + (*d - '0');
-		if (digits > 6) {
-			snprintf(msg, msglen, "'%.*s': a position from 1 to 999999",
-				 (int)(d - s) + 1, s);
-			return -1;
-		}
+		for (; *d >= '0' && *d <= '9'; d++)
+			pos = pos < 1000000 ? pos * 10 + (*d - '0') : pos;
 		sg->pos = *p == '-' ? (int)-pos : (int)pos;
 		p = d;
 	}
 	for (size_t k = 0; k < ARRAY_SIZE(parts); k++) {
 		size_t n = strlen(parts[k].s);
 
-		if (!strncmp(p, parts[k].s, n)) {
-			sg->what = sg->pos ? R_POS : R_ARGS;
-			sg->part = parts[k].part;
-			return (int)(p - s + (long)n);
+		if (strncmp(p, parts[k].s, n))
+			continue;
+		if (pos >= 1000000) {
+			snprintf(msg, msglen, "'%.*s': a position from 1 to 999999",
+				 (int)(p - s + (long)n), s);
+			return -1;
 		}
+		sg->what = sg->pos ? R_POS : R_ARGS;
+		sg->part = parts[k].part;
+		return (int)(p - s + (long)n);
 	}
 	return 0;
 }

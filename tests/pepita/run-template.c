@@ -123,6 +123,8 @@ static const struct expect forms[] = {
 	  "/bin/sh|-c|echo $(case 'a b' in a) echo 'a b';; esac) 'a b'", NULL },
 	{ { "echo \\{} {}", NULL }, { "x y" }, 0,
 	  "/bin/sh|-c|echo \\{} 'x y'", NULL },
+	{ { "awk", "{1234567 {print}", NULL }, { "x" }, 0,
+	  "awk|{1234567 {print}|x", NULL },
 	{ { "echo hi", NULL }, { "$(touch P)" }, 0,
 	  "/bin/sh|-c|echo hi '$(touch P)'", "echo hi '$(touch P)'" },
 	/* input lines are commands, as they are */
@@ -146,6 +148,7 @@ static int test_refused(void)
 		"echo `cat {}`", "echo \"`cat {}`\"", "echo ${x:-{}}",
 		"echo $'x' {}", "cat <<EOF\n{}\nEOF", "echo \"\\{}\"", "echo ${}",
 		"echo $ {} ${#}", "echo {= $_ =}", "echo {1234567}",
+		"echo {99999999999999999999999.}",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
