@@ -96,7 +96,9 @@ if [ "$rc" != 0 ] || [ "$(wc -l <"$out")" != 2 ] ||
    ! python3 -c 'import json,sys
 for l in open(sys.argv[1]):
     o = json.loads(l)
-    assert o["exit"] == 0 and o["stdout"] in ("a\n", "b\n") and o["attempts"] == 1
+    assert o["exit"] == 0 and o["stdout"] in ("a\n", "b\n") and o["attempt_count"] == 1
+    assert o["runtime_s"] >= 0 and o["start_s"] > 1e9, o
+    assert not {"start", "runtime", "attempts"} & set(o), o
 ' "$out"; then
 	fail "--json: one object per job"
 	cat "$out"

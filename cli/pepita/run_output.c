@@ -112,9 +112,9 @@ static void print_json(const struct run_done *d)
 		      "command", d->cmdline, "args", args,
 		      "exit", r->exited ? r->exit_code : -1,
 		      "signal", r->signal_no, "timed_out", r->timed_out,
-		      "attempts", (int)r->attempts,
+		      "attempt_count", (int)r->attempts,
 		      "error", r->error ? r->message : NULL,
-		      "start", d->start, "runtime", (double)r->wall_ns / 1e9,
+		      "start_s", d->start, "runtime_s", (double)r->wall_ns / 1e9,
 		      "stdout", r->out ? r->out : "", r->out ? r->out_len : 0,
 		      "stderr", r->err ? r->err : "", r->err ? r->err_len : 0);
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
