@@ -19,19 +19,15 @@
  * (a fresh buffer would cost a page fault per 4 KiB).
  */
 #include <errno.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <pepita/sched.h>
 
-#include "core/core_priv.h"
 #include "simd_priv.h"
 
 /* A row-major view of op(X): element (i, j) at p[i*rs + j*cs]. */
@@ -419,114 +415,27 @@ struct part {
 	int rc;
 };
 
-/*
- * A split the calling thread takes part in. Caller and workers claim
- * shares by index (next), so a share nobody has started is run by
- * whoever gets there first: on a busy machine the caller does the work
- * itself rather than wait for a worker to be scheduled. Heap-allocated
- * and counted (refs): a worker task that starts after the caller has
- * returned still finds it there, and finds nothing left to claim.
- */
 struct split {
-	_Atomic unsigned int refs;	/* the caller and each queued task */
-	_Atomic unsigned int next;	/* the next share to claim */
-	_Atomic uint32_t left;		/* shares not finished (futex word) */
-	_Atomic unsigned int waiting;	/* the caller sleeps on left */
+	struct part part[256];
 	unsigned int count;
-	struct part part[];
 };
 
-static void split_put(struct split *s)
+static void part_run(void *arg)
 {
-	if (atomic_fetch_sub(&s->refs, 1) == 1)
-		free(s);
+	struct part *p = arg;
+
+	p->rc = p->fn(p->job, p->lo, p->hi, p->index);
 }
 
-/* Claim and run shares until none is left unclaimed. */
-static void split_work(struct split *s)
-{
-	unsigned int i;
-
-	while ((i = atomic_fetch_add(&s->next, 1)) < s->count) {
-		struct part *p = &s->part[i];
-
-		p->rc = p->fn(p->job, p->lo, p->hi, p->index);
-		/* seq_cst with the caller's store to waiting: one of the two
-		 * sees the other, so a sleeping caller is always woken. */
-		if (atomic_fetch_sub(&s->left, 1) == 1 &&
-		    atomic_load(&s->waiting))
-			syscall(SYS_futex, &s->left, FUTEX_WAKE_PRIVATE, 1,
-				NULL, NULL, 0);
-	}
-}
-
-static void split_task(void *arg)
-{
-	split_work(arg);
-	split_put(arg);
-}
-
-static void split_child(void *arg)
-{
-	split_work(arg);
-}
-
-/* The first failure of any share, or 0. */
-static int split_rc(const struct split *s)
-{
-	for (unsigned int i = 0; i < s->count; i++)
-		if (s->part[i].rc)
-			return s->part[i].rc;
-	return 0;
-}
-
-/* Shares a worker took take about as long as the caller's: spin a while
- * before sleeping, which costs a wake-up. */
-#define SPLIT_SPINS	4096
-
-static void split_wait(struct split *s)
-{
-	uint32_t v;
-
-	for (int i = 0; i < SPLIT_SPINS; i++) {
-		if (atomic_load(&s->left) == 0)
-			return;
-		pep__cpu_relax();
-	}
-	atomic_store(&s->waiting, 1);
-	while ((v = atomic_load(&s->left)) != 0)
-		syscall(SYS_futex, &s->left, FUTEX_WAIT_PRIVATE, v, NULL,
-			NULL, 0);
-}
-
-/* The caller runs shares too; the rest are queued on sched. */
-static int split_join(struct pep_sched *sched, struct split *s)
-{
-	unsigned int queued = 0;
-	int rc;
-
-	atomic_store(&s->refs, s->count);
-	for (unsigned int i = 1; i < s->count; i++)
-		if (pep_sched_submit(sched, split_task, s, PEP_PRIO_HIGH) == 0)
-			queued++;
-	atomic_fetch_sub(&s->refs, s->count - 1 - queued);
-	split_work(s);
-	split_wait(s);
-	rc = split_rc(s);
-	split_put(s);
-	return rc;
-}
-
-/* From inside a task (of this scheduler or another): fork-join. */
 static void split_root(void *arg)
 {
 	struct split *s = arg;
 	struct pep_group grp = PEP_GROUP_INIT;
 
 	for (unsigned int i = 1; i < s->count; i++)
-		if (pep_spawn(&grp, split_child, s) != 0)
-			break;
-	split_work(s);
+		if (pep_spawn(&grp, part_run, &s->part[i]) != 0)
+			part_run(&s->part[i]);
+	part_run(&s->part[0]);
 	pep_sync(&grp);
 }
 
@@ -546,33 +455,29 @@ static unsigned int split_count(size_t total, size_t grain,
 static int run_split(part_fn fn, const void *job, size_t total, size_t grain,
 		     unsigned int threads)
 {
+	struct split s;
 	size_t units = (total + grain - 1) / grain, lo = 0;
 	struct pep_sched *sched = NULL;
-	struct split *s;
-	int rc;
+	int rc = 0;
 
 	threads = split_count(total, grain, threads);
 	if (threads > 1)
 		sched = pool_get();
-	s = sched ? malloc(sizeof(*s) + threads * sizeof(s->part[0])) : NULL;
-	if (threads <= 1 || !s)
+	if (threads <= 1 || !sched)
 		return fn(job, 0, total, 0);
-	*s = (struct split){ .count = threads, .left = threads };
+	s.count = threads;
 	for (unsigned int i = 0; i < threads; i++) {
 		size_t share = units / threads + (i < units % threads);
 		size_t hi = lo + share * grain;
 
-		s->part[i] = (struct part){ fn, job, lo, hi > total ? total : hi,
-					    i, 0 };
+		s.part[i] = (struct part){ fn, job, lo, hi > total ? total : hi,
+					   i, 0 };
 		lo = hi;
 	}
-	if (pep_sched_worker_id() < 0)
-		return split_join(sched, s);
-	/* On a worker: fork-join, which runs inline on one of ours and
-	 * waits for all of it anyway. */
-	pep_sched_run(sched, split_root, s);
-	rc = split_rc(s);
-	free(s);
+	pep_sched_run(sched, split_root, &s);
+	for (unsigned int i = 0; i < threads; i++)
+		if (s.part[i].rc)
+			rc = s.part[i].rc;
 	return rc;
 }
 
