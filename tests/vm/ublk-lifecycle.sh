@@ -204,7 +204,9 @@ test_foreground() {
 		dev=$(grep -E '^/dev/ublkb[0-9]+$' "$OUT")
 		if [ -z "$dev" ] || [ ! -b "$dev" ]; then
 			if alive "$pid"; then
-				fail "add --foreground: no live /dev/ublkbN within 60 s"
+				fail "add --foreground (SIG$sig round): no live /dev/ublkbN within 60 s"
+				threads "$pid" >&2
+				pepita ublk list >&2
 			else
 				wait "$pid"
 				fail "add --foreground (SIG$sig round): the server ended (exit $?) before printing a device; stdout: $(cat "$OUT")"
