@@ -196,7 +196,7 @@ test_foreground() {
 		pepita ublk add -t ram --size 16M --foreground >"$OUT" 2>"$ERR" &
 		pid=$!
 		i=0
-		while ! grep -q -E '^/dev/ublkb[0-9]+$' "$OUT" && [ "$i" -lt 300 ]; do
+		while ! grep -q -E '^/dev/ublkb[0-9]+$' "$OUT" && [ "$i" -lt 600 ]; do
 			alive "$pid" || break
 			sleep 0.2
 			i=$((i + 1))
@@ -204,7 +204,7 @@ test_foreground() {
 		dev=$(grep -E '^/dev/ublkb[0-9]+$' "$OUT")
 		if [ -z "$dev" ] || [ ! -b "$dev" ]; then
 			if alive "$pid"; then
-				fail "add --foreground (SIG$sig round): no live /dev/ublkbN within 60 s"
+				fail "add --foreground (SIG$sig round): no live /dev/ublkbN within 120 s"
 				threads "$pid" >&2
 				pepita ublk list >&2
 			else
