@@ -321,6 +321,35 @@ static void bad_option(char **argv, const struct option *longopts, int missing)
 	cli_hint_help();
 }
 
+int cli_json_only_args(int argc, char **argv, void (*usage)(FILE *out),
+		       bool *json)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*json = false;
+	optind = 1;
+	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return CMD_EXIT_OK;
+		}
+		if (c == '?')
+			return CMD_EXIT_USAGE;
+		*json = true;
+	}
+	if (optind < argc) {
+		cli_error("unknown argument '%s'", argv[optind]);
+		cli_hint_help();
+		return CMD_EXIT_USAGE;
+	}
+	return -1;
+}
+
 int cli_getopt(int argc, char **argv, const char *shortopts,
 	       const struct option *longopts)
 {

@@ -96,6 +96,15 @@ int cli_getopt(int argc, char **argv, const char *shortopts,
 	       const struct option *longopts);
 
 /*
+ * The arguments of a command whose only options are --json and --help
+ * (list, probe, info). -1 to go on, with *json set; otherwise the exit
+ * code: CMD_EXIT_OK after printing usage for --help, CMD_EXIT_USAGE after
+ * reporting a bad option or a stray argument.
+ */
+int cli_json_only_args(int argc, char **argv, void (*usage)(FILE *out),
+		       bool *json);
+
+/*
  * A whole number from min to max, the value of option opt ("--count").
  * Otherwise prints "--count: 'x' is not a whole number from 1 to 64" (or
  * "of 1 or more" when max is LLONG_MAX: no bound worth printing) and

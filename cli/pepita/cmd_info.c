@@ -157,30 +157,13 @@ static int print_json(long online_cpus)
 
 int cmd_info(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool json = false;
 	long online_cpus;
+	bool json;
 	int c;
 
-	optind = 1;
-	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
-		if (c == 'h') {
-			info_usage(stdout);
-			return CMD_EXIT_OK;
-		}
-		if (c == '?')
-			return CMD_EXIT_USAGE;
-		json = true;
-	}
-	if (optind < argc) {
-		cli_error("unknown argument '%s'", argv[optind]);
-		cli_hint_help();
-		return CMD_EXIT_USAGE;
-	}
+	c = cli_json_only_args(argc, argv, info_usage, &json);
+	if (c >= 0)
+		return c;
 	/* -1 when the kernel cannot say; shown as unknown / null. */
 	online_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	return json ? print_json(online_cpus) : print_text(online_cpus);

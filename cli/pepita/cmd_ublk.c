@@ -576,43 +576,17 @@ static void print_device_line(json_t *o)
 	putchar('\n');
 }
 
-/* list's arguments: --json, --help. 1 after --help, -1 on a usage error. */
-static int parse_list(int argc, char **argv, int *json)
-{
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	optind = 1;
-	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return 1;
-		}
-		if (c == '?')
-			return -1;
-		*json = 1;
-	}
-	if (optind < argc) {
-		cli_error("unexpected argument '%s'", argv[optind]);
-		return -1;
-	}
-	return 0;
-}
-
 static int cmd_list(int argc, char **argv)
 {
-	int ids[MAX_DEVICES], n, json = 0;
+	int ids[MAX_DEVICES], n;
 	struct pep_ublk_ctrl *c = NULL;
 	struct pep_err err;
 	json_t *all;
+	bool json;
 
-	n = parse_list(argc, argv, &json);
-	if (n)
-		return n > 0 ? CMD_EXIT_OK : CMD_EXIT_USAGE;
+	n = cli_json_only_args(argc, argv, usage, &json);
+	if (n >= 0)
+		return n;
 	/* No driver is no answer: an empty list would say "no devices". */
 	n = need_driver();
 	if (n != CMD_EXIT_OK)

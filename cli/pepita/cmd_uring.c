@@ -174,31 +174,14 @@ static int print_json(const struct pep_uring_probe *p)
 
 static int cmd_probe(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct pep_uring_probe p;
 	struct pep_err err;
-	bool json = false;
+	bool json;
 	int ret;
 
-	optind = 1;
-	while ((ret = cli_getopt(argc, argv, "h", longopts)) != -1) {
-		if (ret == 'h') {
-			probe_usage(stdout);
-			return CMD_EXIT_OK;
-		}
-		if (ret == '?')
-			return CMD_EXIT_USAGE;
-		json = true;
-	}
-	if (optind < argc) {
-		cli_error("unknown argument '%s'", argv[optind]);
-		cli_hint_help();
-		return CMD_EXIT_USAGE;
-	}
+	ret = cli_json_only_args(argc, argv, probe_usage, &json);
+	if (ret >= 0)
+		return ret;
 	pep_err_clear(&err);
 	ret = pep_uring_probe(&p, &err);
 	if (ret < 0) {

@@ -236,30 +236,15 @@ static json_t *dev_json(const struct pep_zram_dev *z)
 
 static int cmd_list(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct pep_zram_dev *devs;
 	struct pep_err err;
 	size_t n;
-	int json = 0, c;
+	bool json;
+	int c;
 
-	optind = 1;
-	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return CMD_EXIT_OK;
-		}
-		if (c == '?')
-			return CMD_EXIT_USAGE;
-		json = 1;
-	}
-	if (optind < argc) {
-		cli_error("unexpected argument '%s'", argv[optind]);
-		return CMD_EXIT_USAGE;
-	}
+	c = cli_json_only_args(argc, argv, usage, &json);
+	if (c >= 0)
+		return c;
 	if (pep_zram_list(&devs, &n, &err) < 0) {
 		cli_error("%s", err.msg);
 		return CMD_EXIT_FAIL;
