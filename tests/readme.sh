@@ -31,8 +31,9 @@
 #
 # Commands run from a directory that mirrors the source root (a link for
 # each top-level entry), with ./build the build directory under test, so
-# `./build/cli/cohete` is what `make run` builds, and with NO_COLOR=1,
-# bash -o pipefail. Normalised before running, and only so: "sudo " is
+# `./build/cli/cohete` is what `make run` builds, and with NO_COLOR=1;
+# every stage of a pipeline must succeed (a SIGPIPE upstream of head
+# aside). Normalised before running, and only so: "sudo " is
 # dropped (what needs root is skipped, or an args row run unprivileged);
 # /etc/cohete/ becomes a directory of the test; the agent listens
 # on an ephemeral loopback port (--listen 127.0.0.1:0) and localhost:9102
@@ -235,10 +236,18 @@ setup_env() {
 execute() {
 	local secs=$1 env
 	mapfile -t env < <(setup_env "$2")
-	printf '%s\n' "$3" >"$tmp/cmd.sh"
+	# Every stage of the pipeline must succeed, as with pipefail, but a
+	# stage that a later one stopped reading (head) may die of SIGPIPE
+	# (141): a person's shell takes that pipeline as a success too.
+	printf '%s\n%s\n' "$3" '__ps=("${PIPESTATUS[@]}") __rc=$?
+[ "${#__ps[@]}" -gt 0 ] || exit "$__rc"	# a job put in the background
+for __s in "${__ps[@]:0:${#__ps[@]}-1}"; do
+	[ "$__s" = 0 ] || [ "$__s" = 141 ] || exit "$__s"
+done
+exit "${__ps[-1]}"' >"$tmp/cmd.sh"
 	rc=0
 	(cd "$work" && env "${env[@]}" HOME="$tmp/home" timeout -k 5 "$secs" \
-		bash -o pipefail "$tmp/cmd.sh" </dev/null >"$tmp/out" 2>"$tmp/err") || rc=$?
+		bash "$tmp/cmd.sh" </dev/null >"$tmp/out" 2>"$tmp/err") || rc=$?
 }
 
 show_err() {
