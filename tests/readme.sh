@@ -102,6 +102,7 @@ unset COHETE_SYSROOT
 tmp=$(mktemp -d) || exit 99
 chmod 755 "$tmp"
 work=$tmp/src
+tool_probe=$work/build/cli/pepita	# what nobody must reach for args rows
 agent_pgid=
 bg_pgids=
 cleanup() {
@@ -317,6 +318,12 @@ act_args() {
 			return 0
 		fi
 		as=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
+		# A checkout under a directory only root may enter (mktemp -d
+		# makes them 0700) is out of nobody's reach: say so, not fail.
+		if ! (cd "$work" && "${as[@]}" test -x "$tool_probe") 2>/dev/null; then
+			echo "skip: $where: $3 (user nobody cannot reach $tool_probe, a parent directory is closed to others): $1"
+			return 0
+		fi
 	fi
 	printf '%s\n' "$1" >"$tmp/cmd.sh"
 	rc=0
