@@ -114,6 +114,15 @@ struct counters {
 	uint64_t failed_reads;
 	uint64_t failed_writes;
 	uint64_t notify_free;
+};
+
+/*
+ * What one CPU keeps: its counters, and a region page freed there that
+ * the next huge page written there takes (see "Kept pages").
+ */
+struct shard {
+	struct counters n;
+	uint64_t kept;		/* region page + 1; 0: none */
 } __attribute__((aligned(64)));
 
 /* Memory is counted once: the limit needs one total to compare against. */
@@ -135,7 +144,7 @@ struct pep_zram_store {
 	uint64_t *free_bits;	/* BITS_PER_PAGE words per region page */
 	uint64_t limit_pages;	/* 0: none */
 	struct size_class classes[NR_CLASSES];
-	struct counters *shards;	/* nshards of them */
+	struct shard *shards;		/* nshards of them */
 	unsigned int nshards;
 	struct mem_counters mem;
 };
@@ -242,6 +251,19 @@ static unsigned int class_of(uint32_t len)
 	return (len + CLASS_DELTA - 1) / CLASS_DELTA - 1;
 }
 
+/* What the CPU this thread runs on now keeps. */
+static struct shard *shard(struct pep_zram_store *s)
+{
+	int cpu = sched_getcpu();
+
+	return &s->shards[cpu < 0 ? 0 : (unsigned int)cpu % s->nshards];
+}
+
+static struct counters *counters(struct pep_zram_store *s)
+{
+	return &shard(s)->n;
+}
+
 /*
  * Count n more region pages as used, refusing past mem_limit. The add
  * comes first, so racing classes cannot both slip under the limit.
@@ -263,12 +285,17 @@ static bool mem_charge(struct pep_zram_store *s, uint64_t n)
 	return true;
 }
 
-/* 2^order region pages, or NO_SLAB. */
+static void pages_free(struct pep_zram_store *s, uint32_t page,
+		       unsigned int order);
+static bool kept_release_all(struct pep_zram_store *s);
+
+/* 2^order region pages, or NO_SLAB. At the limit, kept pages go first. */
 static uint32_t pages_alloc(struct pep_zram_store *s, unsigned int order)
 {
 	char *p;
 
-	if (!mem_charge(s, UINT64_C(1) << order))
+	if (!mem_charge(s, UINT64_C(1) << order) &&
+	    (!kept_release_all(s) || !mem_charge(s, UINT64_C(1) << order)))
 		return NO_SLAB;
 	p = pep_buddy_alloc(s->buddy, order);
 	if (!p) {
@@ -284,6 +311,61 @@ static void pages_free(struct pep_zram_store *s, uint32_t page,
 	pep_buddy_free(s->buddy, s->region + ((size_t)page << PAGE_SHIFT),
 		       order);
 	add(&s->mem.pages, -(int64_t)(1 << order));
+}
+
+/*
+ * Kept pages.
+ *
+ * A huge page written over a huge page takes one region page and frees
+ * another. Through the buddy allocator that is its lock twice per write,
+ * which two threads writing incompressible pages take in turn, sleeping
+ * on it. So a CPU keeps the last page freed on it, and the next huge
+ * page written there takes that one: no lock, no charge. A kept page
+ * stays charged to the store (the limit holds), is not counted in
+ * mem_used_total, and goes back to the buddy allocator when a charge
+ * would pass the limit.
+ */
+static uint32_t kept_take(struct pep_zram_store *s)
+{
+	uint64_t v = __atomic_exchange_n(&shard(s)->kept, 0, __ATOMIC_ACQUIRE);
+
+	return v ? (uint32_t)(v - 1) : pages_alloc(s, 0);
+}
+
+static void kept_give(struct pep_zram_store *s, uint32_t page)
+{
+	uint64_t none = 0;
+
+	if (!__atomic_compare_exchange_n(&shard(s)->kept, &none,
+					 (uint64_t)page + 1, false,
+					 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		pages_free(s, page, 0);
+}
+
+/* Every CPU's kept page back to the buddy allocator: whether there was one. */
+static bool kept_release_all(struct pep_zram_store *s)
+{
+	bool any = false;
+
+	for (unsigned int i = 0; i < s->nshards; i++) {
+		uint64_t v = __atomic_exchange_n(&s->shards[i].kept, 0,
+						 __ATOMIC_ACQUIRE);
+
+		if (v) {
+			pages_free(s, (uint32_t)(v - 1), 0);
+			any = true;
+		}
+	}
+	return any;
+}
+
+static uint64_t kept_count(const struct pep_zram_store *s)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < s->nshards; i++)
+		n += __atomic_load_n(&s->shards[i].kept, __ATOMIC_RELAXED) != 0;
+	return n;
 }
 
 static void partial_push(struct pep_zram_store *s, struct size_class *c,
@@ -638,14 +720,6 @@ uint64_t pep_zram_store_pages(const struct pep_zram_store *s)
 
 /* Pages in and out. */
 
-/* The counter set of the CPU this thread runs on now. */
-static struct counters *counters(struct pep_zram_store *s)
-{
-	int cpu = sched_getcpu();
-
-	return &s->shards[cpu < 0 ? 0 : (unsigned int)cpu % s->nshards];
-}
-
 /*
  * True when every 64-bit word of page is the same; *word says which.
  * A cache line at a time, with one branch per line, not per word.
@@ -737,7 +811,7 @@ static void release(struct pep_zram_store *s, const struct contents *o)
 	if (o->state == E_COMP)
 		obj_free(s, &s->classes[class_of(o->len)], o->val);
 	else if (o->state == E_HUGE)
-		pages_free(s, (uint32_t)(o->val >> PAGE_SHIFT), 0);
+		kept_give(s, (uint32_t)(o->val >> PAGE_SHIFT));
 }
 
 /* Put new contents, already in place, in e; what was there is released. */
@@ -772,7 +846,7 @@ static int64_t place_alloc(struct pep_zram_store *s, uint8_t state,
 
 	if (state != E_HUGE)
 		return obj_alloc(s, &s->classes[class_of(len)]);
-	p = pages_alloc(s, 0);
+	p = kept_take(s);
 	return p == NO_SLAB ? -ENOMEM : (int64_t)p << PAGE_SHIFT;
 }
 
@@ -1051,7 +1125,7 @@ static struct counters sum_counters(struct pep_zram_store *s)
 	unsigned int i;
 
 	for (i = 0; i < s->nshards; i++) {
-		const struct counters *c = &s->shards[i];
+		const struct counters *c = &s->shards[i].n;
 
 		t.pages_stored += get(&c->pages_stored);
 		t.compr_bytes += get(&c->compr_bytes);
@@ -1074,10 +1148,12 @@ void pep_zram_store_stats(struct pep_zram_store *s, struct pep_zram_mm_stat *mm,
 		return;
 	t = sum_counters(s);
 	if (mm) {
+		uint64_t pages = get(&s->mem.pages), kept = kept_count(s);
+
 		*mm = (struct pep_zram_mm_stat){
 			.orig_data_size = t.pages_stored * PAGE,
 			.compr_data_size = t.compr_bytes,
-			.mem_used_total = get(&s->mem.pages) * PAGE,
+			.mem_used_total = (pages > kept ? pages - kept : 0) * PAGE,
 			.mem_limit = s->limit_pages * PAGE,
 			.mem_used_max = get(&s->mem.pages_max) * PAGE,
 			.same_pages = t.same_pages,
