@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 
 #include <pepita/sched.h>
 
+#include "core/core_priv.h"
 #include "simd_priv.h"
 
 /* A row-major view of op(X): element (i, j) at p[i*rs + j*cs]. */
@@ -413,6 +415,7 @@ struct part {
 	size_t lo, hi;
 	unsigned int index;
 	int rc;
+	unsigned int *left;	/* parts still running, when submitted */
 };
 
 struct split {
@@ -427,16 +430,41 @@ static void part_run(void *arg)
 	p->rc = p->fn(p->job, p->lo, p->hi, p->index);
 }
 
-static void split_root(void *arg)
+/* A part submitted from outside the scheduler counts itself done. */
+static void part_run_counted(void *arg)
 {
-	struct split *s = arg;
-	struct pep_group grp = PEP_GROUP_INIT;
+	struct part *p = arg;
 
-	for (unsigned int i = 1; i < s->count; i++)
-		if (pep_spawn(&grp, part_run, &s->part[i]) != 0)
-			part_run(&s->part[i]);
+	part_run(p);
+	__atomic_sub_fetch(p->left, 1, __ATOMIC_RELEASE);
+}
+
+/*
+ * The other parts go to the workers and the calling thread does the
+ * first one itself, as OpenBLAS's caller does, instead of sleeping until
+ * a worker is done with it all: that takes two wake-ups (a second
+ * worker's and the caller's) off every call, and on a small problem they
+ * cost as much as the work. The parts are equal, so the wait at the end
+ * is short: a spin, then yielding the CPU to whoever still runs one.
+ */
+static void split_run(struct pep_sched *sched, struct split *s)
+{
+	unsigned int left = s->count - 1;
+
+	for (unsigned int i = 1; i < s->count; i++) {
+		s->part[i].left = &left;
+		if (pep_sched_submit(sched, part_run_counted, &s->part[i],
+				     PEP_PRIO_HIGH) < 0)
+			part_run_counted(&s->part[i]);
+	}
 	part_run(&s->part[0]);
-	pep_sync(&grp);
+	for (unsigned int spins = 0;
+	     __atomic_load_n(&left, __ATOMIC_ACQUIRE); spins++) {
+		if (spins < 1024)
+			pep__cpu_relax();
+		else
+			sched_yield();
+	}
 }
 
 /* How many pieces run_split() makes of total in grains for threads. */
@@ -470,11 +498,12 @@ static int run_split(part_fn fn, const void *job, size_t total, size_t grain,
 		size_t share = units / threads + (i < units % threads);
 		size_t hi = lo + share * grain;
 
-		s.part[i] = (struct part){ fn, job, lo, hi > total ? total : hi,
-					   i, 0 };
+		s.part[i] = (struct part){ .fn = fn, .job = job, .lo = lo,
+					   .hi = hi > total ? total : hi,
+					   .index = i };
 		lo = hi;
 	}
-	pep_sched_run(sched, split_root, &s);
+	split_run(sched, &s);
 	for (unsigned int i = 0; i < threads; i++)
 		if (s.part[i].rc)
 			rc = s.part[i].rc;
