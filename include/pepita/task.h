@@ -14,6 +14,11 @@
  *
  * Executors (pepita/exec.h) run tasks; the pool (pepita/pool.h) queues
  * them, retries them and hands out their results.
+ *
+ * Threading: every function here works on the caller's own objects and
+ * keeps no state, so any thread may call any of them at any time. A task
+ * and what its pointers reach must stay untouched until the task is done;
+ * a result belongs to whoever receives it.
  */
 #ifndef PEPITA_TASK_H
 #define PEPITA_TASK_H

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#define PEP_TESTING_UBLK_ABI
 #include "uapi/ublk_cmd.h"
 
 struct ctrl {

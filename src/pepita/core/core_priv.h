@@ -6,6 +6,10 @@
 #ifndef PEPITA_CORE_PRIV_H
 #define PEPITA_CORE_PRIV_H
 
+#ifndef PEP_BUILDING_LIBRARY
+#error "core_priv.h is pepita's own; include <pepita/core.h> instead"
+#endif
+
 #include <sys/types.h>
 #include <sys/uio.h>
 

@@ -11,6 +11,11 @@
 #ifndef PEPITA_UAPI_UBLK_CMD_H
 #define PEPITA_UAPI_UBLK_CMD_H
 
+/* pepita's own, and its ABI test's (tests/pepita/ublk-control.c). */
+#if !defined(PEP_BUILDING_LIBRARY) && !defined(PEP_TESTING_UBLK_ABI)
+#error "uapi/ublk_cmd.h is pepita's own; include <pepita/ublk.h> instead"
+#endif
+
 #include <stdint.h>
 
 #if __has_include(<linux/ublk_cmd.h>)
