@@ -25,7 +25,6 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define CONF_MAX (256 * 1024)
 #define FAN_STEP 26			/* about 10% of 255 */
 #define CTRL_H 8
 #define ESCAPE 27
@@ -78,18 +77,9 @@ static int find_program(const char *name)
 static int load_conf(const struct monitor *m, struct coh_nvpmodel_conf **conf,
 		     char *why, size_t size)
 {
-	char *text = malloc(CONF_MAX);
 	struct pep_err err;
-	int ret;
+	int ret = coh_nvpmodel_conf_load(m->sr, conf, &err);
 
-	if (!text) {
-		snprintf(why, size, "out of memory");
-		return -ENOMEM;
-	}
-	ret = coh_sysroot_read(m->sr, "/etc/nvpmodel.conf", text, CONF_MAX, &err);
-	if (ret >= 0)
-		ret = coh_nvpmodel_conf_parse(text, "/etc/nvpmodel.conf", conf, &err);
-	free(text);
 	if (ret == -ENOENT)
 		snprintf(why, size, "no /etc/nvpmodel.conf (not a Jetson, or nvpmodel "
 			 "not installed)");

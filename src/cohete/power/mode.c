@@ -78,12 +78,40 @@ int coh_nvpmodel_conf_mode_name(const char *text, int64_t id, char *name,
 			   want);
 }
 
+/* The name conf gives mode id, copied into name (size bytes). */
+static int copy_mode_name(const struct coh_nvpmodel_conf *c, int64_t id,
+			  char *name, size_t size, struct pep_err *err)
+{
+	const struct coh_nvpmodel_mode *mode = coh_nvpmodel_conf_mode(c, id);
+
+	if (!mode || strlen(mode->name) >= size)
+		return pep_err_set(err, -ENOENT, COH_NVPMODEL_CONF_PATH
+				   ": no POWER_MODEL ID=%lld", (long long)id);
+	memcpy(name, mode->name, strlen(mode->name) + 1);
+	return 0;
+}
+
+/* out->name from nvpmodel.conf, or a note saying why not. */
+static void read_mode_name(const struct coh_sysroot *sr,
+			   struct coh_power_mode *out, struct coh_notes *notes)
+{
+	struct coh_nvpmodel_conf *conf;
+	struct pep_err err;
+
+	if (coh_nvpmodel_conf_load(sr, &conf, &err) < 0) {
+		coh__note_read_error(notes, "power.mode_name", &err);
+		return;
+	}
+	if (copy_mode_name(conf, out->id, out->name, sizeof(out->name), &err) < 0)
+		coh_notes_add_err(notes, "power.mode_name", &err);
+	coh_nvpmodel_conf_free(conf);
+}
+
 int coh_power_mode_read(const struct coh_sysroot *sr,
 			struct coh_power_mode *out, struct coh_notes *notes)
 {
 	struct pep_err err;
 	char status[256];
-	char *conf;
 
 	memset(out, 0, sizeof(*out));
 	out->id = COH_NA;
@@ -96,12 +124,6 @@ int coh_power_mode_read(const struct coh_sysroot *sr,
 		coh_notes_add_err(notes, "power.mode", &err);
 		return 0;
 	}
-	if (coh_sysroot_read_all(sr, COH_NVPMODEL_CONF_PATH, COH_NVPMODEL_CONF_MAX, &conf,
-				 NULL, &err) < 0)
-		coh__note_read_error(notes, "power.mode_name", &err);
-	else if (coh_nvpmodel_conf_mode_name(conf, out->id, out->name,
-					     sizeof(out->name), &err) < 0)
-		coh_notes_add_err(notes, "power.mode_name", &err);
-	free(conf);
+	read_mode_name(sr, out, notes);
 	return 0;
 }
