@@ -76,7 +76,7 @@ static void usage(FILE *out)
 
 static void log_line(const char *line, void *arg)
 {
-	fprintf(stderr, "cohete: agent: %s\n", line);
+	cli_error("%s", line);
 }
 
 /* A whole decimal number in lo..hi, or -1. */
@@ -244,7 +244,7 @@ static int serve(struct coh_agent *a)
 	sigaddset(&set, SIGINT);
 	while (sigwait(&set, &sig) != 0)
 		;
-	fprintf(stderr, "cohete: agent: stopping on %s\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	cli_error("stopping on %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	coh_agent_stop(a);
 	return CMD_EXIT_OK;
 }
@@ -265,8 +265,8 @@ int cmd_agent(int argc, char **argv)
 	g.o.workload_uids = g.uids;
 	default_state_dir(&g);
 	if (!g.o.state_dir)
-		fprintf(stderr, "cohete: agent: no state directory: a killed agent would leave "
-			"the groups it paused stopped (--state-dir DIR)\n");
+		cli_error("no state directory: a killed agent would leave the "
+			  "groups it paused stopped (--state-dir DIR)");
 	/* Before any thread exists, so that only sigwait() sees them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

@@ -323,8 +323,7 @@ int cmd_quantize(int argc, char **argv)
 			return CMD_EXIT_USAGE;
 		}
 		if (o.device || o.budget_mb)
-			fprintf(stderr, "cohete: quantize: --device and --budget-mb "
-				"only matter with auto\n");
+			cli_error("--device and --budget-mb only matter with auto");
 	}
 	return quantize(&o, ftype);
 }

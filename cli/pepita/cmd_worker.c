@@ -66,7 +66,7 @@ static int reply(struct pep_conn *c, const struct pep_task_result *res)
 		free(buf);
 	}
 	if (ret < 0 && ret != -EPIPE)
-		fprintf(stderr, "pepita worker: %s\n", err.msg);
+		cli_error("%s", err.msg);
 	return ret;
 }
 
@@ -83,12 +83,11 @@ static int serve(struct pep_conn *c, int cancel_fd)
 		if (ret == -EPIPE)
 			return 0;
 		if (ret < 0) {
-			fprintf(stderr, "pepita worker: %s\n", err.msg);
+			cli_error("%s", err.msg);
 			return ret;
 		}
 		if (f.type != PEP_FRAME_TASK) {
-			fprintf(stderr, "pepita worker: unexpected frame type %u\n",
-				f.type);
+			cli_error("unexpected frame type %u", f.type);
 			return -EPROTO;
 		}
 		ret = pep_task_decode(f.payload, f.len, &w, &err);
@@ -128,8 +127,7 @@ int cmd_worker(int argc, char **argv)
 	rfd = fcntl(0, F_DUPFD_CLOEXEC, 3);
 	wfd = fcntl(1, F_DUPFD_CLOEXEC, 3);
 	if (rfd < 0 || wfd < 0 || pep_conn_from_fds(&c, rfd, wfd, NULL, &err) < 0) {
-		fprintf(stderr, "pepita worker: %s\n", rfd < 0 || wfd < 0 ?
-			strerror(errno) : err.msg);
+		cli_error("%s", rfd < 0 || wfd < 0 ? strerror(errno) : err.msg);
 		return CMD_EXIT_FAIL;
 	}
 	/* stdout now belongs to the connection: nothing else may write there */
@@ -139,7 +137,7 @@ int cmd_worker(int argc, char **argv)
 	}
 	ret = pep_conn_handshake(c, 30000, &err);
 	if (ret < 0) {
-		fprintf(stderr, "pepita worker: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		pep_conn_close(c, NULL);
 		return CMD_EXIT_FAIL;
 	}

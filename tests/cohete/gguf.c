@@ -652,7 +652,7 @@ static int test_copy(void)
 	const struct coh_gguf_tensor *t;
 	char src[256], dst[256];
 	uint8_t *a, *b;
-	size_t alen, blen;
+	size_t alen = 0, blen = 0;
 	struct coh_gguf *g;
 	struct pep_err err;
 
