@@ -585,15 +585,22 @@ struct coh_quantize_tensor_report {
 	double rmse, max_abs;		/* vs the input; with opts.measure */
 };
 
+struct pep_sched;
+
 struct coh_quantize_opts {
 	enum coh_ftype ftype;
-	unsigned int threads;		/* 0: the online CPUs */
+	/* Threads: 1 runs on the calling thread alone; N > 1 on a pepita
+	 * scheduler of its own with N workers; 0 on sched if set (the
+	 * caller's), else on pepita's process-wide default scheduler. The
+	 * bytes written do not depend on it. */
+	unsigned int threads;
 	bool measure;			/* dequantize to measure each error */
 	void (*progress)(const struct coh_quantize_progress *p, void *arg);
 	void (*tensor_done)(const struct coh_quantize_tensor_report *r,
 			    void *arg);
 	void *arg;
 	bool replace_input;		/* out may be the input file itself */
+	struct pep_sched *sched;	/* with threads 0; NULL: the default */
 };
 
 /*

@@ -3,7 +3,8 @@
  * results, cancel them, retry failures, stop sending work to a backend
  * that keeps failing.
  *
- * Function tasks run on the pool's work-stealing scheduler. Program and
+ * Function tasks run on a work-stealing scheduler: the process-wide
+ * default unless the options name another (see pep_pool_opts). Program and
  * range tasks run on lanes: an executor with a number of slots (a slot is
  * one task at a time on one thread of the pool's, since a program blocks
  * its thread). A pool starts with a "local" process lane (proc_slots
@@ -41,13 +42,19 @@ struct pep_pool;
 struct pep_future;
 
 struct pep_pool_opts {
-	unsigned int workers;		/* scheduler threads; 0: online CPUs */
-	unsigned int proc_slots;	/* programs at once locally; 0: workers */
+	/* Function tasks run on sched (the caller's: it must outlive the
+	 * pool), else on a scheduler of the pool's own with workers threads,
+	 * else (both 0) on the process-wide pep_sched_default(). Both set
+	 * is -EINVAL. */
+	unsigned int workers;
+	unsigned int proc_slots;	/* programs at once locally; 0: the
+					   scheduler's workers */
 	int no_local;			/* no "local" process lane */
 	const struct pep_retry_policy *retry;	/* NULL: one attempt */
 	const struct pep_breaker_opts *breaker;	/* NULL: no breakers */
 	const struct pep_clock *clock;	/* breakers and delays; NULL: monotonic */
 	uint64_t seed;			/* retry jitter; 0: from the clock */
+	struct pep_sched *sched;	/* NULL: see workers */
 };
 
 PEP_API int pep_pool_create(struct pep_pool **out,

@@ -17,6 +17,10 @@
  *   a priority; pep_sched_wait_idle() waits until nothing is queued or
  *   running.
  *
+ * One scheduler per process is the default (pep_sched_default()): sgemm
+ * and sgemv, pools and cohete's quantizer run on it unless given their
+ * own, so a process holds one set of workers whatever it calls.
+ *
  * Threading: every function may be called from any thread, except that
  * pep_spawn() and pep_sync() take a group that lives in one task (on one
  * worker's stack, usually) and are called by that task.
@@ -55,6 +59,26 @@ PEP_API int pep_sched_create(struct pep_sched **out,
 PEP_API void pep_sched_destroy(struct pep_sched *s);
 
 PEP_API unsigned int pep_sched_workers(const struct pep_sched *s);
+
+/*
+ * The process-wide default scheduler, one worker per online CPU, started
+ * by the first call (any thread; the others wait for it). NULL only when
+ * it cannot be started (no memory, no threads) or once exit() has begun.
+ * Never pep_sched_destroy() it: an atexit handler stops and frees it when
+ * nothing uses it any more (else the kernel reclaims it with the process).
+ * A forked child does not share the parent's: it starts its own on first
+ * use.
+ *
+ * The pointer stays valid until exit() begins. Code that may still run
+ * then (a library's threads, work that outlives main) holds it instead:
+ * pep_sched_default_hold() returns it as pep_sched_default() does and
+ * keeps the exit handler from freeing it until the matching
+ * pep_sched_default_release() (which takes what hold returned; NULL is
+ * ignored).
+ */
+PEP_API struct pep_sched *pep_sched_default(void);
+PEP_API struct pep_sched *pep_sched_default_hold(void);
+PEP_API void pep_sched_default_release(struct pep_sched *s);
 
 typedef void (*pep_task_fn)(void *arg);
 

@@ -34,8 +34,11 @@
  * max, exp and relu; argmax returns the index of the first NaN.
  *
  * Threading: every function may be called from any thread at once. sgemm
- * and sgemv split large problems over pep_simd_threads() threads of a
- * pepita scheduler started on first need.
+ * and sgemv split large problems into pep_simd_threads() parts: the
+ * calling thread runs one and the process-wide default scheduler
+ * (pep_sched_default(), started on first need) the others; called from a
+ * task of a scheduler, they fork-join on that task's scheduler instead,
+ * so a caller that wants its own runs them inside pep_sched_run().
  */
 #ifndef PEPITA_SIMD_H
 #define PEPITA_SIMD_H

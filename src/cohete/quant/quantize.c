@@ -130,7 +130,8 @@ struct run {
 	struct coh_gguf_writer *w;
 	struct plan *plan;
 	size_t n;
-	struct pep_sched *sched;
+	struct pep_sched *sched;	/* NULL: the calling thread alone */
+	enum { SCHED_NONE, SCHED_OWN, SCHED_DEFAULT } sched_from;
 	int fd;				/* the input, for pread */
 	uint64_t data_off;		/* of its data section */
 
@@ -581,24 +582,48 @@ static int check_not_input(struct run *r, const char *in, const char *out,
 			   "file): refusing to replace the input", out, in);
 }
 
+static void stop_threads(struct run *r)
+{
+	if (r->sched_from == SCHED_OWN)
+		pep_sched_destroy(r->sched);
+	else if (r->sched_from == SCHED_DEFAULT)
+		pep_sched_default_release(r->sched);
+	r->sched = NULL;
+	r->sched_from = SCHED_NONE;
+}
+
+/*
+ * The scheduler coh_quantize_opts.threads names. One of a single worker
+ * (the default on a one-CPU machine) would only add hand-offs: the
+ * calling thread runs alone then.
+ */
 static int start_threads(struct run *r, struct pep_err *err)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned int n = r->o->threads ? r->o->threads :
-			 (unsigned int)(cpus > 0 ? cpus : 1);
-	struct pep_sched_opts so = { .workers = n };
+	struct pep_sched_opts so = { .workers = r->o->threads };
 
-	if (n <= 1)
+	if (r->o->threads == 1)
 		return 0;
-	if (pep_sched_create(&r->sched, &so, err) != 0)
-		return pep_err_set(err, -ENOMEM, "cannot start %u threads", n);
+	if (r->o->threads > 1) {
+		if (pep_sched_create(&r->sched, &so, err) != 0)
+			return pep_err_set(err, -ENOMEM, "cannot start %u "
+					   "threads", r->o->threads);
+		r->sched_from = SCHED_OWN;
+		return 0;
+	}
+	if (r->o->sched) {
+		r->sched = r->o->sched;
+	} else {
+		r->sched = pep_sched_default_hold();
+		r->sched_from = SCHED_DEFAULT;
+	}
+	if (r->sched && pep_sched_workers(r->sched) < 2)
+		stop_threads(r);
 	return 0;
 }
 
 static void run_free(struct run *r)
 {
-	if (r->sched)
-		pep_sched_destroy(r->sched);
+	stop_threads(r);
 	coh_gguf_writer_abort(r->w);
 	coh_gguf_close(r->g);
 	if (r->fd >= 0)

@@ -72,10 +72,14 @@ struct pep_pool {
 	struct fifo queue[PEP_TASK_RANGE + 1][NR_PRIOS];
 	struct pep_future *delayed;	/* sorted by due_ns */
 	struct pep_sched *sched;
+	enum { SCHED_DEFAULT, SCHED_OWN, SCHED_CALLER } sched_from;
 	struct lane *lanes[MAX_LANES];
 	unsigned int nlanes;
 	pthread_t timer;
 	int timer_started;
+	unsigned int fn_queued;		/* run_fn_job calls not yet ended:
+					   the scheduler may be another's,
+					   so the pool waits for its own */
 	int shut;			/* no more submissions */
 	int stopping;			/* threads: leave */
 	uint64_t outstanding;		/* submitted, not done */
@@ -259,6 +263,14 @@ static void finish_attempt_locked(struct pep_pool *p, struct pep_future *f)
 
 /* Function jobs, on the scheduler. */
 
+/* The end of a run_fn_job call: the last it touches of f and the pool. */
+static void fn_job_ended_locked(struct pep_pool *p, struct pep_future *f)
+{
+	put_locked(f);		/* the scheduler's reference */
+	if (--p->fn_queued == 0)
+		pthread_cond_broadcast(&p->done_cv);
+}
+
 static void run_fn_job(void *arg)
 {
 	struct pep_future *f = arg;
@@ -266,7 +278,7 @@ static void run_fn_job(void *arg)
 
 	lock(p);
 	if (f->state == J_DONE) {	/* canceled while queued */
-		put_locked(f);
+		fn_job_ended_locked(p, f);
 		unlock(p);
 		return;
 	}
@@ -277,7 +289,7 @@ static void run_fn_job(void *arg)
 	lock(p);
 	f->res.lane = NULL;
 	finish_attempt_locked(p, f);
-	put_locked(f);		/* the scheduler's reference */
+	fn_job_ended_locked(p, f);
 	unlock(p);
 }
 
@@ -287,8 +299,10 @@ static void enqueue_locked(struct pep_pool *p, struct pep_future *f)
 	f->state = J_QUEUED;
 	if (f->task.kind == PEP_TASK_FN) {
 		f->refs++;	/* held by the scheduler until run_fn_job ends */
+		p->fn_queued++;
 		if (pep_sched_submit(p->sched, run_fn_job, f, f->task.prio) < 0) {
 			f->refs--;
+			p->fn_queued--;
 			f->res.error = -ESHUTDOWN;
 			snprintf(f->res.message, sizeof(f->res.message),
 				 "the pool is shutting down");
@@ -505,12 +519,47 @@ static int copy_opts(struct pep_pool *p, const struct pep_pool_opts *o,
 	return 0;
 }
 
+/* The scheduler of the options (pep_pool_opts says which). */
+static int pick_sched(struct pep_pool *p, const struct pep_pool_opts *o,
+		      struct pep_err *err)
+{
+	struct pep_sched_opts so = { .workers = o->workers };
+
+	if (o->sched && o->workers)
+		return pep_err_set(err, -EINVAL, "pool: workers and sched are "
+				   "both set (a scheduler of its own, or the "
+				   "given one?)");
+	if (o->sched) {
+		p->sched = o->sched;
+		p->sched_from = SCHED_CALLER;
+		return 0;
+	}
+	if (o->workers) {
+		p->sched_from = SCHED_OWN;
+		return pep_sched_create(&p->sched, &so, err);
+	}
+	p->sched = pep_sched_default_hold();
+	p->sched_from = SCHED_DEFAULT;
+	if (!p->sched)
+		return pep_err_set(err, -EAGAIN, "pool: cannot start the "
+				   "default scheduler");
+	return 0;
+}
+
+static void drop_sched(struct pep_pool *p)
+{
+	if (p->sched_from == SCHED_OWN)
+		pep_sched_destroy(p->sched);
+	else if (p->sched_from == SCHED_DEFAULT)
+		pep_sched_default_release(p->sched);
+	p->sched = NULL;
+}
+
 int pep_pool_create(struct pep_pool **out, const struct pep_pool_opts *opts,
 		    struct pep_err *err)
 {
 	static const struct pep_pool_opts none;
 	const struct pep_pool_opts *o = opts ? opts : &none;
-	struct pep_sched_opts so = { .workers = o->workers };
 	struct pep_pool *p;
 	unsigned int slots;
 	int ret;
@@ -524,7 +573,7 @@ int pep_pool_create(struct pep_pool **out, const struct pep_pool_opts *opts,
 	init_sync(p);
 	ret = copy_opts(p, o, err);
 	if (!ret)
-		ret = pep_sched_create(&p->sched, &so, err);
+		ret = pick_sched(p, o, err);
 	if (!ret)
 		ret = make_executors(p, err);
 	if (!ret) {
@@ -533,9 +582,11 @@ int pep_pool_create(struct pep_pool **out, const struct pep_pool_opts *opts,
 			pep_err_set(err, ret, "pool: timer thread: %s", strerror(-ret));
 		p->timer_started = !ret;
 	}
-	slots = o->proc_slots ? o->proc_slots : pep_sched_workers(p->sched);
-	if (!ret && !o->no_local)
+	if (!ret && !o->no_local) {
+		slots = o->proc_slots ? o->proc_slots :
+					pep_sched_workers(p->sched);
 		ret = pep_pool_add_lane(p, "local", p->proc_ex, slots, err);
+	}
 	if (!ret)
 		ret = pep_pool_add_lane(p, "simd", p->simd_ex, 1, err);
 	if (ret) {
@@ -585,7 +636,7 @@ void pep_pool_shutdown(struct pep_pool *p, int drain)
 	p->shut = drain ? 1 : 2;	/* 2: no more retries either */
 	if (!drain)
 		cancel_all_locked(p);
-	while (p->outstanding)
+	while (p->outstanding || p->fn_queued)
 		pthread_cond_wait(&p->done_cv, &p->lock);
 	p->stopping = 1;
 	pthread_cond_broadcast(&p->work_cv);
@@ -611,7 +662,7 @@ void pep_pool_destroy(struct pep_pool *p)
 		free(p->lanes[i]->threads);
 		free(p->lanes[i]);
 	}
-	pep_sched_destroy(p->sched);
+	drop_sched(p);
 	pep_executor_destroy(p->thread_ex);
 	pep_executor_destroy(p->proc_ex);
 	pep_executor_destroy(p->simd_ex);

@@ -782,6 +782,9 @@ int pep_sched_create(struct pep_sched **out, const struct pep_sched_opts *opts,
 					   strerror(ret));
 		}
 		s->w[i].started = true;
+		/* Named before create returns, so that top -H and
+		 * /proc/<pid>/task tell the workers apart at once. */
+		(void)pthread_setname_np(s->w[i].thread, "pep-sched");
 	}
 	*out = s;
 	return 0;
@@ -797,6 +800,22 @@ void pep_sched_destroy(struct pep_sched *s)
 	pep_sched_wait_idle(s);
 	sched_stop(s);
 	sched_free(s);
+}
+
+int pep__sched_stop_if_idle(struct pep_sched *s)
+{
+	if (tls_worker && tls_worker->s == s)
+		return -EDEADLK;
+	pthread_mutex_lock(&s->inj_lock);
+	if (atomic_load(&s->outstanding) != 0) {
+		pthread_mutex_unlock(&s->inj_lock);
+		return -EBUSY;
+	}
+	s->shutting = true;
+	pthread_mutex_unlock(&s->inj_lock);
+	sched_stop(s);
+	sched_free(s);
+	return 0;
 }
 
 unsigned int pep_sched_workers(const struct pep_sched *s)

@@ -77,6 +77,14 @@ struct pep_deque {
 	_Alignas(PEP_CACHELINE) _Atomic(struct dq_array *) array;
 };
 
+/*
+ * Stop, join and free s if nothing is queued or running on it (the
+ * default scheduler at exit): 0 when done, -EBUSY when it is in use,
+ * -EDEADLK when called on one of its own workers. No submission succeeds
+ * once it has begun.
+ */
+int pep__sched_stop_if_idle(struct pep_sched *s);
+
 int pep__deque_init(struct pep_deque *d, size_t size);
 void pep__deque_fini(struct pep_deque *d);
 struct dq_array *pep__deque_grow(struct pep_deque *d, struct dq_array *a,

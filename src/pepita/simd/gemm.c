@@ -281,6 +281,36 @@ static float *pack_get(size_t floats)
 	return b->p;
 }
 
+/*
+ * The thread's buffer lent out for the length of a call that waits on
+ * other threads (gemv_t's partial sums): a caller waiting in pep_sync()
+ * may run other work meanwhile (a stolen part, a task that calls sgemv),
+ * which then finds no buffer and makes its own instead of overwriting
+ * the lent one. NULL when out of memory.
+ */
+static struct pack_buf *pack_lend(size_t floats)
+{
+	struct pack_buf *b;
+
+	if (!pack_get(floats))
+		return NULL;
+	b = pthread_getspecific(pack_key);
+	if (pthread_setspecific(pack_key, NULL) != 0)
+		return NULL;
+	return b;
+}
+
+/* b back to its thread; a buffer made by a nested call is freed. */
+static void pack_return(struct pack_buf *b)
+{
+	struct pack_buf *made = pthread_getspecific(pack_key);
+
+	if (made)
+		pack_free(made);
+	if (pthread_setspecific(pack_key, b) != 0)
+		pack_free(b);
+}
+
 /* ---- the loops ------------------------------------------------------------ */
 
 static size_t round_up(size_t v, size_t to)
@@ -368,43 +398,6 @@ static int gemm_part(const struct gemm_job *g, size_t m0, size_t m1,
 
 /* ---- threads ------------------------------------------------------------- */
 
-/*
- * The scheduler sgemm and sgemv split over, started on first need with a
- * worker per CPU. A forked child has none of its threads: it starts its
- * own when it needs one (the parent's is left alone, not freed).
- */
-static struct pep_sched *pool;
-static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-static void pool_forget(void)
-{
-	pool = NULL;
-	pthread_mutex_init(&pool_lock, NULL);
-}
-
-static void atfork_init(void)
-{
-	(void)pthread_atfork(NULL, NULL, pool_forget);
-}
-
-static struct pep_sched *pool_get(void)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	struct pep_sched_opts o = {
-		.workers = cpus > 1 ? (unsigned int)(cpus > 256 ? 256 : cpus) : 2,
-	};
-	struct pep_sched *s;
-
-	pthread_once(&atfork_once, atfork_init);
-	pthread_mutex_lock(&pool_lock);
-	if (!pool && pep_sched_create(&s, &o, NULL) == 0)
-		pool = s;
-	s = pool;
-	pthread_mutex_unlock(&pool_lock);
-	return s;
-}
-
 /* One share of a split problem: [lo, hi), the index-th of them. */
 typedef int (*part_fn)(const void *job, size_t lo, size_t hi,
 		       unsigned int index);
@@ -440,14 +433,15 @@ static void part_run_counted(void *arg)
 }
 
 /*
- * The other parts go to the workers and the calling thread does the
- * first one itself, as OpenBLAS's caller does, instead of sleeping until
- * a worker is done with it all: that takes two wake-ups (a second
- * worker's and the caller's) off every call, and on a small problem they
- * cost as much as the work. The parts are equal, so the wait at the end
- * is short: a spin, then yielding the CPU to whoever still runs one.
+ * From outside a scheduler: the other parts go to the workers and the
+ * calling thread does the first one itself, as OpenBLAS's caller does,
+ * instead of sleeping until a worker is done with it all: that takes two
+ * wake-ups (a second worker's and the caller's) off every call, and on a
+ * small problem they cost as much as the work. The parts are equal, so
+ * the wait at the end is short: a spin, then yielding the CPU to whoever
+ * still runs one.
  */
-static void split_run(struct pep_sched *sched, struct split *s)
+static void split_submit(struct pep_sched *sched, struct split *s)
 {
 	unsigned int left = s->count - 1;
 
@@ -465,6 +459,46 @@ static void split_run(struct pep_sched *sched, struct split *s)
 		else
 			sched_yield();
 	}
+}
+
+/*
+ * From a task (a pool's function, a quantizer step): fork-join on the
+ * task's own scheduler. Waiting for submitted parts there could wait for
+ * ever, with every worker a caller spinning on parts no worker is free
+ * to run; pep_sync() runs the parts nobody has stolen itself.
+ */
+static void split_spawn(struct split *s)
+{
+	struct pep_group g = PEP_GROUP_INIT;
+
+	for (unsigned int i = 1; i < s->count; i++)
+		if (pep_spawn(&g, part_run, &s->part[i]) < 0)
+			part_run(&s->part[i]);
+	part_run(&s->part[0]);
+	pep_sync(&g);
+}
+
+/*
+ * The parts on the calling task's scheduler, else on the default one;
+ * one after another on the calling thread when there is none to be had
+ * (the process is exiting, or out of threads).
+ */
+static void split_run(struct split *s)
+{
+	struct pep_sched *sched;
+
+	if (pep_sched_worker_id() >= 0) {
+		split_spawn(s);
+		return;
+	}
+	sched = pep_sched_default_hold();
+	if (!sched) {
+		for (unsigned int i = 0; i < s->count; i++)
+			part_run(&s->part[i]);
+		return;
+	}
+	split_submit(sched, s);
+	pep_sched_default_release(sched);
 }
 
 /* How many pieces run_split() makes of total in grains for threads. */
@@ -485,13 +519,10 @@ static int run_split(part_fn fn, const void *job, size_t total, size_t grain,
 {
 	struct split s;
 	size_t units = (total + grain - 1) / grain, lo = 0;
-	struct pep_sched *sched = NULL;
 	int rc = 0;
 
 	threads = split_count(total, grain, threads);
-	if (threads > 1)
-		sched = pool_get();
-	if (threads <= 1 || !sched)
+	if (threads <= 1)
 		return fn(job, 0, total, 0);
 	s.count = threads;
 	for (unsigned int i = 0; i < threads; i++) {
@@ -503,7 +534,7 @@ static int run_split(part_fn fn, const void *job, size_t total, size_t grain,
 					   .index = i };
 		lo = hi;
 	}
-	split_run(sched, &s);
+	split_run(&s);
 	for (unsigned int i = 0; i < threads; i++)
 		if (s.part[i].rc)
 			rc = s.part[i].rc;
@@ -746,29 +777,26 @@ static int gemv_n(struct gemv_job *g, unsigned int threads)
 	return run_split(gemv_n_part, g, g->rows, GEMV_ROWS_GRAIN, threads);
 }
 
-/*
- * The shares' partial sums live in the calling thread's pack buffer: the
- * caller waits for every share, so nothing else uses it meanwhile.
- */
+/* The shares' partial sums live in the calling thread's pack buffer. */
 static int gemv_t(struct gemv_job *g, unsigned int threads)
 {
 	unsigned int parts = split_count(g->rows, GEMV_ROWS_GRAIN, threads);
+	struct pack_buf *buf = pack_lend((size_t)parts * g->cols);
 	int rc;
 
-	g->partial = pack_get((size_t)parts * g->cols);
-	if (!g->partial)
+	if (!buf)
 		return -ENOMEM;
+	g->partial = buf->p;
 	rc = run_split(gemv_t_part, g, g->rows, GEMV_ROWS_GRAIN, threads);
-	if (rc)
-		return rc;
-	for (size_t j = 0; j < g->cols; j++) {
+	for (size_t j = 0; j < g->cols && !rc; j++) {
 		float s = g->partial[j];
 
 		for (unsigned int u = 1; u < parts; u++)
 			s += g->partial[(size_t)u * g->cols + j];
 		g->y[j] = g->alpha * s + beta_y(g->beta, g->y[j]);
 	}
-	return 0;
+	pack_return(buf);
+	return rc;
 }
 
 static int gemv_run(struct gemv_job *g, int trans)
