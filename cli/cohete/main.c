@@ -2,7 +2,27 @@
  * cohete - command-line front end to libcohete: `cohete <command>
  * [options]`, one cmd_<name>.c per command.
  */
+#include <pepita/core.h>
+#include <pepita/simd.h>
+
 #include "cmd.h"
+
+/*
+ * Quantizing runs pepita's SIMD kernels, which follow PEPITA_SIMD. A tier
+ * the CPU lacks is refused here, before any work, with the library's
+ * reason: left to the first kernel, the library would run the best tier.
+ */
+static int cmd_quantize_on_tier(int argc, char **argv)
+{
+	struct pep_err err;
+
+	pep_err_clear(&err);
+	if (pep_simd_init(&err) < 0) {
+		cli_error("%s", err.msg);
+		return CMD_EXIT_USAGE;
+	}
+	return cmd_quantize(argc, argv);
+}
 
 static const struct cmd cmds[] = {
 	{ "agent", cmd_agent,
@@ -15,7 +35,7 @@ static const struct cmd cmds[] = {
 	{ "monitor", cmd_monitor,
 	  "full-screen live view: CPU, GPU, memory, thermal, power" },
 	{ "power", cmd_power, "list the nvpmodel power modes, or switch and verify" },
-	{ "quantize", cmd_quantize,
+	{ "quantize", cmd_quantize_on_tier,
 	  "quantize a GGUF model as llama-quantize does, or to fit a device" },
 	{ "status", cmd_status,
 	  "device, memory, temperatures, CPU, GPU, power and fan at a glance" },

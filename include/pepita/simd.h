@@ -8,11 +8,13 @@
  * on the first call (or by pep_simd_init()), from the CPU and the
  * environment variable PEPITA_SIMD=scalar|sse4|avx2|avx512|neon, which forces
  * one tier for tests and benchmarks. A tier the CPU lacks is never run:
- * pep_simd_init() refuses it with -ENOTSUP and the reason; a kernel called
- * without a successful pep_simd_init() under such a PEPITA_SIMD prints the
- * reason on stderr and aborts (it cannot return an error, and quietly
- * running another tier would make a forced benchmark lie). After the choice
- * a call costs one atomic load and an indirect call: no locks.
+ * pep_simd_init() refuses it with -ENOTSUP and the reason. A kernel cannot
+ * return an error, so one called first under such a PEPITA_SIMD runs on
+ * the best tier instead and keeps the reason for pep_simd_refused(); a
+ * program that forces tiers (a benchmark, whose figures would otherwise
+ * carry the wrong tier's name) calls pep_simd_init() first and stops on
+ * its error. After the choice a call costs one atomic load and an
+ * indirect call: no locks.
  *
  * Numerics (tests/pepita/simd-*.c check each bound on every tier):
  * - add, sub, mul, scale, relu, max, argmax and the conversions are exact
@@ -89,6 +91,16 @@ PEP_API int pep_simd_init(struct pep_err *err);
 
 /* Use isa from now on (tests, benchmarks). -ENOTSUP as above. */
 PEP_API int pep_simd_force(enum pep_simd_isa isa, struct pep_err *err);
+
+/*
+ * Whether the tier was chosen by a kernel's first call with PEPITA_SIMD
+ * set aside: -EINVAL (no such tier) or -ENOTSUP (this CPU lacks it), the
+ * reason in err ("PEPITA_SIMD=avx512 refused: ..."), while the kernels
+ * run on pep_simd_best(). 0 when PEPITA_SIMD was honoured or unset, and
+ * again after a successful pep_simd_init() or pep_simd_force(). Any
+ * thread.
+ */
+PEP_API int pep_simd_refused(struct pep_err *err);
 
 /* The tier kernels run now (choosing it first if need be). */
 PEP_API enum pep_simd_isa pep_simd_active(void);

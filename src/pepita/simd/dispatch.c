@@ -3,13 +3,18 @@
  *
  * Tables are built lazily per tier (pthread_once each) and never change
  * afterwards. The active table is one atomic pointer: the hot path is an
- * acquire load (a plain load on x86-64), non-NULL after the first call. Forcing a tier stores a new
- * pointer; a kernel already running finishes on the table it loaded.
+ * acquire load (a plain load on x86-64), non-NULL after the first call.
+ * Forcing a tier stores a new pointer; a kernel already running finishes
+ * on the table it loaded.
+ *
+ * A kernel cannot return an error, and a library neither prints nor
+ * exits: when the first call finds PEPITA_SIMD naming a tier it cannot
+ * run, the kernels run on the best tier and the reason is kept for
+ * pep_simd_refused().
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -153,6 +158,22 @@ const struct pep__simd_table *pep__simd_table(enum pep_simd_isa isa)
 
 static _Atomic(const struct pep__simd_table *) active;
 
+/* Why the automatic choice set PEPITA_SIMD aside (code 0: it did not). */
+static struct pep_err refused;
+static pthread_mutex_t refused_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void set_active(const struct pep__simd_table *t,
+		       const struct pep_err *why)
+{
+	pthread_mutex_lock(&refused_lock);
+	if (why)
+		refused = *why;
+	else
+		pep_err_clear(&refused);
+	atomic_store_explicit(&active, t, memory_order_release);
+	pthread_mutex_unlock(&refused_lock);
+}
+
 static int choose(enum pep_simd_isa *out, struct pep_err *err)
 {
 	const char *env = getenv("PEPITA_SIMD");
@@ -181,7 +202,7 @@ int pep_simd_force(enum pep_simd_isa isa, struct pep_err *err)
 	if (rc != 0)
 		return rc;
 	t = pep__simd_table(isa);
-	atomic_store_explicit(&active, t, memory_order_release);
+	set_active(t, NULL);
 	return 0;
 }
 
@@ -195,14 +216,24 @@ int pep_simd_init(struct pep_err *err)
 
 static const struct pep__simd_table *first_use(void)
 {
-	struct pep_err err;
+	struct pep_err why;
 
-	pep_err_clear(&err);
-	if (pep_simd_init(&err) != 0) {
-		fprintf(stderr, "pepita: %s\n", err.msg);
-		abort();
-	}
+	pep_err_clear(&why);
+	if (pep_simd_init(&why) != 0)
+		set_active(pep__simd_table(pep_simd_best()), &why);
 	return atomic_load_explicit(&active, memory_order_acquire);
+}
+
+int pep_simd_refused(struct pep_err *err)
+{
+	int code;
+
+	pthread_mutex_lock(&refused_lock);
+	code = refused.code;
+	if (code && err)
+		*err = refused;
+	pthread_mutex_unlock(&refused_lock);
+	return code;
 }
 
 const struct pep__simd_table *pep__simd(void)

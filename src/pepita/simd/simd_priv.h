@@ -124,7 +124,8 @@ PEP__SIMD_TIER(neon)
 /* The table of a usable tier (built once), or NULL when it is not usable. */
 const struct pep__simd_table *pep__simd_table(enum pep_simd_isa isa);
 
-/* The active table: chosen on first use; aborts on a refused PEPITA_SIMD. */
+/* The active table: chosen on first use (the best tier when PEPITA_SIMD
+ * is refused; pep_simd_refused() says why). */
 const struct pep__simd_table *pep__simd(void);
 
 /*
