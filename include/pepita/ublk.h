@@ -7,8 +7,10 @@
  * descriptor array mmap'd, FETCH_REQ then COMMIT_AND_FETCH_REQ per tag,
  * a clean end when the device stops (-ENODEV).
  *
- * Threading: a control handle is one thread's. A device's queue threads
- * are its own; pep_ublk_dev_stop() may be called from any thread.
+ * Threading: a control handle's commands may come from any thread; they
+ * go out one at a time, and distinct handles (each device has its own)
+ * never wait for each other. A device's queue threads are its own;
+ * pep_ublk_dev_stop() may be called from any thread.
  */
 #ifndef PEPITA_UBLK_H
 #define PEPITA_UBLK_H

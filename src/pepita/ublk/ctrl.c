@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,17 @@
 
 #define CONTROL "/dev/ublk-control"
 
+/*
+ * lock: one command at a time on the ring, and legacy/encoded with it. A
+ * device's server stops it from any thread while its owner starts or
+ * deletes it; each device has its own handle, so devices never wait for
+ * each other (the driver serializes per device itself: ub->mutex).
+ */
 struct pep_ublk_ctrl {
 	int fd;
 	struct pep_uring *ring;
-	uint64_t features;
+	uint64_t features;	/* fixed at open */
+	pthread_mutex_t lock;
 	int legacy;		/* only legacy numbers work */
 	int encoded;		/* an encoded command has worked */
 };
@@ -86,7 +94,7 @@ static int submit_cmd(struct pep_ublk_ctrl *c, uint32_t op,
 	return ret;
 }
 
-static int run_cmd(struct pep_ublk_ctrl *c, const struct cmd_code *code,
+static int run_cmd_locked(struct pep_ublk_ctrl *c, const struct cmd_code *code,
 		   struct pep_ublksrv_ctrl_cmd *cmd, struct pep_err *err)
 {
 	int ret;
@@ -109,6 +117,17 @@ static int run_cmd(struct pep_ublk_ctrl *c, const struct cmd_code *code,
 	if (ret < 0)
 		return pep_err_set(err, ret, "ublk %s (device %d): %s", code->name,
 				   (int)cmd->dev_id, strerror(-ret));
+	return ret;
+}
+
+static int run_cmd(struct pep_ublk_ctrl *c, const struct cmd_code *code,
+		   struct pep_ublksrv_ctrl_cmd *cmd, struct pep_err *err)
+{
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = run_cmd_locked(c, code, cmd, err);
+	pthread_mutex_unlock(&c->lock);
 	return ret;
 }
 
@@ -139,9 +158,11 @@ int pep_ublk_ctrl_open(struct pep_ublk_ctrl **out, struct pep_err *err)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return pep_err_set(err, -ENOMEM, "ublk: out of memory");
+	pthread_mutex_init(&c->lock, NULL);
 	c->fd = open(CONTROL, O_RDWR | O_CLOEXEC);
 	if (c->fd < 0) {
 		ret = -errno;
+		pthread_mutex_destroy(&c->lock);
 		free(c);
 		if (ret == -ENOENT)
 			return pep_err_set(err, -ENODEV, "no ublk driver: " CONTROL
@@ -153,6 +174,7 @@ int pep_ublk_ctrl_open(struct pep_ublk_ctrl **out, struct pep_err *err)
 	ret = pep_uring_create(&c->ring, &ro, err);
 	if (ret < 0) {
 		close(c->fd);
+		pthread_mutex_destroy(&c->lock);
 		free(c);
 		return ret;
 	}
@@ -167,6 +189,7 @@ void pep_ublk_ctrl_close(struct pep_ublk_ctrl *c)
 		return;
 	pep_uring_destroy(c->ring);
 	close(c->fd);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -177,7 +200,13 @@ uint64_t pep_ublk_ctrl_features(const struct pep_ublk_ctrl *c)
 
 int pep_ublk_ctrl_legacy(const struct pep_ublk_ctrl *c)
 {
-	return c->legacy;
+	struct pep_ublk_ctrl *m = (struct pep_ublk_ctrl *)c;	/* the lock only */
+	int legacy;
+
+	pthread_mutex_lock(&m->lock);
+	legacy = m->legacy;
+	pthread_mutex_unlock(&m->lock);
+	return legacy;
 }
 
 static void info_from_abi(const struct pep_ublksrv_ctrl_dev_info *d,

@@ -19,8 +19,6 @@
 #define DEFAULT_MAX_IO (512u * 1024)
 #define MAX_IO_LIMIT (32u << 20)	/* 25 bits of buffer offset */
 
-static pthread_mutex_t ctrl_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static int check_opts(const struct pep_ublk_dev_opts *o, struct pep_err *err)
 {
 	const struct pep_blk_target *t = o->target;
@@ -266,26 +264,22 @@ static void join_queues(struct pep_ublk_dev *dev)
 		}
 }
 
+/*
+ * Any thread: the device's control handle takes one command at a time,
+ * so a STOP_DEV from another thread waits for a START_DEV under way.
+ */
 static int ctrl_stop(struct pep_ublk_dev *dev, struct pep_err *err)
 {
-	int ret;
-
-	pthread_mutex_lock(&ctrl_lock);
 	dev->stopping = 1;
-	ret = pep_ublk_stop(dev->ctrl, dev->id, err);
-	pthread_mutex_unlock(&ctrl_lock);
-	return ret;
+	return pep_ublk_stop(dev->ctrl, dev->id, err);
 }
 
 int pep_ublk_dev_start(struct pep_ublk_dev *dev, struct pep_err *err)
 {
 	int ret = start_queues(dev, err);
 
-	if (ret >= 0) {
-		pthread_mutex_lock(&ctrl_lock);
+	if (ret >= 0)
 		ret = pep_ublk_start(dev->ctrl, dev->id, getpid(), err);
-		pthread_mutex_unlock(&ctrl_lock);
-	}
 	if (ret < 0) {
 		ctrl_stop(dev, NULL);	/* aborts the FETCHes of ready queues */
 		abort_queues(dev);

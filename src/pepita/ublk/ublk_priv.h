@@ -51,8 +51,8 @@ struct pep_ublk_dev {
 	int wake_fd;				/* eventfd: written to end the queue
 						   threads when the driver cannot
 						   (a start that failed half-way) */
-	int started;
-	int stopping;
+	atomic_int started;			/* read by pep_ublk_dev_stop() */
+	atomic_int stopping;			/* from any thread */
 	atomic_uint queues_done;
 	struct ublk_queue *queues;
 	_Atomic uint64_t requests, errors, collisions, bad_descs;
