@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include <pepita/core.h>
-#include <pepita/exec.h>
+#include <pepita/proc.h>
 
 #include <cohete/thermal.h>
 

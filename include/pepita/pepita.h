@@ -3,6 +3,7 @@
 #define PEPITA_PEPITA_H
 
 #include <pepita/core.h>
+#include <pepita/proc.h>
 #include <pepita/exec.h>
 #include <pepita/mem.h>
 #include <pepita/uring.h>

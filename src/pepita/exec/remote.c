@@ -17,13 +17,13 @@
 #include <string.h>
 
 #include <pepita/exec.h>
+#include <pepita/proc.h>
 #include <pepita/task.h>
 #include <pepita/transport.h>
 
 #define MAX_IDLE	64
 #define HANDSHAKE_MS	30000
 #define POLL_MS		200
-#define DEFAULT_MAX_OUTPUT (1u << 20)	/* pep_proc_opts: 0 = 1 MiB */
 
 struct remote {
 	char *host;			/* NULL: run command here (tests) */
@@ -216,7 +216,7 @@ static int remote_run(struct pep_executor *ex, const struct pep_task *t,
 	free(buf);
 	if (!ret)
 		ret = await_result(c, cancel_fd, t->proc.max_output ?
-				   t->proc.max_output : DEFAULT_MAX_OUTPUT,
+				   t->proc.max_output : PEP_PROC_MAX_OUTPUT_DEFAULT,
 				   res, &err);
 	res->backend = backend;
 	res->attempts = 1;

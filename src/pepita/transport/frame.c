@@ -18,16 +18,13 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +33,7 @@
 #define HAVE_VSOCK 1
 #endif
 
+#include <pepita/proc.h>
 #include <pepita/transport.h>
 
 #include "core/core_priv.h"
@@ -45,7 +43,6 @@
 #define RBUF_MIN (64u * 1024)
 #define RBUF_SHRINK (1u << 20)		/* give back buffers above this */
 #define DEFAULT_GRACE_MS 2000
-#define KILL_GRACE_MS 200
 #define MAX_PIECES 8			/* pep_conn_sendv() */
 
 /* --- codec ------------------------------------------------------------- */
@@ -214,7 +211,7 @@ truncated:
 struct pep_conn {
 	int rfd, wfd;
 	int wsock;			/* wfd is a socket: sendmsg(MSG_NOSIGNAL) */
-	pid_t pid;			/* spawned child, or 0 */
+	struct pep_proc *proc;		/* spawned child, or NULL */
 	int grace_ms;
 	int send_timeout_ms;
 	int version;			/* negotiated, 0 before */
@@ -452,104 +449,38 @@ PEP_API int pep_conn_vsock(struct pep_conn **out, uint32_t cid, uint32_t port,
 
 /* --- connections: child processes ------------------------------------- */
 
-static void child_exec(const char *const *argv, int in_fd, int out_fd,
-		       int err_fd, int status_fd, pid_t parent)
-{
-	sigset_t none;
-	int e;
-
-	/* die with the thread that spawned us; it may be gone already */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-		_exit(127);
-	/* a send in another thread may have had SIGPIPE blocked at fork */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0)
-		goto fail;
-	if (err_fd >= 0 && err_fd != 2 && dup2(err_fd, 2) < 0)
-		goto fail;
-	execvp(argv[0], (char *const *)argv);
-fail:
-	e = errno;
-	if (write(status_fd, &e, sizeof(e)) < 0)
-		_exit(127);
-	_exit(127);
-}
-
-/* The child's exec errno from the status pipe; 0 when exec succeeded. */
-static int exec_errno(int fd)
-{
-	int e = 0;
-	ssize_t n;
-
-	do
-		n = read(fd, &e, sizeof(e));
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	return n == sizeof(e) ? e : 0;
-}
-
-static void close_pair(int p[2])
-{
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
-}
-
+/*
+ * The child stays in our process group (ssh may have to ask on the
+ * terminal, and a Ctrl-C reaches it with us) and dies with this thread.
+ */
 PEP_API int pep_conn_spawn(struct pep_conn **out, const char *const *argv,
 			   int stderr_fd, const struct pep_conn_opts *opts,
 			   struct pep_err *err)
 {
-	int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, st[2] = { -1, -1 };
-	pid_t parent = getpid(), pid;
-	int ret, e;
+	struct pep_proc_opts po = { .flags = PEP_PROC_STDIN_PIPE |
+					     PEP_PROC_SAME_PGROUP,
+				    .stderr_fd = stderr_fd > 0 ? stderr_fd : 2 };
+	struct pep_proc *p;
+	int ret, in, rd;
 
 	*out = NULL;
-	if (!argv || !argv[0])
-		return pep_err_set(err, -EINVAL, "spawn: empty argv");
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
-	    pipe2(st, O_CLOEXEC) < 0) {
-		ret = pep_err_errno(err, "spawn %s: pipe", argv[0]);
-		goto err_close;
-	}
-	pid = fork();
-	if (pid < 0) {
-		ret = pep_err_errno(err, "spawn %s: fork", argv[0]);
-		goto err_close;
-	}
-	if (pid == 0)
-		child_exec(argv, in[0], outp[1], stderr_fd, st[1], parent);
-	close(in[0]);
-	close(outp[1]);
-	close(st[1]);
-	e = exec_errno(st[0]);
-	if (e) {
-		close(in[1]);
-		close(outp[0]);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		return pep_err_set(err, -e, "spawn %s: %s", argv[0], strerror(e));
-	}
+	ret = pep_proc_spawn(argv, &po, &p, err);
+	if (ret < 0)
+		return ret;
+	in = pep_proc_take_stdin(p);
+	rd = pep_proc_take_stdout(p);
 	/* our ends are file descriptions of their own: the child's stay blocking */
-	fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
-	fcntl(outp[0], F_SETFL, fcntl(outp[0], F_GETFL) | O_NONBLOCK);
-	ret = conn_new(out, outp[0], in[1], opts, err);
+	fcntl(in, F_SETFL, fcntl(in, F_GETFL) | O_NONBLOCK);
+	fcntl(rd, F_SETFL, fcntl(rd, F_GETFL) | O_NONBLOCK);
+	ret = conn_new(out, rd, in, opts, err);
 	if (ret < 0) {
-		close(in[1]);
-		close(outp[0]);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		close(in);
+		close(rd);
+		pep_proc_wait(p, 0, NULL, NULL);
 		return ret;
 	}
-	(*out)->pid = pid;
+	(*out)->proc = p;
 	return 0;
-err_close:
-	close_pair(in);
-	close_pair(outp);
-	close_pair(st);
-	return ret;
 }
 
 PEP_API int pep_conn_ssh(struct pep_conn **out, const char *host,
@@ -586,48 +517,12 @@ PEP_API int pep_conn_ssh(struct pep_conn **out, const char *host,
 
 PEP_API pid_t pep_conn_pid(const struct pep_conn *c)
 {
-	return c->pid;
+	return c->proc ? pep_proc_pid(c->proc) : 0;
 }
 
 PEP_API int pep_conn_version(const struct pep_conn *c)
 {
 	return c->version;
-}
-
-/* Wait up to ms for pid; 1 when reaped, 0 still running, -errno. */
-static int wait_child(pid_t pid, int ms, int *status)
-{
-	uint64_t deadline = pep_time_ns() + (uint64_t)ms * 1000000;
-	const struct timespec tick = { .tv_nsec = 5 * 1000000 };
-	pid_t r;
-
-	for (;;) {
-		r = waitpid(pid, status, WNOHANG);
-		if (r == pid)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (pep_time_ns() >= deadline)
-			return 0;
-		nanosleep(&tick, NULL);
-	}
-}
-
-static int reap(pid_t pid, int grace_ms, int *status)
-{
-	int r = wait_child(pid, grace_ms, status);
-
-	if (r != 0)
-		return r < 0 ? r : 0;
-	kill(pid, SIGTERM);
-	r = wait_child(pid, KILL_GRACE_MS, status);
-	if (r != 0)
-		return r < 0 ? r : 0;
-	kill(pid, SIGKILL);
-	while (waitpid(pid, status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
 }
 
 PEP_API int pep_conn_close(struct pep_conn *c, int *wait_status)
@@ -640,8 +535,13 @@ PEP_API int pep_conn_close(struct pep_conn *c, int *wait_status)
 	if (c->wfd != c->rfd)
 		close(c->wfd);
 	close(c->rfd);
-	if (c->pid)
-		ret = reap(c->pid, c->grace_ms, &status);
+	if (c->proc) {
+		struct pep_proc_result r;
+
+		ret = pep_proc_wait(c->proc, c->grace_ms, &r, NULL);
+		status = r.wait_status;
+		pep_proc_result_free(&r);
+	}
 	if (wait_status)
 		*wait_status = status;
 	free(c->rbuf);
