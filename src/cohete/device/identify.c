@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include <cohete/device.h>
-#include <cohete/memory.h>
 
 #include "internal.h"
+#include "device/meminfo.h"
 
 #define DT "/proc/device-tree"
 
@@ -238,18 +238,27 @@ static void identify_other(const struct coh_sysroot *sr,
 			      "no DMI product name and no device-tree model");
 }
 
+/* MemTotal, which splits the P-number NVIDIA reused; 0 when unknown. */
+static uint64_t read_mem_total_kb(const struct coh_sysroot *sr)
+{
+	int64_t total_kb;
+	const struct coh__meminfo_field field = { "MemTotal", &total_kb };
+	char text[4096];
+
+	if (coh_sysroot_read(sr, "/proc/meminfo", text, sizeof(text), NULL) < 0 ||
+	    coh__meminfo_parse(text, &field, 1, NULL) < 0 || total_kb == COH_NA)
+		return 0;
+	return (uint64_t)total_kb;
+}
+
 int coh_device_identify(const struct coh_sysroot *sr, struct coh_device *dev,
 			struct coh_notes *notes)
 {
 	char compat_raw[512];
-	struct coh_meminfo mi;
-	char text[4096];
 	int compat_len;
 
 	memset(dev, 0, sizeof(*dev));
-	if (coh_sysroot_read(sr, "/proc/meminfo", text, sizeof(text), NULL) >= 0 &&
-	    coh_meminfo_parse(text, &mi, NULL) >= 0 && mi.total_kb != COH_NA)
-		dev->mem_total_kb = (uint64_t)mi.total_kb;
+	dev->mem_total_kb = read_mem_total_kb(sr);
 	coh_sysroot_read_str(sr, "/proc/sys/kernel/osrelease", dev->kernel,
 			     sizeof(dev->kernel), NULL);
 	coh_sysroot_read_str(sr, "/proc/sys/kernel/hostname", dev->hostname,

@@ -1,5 +1,6 @@
 /*
- * Live memory: /proc/meminfo, /proc/swaps and /sys/block/zram*.
+ * Live memory: /proc/meminfo (its lines parsed by device/meminfo.c, which
+ * identifying a machine needs too), /proc/swaps and /sys/block/zram*.
  *
  * MemAvailable is the kernel's own estimate of what can be allocated
  * without swapping; it is reported as is, never recomputed. Jetson kernels
@@ -13,93 +14,23 @@
 #include <cohete/memory.h>
 
 #include "internal.h"
-
-struct meminfo_key {
-	const char *name;
-	size_t offset;
-};
-
-static const struct meminfo_key meminfo_keys[] = {
-	{ "MemTotal", offsetof(struct coh_meminfo, total_kb) },
-	{ "MemFree", offsetof(struct coh_meminfo, free_kb) },
-	{ "MemAvailable", offsetof(struct coh_meminfo, available_kb) },
-	{ "Buffers", offsetof(struct coh_meminfo, buffers_kb) },
-	{ "Cached", offsetof(struct coh_meminfo, cached_kb) },
-	{ "SwapTotal", offsetof(struct coh_meminfo, swap_total_kb) },
-	{ "SwapFree", offsetof(struct coh_meminfo, swap_free_kb) },
-	{ "NvMapMemUsed", offsetof(struct coh_meminfo, nvmap_used_kb) },
-};
-
-static int64_t *meminfo_field(struct coh_meminfo *mi, const char *name,
-			      size_t len)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(meminfo_keys); i++)
-		if (strlen(meminfo_keys[i].name) == len &&
-		    !strncmp(meminfo_keys[i].name, name, len))
-			return (int64_t *)((char *)mi + meminfo_keys[i].offset);
-	return NULL;
-}
-
-/* One "Key:    1234 kB" line; a key we use with a bad value is an error. */
-static int parse_meminfo_line(const char *line, size_t len, unsigned int lineno,
-			      struct coh_meminfo *mi, struct pep_err *err)
-{
-	const char *colon = memchr(line, ':', len);
-	char value[32], *end;
-	int64_t *field;
-	size_t vlen;
-	long long v;
-
-	if (!colon)
-		return 0;
-	field = meminfo_field(mi, line, (size_t)(colon - line));
-	if (!field)
-		return 0;
-	vlen = len - (size_t)(colon + 1 - line);
-	if (vlen >= sizeof(value))
-		vlen = sizeof(value) - 1;
-	memcpy(value, colon + 1, vlen);
-	value[vlen] = '\0';
-	errno = 0;
-	v = strtoll(value, &end, 10);
-	while (*end == ' ')
-		end++;
-	if (errno || end == value || v < 0 || (*end && strcmp(end, "kB")))
-		return pep_err_set(err, -EINVAL,
-				   "/proc/meminfo:%u: %.*s: bad value '%s'",
-				   lineno, (int)(colon - line), line, value);
-	*field = v;
-	return 0;
-}
+#include "device/meminfo.h"
 
 int coh_meminfo_parse(const char *text, struct coh_meminfo *mi,
 		      struct pep_err *err)
 {
-	unsigned int lineno = 0;
-	int ret = 0;
+	const struct coh__meminfo_field fields[] = {
+		{ "MemTotal", &mi->total_kb },
+		{ "MemFree", &mi->free_kb },
+		{ "MemAvailable", &mi->available_kb },
+		{ "Buffers", &mi->buffers_kb },
+		{ "Cached", &mi->cached_kb },
+		{ "SwapTotal", &mi->swap_total_kb },
+		{ "SwapFree", &mi->swap_free_kb },
+		{ "NvMapMemUsed", &mi->nvmap_used_kb },
+	};
 
-	for (size_t i = 0; i < ARRAY_SIZE(meminfo_keys); i++)
-		*(int64_t *)((char *)mi + meminfo_keys[i].offset) = COH_NA;
-	while (*text) {
-		const char *nl = strchr(text, '\n');
-		size_t len = nl ? (size_t)(nl - text) : strlen(text);
-
-		lineno++;
-		/*
-		 * A last line without its newline was cut short (a truncated
-		 * capture): its number may be partial, so it is not used.
-		 * Bad lines do not stop the others; the first one is reported.
-		 */
-		if (nl) {
-			int r = parse_meminfo_line(text, len, lineno, mi,
-						   ret ? NULL : err);
-
-			if (r < 0 && !ret)
-				ret = r;
-		}
-		text += len + (nl ? 1 : 0);
-	}
-	return ret;
+	return coh__meminfo_parse(text, fields, ARRAY_SIZE(fields), err);
 }
 
 static void note_missing(struct coh_notes *notes, const struct coh_meminfo *mi)
