@@ -12,12 +12,14 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <pepita/proc.h>
 #include <cohete/power.h>
 #include <cohete/status.h>
 
@@ -55,25 +57,6 @@ static int needs_root(const struct monitor *m)
 
 /* ---- power mode ---- */
 
-/* Whether name (a path, or a program looked up in PATH) can be run. */
-static int find_program(const char *name)
-{
-	const char *path = getenv("PATH");
-	char file[4096];
-
-	if (strchr(name, '/'))
-		return access(name, X_OK) == 0;
-	while (path && *path) {
-		size_t n = strcspn(path, ":");
-
-		snprintf(file, sizeof(file), "%.*s/%s", (int)n, n ? path : ".", name);
-		if (access(file, X_OK) == 0)
-			return 1;
-		path += n + (path[n] == ':');
-	}
-	return 0;
-}
-
 static int load_conf(const struct monitor *m, struct coh_nvpmodel_conf **conf,
 		     char *why, size_t size)
 {
@@ -92,7 +75,7 @@ void mon_open_power_menu(struct monitor *m)
 {
 	const char *program = m->nvpmodel ? m->nvpmodel : "nvpmodel";
 	struct coh_nvpmodel_conf *conf;
-	char why[320];
+	char why[320], path[PATH_MAX];
 
 	if (needs_root(m)) {
 		mon_say(m, 1, "power mode not permitted: needs root "
@@ -103,7 +86,7 @@ void mon_open_power_menu(struct monitor *m)
 		mon_say(m, 1, "power mode not permitted: %s", why);
 		return;
 	}
-	if (!find_program(program)) {
+	if (pep_proc_find(program, path, sizeof(path)) < 0) {
 		coh_nvpmodel_conf_free(conf);
 		mon_say(m, 1, "power mode not permitted: %s%s", program,
 			m->nvpmodel ? " is not an executable file" : " not found in PATH");

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <pepita/exec.h>
+#include <pepita/proc.h>
 #include <cohete/power.h>
 #include <cohete/thermal.h>
 

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include <pepita/exec.h>
+#include <pepita/proc.h>
 #include <cohete/power.h>
 
 /* out with every reading unknown (COH_NA) and nothing present. */

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <pepita/exec.h>
+#include <pepita/proc.h>
 #include <cohete/power.h>
 
 #include "internal.h"

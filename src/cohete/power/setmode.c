@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <pepita/exec.h>
+#include <pepita/proc.h>
 #include <cohete/power.h>
 
 #include "internal.h"
