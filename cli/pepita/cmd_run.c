@@ -7,13 +7,12 @@
  *   pepita run [options] < commands                           each a command
  *   pepita run --pipe [options] COMMAND < data                blocks to stdin
  *
- * The options are parsed in run_opts.c; templates are compiled in
- * run_template.c and expanded, quoted, in run_expand.c; the inputs are
- * run_input.c's, the output run_output.c's, the --host lanes
- * run_hosts.c's. Jobs run on a pepita pool (a
- * local lane with -j slots, and one lane per --host), one job per slot at
- * a time so that {%} names a slot, with --retries and --timeout. Each
- * job's output is printed whole when it ends (in input order with -k).
+ * The options are parsed in run_opts.c; templates, input sources and
+ * --pipe blocks are the library's (<pepita/template.h>); the output is
+ * run_output.c's, the --host lanes run_hosts.c's. Jobs run on a pepita
+ * pool (a local lane with -j slots, and one lane per --host), one job per
+ * slot at a time so that {%} names a slot, with --retries and --timeout.
+ * Each job's output is printed whole when it ends (in input order with -k).
  *
  * Exit status, as GNU parallel: the number of failed jobs (101: more than
  * 100), or what --halt says; 2 for a usage error; 255 for any other error.
@@ -30,6 +29,7 @@
 #include <unistd.h>
 
 #include <pepita/pool.h>
+#include <pepita/template.h>
 
 #include "cmd.h"
 #include "run.h"
@@ -41,7 +41,7 @@ struct job {
 	unsigned int slot;
 	char **argv;
 	char *cmdline;			/* for the log, --dry-run, --json */
-	struct run_args args;
+	struct pep_tpl_args args;
 	char *block;			/* --pipe: its stdin */
 	size_t block_len;
 	double start;			/* epoch seconds */
@@ -55,8 +55,8 @@ struct job {
  * lock guards done, ready, input_end, stop_reading and stopped. */
 struct runner {
 	struct run_opts *o;
-	struct run_tpl *tpl;
-	struct run_tpl *results_tpl;	/* --results NAME with {...} */
+	struct pep_tpl *tpl;
+	struct pep_tpl *results_tpl;	/* --results NAME with {...} */
 	struct run_out out;
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
@@ -94,9 +94,9 @@ static void job_free(struct job *j)
 {
 	if (!j)
 		return;
-	run_argv_free(j->argv);
+	pep_tpl_argv_free(j->argv);
 	free(j->cmdline);
-	run_args_free(&j->args);
+	pep_tpl_args_free(&j->args);
 	free(j->block);
 	pep_future_release(j->f);
 	free(j);
@@ -269,15 +269,16 @@ static unsigned int free_slot(const struct runner *rn)
 /* Build job j's command; fills argv and cmdline. */
 static int build_job(struct runner *rn, struct job *j)
 {
-	struct run_job_in in = {
+	struct pep_tpl_job in = {
 		.args = &j->args, .seq = j->seq, .slot = j->slot,
-		.multi = rn->o->multi == 'm' ? RUN_MULTI_JOIN :
-			 rn->o->multi || rn->o->has_max_args ? RUN_MULTI_CONTEXT :
-			 RUN_MULTI_JOIN,
+		.multi = rn->o->multi == 'm' ? PEP_TPL_JOIN :
+			 rn->o->multi || rn->o->has_max_args ? PEP_TPL_CONTEXT :
+			 PEP_TPL_JOIN,
 	};
+	struct pep_err err;
 
-	if (run_tpl_expand(rn->tpl, &in, &j->argv, &j->cmdline) < 0) {
-		run_out_msg(&rn->out, "out of memory");
+	if (pep_tpl_expand(rn->tpl, &in, &j->argv, &j->cmdline, &err) < 0) {
+		run_out_msg(&rn->out, "%s", err.msg);
 		return -1;
 	}
 	return 0;
@@ -312,24 +313,25 @@ static int submit_job(struct runner *rn, struct pep_pool *pool, struct job *j)
 
 /* The source of jobs: input records, or --pipe blocks. */
 struct feed {
-	struct run_inputs *in;
-	struct run_pipe pipe;
+	struct pep_inputs *in;
+	FILE *pipe_f;			/* --pipe: stdin or -a FILE */
+	struct pep_blocks *blocks;	/* --pipe: pipe_f cut */
 	size_t per_job;			/* -X/-m/-N: records per job */
 	size_t max_bytes;
-	char msg[256];			/* why reading failed */
+	struct pep_err err;		/* why reading failed */
 };
 
-/* The next job's input into j: 1, 0 at the end, -errno (fd->msg says why). */
+/* The next job's input into j: 1, 0 at the end, -errno (fd->err says why). */
 static int next_input(struct feed *fd, int pipe, struct job *j)
 {
 	int ret;
 
 	if (!pipe)
-		return run_inputs_next(fd->in, fd->per_job, fd->max_bytes, &j->args,
-				       fd->msg, sizeof(fd->msg));
-	ret = run_pipe_next(&fd->pipe, &j->block, &j->block_len);
+		return pep_inputs_next(fd->in, fd->per_job, fd->max_bytes, &j->args,
+				       &fd->err);
+	ret = pep_blocks_next(fd->blocks, &j->block, &j->block_len, NULL);
 	if (ret < 0)
-		snprintf(fd->msg, sizeof(fd->msg), "reading stdin: %s", strerror(-ret));
+		pep_err_set(&fd->err, ret, "reading stdin: %s", strerror(-ret));
 	return ret;
 }
 
@@ -344,7 +346,7 @@ static int fill_job(struct runner *rn, struct feed *fd, struct job *j)
 			j->seq = ++rn->seq;
 			return 1;
 		}
-		run_args_free(&j->args);
+		pep_tpl_args_free(&j->args);
 	}
 	return ret;
 }
@@ -447,7 +449,7 @@ static int run_all(struct runner *rn, struct pep_pool *pool)
 		}
 	}
 	if (rn->input_end < -1)
-		run_out_msg(&rn->out, "%s", rn->feed->msg);
+		run_out_msg(&rn->out, "%s", rn->feed->err.msg);
 	return rn->input_end < -1 || rn->error ? -1 : 0;
 }
 
@@ -492,7 +494,7 @@ static int dry_run(struct runner *rn, struct feed *fd)
 	}
 	if (ret < 0)
 		fprintf(stderr, "pepita: run: %s\n", ret == -ENOMEM ? "out of memory" :
-			fd->msg);
+			fd->err.msg);
 	return ret < 0 || !j ? -1 : 0;
 }
 
@@ -598,44 +600,56 @@ static void plan_jobs(struct runner *rn, struct feed *fd, long long records)
 				 (long long)fd->per_job;
 }
 
+/* --pipe: stdin (or -a FILE) cut into blocks, or -N records each. */
+static int open_pipe(const struct run_opts *o, struct feed *fd)
+{
+	size_t block = o->block_bytes ? o->block_bytes : 1 << 20;
+	struct pep_err err;
+
+	fd->pipe_f = o->nfiles ? fopen(o->files[0], "r") : stdin;
+	if (!fd->pipe_f) {
+		fprintf(stderr, "pepita: run: %s: %s\n", o->files[0],
+			strerror(errno));
+		return RUN_EXIT_OTHER;
+	}
+	if (pep_blocks_open(&fd->blocks, fd->pipe_f, block,
+			    o->has_max_args ? o->max_args : 0, &err) < 0) {
+		fprintf(stderr, "pepita: run: %s\n", err.msg);
+		return RUN_EXIT_OTHER;
+	}
+	return 0;
+}
+
 static int open_feed(struct runner *rn, struct feed *fd)
 {
 	const struct run_opts *o = rn->o;
-	struct run_input_opts io = {
-		.colsep = o->colsep, .max_args = o->max_args,
-		.has_max_args = o->has_max_args, .link = o->link,
+	struct pep_inputs_opts io = {
+		.files = o->files, .nfiles = o->nfiles, .colsep = o->colsep,
+		.no_args = o->has_max_args && !o->max_args, .link = o->link,
 		.read_all = o->multi || o->halt.pct > 0,
 	};
-	char msg[256];
+	struct pep_err err;
 	int ret;
 
-	if (o->pipe) {
-		fd->pipe.f = o->nfiles ? fopen(o->files[0], "r") : stdin;
-		fd->pipe.block = o->block_bytes ? o->block_bytes : 1 << 20;
-		fd->pipe.lines = o->has_max_args ? o->max_args : 0;
-		if (!fd->pipe.f)
-			fprintf(stderr, "pepita: run: %s: %s\n", o->files[0],
-				strerror(errno));
-		return fd->pipe.f ? 0 : RUN_EXIT_OTHER;
-	}
-	ret = run_inputs_open(&fd->in, o->src_words, o->nsrc_words, o->files,
-			      o->nfiles, &io, msg, sizeof(msg));
+	if (o->pipe)
+		return open_pipe(o, fd);
+	ret = pep_inputs_open(&fd->in, o->src_words, o->nsrc_words, &io, &err);
 	if (ret < 0)
-		fprintf(stderr, "pepita: run: %s\n", msg);
+		fprintf(stderr, "pepita: run: %s\n", err.msg);
 	return ret == -EINVAL ? CMD_EXIT_USAGE : ret < 0 ? RUN_EXIT_OTHER : 0;
 }
 
 static void close_feed(struct feed *fd)
 {
-	run_inputs_close(fd->in);
-	if (fd->pipe.f && fd->pipe.f != stdin)
-		fclose(fd->pipe.f);
-	free(fd->pipe.buf);
+	pep_inputs_close(fd->in);
+	pep_blocks_close(fd->blocks);
+	if (fd->pipe_f && fd->pipe_f != stdin)
+		fclose(fd->pipe_f);
 }
 
 static int feed_uses_stdin(const struct runner *rn, const struct feed *fd)
 {
-	return rn->o->pipe ? fd->pipe.f == stdin : run_inputs_use_stdin(fd->in);
+	return rn->o->pipe ? fd->pipe_f == stdin : pep_inputs_use_stdin(fd->in);
 }
 
 /* The exit status, as GNU parallel's. */
@@ -705,18 +719,17 @@ out:
 /* Everything after the options: template, inputs, slots, output. */
 static int set_up(struct runner *rn, struct run_opts *o, struct feed *fd)
 {
-	char msg[512];
+	struct pep_err err;
 	long long records;
 	int ret;
 
-	if (run_tpl_compile(o->cmd, o->ncmd, &rn->tpl, msg, sizeof(msg)) < 0) {
-		fprintf(stderr, "pepita: run: %s\n", msg);
+	if (pep_tpl_compile(&rn->tpl, o->cmd, o->ncmd, &err) < 0) {
+		fprintf(stderr, "pepita: run: %s\n", err.msg);
 		return CMD_EXIT_USAGE;
 	}
 	if (o->results && strchr(o->results, '{')) {
-		if (run_tpl_compile_plain(o->results, &rn->results_tpl, msg,
-					  sizeof(msg)) < 0) {
-			fprintf(stderr, "pepita: run: --results: %s\n", msg);
+		if (pep_tpl_compile_plain(&rn->results_tpl, o->results, &err) < 0) {
+			fprintf(stderr, "pepita: run: --results: %s\n", err.msg);
 			return CMD_EXIT_USAGE;
 		}
 		rn->out.results_tpl = rn->results_tpl;
@@ -726,7 +739,7 @@ static int set_up(struct runner *rn, struct run_opts *o, struct feed *fd)
 	ret = open_feed(rn, fd);
 	if (ret)
 		return ret;
-	records = o->pipe ? -1 : run_inputs_total(fd->in);
+	records = o->pipe ? -1 : pep_inputs_total(fd->in);
 	if (!o->jobs) {		/* -j 0 */
 		o->jobs = max_jobs(records);
 		run_hosts_check(o, &rn->slots);
@@ -770,8 +783,8 @@ int cmd_run(int argc, char **argv)
 		ret = RUN_EXIT_OTHER;
 	}
 	close_feed(&fd);
-	run_tpl_free(rn.tpl);
-	run_tpl_free(rn.results_tpl);
+	pep_tpl_free(rn.tpl);
+	pep_tpl_free(rn.results_tpl);
 	free(rn.running);
 	free(rn.pending);
 	return ret;

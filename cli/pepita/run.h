@@ -1,7 +1,8 @@
 /*
- * cli/pepita/run.h - the parts of `pepita run`: command templates and
- * shell quoting (run_template.c), input sources (run_input.c), job output
- * (run_output.c); cmd_run.c parses the options and runs the jobs.
+ * cli/pepita/run.h - the parts of `pepita run`: its options (run_opts.c),
+ * the --host lanes (run_hosts.c) and job output (run_output.c); cmd_run.c
+ * runs the jobs. Templates, input sources and quoting are the library's
+ * (<pepita/template.h>).
  */
 #ifndef CLI_PEPITA_RUN_H
 #define CLI_PEPITA_RUN_H
@@ -9,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include <pepita/template.h>
 
 #define RUN_EXIT_OTHER	255		/* an error that is no job's */
 
@@ -79,148 +82,13 @@ int run_hosts_add(const struct run_opts *o, struct pep_pool *pool,
 		  struct run_remotes *rm);
 void run_hosts_free(struct run_remotes *rm);
 
-/* A growing NUL-terminated string; all-zero is empty. */
-struct run_buf {
-	char *s;
-	size_t len, cap;
-};
-
-int run_buf_add(struct run_buf *b, const char *s, size_t n);
-int run_buf_str(struct run_buf *b, const char *s);
-
-/*
- * s quoted for a POSIX shell exactly as GNU parallel quotes it: as it is
- * when every byte is one of -_.+/ or alphanumeric, '' when empty, else in
- * single quotes with each ' written '"'"'.
- */
-int run_quote(struct run_buf *b, const char *s, size_t n);
-
-/* The arguments of one job (owned by the job). */
-struct run_args {
-	char **v;
-	unsigned int *label;		/* --results: input source or column, from 1 */
-	size_t n;
-};
-
-void run_args_free(struct run_args *a);
-
-/* How a replacement string takes a job of several arguments. */
-enum run_multi {
-	RUN_MULTI_JOIN,			/* {} is all of them, space-separated (-m) */
-	RUN_MULTI_CONTEXT,		/* the word around {} repeats (-X, -N) */
-};
-
-struct run_tpl;
-
-/*
- * Compile COMMAND (its words; nwords 0: each input is a command line).
- * A single word with spaces or shell syntax is a shell command run by
- * /bin/sh -c, as is any word of several that holds a replacement string
- * among shell syntax (sh -c 'echo {}'): replacement strings in them are
- * quoted for where they land (outside quotes, in "...", in '...'). A
- * replacement string where quoting cannot be sure (in `...`, ${...},
- * after $'...' or in a here-document) is refused: -EINVAL, msg says why.
- */
-int run_tpl_compile(char *const *words, int nwords, struct run_tpl **out,
-		    char *msg, size_t msglen);
-/* One word, never shell code (--results NAME). */
-int run_tpl_compile_plain(const char *word, struct run_tpl **out, char *msg,
-			  size_t msglen);
-void run_tpl_free(struct run_tpl *t);
-
-/* The template has a replacement string (else arguments are appended). */
-int run_tpl_uses_args(const struct run_tpl *t);
-/* It has {%}, the job slot. */
-int run_tpl_uses_slot(const struct run_tpl *t);
-/* It is run by a shell (a one-word command, or input lines). */
-int run_tpl_is_shell(const struct run_tpl *t);
-
-struct run_job_in {
-	const struct run_args *args;
-	uint64_t seq;			/* {#} */
-	unsigned int slot;		/* {%} */
-	enum run_multi multi;
-};
-
-/*
- * The argv of one job (NULL-terminated, each string malloc'd) and the
- * command as a shell would read it (for --dry-run, the job log, --json).
- * 0 or -ENOMEM.
- */
-int run_tpl_expand(const struct run_tpl *t, const struct run_job_in *in,
-		   char ***argv, char **display);
-
-/* The template's words with replacement strings replaced, unquoted
- * (--results NAME); NULL when out of memory. */
-char *run_tpl_raw(const struct run_tpl *t, const struct run_job_in *in);
-
-void run_argv_free(char **argv);
-
-/* Input sources: ::: lists, :::: files, -a files, stdin. */
-struct run_inputs;
-
-struct run_input_opts {
-	const char *colsep;		/* --colsep (a regular expression) */
-	unsigned int max_args;		/* -N: arguments per job; 0 with has_max_args: none */
-	int has_max_args;
-	int link;			/* --link: every source linked, the shorter wrap */
-	int read_all;			/* read every input before the first job */
-};
-
-/*
- * From the words after COMMAND (::: A B :::+ C :::: F ::::+ G), the -a
- * files (nfiles of them, before the words' sources) or, with neither,
- * stdin. -EINVAL or -errno, msg says why.
- */
-int run_inputs_open(struct run_inputs **out, char *const *words, int nwords,
-		    const char *const *files, int nfiles,
-		    const struct run_input_opts *o, char *msg, size_t msglen);
-void run_inputs_close(struct run_inputs *in);
-
-/* Some input is read from stdin. */
-int run_inputs_use_stdin(const struct run_inputs *in);
-
-/* How many records there are (read_all), else -1. */
-long long run_inputs_total(const struct run_inputs *in);
-
-/*
- * The next job's arguments: one record (a line, or one of every source's
- * combinations), split by --colsep, or -N records. per_job > 0 (-X/-m):
- * up to that many records, and no more than max_bytes of arguments.
- * 1 with *a filled, 0 at the end, -errno (msg says why).
- */
-int run_inputs_next(struct run_inputs *in, size_t per_job, size_t max_bytes,
-		    struct run_args *a, char *msg, size_t msglen);
-
-/*
- * --pipe: where to cut buf (len bytes, eof: no more to come) into a
- * block for one job: after `lines` newlines when lines > 0, else at the
- * last newline within block bytes (the first after it when a record is
- * longer). 0: read more first.
- */
-size_t run_block_cut(const char *buf, size_t len, size_t block,
-		     size_t lines, int eof);
-
-/* --pipe: stdin (or a file) cut into blocks at record ends. */
-struct run_pipe {
-	FILE *f;
-	size_t block;			/* bytes per block, about */
-	size_t lines;			/* -N: records per block instead */
-	char *buf;
-	size_t len, cap;
-	int eof;
-};
-
-/* The next block (malloc'd) in *data: 1, 0 at the end, -errno. */
-int run_pipe_next(struct run_pipe *p, char **data, size_t *len);
-
 /* Output of finished jobs (run_output.c). */
 struct pep_task_result;
 
 struct run_done {
 	uint64_t seq;
 	const char *cmdline;
-	const struct run_args *args;
+	const struct pep_tpl_args *args;
 	double start;			/* epoch seconds */
 	const struct pep_task_result *r;
 };
@@ -229,7 +97,7 @@ struct run_out {
 	int tag;			/* --tag: lines prefixed with the arguments */
 	int json;			/* one JSON object per job */
 	const char *results;		/* --results NAME */
-	const struct run_tpl *results_tpl; /* NAME has replacement strings */
+	const struct pep_tpl *results_tpl; /* NAME has replacement strings */
 	FILE *log;			/* --joblog */
 	int bar;			/* --bar, and stderr is a terminal */
 	int stdout_tty;			/* stdout: the bar's terminal too? */

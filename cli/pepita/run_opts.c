@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pepita/template.h>
+
 #include "run.h"
 
 static void usage(FILE *out)
@@ -329,12 +331,6 @@ static int parse_one(int c, struct run_opts *o)
 	return -1;
 }
 
-static int is_sep(const char *w)
-{
-	return !strcmp(w, ":::") || !strcmp(w, ":::+") || !strcmp(w, "::::") ||
-	       !strcmp(w, "::::+");
-}
-
 /* Combinations that have no meaning: refused, never guessed at. */
 static int check_opts(const struct run_opts *o)
 {
@@ -391,7 +387,7 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o)
 			return -1;
 	}
 	o->cmd = argv + optind;
-	for (i = optind; i < argc && !is_sep(argv[i]); i++)
+	for (i = optind; i < argc && !pep_inputs_is_separator(argv[i]); i++)
 		;
 	o->ncmd = i - optind;
 	if (i < argc) {

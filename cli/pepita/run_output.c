@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include <pepita/pool.h>
+#include <pepita/template.h>
 
 #include "run.h"
 
@@ -67,7 +68,7 @@ void run_out_bar(struct run_out *o, uint64_t done, uint64_t submitted,
 }
 
 /* The job's arguments, space-separated: the --tag prefix. */
-static void write_tag(const struct run_args *a, FILE *f)
+static void write_tag(const struct pep_tpl_args *a, FILE *f)
 {
 	for (size_t i = 0; i < a->n; i++)
 		fprintf(f, "%s%s", i ? " " : "", a->v[i]);
@@ -75,7 +76,7 @@ static void write_tag(const struct run_args *a, FILE *f)
 }
 
 /* Output of one stream: whole, or each line behind its tag. */
-static void write_stream(const struct run_out *o, const struct run_args *a,
+static void write_stream(const struct run_out *o, const struct pep_tpl_args *a,
 			 const char *s, size_t n, FILE *f, int *bol)
 {
 	if (!n)
@@ -169,44 +170,52 @@ static int make_dirs(char *path)
  * and / is \_; and (ours) . and .. are \. and \.., so that no argument
  * climbs out of the directory.
  */
-static int add_escaped(struct run_buf *b, const char *v)
+static void put_escaped(const char *v, FILE *f)
 {
-	int ret = 0;
-
 	if (!strcmp(v, ".") || !strcmp(v, ".."))
-		ret = run_buf_add(b, "\\", 1);
-	for (; *v && !ret; v++)
-		ret = *v == '\\' ? run_buf_add(b, "\\\\", 2) :
-		      *v == '/' ? run_buf_add(b, "\\_", 2) : run_buf_add(b, v, 1);
-	return ret;
+		fputc('\\', f);
+	for (; *v; v++) {
+		if (*v == '\\')
+			fputs("\\\\", f);
+		else if (*v == '/')
+			fputs("\\_", f);
+		else
+			fputc(*v, f);
+	}
 }
 
 /* NAME/1/arg1/2/arg2/ for the plain --results NAME. */
-static char *results_dir(const struct run_out *o, const struct run_args *a)
+static char *results_dir(const struct run_out *o, const struct pep_tpl_args *a)
 {
-	struct run_buf b = { 0 };
-	char num[16];
-	int ret = run_buf_str(&b, o->results);
+	char *s = NULL;
+	size_t len;
+	FILE *f = open_memstream(&s, &len);
+	int bad;
 
-	for (size_t i = 0; i < a->n && !ret; i++) {
-		snprintf(num, sizeof(num), "/%u/", a->label[i]);
-		ret = run_buf_str(&b, num) || add_escaped(&b, a->v[i]);
+	if (!f)
+		return NULL;
+	fputs(o->results, f);
+	for (size_t i = 0; i < a->n; i++) {
+		fprintf(f, "/%u/", a->label[i]);
+		put_escaped(a->v[i], f);
 	}
-	if (ret || run_buf_add(&b, "/", 1)) {
-		free(b.s);
+	fputc('/', f);
+	bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		free(s);
 		return NULL;
 	}
-	return b.s;
+	return s;
 }
 
 /* The three files' paths: DIR/{stdout,stderr,seq} or NAME{,.err,.seq}. */
 static int results_paths(const struct run_out *o, const struct run_done *d,
 			 char **base, int *is_dir)
 {
-	struct run_job_in in = { .args = d->args, .seq = d->seq };
+	struct pep_tpl_job in = { .args = d->args, .seq = d->seq };
 
 	if (o->results_tpl)
-		*base = run_tpl_raw(o->results_tpl, &in);
+		pep_tpl_expand_raw(o->results_tpl, &in, base, NULL);
 	else
 		*base = results_dir(o, d->args);
 	if (!*base)

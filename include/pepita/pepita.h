@@ -16,5 +16,6 @@
 #include <pepita/simd.h>
 #include <pepita/fault.h>
 #include <pepita/transport.h>
+#include <pepita/template.h>
 
 #endif /* PEPITA_PEPITA_H */

@@ -1,106 +1,15 @@
 /*
- * pepita run: a compiled template made into one job's argv, for the
- * job's arguments, its number and its slot; and the quoting that takes
- * each argument where it lands (see run_template.c for where that is):
- * outside quotes as GNU parallel quotes (its shell_quote_scalar_default),
- * inside "..." with backslashes, inside '...' by closing and reopening.
+ * A compiled template made into one job's argv, for the job's arguments,
+ * its number and its slot. Each argument is cut as GNU parallel cuts it
+ * ({.} {/} {//} {/.}) and, in shell code, quoted for where it lands
+ * (quote.c; compile.c finds where that is).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "run_tpl.h"
-
-int run_buf_add(struct run_buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = (b->len + n + 1) * 2;
-		char *ns = realloc(b->s, cap);
-
-		if (!ns)
-			return -ENOMEM;
-		b->s = ns;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-	return 0;
-}
-
-int run_buf_str(struct run_buf *b, const char *s)
-{
-	return run_buf_add(b, s, strlen(s));
-}
-
-static int quote_safe(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || (c && strchr("-_.+/", c));
-}
-
-int run_quote(struct run_buf *b, const char *s, size_t n)
-{
-	size_t i, start = b->len;
-	int ret = 0;
-
-	for (i = 0; i < n && quote_safe(s[i]); i++)
-		;
-	if (n == 0)
-		return run_buf_add(b, "''", 2);
-	if (i == n)
-		return run_buf_add(b, s, n);
-	ret = run_buf_add(b, "'", 1);
-	for (i = 0; i < n && !ret; i++)
-		ret = s[i] == '\'' ? run_buf_add(b, "'\"'\"'", 5) :
-				     run_buf_add(b, s + i, 1);
-	if (!ret)
-		ret = run_buf_add(b, "'", 1);
-	/* GNU parallel drops the '' a leading or trailing ' leaves */
-	if (!ret && b->len - start >= 2 && !strncmp(b->s + start, "''", 2)) {
-		memmove(b->s + start, b->s + start + 2, b->len - start - 1);
-		b->len -= 2;
-	}
-	if (!ret && b->len - start >= 2 && !strncmp(b->s + b->len - 2, "''", 2))
-		b->s[b->len -= 2] = '\0';
-	return ret;
-}
-
-/* Inside "...": \ before $ ` " \ (a newline is itself there). */
-static int quote_dq(struct run_buf *b, const char *s, size_t n)
-{
-	int ret = 0;
-
-	for (size_t i = 0; i < n && !ret; i++) {
-		if (strchr("$`\"\\", s[i]))
-			ret = run_buf_add(b, "\\", 1);
-		if (!ret)
-			ret = run_buf_add(b, s + i, 1);
-	}
-	return ret;
-}
-
-/* Inside '...': close, an escaped ', reopen. */
-static int quote_sq(struct run_buf *b, const char *s, size_t n)
-{
-	int ret = 0;
-
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = s[i] == '\'' ? run_buf_add(b, "'\\''", 4) :
-				     run_buf_add(b, s + i, 1);
-	return ret;
-}
-
-/* In a # comment only a newline matters: it would end the comment. */
-static int quote_comment(struct run_buf *b, const char *s, size_t n)
-{
-	int ret = 0;
-
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = run_buf_add(b, s[i] == '\n' ? " " : s + i, 1);
-	return ret;
-}
+#include "template_priv.h"
 
 /* The part of an argument a replacement names, as GNU parallel cuts it. */
 static void arg_base(const char **p, size_t *n)
@@ -176,15 +85,15 @@ static void arg_part(const char *arg, enum repl_part part, const char **p,
 struct values {
 	const char *one;		/* a single value ({#} {%} {N}) */
 	char num[24];
-	const struct run_args *args;	/* R_ARGS: args->v[from .. from+k) */
+	const struct pep_tpl_args *args;	/* R_ARGS: args->v[from .. from+k) */
 	size_t from, k;
 	enum repl_part part;
 };
 
-static void seg_values(const struct seg *sg, const struct run_job_in *in,
+static void seg_values(const struct seg *sg, const struct pep_tpl_job *in,
 		       long only, struct values *v)
 {
-	const struct run_args *a = in->args;
+	const struct pep_tpl_args *a = in->args;
 
 	memset(v, 0, sizeof(*v));
 	v->part = sg->part;
@@ -218,25 +127,12 @@ static void value_at(const struct values *v, size_t i, const char **p, size_t *n
 	arg_part(v->one ? v->one : v->args->v[v->from + i], v->part, p, n);
 }
 
-static int quote_ctx(struct run_buf *b, enum seg_ctx ctx, const char *p, size_t n)
-{
-	switch (ctx) {
-	case C_UNQ:
-		return run_quote(b, p, n);
-	case C_DQ:
-		return quote_dq(b, p, n);
-	case C_SQ:
-		return quote_sq(b, p, n);
-	case C_COMMENT:
-		return quote_comment(b, p, n);
-	default:
-		return run_buf_add(b, p, n);
-	}
-}
-
-/* A piece of shell code, R_ARGS taking argument `only` (< 0: all). */
-static int code_piece(struct run_buf *b, const struct piece *pc,
-		      const struct run_job_in *in, long only)
+/*
+ * A piece's text, R_ARGS taking argument `only` (< 0: all): shell code,
+ * each value quoted for where it lands, or (raw) the values as they are.
+ */
+static int piece_text(struct pep__buf *b, const struct piece *pc,
+		      const struct pep_tpl_job *in, long only, int raw)
 {
 	int ret = 0;
 
@@ -245,7 +141,7 @@ static int code_piece(struct run_buf *b, const struct piece *pc,
 		struct values v;
 
 		if (sg->lit) {
-			ret = run_buf_add(b, sg->lit, sg->len);
+			ret = pep__buf_add(b, sg->lit, sg->len);
 			continue;
 		}
 		seg_values(sg, in, only, &v);
@@ -254,29 +150,31 @@ static int code_piece(struct run_buf *b, const struct piece *pc,
 			size_t n;
 
 			value_at(&v, i, &p, &n);
-			ret = (i ? run_buf_add(b, " ", 1) : 0) ||
-			      quote_ctx(b, sg->ctx, p, n);
+			ret = (i ? pep__buf_add(b, " ", 1) : 0) ||
+			      pep__quote_ctx(b, raw ? C_RAW : sg->ctx, p, n);
 		}
 	}
 	return ret ? -ENOMEM : 0;
 }
 
 /* The script of a code word: with -X a piece with {} repeats per argument. */
-static int code_word(struct run_buf *b, const struct tword *w,
-		     const struct run_job_in *in)
+static int code_word(struct pep__buf *b, const struct tword *w,
+		     const struct pep_tpl_job *in)
 {
 	int ret = 0;
 
 	for (size_t p = 0; p < w->n && !ret; p++) {
 		const struct piece *pc = &w->pieces[p];
-		size_t reps = in->multi == RUN_MULTI_CONTEXT && pc->has_args &&
+		size_t reps = in->multi == PEP_TPL_CONTEXT && pc->has_args &&
 			      in->args->n > 1 ? in->args->n : 1;
 
 		for (size_t r = 0; r < reps && !ret; r++) {
+			long only = reps > 1 ? (long)r : -1;
+
 			if (r)
-				ret = run_buf_add(b, " ", 1);
+				ret = pep__buf_add(b, " ", 1);
 			if (!ret)
-				ret = code_piece(b, pc, in, reps > 1 ? (long)r : -1);
+				ret = piece_text(b, pc, in, only, 0);
 		}
 	}
 	return ret;
@@ -286,9 +184,9 @@ static int code_word(struct run_buf *b, const struct tword *w,
 struct out {
 	char **argv;
 	size_t n, cap;
-	struct run_buf cur;		/* the entry being built */
+	struct pep__buf cur;		/* the entry being built */
 	int cur_set;			/* it exists (even if empty) */
-	struct run_buf disp;
+	struct pep__buf disp;
 	int err;
 };
 
@@ -311,13 +209,13 @@ static void out_end_entry(struct out *o)
 	o->argv[o->n] = NULL;
 	if (!o->argv[o->n - 1])
 		o->err = -ENOMEM;
-	o->cur = (struct run_buf){ 0 };
+	o->cur = (struct pep__buf){ 0 };
 	o->cur_set = 0;
 }
 
 static void out_sep(struct out *o)
 {
-	if (o->disp.len && run_buf_add(&o->disp, " ", 1))
+	if (o->disp.len && pep__buf_add(&o->disp, " ", 1))
 		o->err = -ENOMEM;
 }
 
@@ -327,7 +225,7 @@ static void out_add(struct out *o, const char *p, size_t n)
 	if (!o->cur_set)
 		out_sep(o);
 	o->cur_set = 1;
-	if (run_buf_add(&o->cur, p, n) || run_quote(&o->disp, p, n))
+	if (pep__buf_add(&o->cur, p, n) || pep__quote(&o->disp, p, n))
 		o->err = -ENOMEM;
 }
 
@@ -337,7 +235,7 @@ static void out_add(struct out *o, const char *p, size_t n)
  * gives pre1, 2, 3post); with -X the whole word repeats per argument.
  */
 static void plain_piece(struct out *o, const struct piece *pc,
-			const struct run_job_in *in, long only)
+			const struct pep_tpl_job *in, long only)
 {
 	for (size_t s = 0; s < pc->n; s++) {
 		const struct seg *sg = &pc->segs[s];
@@ -361,10 +259,10 @@ static void plain_piece(struct out *o, const struct piece *pc,
 }
 
 static void plain_word(struct out *o, const struct tword *w,
-		       const struct run_job_in *in)
+		       const struct pep_tpl_job *in)
 {
 	const struct piece *pc = &w->pieces[0];
-	size_t reps = in->multi == RUN_MULTI_CONTEXT && pc->has_args &&
+	size_t reps = in->multi == PEP_TPL_CONTEXT && pc->has_args &&
 		      in->args->n > 1 ? in->args->n : 1;
 
 	for (size_t r = 0; r < reps; r++) {
@@ -375,11 +273,11 @@ static void plain_word(struct out *o, const struct tword *w,
 
 /* A shell word of the argv: its script is one entry. */
 static void code_entry(struct out *o, const struct tword *w,
-		       const struct run_job_in *in)
+		       const struct pep_tpl_job *in)
 {
-	struct run_buf b = { 0 };
+	struct pep__buf b = { 0 };
 
-	if (code_word(&b, w, in) < 0 || run_buf_add(&b, "", 0) < 0) {
+	if (code_word(&b, w, in) < 0 || pep__buf_add(&b, "", 0) < 0) {
 		free(b.s);
 		o->err = -ENOMEM;
 		return;
@@ -394,7 +292,7 @@ static char **shell_argv(char *script)
 	char **argv = calloc(4, sizeof(*argv));
 
 	if (!argv || !(argv[0] = strdup("/bin/sh")) || !(argv[1] = strdup("-c"))) {
-		run_argv_free(argv);
+		pep_tpl_argv_free(argv);
 		return NULL;
 	}
 	argv[2] = script;
@@ -402,42 +300,42 @@ static char **shell_argv(char *script)
 }
 
 /* A command run by the shell: the script, and it is its display. */
-static int expand_shell(const struct run_tpl *t, const struct run_job_in *in,
-			char ***argv, char **display)
+static int expand_shell(const struct pep_tpl *t, const struct pep_tpl_job *in,
+			char ***argv, char **display, struct pep_err *err)
 {
-	struct run_buf b = { 0 };
-	const struct run_args *a = in->args;
+	struct pep__buf b = { 0 };
+	const struct pep_tpl_args *a = in->args;
 	int ret = 0;
 
 	if (t->kind == T_LINES) {	/* the arguments are the command */
 		for (size_t i = 0; i < a->n && !ret; i++)
-			ret = (i ? run_buf_add(&b, " ", 1) : 0) ||
-			      run_buf_str(&b, a->v[i]);
+			ret = (i ? pep__buf_add(&b, " ", 1) : 0) ||
+			      pep__buf_str(&b, a->v[i]);
 	} else {
 		ret = code_word(&b, &t->words[0], in);
 		for (size_t i = 0; i < a->n && !ret && !t->uses_args; i++)
-			ret = run_buf_add(&b, " ", 1) ||
-			      run_quote(&b, a->v[i], strlen(a->v[i]));
+			ret = pep__buf_add(&b, " ", 1) ||
+			      pep__quote(&b, a->v[i], strlen(a->v[i]));
 	}
-	if (ret || run_buf_add(&b, "", 0) || !(*display = strdup(b.s)) ||
+	if (ret || pep__buf_add(&b, "", 0) || !(*display = strdup(b.s)) ||
 	    !(*argv = shell_argv(b.s))) {
 		free(*display);
 		*display = NULL;
 		free(b.s);
-		return -ENOMEM;
+		return pep_err_set(err, -ENOMEM, "out of memory");
 	}
 	return 0;
 }
 
-int run_tpl_expand(const struct run_tpl *t, const struct run_job_in *in,
-		   char ***argv, char **display)
+PEP_API int pep_tpl_expand(const struct pep_tpl *t, const struct pep_tpl_job *in,
+			   char ***argv, char **display, struct pep_err *err)
 {
 	struct out o = { 0 };
 
 	*argv = NULL;
 	*display = NULL;
 	if (t->kind != T_ARGV)
-		return expand_shell(t, in, argv, display);
+		return expand_shell(t, in, argv, display, err);
 	for (size_t w = 0; w < t->n && !o.err; w++) {
 		if (t->words[w].code)
 			code_entry(&o, &t->words[w], in);
@@ -448,73 +346,55 @@ int run_tpl_expand(const struct run_tpl *t, const struct run_job_in *in,
 		out_add(&o, in->args->v[i], strlen(in->args->v[i]));
 		out_end_entry(&o);
 	}
-	if (!o.err && run_buf_add(&o.disp, "", 0))
+	if (!o.err && pep__buf_add(&o.disp, "", 0))
 		o.err = -ENOMEM;
 	if (o.err || !o.argv) {
-		run_argv_free(o.argv);
+		pep_tpl_argv_free(o.argv);
 		free(o.cur.s);
 		free(o.disp.s);
-		return -ENOMEM;
+		return pep_err_set(err, -ENOMEM, "out of memory");
 	}
 	*argv = o.argv;
 	*display = o.disp.s;
 	return 0;
 }
 
-char *run_tpl_raw(const struct run_tpl *t, const struct run_job_in *in)
+PEP_API int pep_tpl_expand_raw(const struct pep_tpl *t,
+			       const struct pep_tpl_job *in, char **out,
+			       struct pep_err *err)
 {
-	struct run_buf b = { 0 };
+	struct pep__buf b = { 0 };
 	int ret = 0;
 
+	*out = NULL;
 	for (size_t w = 0; w < t->n && !ret; w++) {
-		const struct piece *pc = &t->words[w].pieces[0];
-
 		if (w)
-			ret = run_buf_add(&b, " ", 1);
-		for (size_t p = 0; p < t->words[w].n && !ret; p++) {
-			pc = &t->words[w].pieces[p];
-			for (size_t s = 0; s < pc->n && !ret; s++) {
-				const struct seg *sg = &pc->segs[s];
-				struct values v;
-
-				if (sg->lit) {
-					ret = run_buf_add(&b, sg->lit, sg->len);
-					continue;
-				}
-				seg_values(sg, in, -1, &v);
-				for (size_t i = 0; i < values_count(&v) && !ret; i++) {
-					const char *q;
-					size_t n;
-
-					value_at(&v, i, &q, &n);
-					ret = (i ? run_buf_add(&b, " ", 1) : 0) ||
-					      run_buf_add(&b, q, n);
-				}
-			}
-		}
+			ret = pep__buf_add(&b, " ", 1);
+		for (size_t p = 0; p < t->words[w].n && !ret; p++)
+			ret = piece_text(&b, &t->words[w].pieces[p], in, -1, 1);
 	}
-	if (ret || run_buf_add(&b, "", 0)) {
+	if (ret || pep__buf_add(&b, "", 0)) {
 		free(b.s);
-		return NULL;
+		return pep_err_set(err, -ENOMEM, "out of memory");
 	}
-	return b.s;
+	*out = b.s;
+	return 0;
 }
 
-void run_argv_free(char **argv)
+PEP_API void pep_tpl_argv_free(char **argv)
 {
 	for (size_t i = 0; argv && argv[i]; i++)
 		free(argv[i]);
 	free(argv);
 }
 
-void run_args_free(struct run_args *a)
+PEP_API void pep_tpl_args_free(struct pep_tpl_args *a)
 {
 	for (size_t i = 0; a && i < a->n; i++)
 		free(a->v[i]);
 	if (a) {
 		free(a->v);
 		free(a->label);
-		*a = (struct run_args){ 0 };
+		*a = (struct pep_tpl_args){ 0 };
 	}
 }
-

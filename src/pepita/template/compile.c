@@ -1,7 +1,7 @@
 /*
- * pepita run's command templates, compiled: GNU parallel's replacement
- * strings, and where each lands in the shell code around it, so that
- * run_expand.c can quote it there and an argument never becomes code.
+ * Command templates, compiled: GNU parallel's replacement strings, and
+ * where each lands in the shell code around it, so that expand.c can
+ * quote it there and an argument never becomes code.
  *
  *   {} {.} {/} {//} {/.}       the job's arguments (their base name, ...)
  *   {N} {N.} {N/} {N//} {N/.}  argument N (from 1; -N counts from the end)
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run_tpl.h"
+#include "template_priv.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -31,19 +31,17 @@ static const struct { const char *s; enum repl_part part; } parts[] = {
 	{ "//}", P_DIR }, { "/.}", P_BASE_NOEXT },
 };
 
-/* A replacement string at s: its length (0: none, -1: refused, msg). */
-static int parse_repl(const char *s, struct seg *sg, char *msg, size_t msglen)
+/* A replacement string at s: its length (0: none, -EINVAL: refused, err). */
+static int parse_repl(const char *s, struct seg *sg, struct pep_err *err)
 {
 	const char *p = s + 1;
 	long pos = 0;
 
 	if (s[0] != '{')
 		return 0;
-	if (s[1] == '=' && strstr(s + 2, "=}")) {
-		snprintf(msg, msglen, "'{= ... =}' (a perl expression) is not "
-			 "supported");
-		return -1;
-	}
+	if (s[1] == '=' && strstr(s + 2, "=}"))
+		return pep_err_set(err, -EINVAL, "'{= ... =}' (a perl "
+				   "expression) is not supported");
 	sg->lit = NULL;
 	sg->pos = 0;
 	if (!strncmp(p, "#}", 2) || !strncmp(p, "%}", 2)) {
@@ -66,11 +64,10 @@ static int parse_repl(const char *s, struct seg *sg, char *msg, size_t msglen)
 
 		if (strncmp(p, parts[k].s, n))
 			continue;
-		if (pos >= 1000000) {
-			snprintf(msg, msglen, "'%.*s': a position from 1 to 999999",
-				 (int)(p - s + (long)n), s);
-			return -1;
-		}
+		if (pos >= 1000000)
+			return pep_err_set(err, -EINVAL, "'%.*s': a position "
+					   "from 1 to 999999",
+					   (int)(p - s + (long)n), s);
 		sg->what = sg->pos ? R_POS : R_ARGS;
 		sg->part = parts[k].part;
 		return (int)(p - s + (long)n);
@@ -159,15 +156,14 @@ struct scanner {
 	int ansi;			/* a $'...' was seen */
 	int dq_backslash;		/* the previous byte: a literal \ in "..." */
 	struct builder *b;
-	char *msg;
-	size_t msglen;
+	struct pep_err *err;
 };
 
 static int push(struct scanner *sc, enum frame_type t)
 {
 	if (sc->depth == (int)ARRAY_SIZE(sc->st)) {
-		snprintf(sc->msg, sc->msglen, "shell command nested too deep");
-		return -EINVAL;
+		return pep_err_set(sc->err, -EINVAL,
+				   "shell command nested too deep");
 	}
 	sc->st[sc->depth++] = (struct frame){ .type = t };
 	return 0;
@@ -180,9 +176,8 @@ static int delim(char c)
 
 static int refuse(struct scanner *sc, const char *where)
 {
-	snprintf(sc->msg, sc->msglen, "a replacement string %s cannot be "
-		 "quoted safely: %s", where, sc->s);
-	return -EINVAL;
+	return pep_err_set(sc->err, -EINVAL, "a replacement string %s cannot "
+			   "be quoted safely: %s", where, sc->s);
 }
 
 /* A replacement string at sc->i, in the current frame. */
@@ -215,11 +210,9 @@ static int scan_dollar(struct scanner *sc, struct seg *probe)
 {
 	const char *s = sc->s + sc->i;
 
-	if (parse_repl(s + 1, probe, sc->msg, sc->msglen) != 0) {
-		snprintf(sc->msg, sc->msglen, "'$' right before a replacement "
-			 "string is ambiguous: %s", sc->s);
-		return -EINVAL;
-	}
+	if (parse_repl(s + 1, probe, NULL) != 0)
+		return pep_err_set(sc->err, -EINVAL, "'$' right before a "
+				   "replacement string is ambiguous: %s", sc->s);
 	if (s[1] == '{' || s[1] == '(') {
 		sc->i += 2;
 		return push(sc, s[1] == '{' ? F_PARAM : F_CMDSUB);
@@ -371,10 +364,9 @@ static int piece_break(struct scanner *sc, int *blank)
 }
 
 /* Split a code word into pieces and segments with their contexts. */
-static int scan_code(const char *s, struct builder *b, char *msg, size_t msglen)
+static int scan_code(const char *s, struct builder *b, struct pep_err *err)
 {
-	struct scanner sc = { .s = s, .b = b, .msg = msg, .msglen = msglen,
-			      .word_start = 1 };
+	struct scanner sc = { .s = s, .b = b, .err = err, .word_start = 1 };
 	int ret = 0, blank = 0;
 
 	sc.st[sc.depth++] = (struct frame){ .type = F_TOP };
@@ -387,9 +379,9 @@ static int scan_code(const char *s, struct builder *b, char *msg, size_t msglen)
 		ret = piece_break(&sc, &blank);
 		if (ret)
 			break;
-		n = parse_repl(s + sc.i, &sg, msg, msglen);
+		n = parse_repl(s + sc.i, &sg, err);
 		if (n < 0)
-			return -EINVAL;
+			return n;
 		if (n > 0) {
 			ret = scan_repl(&sc, &sg, n);
 			sc.dq_backslash = 0;
@@ -406,17 +398,17 @@ static int scan_code(const char *s, struct builder *b, char *msg, size_t msglen)
 }
 
 /* A plain argv word: literal text and replacements, no shell. */
-static int scan_plain(const char *s, struct builder *b, char *msg, size_t msglen)
+static int scan_plain(const char *s, struct builder *b, struct pep_err *err)
 {
 	size_t i = 0, start = 0;
 	int ret = 0;
 
 	while (!ret && s[i]) {
 		struct seg sg = { .ctx = C_RAW };
-		int n = parse_repl(s + i, &sg, msg, msglen);
+		int n = parse_repl(s + i, &sg, err);
 
 		if (n < 0)
-			return -EINVAL;
+			return n;
 		if (n == 0) {
 			i++;
 			continue;
@@ -444,22 +436,21 @@ static int has_shell_syntax(const char *w)
 static int has_repl(const char *w)
 {
 	struct seg sg;
-	char msg[8];
 
 	for (; *w; w++)
-		if (parse_repl(w, &sg, msg, sizeof(msg)) != 0)
+		if (parse_repl(w, &sg, NULL) != 0)
 			return 1;
 	return 0;
 }
 
-static int compile_word(struct run_tpl *t, struct tword *tw, const char *w,
-			int code, char *msg, size_t msglen)
+static int compile_word(struct pep_tpl *t, struct tword *tw, const char *w,
+			int code, struct pep_err *err)
 {
 	struct builder b = { 0 };
 	int ret;
 
 	tw->code = code;
-	ret = code ? scan_code(w, &b, msg, msglen) : scan_plain(w, &b, msg, msglen);
+	ret = code ? scan_code(w, &b, err) : scan_plain(w, &b, err);
 	if (!ret && !cur_piece(&b))
 		ret = -ENOMEM;
 	tw->pieces = b.pieces;
@@ -467,11 +458,11 @@ static int compile_word(struct run_tpl *t, struct tword *tw, const char *w,
 	t->uses_args |= b.uses_args;
 	t->uses_slot |= b.uses_slot;
 	if (ret == -ENOMEM)
-		snprintf(msg, msglen, "out of memory");
+		pep_err_set(err, ret, "out of memory");
 	return ret;
 }
 
-void run_tpl_free(struct run_tpl *t)
+PEP_API void pep_tpl_free(struct pep_tpl *t)
 {
 	if (!t)
 		return;
@@ -484,68 +475,75 @@ void run_tpl_free(struct run_tpl *t)
 	free(t);
 }
 
-int run_tpl_compile(char *const *words, int nwords, struct run_tpl **out,
-		    char *msg, size_t msglen)
+/* An empty template with room for nwords words. */
+static struct pep_tpl *tpl_alloc(size_t nwords, struct pep_err *err)
 {
-	struct run_tpl *t = calloc(1, sizeof(*t));
+	struct pep_tpl *t = calloc(1, sizeof(*t));
+
+	if (t && nwords && !(t->words = calloc(nwords, sizeof(*t->words)))) {
+		free(t);
+		t = NULL;
+	}
+	if (!t)
+		pep_err_set(err, -ENOMEM, "out of memory");
+	return t;
+}
+
+PEP_API int pep_tpl_compile(struct pep_tpl **out, char *const *words,
+			    int nwords, struct pep_err *err)
+{
+	struct pep_tpl *t = tpl_alloc(nwords > 0 ? (size_t)nwords : 0, err);
 	int ret = 0;
 
 	*out = NULL;
-	if (!t || (nwords && !(t->words = calloc((size_t)nwords, sizeof(*t->words))))) {
-		free(t);
-		snprintf(msg, msglen, "out of memory");
+	if (!t)
 		return -ENOMEM;
-	}
-	t->kind = nwords == 0 ? T_LINES :
+	t->kind = nwords <= 0 ? T_LINES :
 		  nwords == 1 && has_shell_syntax(words[0]) ? T_SHELL : T_ARGV;
 	for (int i = 0; i < nwords && !ret; i++) {
 		int code = t->kind == T_SHELL ||
 			   (has_shell_syntax(words[i]) && has_repl(words[i]));
 
-		ret = compile_word(t, &t->words[t->n++], words[i], code, msg, msglen);
+		ret = compile_word(t, &t->words[t->n++], words[i], code, err);
 	}
 	if (ret) {
-		run_tpl_free(t);
+		pep_tpl_free(t);
 		return ret;
 	}
 	*out = t;
 	return 0;
 }
 
-int run_tpl_compile_plain(const char *word, struct run_tpl **out, char *msg,
-			  size_t msglen)
+PEP_API int pep_tpl_compile_plain(struct pep_tpl **out, const char *word,
+				  struct pep_err *err)
 {
-	struct run_tpl *t = calloc(1, sizeof(*t));
+	struct pep_tpl *t = tpl_alloc(1, err);
 	int ret;
 
 	*out = NULL;
-	if (!t || !(t->words = calloc(1, sizeof(*t->words)))) {
-		free(t);
-		snprintf(msg, msglen, "out of memory");
+	if (!t)
 		return -ENOMEM;
-	}
 	t->kind = T_ARGV;
-	ret = compile_word(t, &t->words[t->n++], word, 0, msg, msglen);
+	ret = compile_word(t, &t->words[t->n++], word, 0, err);
 	if (ret) {
-		run_tpl_free(t);
+		pep_tpl_free(t);
 		return ret;
 	}
 	*out = t;
 	return 0;
 }
 
-int run_tpl_uses_args(const struct run_tpl *t)
+PEP_API int pep_tpl_uses_args(const struct pep_tpl *t)
 {
 	return t->uses_args;
 }
 
-int run_tpl_uses_slot(const struct run_tpl *t)
+PEP_API int pep_tpl_uses_slot(const struct pep_tpl *t)
 {
 	return t->uses_slot;
 }
 
-int run_tpl_is_shell(const struct run_tpl *t)
+PEP_API int pep_tpl_is_shell(const struct pep_tpl *t)
 {
 	return t->kind != T_ARGV;
 }
-

@@ -1,5 +1,5 @@
 /*
- * pepita run's inputs, as GNU parallel takes them: ::: values and :::: (or
+ * Input sources, as GNU parallel takes them: ::: values and :::: (or
  * -a) files are input sources, one value per line; several sources give
  * every combination, the first source varying slowest; :::+ and ::::+
  * link a source to the one before it (value i with value i, as many as
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run.h"
+#include "template_priv.h"
 
 struct source {
 	char **vals;
@@ -23,10 +23,10 @@ struct source {
 	int linked;			/* :::+ or ::::+ */
 };
 
-struct run_inputs {
+struct pep_inputs {
 	struct source *src;
 	size_t nsrc;
-	struct run_input_opts o;
+	struct pep_inputs_opts o;
 	regex_t re;
 	int has_re;
 	FILE *stream;			/* the lone source, read as needed */
@@ -39,7 +39,7 @@ struct run_inputs {
 	int started, done;
 };
 
-static int add_source(struct run_inputs *in, const char *file, int linked)
+static int add_source(struct pep_inputs *in, const char *file, int linked)
 {
 	struct source *ns = realloc(in->src, (in->nsrc + 1) * sizeof(*ns));
 
@@ -70,13 +70,10 @@ static int add_value(struct source *s, const char *v, size_t len)
 	return 0;
 }
 
-static FILE *open_file(const char *name, char *msg, size_t msglen)
+static int open_file(const char *name, FILE **f, struct pep_err *err)
 {
-	FILE *f = strcmp(name, "-") ? fopen(name, "r") : stdin;
-
-	if (!f)
-		snprintf(msg, msglen, "%s: %s", name, strerror(errno));
-	return f;
+	*f = strcmp(name, "-") ? fopen(name, "r") : stdin;
+	return *f ? 0 : pep_err_errno(err, "%s", name);
 }
 
 /* A line of f without its newline, or NULL at the end (errno on error). */
@@ -95,26 +92,24 @@ static const char *read_line(FILE *f, char **line, size_t *cap, size_t *len)
 	return *line;
 }
 
-static int read_source(struct run_inputs *in, struct source *s, char *msg,
-		       size_t msglen)
+static int read_source(struct pep_inputs *in, struct source *s,
+		       struct pep_err *err)
 {
-	FILE *f = open_file(s->file, msg, msglen);
 	const char *l;
 	size_t len;
-	int ret = 0;
+	FILE *f;
+	int ret = open_file(s->file, &f, err);
 
-	if (!f)
-		return -ENOENT;
+	if (ret)
+		return ret;
 	while (!ret && (l = read_line(f, &in->line, &in->linecap, &len)))
 		ret = add_value(s, l, len);
-	if (!ret && ferror(f)) {
-		snprintf(msg, msglen, "%s: %s", s->file, strerror(errno));
-		ret = -EIO;
-	}
+	if (!ret && ferror(f))
+		ret = pep_err_set(err, -EIO, "%s: %s", s->file, strerror(errno));
 	if (f != stdin)
 		fclose(f);
 	if (ret == -ENOMEM)
-		snprintf(msg, msglen, "out of memory");
+		pep_err_set(err, ret, "out of memory");
 	return ret;
 }
 
@@ -131,9 +126,16 @@ static int sep_kind(const char *w, int *file, int *linked)
 	return 0;
 }
 
+PEP_API int pep_inputs_is_separator(const char *word)
+{
+	int file, linked;
+
+	return sep_kind(word, &file, &linked);
+}
+
 /* ::: A B :::+ C :::: F G: sources and their values (files: names). */
-static int parse_words(struct run_inputs *in, char *const *words, int nwords,
-		       char *msg, size_t msglen)
+static int parse_words(struct pep_inputs *in, char *const *words, int nwords,
+		       struct pep_err *err)
 {
 	int file = 0, linked = 0, ret = 0;
 
@@ -143,11 +145,10 @@ static int parse_words(struct run_inputs *in, char *const *words, int nwords,
 		if (sep_kind(words[i], &f, &l)) {
 			file = f;
 			linked = l;
-			if (l && in->nsrc == 0) {
-				snprintf(msg, msglen, "%s needs an input source "
-					 "before it", words[i]);
-				return -EINVAL;
-			}
+			if (l && in->nsrc == 0)
+				return pep_err_set(err, -EINVAL, "%s needs an "
+						   "input source before it",
+						   words[i]);
 			if (!f)
 				ret = add_source(in, NULL, l);
 			continue;
@@ -161,12 +162,12 @@ static int parse_words(struct run_inputs *in, char *const *words, int nwords,
 		}
 	}
 	if (ret == -ENOMEM)
-		snprintf(msg, msglen, "out of memory");
+		pep_err_set(err, ret, "out of memory");
 	return ret;
 }
 
 /* Group the sources; a group's length; the first combination. */
-static int make_groups(struct run_inputs *in)
+static int make_groups(struct pep_inputs *in)
 {
 	size_t g = 0;
 
@@ -196,19 +197,19 @@ static int make_groups(struct run_inputs *in)
 	return 0;
 }
 
-static int compile_colsep(struct run_inputs *in, const char *sep, char *msg,
-			  size_t msglen)
+static int compile_colsep(struct pep_inputs *in, const char *sep,
+			  struct pep_err *err)
 {
-	struct run_buf b = { 0 };
+	struct pep__buf b = { 0 };
 	int ret;
 
 	/* Perl's \t and \n, which POSIX regular expressions lack */
 	for (const char *p = sep; *p; p++) {
 		if (p[0] == '\\' && (p[1] == 't' || p[1] == 'n')) {
-			ret = run_buf_add(&b, p[1] == 't' ? "\t" : "\n", 1);
+			ret = pep__buf_add(&b, p[1] == 't' ? "\t" : "\n", 1);
 			p++;
 		} else {
-			ret = run_buf_add(&b, p, 1);
+			ret = pep__buf_add(&b, p, 1);
 		}
 		if (ret) {
 			free(b.s);
@@ -217,52 +218,69 @@ static int compile_colsep(struct run_inputs *in, const char *sep, char *msg,
 	}
 	ret = regcomp(&in->re, b.s ? b.s : "", REG_EXTENDED);
 	free(b.s);
-	if (ret) {
-		snprintf(msg, msglen, "--colsep '%s': not a regular expression", sep);
-		return -EINVAL;
-	}
+	if (ret)
+		return pep_err_set(err, -EINVAL, "--colsep '%s': not a regular "
+				   "expression", sep);
 	in->has_re = 1;
 	return 0;
 }
 
-int run_inputs_open(struct run_inputs **out, char *const *words, int nwords,
-		    const char *const *files, int nfiles,
-		    const struct run_input_opts *o, char *msg, size_t msglen)
+/* The sources: the files, then the words', else stdin; columns. */
+static int add_sources(struct pep_inputs *in, char *const *words, int nwords,
+		       struct pep_err *err)
 {
-	struct run_inputs *in = calloc(1, sizeof(*in));
-	int ret = in ? 0 : -ENOMEM;
+	int ret = 0;
 
-	*out = NULL;
-	if (in)
-		in->o = *o;
-	for (int i = 0; i < nfiles && !ret; i++)
-		ret = add_source(in, files[i], 0);
+	for (int i = 0; i < in->o.nfiles && !ret; i++)
+		ret = add_source(in, in->o.files[i], 0);
 	if (!ret)
-		ret = parse_words(in, words, nwords, msg, msglen);
+		ret = parse_words(in, words, nwords, err);
 	if (!ret && in->nsrc == 0)
 		ret = add_source(in, "-", 0);
-	if (!ret && o->colsep)
-		ret = compile_colsep(in, o->colsep, msg, msglen);
-	if (!ret && in->nsrc == 1 && in->src[0].file && !o->read_all) {
-		in->stream = open_file(in->src[0].file, msg, msglen);
-		ret = in->stream ? 0 : -ENOENT;
-	}
-	for (size_t s = 0; !ret && !in->stream && s < in->nsrc; s++)
+	if (!ret && in->o.colsep)
+		ret = compile_colsep(in, in->o.colsep, err);
+	return ret;
+}
+
+/* A lone file is read as jobs need it; else every file now. */
+static int read_sources(struct pep_inputs *in, struct pep_err *err)
+{
+	int ret = 0;
+
+	if (in->nsrc == 1 && in->src[0].file && !in->o.read_all)
+		return open_file(in->src[0].file, &in->stream, err);
+	for (size_t s = 0; !ret && s < in->nsrc; s++)
 		if (in->src[s].file)
-			ret = read_source(in, &in->src[s], msg, msglen);
-	if (!ret && !in->stream)
-		ret = make_groups(in);
+			ret = read_source(in, &in->src[s], err);
+	return ret ? ret : make_groups(in);
+}
+
+PEP_API int pep_inputs_open(struct pep_inputs **out, char *const *words,
+			    int nwords, const struct pep_inputs_opts *opts,
+			    struct pep_err *err)
+{
+	struct pep_inputs *in = calloc(1, sizeof(*in));
+	int ret;
+
+	*out = NULL;
+	if (!in)
+		return pep_err_set(err, -ENOMEM, "out of memory");
+	if (opts)
+		in->o = *opts;
+	ret = add_sources(in, words, nwords, err);
+	if (!ret)
+		ret = read_sources(in, err);
 	if (ret) {
 		if (ret == -ENOMEM)
-			snprintf(msg, msglen, "out of memory");
-		run_inputs_close(in);
+			pep_err_set(err, ret, "out of memory");
+		pep_inputs_close(in);
 		return ret;
 	}
 	*out = in;
 	return 0;
 }
 
-void run_inputs_close(struct run_inputs *in)
+PEP_API void pep_inputs_close(struct pep_inputs *in)
 {
 	if (!in)
 		return;
@@ -283,7 +301,7 @@ void run_inputs_close(struct run_inputs *in)
 	free(in);
 }
 
-int run_inputs_use_stdin(const struct run_inputs *in)
+PEP_API int pep_inputs_use_stdin(const struct pep_inputs *in)
 {
 	for (size_t s = 0; s < in->nsrc; s++)
 		if (in->src[s].file && !strcmp(in->src[s].file, "-"))
@@ -291,7 +309,7 @@ int run_inputs_use_stdin(const struct run_inputs *in)
 	return 0;
 }
 
-long long run_inputs_total(const struct run_inputs *in)
+PEP_API long long pep_inputs_total(const struct pep_inputs *in)
 {
 	long long total = 1;
 
@@ -306,7 +324,7 @@ long long run_inputs_total(const struct run_inputs *in)
 }
 
 /* Add one argument (labelled) to a. */
-static int args_add(struct run_args *a, const char *v, size_t len,
+static int args_add(struct pep_tpl_args *a, const char *v, size_t len,
 		    unsigned int label)
 {
 	char **nv = realloc(a->v, (a->n + 1) * sizeof(*nv));
@@ -326,7 +344,7 @@ static int args_add(struct run_args *a, const char *v, size_t len,
 }
 
 /* A value, split into columns by --colsep (GNU parallel numbers them). */
-static int add_split(struct run_inputs *in, struct run_args *a, const char *v,
+static int add_split(struct pep_inputs *in, struct pep_tpl_args *a, const char *v,
 		     unsigned int label, unsigned int *column)
 {
 	regmatch_t m;
@@ -342,7 +360,7 @@ static int add_split(struct run_inputs *in, struct run_args *a, const char *v,
 }
 
 /* The next combination of the sources' values, into a. 0: none left. */
-static int next_record(struct run_inputs *in, struct run_args *a,
+static int next_record(struct pep_inputs *in, struct pep_tpl_args *a,
 		       unsigned int *column)
 {
 	size_t len;
@@ -354,7 +372,7 @@ static int next_record(struct run_inputs *in, struct run_args *a,
 			return ferror(in->stream) ? -EIO : 0;
 		return add_split(in, a, l, 1, column) ? -ENOMEM : 1;
 	}
-	if (in->done || run_inputs_total(in) == 0)
+	if (in->done || pep_inputs_total(in) == 0)
 		return 0;
 	for (size_t g = 0; g < in->ngroups; g++)
 		for (size_t s = in->gfirst[g]; s < in->gfirst[g + 1]; s++) {
@@ -374,7 +392,7 @@ static int next_record(struct run_inputs *in, struct run_args *a,
 	return 1;
 }
 
-static size_t args_bytes(const struct run_args *a)
+static size_t args_bytes(const struct pep_tpl_args *a)
 {
 	size_t n = 0;
 
@@ -383,98 +401,34 @@ static size_t args_bytes(const struct run_args *a)
 	return n;
 }
 
-int run_inputs_next(struct run_inputs *in, size_t per_job, size_t max_bytes,
-		    struct run_args *a, char *msg, size_t msglen)
+PEP_API int pep_inputs_next(struct pep_inputs *in, size_t per_job,
+			    size_t max_bytes, struct pep_tpl_args *a,
+			    struct pep_err *err)
 {
-	int no_args = in->o.has_max_args && in->o.max_args == 0;
 	size_t want = per_job ? per_job : 1, got = 0;
 	unsigned int column = 0;
 	int ret = 1;
 
-	*a = (struct run_args){ 0 };
+	*a = (struct pep_tpl_args){ 0 };
 	while (got < want) {
-		struct run_args rec = { 0 };
+		struct pep_tpl_args rec = { 0 };
 
 		/* stop before a record that would make the job too long */
 		if (got && max_bytes && args_bytes(a) >= max_bytes)
 			break;
-		ret = next_record(in, no_args ? &rec : a, &column);
-		run_args_free(&rec);
+		ret = next_record(in, in->o.no_args ? &rec : a, &column);
+		pep_tpl_args_free(&rec);
 		if (ret <= 0)
 			break;
 		got++;
 	}
 	if (ret < 0) {
-		snprintf(msg, msglen, ret == -ENOMEM ? "out of memory" :
-			 "reading input: %s", strerror(-ret));
-		run_args_free(a);
+		if (ret == -ENOMEM)
+			pep_err_set(err, ret, "out of memory");
+		else
+			pep_err_set(err, ret, "reading input: %s", strerror(-ret));
+		pep_tpl_args_free(a);
 		return ret;
 	}
 	return got > 0;
-}
-
-size_t run_block_cut(const char *buf, size_t len, size_t block,
-		     size_t lines, int eof)
-{
-	const char *nl;
-
-	if (!len)
-		return 0;
-	if (lines) {
-		size_t seen = 0;
-
-		for (const char *p = buf; (p = memchr(p, '\n', len - (size_t)(p - buf)));) {
-			p++;
-			if (++seen == lines)
-				return (size_t)(p - buf);
-		}
-		return eof ? len : 0;
-	}
-	if (len > block) {
-		nl = memrchr(buf, '\n', block);
-		if (nl)
-			return (size_t)(nl + 1 - buf);
-		/* one record longer than a block: all of it */
-		nl = memchr(buf + block, '\n', len - block);
-		if (nl)
-			return (size_t)(nl + 1 - buf);
-	}
-	return eof ? len : 0;
-}
-
-int run_pipe_next(struct run_pipe *p, char **data, size_t *len)
-{
-	size_t cut;
-
-	*data = NULL;
-	*len = 0;
-	while (!(cut = run_block_cut(p->buf, p->len, p->block, p->lines, p->eof))) {
-		size_t want = p->block > 65536 ? p->block : 65536, n;
-
-		if (p->eof)
-			return 0;
-		if (p->len + want > p->cap) {
-			char *nb = realloc(p->buf, p->len + want);
-
-			if (!nb)
-				return -ENOMEM;
-			p->buf = nb;
-			p->cap = p->len + want;
-		}
-		n = fread(p->buf + p->len, 1, want, p->f);
-		p->len += n;
-		if (n < want) {
-			if (ferror(p->f))
-				return -EIO;
-			p->eof = 1;
-		}
-	}
-	*data = malloc(cut);
-	if (!*data)
-		return -ENOMEM;
-	memcpy(*data, p->buf, cut);
-	*len = cut;
-	memmove(p->buf, p->buf + cut, p->len - cut);
-	p->len -= cut;
-	return 1;
 }
