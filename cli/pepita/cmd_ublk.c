@@ -25,7 +25,75 @@
 
 #include "cmd.h"
 #include "json_doc.h"
-#include "ublk_cli.h"
+
+/* How a device's target is made: from the command line, or its record. */
+struct ublk_spec {
+	const char *type;		/* "null", "ram", "loop", "zram" */
+	const char *file;		/* loop's backing file */
+	const char *comp;		/* zram's compressor; NULL: lz4 */
+	uint64_t size;			/* bytes; 0 = loop's file size */
+	unsigned int queues;
+	unsigned int depth;
+	int read_only;
+	int recovery;
+	int owned;			/* the strings are malloc'd */
+};
+
+/* Where the servers keep their records (pep_ublk_record_save). */
+static const char *record_dir(void)
+{
+	const char *env = getenv("PEPITA_RUN_DIR");
+
+	return env && *env ? env : "/run/pepita/ublk";
+}
+
+/* The record of device id served as s, with the counters when known. */
+static void record_save(const struct ublk_spec *s, int id,
+			const struct pep_ublk_stats *st,
+			const struct pep_zram_mm_stat *zm)
+{
+	struct pep_ublk_record r = {
+		.id = id, .pid = (int)getpid(), .size = s->size,
+		.queues = s->queues, .depth = s->depth,
+		.read_only = s->read_only, .recovery = s->recovery,
+		.has_stats = st != NULL, .has_zram = zm != NULL,
+	};
+
+	snprintf(r.target, sizeof(r.target), "%s", s->type);
+	snprintf(r.file, sizeof(r.file), "%s", s->file ? s->file : "");
+	snprintf(r.comp, sizeof(r.comp), "%s", s->comp ? s->comp : "");
+	if (st)
+		r.stats = *st;
+	if (zm)
+		r.zram = *zm;
+	/* A record not written costs `list` its counters, nothing more. */
+	(void)pep_ublk_record_save(record_dir(), &r, NULL);
+}
+
+/* The spec a record was made from (its strings malloc'd: spec_free). */
+static int spec_of_record(const struct pep_ublk_record *r, struct ublk_spec *s)
+{
+	*s = (struct ublk_spec){
+		.type = strdup(r->target),
+		.file = r->file[0] ? strdup(r->file) : NULL,
+		.comp = r->comp[0] ? strdup(r->comp) : NULL,
+		.size = r->size, .queues = r->queues, .depth = r->depth,
+		.read_only = r->read_only, .recovery = r->recovery, .owned = 1,
+	};
+	if (!s->type || (r->file[0] && !s->file) || (r->comp[0] && !s->comp))
+		return -ENOMEM;
+	return 0;
+}
+
+static void spec_free(struct ublk_spec *s)
+{
+	if (!s->owned)
+		return;
+	free((char *)s->type);
+	free((char *)s->file);
+	free((char *)s->comp);
+	s->type = s->file = s->comp = NULL;
+}
 
 static void usage(FILE *out)
 {
@@ -271,14 +339,14 @@ static void serve(struct pep_ublk_dev *dev, const struct ublk_spec *s,
 		if (z)
 			pep_zram_store_stats(z, &zm, NULL);
 		if (memcmp(&st, &last, sizeof(st)) || memcmp(&zm, &zlast, sizeof(zm))) {
-			ublk_state_write(s, id, (int)getpid(), &st, z ? &zm : NULL);
+			record_save(s, id, &st, z ? &zm : NULL);
 			last = st;
 			zlast = zm;
 		}
 	}
 	pep_ublk_dev_stop(dev, NULL);
 	pep_ublk_dev_destroy(dev);
-	ublk_state_remove(id);
+	pep_ublk_record_remove(record_dir(), id);
 }
 
 /* The device's path, or with --json schema pepita.ublk.add/2 on one line. */
@@ -346,7 +414,7 @@ static int run_foreground(struct ublk_spec *s, int id, int recover, int json,
 	}
 	if (!s->size)
 		s->size = t->size;
-	ublk_state_write(s, pep_ublk_dev_id(dev), (int)getpid(), NULL, NULL);
+	record_save(s, pep_ublk_dev_id(dev), NULL, NULL);
 	print_added(pep_ublk_dev_id(dev), s, t->size, (int)getpid(), json);
 	fflush(stdout);
 	serve(dev, s, t, &set);
@@ -398,7 +466,7 @@ static int run_daemon(struct ublk_spec *s, int id, int recover, int json,
 		if (ret >= 0) {
 			if (!s->size)
 				s->size = t->size;
-			ublk_state_write(s, pep_ublk_dev_id(dev), (int)getpid(), NULL, NULL);
+			record_save(s, pep_ublk_dev_id(dev), NULL, NULL);
 		}
 		if (write(fds[1], msg, (size_t)n) < 0 || ret < 0)
 			_exit(1);
@@ -471,9 +539,9 @@ static int parse_id(const char *arg, int *id)
 static int cmd_recover(int argc, char **argv)
 {
 	struct pep_blk_target *t = NULL;
+	struct pep_ublk_record r;
 	struct ublk_spec s;
 	struct pep_err err;
-	json_t *state;
 	int id, foreground = argc > 2 && !strcmp(argv[2], "--foreground"), ret;
 
 	if (cli_help_asked(argc, argv)) {
@@ -493,34 +561,67 @@ static int cmd_recover(int argc, char **argv)
 	ret = need_driver();
 	if (ret != CMD_EXIT_OK)
 		return ret;
-	state = ublk_state_read(id, &s);
-	if (!state || !s.type) {
+	ret = pep_ublk_record_load(record_dir(), id, &r, &err);
+	if (ret == -ENOENT) {
 		cli_error("device %d: no state file (was it added by pepita ublk "
 			  "add --recovery?)", id);
-		json_decref(state);
 		return CMD_EXIT_FAIL;
 	}
-	json_decref(state);
+	if (ret < 0) {
+		cli_error("%s", err.msg);
+		return CMD_EXIT_FAIL;
+	}
+	if (spec_of_record(&r, &s) < 0) {
+		cli_error("out of memory");
+		spec_free(&s);
+		return CMD_EXIT_FAIL;
+	}
 	ret = make_target(&s, &t, &err);
 	if (ret < 0) {
 		cli_error("%s", err.msg);
-		ublk_spec_free(&s);
+		spec_free(&s);
 		return CMD_EXIT_FAIL;
 	}
 	ret = foreground ? run_foreground(&s, id, 1, 0, t) : run_daemon(&s, id, 1, 0, t);
 	pep_blk_target_destroy(t);
-	ublk_spec_free(&s);
+	spec_free(&s);
 	return ret;
 }
 
 #define MAX_DEVICES 1024
 
+/* What the server's record adds to a device of `list`. */
+static void add_record_json(json_t *o, const struct pep_ublk_record *r)
+{
+	json_object_set_new(o, "target", json_string(r->target));
+	json_object_set_new(o, "file", json_string(r->file));
+	if (r->has_stats) {
+		json_object_set_new(o, "request_count",
+				    json_integer((json_int_t)r->stats.requests));
+		json_object_set_new(o, "error_count",
+				    json_integer((json_int_t)r->stats.errors));
+		json_object_set_new(o, "tag_collision_count",
+				    json_integer((json_int_t)r->stats.tag_collisions));
+		json_object_set_new(o, "bad_descriptor_count",
+				    json_integer((json_int_t)r->stats.bad_descriptors));
+	}
+	if (r->has_zram) {
+		/* the fields `pepita zram list --json` shows, and the codec */
+		json_t *z = zram_mm_stat_json(&r->zram);
+
+		json_object_set_new(z, "algorithm",
+				    json_string(r->comp[0] ? r->comp : "lz4"));
+		json_object_set_new(z, "compression_ratio", zram_ratio_json(&r->zram));
+		json_object_set_new(o, "zram", z);
+	}
+}
+
 static json_t *device_json(struct pep_ublk_ctrl *c, int id)
 {
 	struct pep_ublk_info info;
 	struct pep_ublk_params p;
-	struct ublk_spec s;
-	json_t *o, *state;
+	struct pep_ublk_record r;
+	json_t *o;
 
 	if (pep_ublk_get_info(c, id, &info, NULL) < 0)
 		return NULL;
@@ -529,25 +630,8 @@ static json_t *device_json(struct pep_ublk_ctrl *c, int id)
 		      "queue_depth", info.depth, "pid", info.pid);
 	if (pep_ublk_get_params(c, id, &p, NULL) == 0)
 		json_object_set_new(o, "size_bytes", json_integer((json_int_t)p.size));
-	state = ublk_state_read(id, &s);
-	if (state) {
-		/* the server's state file (ublk_state.c) and the key it is listed as */
-		static const char *const keys[][2] = {
-			{ "target", "target" }, { "file", "file" },
-			{ "requests", "request_count" }, { "errors", "error_count" },
-			{ "tag_collisions", "tag_collision_count" },
-			{ "bad_descriptors", "bad_descriptor_count" }, { "zram", "zram" },
-		};
-
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-			json_t *v = json_object_get(state, keys[i][0]);
-
-			if (v)
-				json_object_set(o, keys[i][1], v);
-		}
-		ublk_spec_free(&s);
-		json_decref(state);
-	}
+	if (pep_ublk_record_load(record_dir(), id, &r, NULL) == 0)
+		add_record_json(o, &r);
 	return o;
 }
 
@@ -634,7 +718,7 @@ static int delete_one(struct pep_ublk_ctrl *c, int id)
 	int ret, pid;
 
 	if (pep_ublk_get_info(c, id, &info, &err) < 0) {
-		ublk_state_remove(id);
+		pep_ublk_record_remove(record_dir(), id);
 		if (err.code == -ENODEV)
 			return 0;
 		cli_error("%s", err.msg);
@@ -656,7 +740,7 @@ static int delete_one(struct pep_ublk_ctrl *c, int id)
 			  "of STOP_DEV", id, pid);
 		return -1;
 	}
-	ublk_state_remove(id);
+	pep_ublk_record_remove(record_dir(), id);
 	if (pep_ublk_get_info(c, id, &info, NULL) < 0)
 		return 0;
 	ret = pep_ublk_del(c, id, &err);

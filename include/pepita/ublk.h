@@ -10,7 +10,8 @@
  * Threading: a control handle's commands may come from any thread; they
  * go out one at a time, and distinct handles (each device has its own)
  * never wait for each other. A device's queue threads are its own;
- * pep_ublk_dev_stop() may be called from any thread.
+ * pep_ublk_dev_stop() may be called from any thread. Records are files:
+ * one writer per device (its server), any number of readers.
  */
 #ifndef PEPITA_UBLK_H
 #define PEPITA_UBLK_H
@@ -20,6 +21,7 @@
 
 #include <pepita/blkmq.h>
 #include <pepita/core.h>
+#include <pepita/zram.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -195,6 +197,42 @@ struct pep_ublk_stats {
 
 PEP_API void pep_ublk_dev_stats(const struct pep_ublk_dev *dev,
 				struct pep_ublk_stats *out);
+
+/*
+ * What a server remembers of a device it serves, one JSON file per device
+ * (DIR/ID.json), written whole or not at all: how its target was made, so
+ * that a new server can take the device over after the old one died
+ * (user recovery needs the same target again), and the counters, which a
+ * server refreshes while it serves, for whoever lists the devices.
+ */
+#define PEP_UBLK_RECORD_PATH_MAX	4096
+
+struct pep_ublk_record {
+	int id;
+	int pid;				/* the server's */
+	char target[16];			/* "null", "ram", "loop", "zram" */
+	char file[PEP_UBLK_RECORD_PATH_MAX];	/* loop's backing file; "" */
+	char comp[16];				/* zram's compressor; "": lz4 */
+	uint64_t size;				/* bytes */
+	unsigned int queues;
+	unsigned int depth;
+	int read_only;
+	int recovery;
+	int has_stats;
+	struct pep_ublk_stats stats;
+	int has_zram;				/* a zram target's store */
+	struct pep_zram_mm_stat zram;
+};
+
+/* Create DIR (and its parents) when missing; replace r->id's record. */
+PEP_API int pep_ublk_record_save(const char *dir,
+				 const struct pep_ublk_record *r,
+				 struct pep_err *err);
+/* -ENOENT without one; -EBADMSG naming the field of a damaged one. */
+PEP_API int pep_ublk_record_load(const char *dir, int id,
+				 struct pep_ublk_record *r,
+				 struct pep_err *err);
+PEP_API int pep_ublk_record_remove(const char *dir, int id);
 
 #ifdef __cplusplus
 }
