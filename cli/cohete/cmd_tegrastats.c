@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <pepita/core.h>
-#include <pepita/proc.h>
 
 #include <cohete/thermal.h>
 
@@ -218,56 +217,19 @@ static void catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);	/* a closed stdout is a write error */
 }
 
-/* Feed complete lines from buf[0..*len) to handle_line; keep the rest. */
-static int drain_lines(struct ts_state *s, char *buf, size_t *len)
-{
-	char *start = buf, *nl;
-
-	while (!done(s) && (nl = memchr(start, '\n', *len - (size_t)(start - buf)))) {
-		*nl = '\0';
-		if (handle_line(s, start) < 0)
-			return -1;
-		start = nl + 1;
-	}
-	*len -= (size_t)(start - buf);
-	memmove(buf, start, *len);
-	return 0;
-}
-
-/* Report how the program ended when it was not us who stopped it. */
-static int report_end(const struct pep_proc_result *r, int stopped,
-		      const struct ts_state *s)
-{
-	if (stopped)
-		return exit_code(s);
-	if (r->exited && r->exit_code == 0)
-		return exit_code(s);
-	cli_error("%s %s %d%s%.*s", s->o->program ? s->o->program :
-		  "tegrastats", r->exited ? "exited with status" : "killed by signal",
-		  r->exited ? r->exit_code : r->signal_no, r->err_len ? ": " : "",
-		  (int)(r->err_len && r->err[r->err_len - 1] == '\n' ?
-			r->err_len - 1 : r->err_len), r->err ? r->err : "");
-	return CMD_EXIT_FAIL;
-}
-
 static int run_tegrastats(struct ts_state *s)
 {
-	char interval[24], buf[65536];
-	const char *argv[] = { s->o->program ? s->o->program : "tegrastats",
-			       "--interval", interval, NULL };
-	struct pep_proc_result r;
-	struct pep_proc *p;
+	struct coh_tegrastats_run_opts ro = {
+		.program = s->o->program, .interval_ms = s->o->interval_ms,
+		.sysroot = s->o->sysroot,
+	};
+	struct coh_tegrastats_run *r;
 	struct pep_err err;
-	size_t len = 0;
-	int stop, ret;
-	ssize_t n = 1;
+	const char *line;
+	int ret;
 
-	snprintf(interval, sizeof(interval), "%ld",
-		 s->o->interval_ms ? s->o->interval_ms : 1000);
-	if (s->o->sysroot && setenv("COHETE_SYSROOT", s->o->sysroot, 1) < 0)
-		return CMD_EXIT_FAIL;
 	catch_signals();
-	ret = pep_proc_spawn(argv, NULL, &p, &err);
+	ret = coh_tegrastats_start(&r, &ro, &err);
 	if (ret == -ENOENT && !s->o->program) {
 		cli_error("tegrastats not found (not a Jetson?); "
 			  "pipe its lines in instead: ... | cohete tegrastats");
@@ -277,25 +239,19 @@ static int run_tegrastats(struct ts_state *s)
 		cli_error("%s", err.msg);
 		return ret == -ENOENT ? CMD_EXIT_UNAVAILABLE : CMD_EXIT_FAIL;
 	}
-	s->source = argv[0];
+	s->source = s->o->program ? s->o->program : "tegrastats";
 	while (!stop_requested && !done(s)) {
-		n = pep_proc_read(p, buf + len, sizeof(buf) - 1 - len, -1, NULL);
-		if (n == -EINTR)
+		ret = coh_tegrastats_next(r, &line, NULL);
+		if (ret == -EINTR)
 			continue;
-		if (n <= 0)
+		if (ret <= 0 || handle_line(s, line) < 0)
 			break;
-		len += (size_t)n;
-		if (drain_lines(s, buf, &len) < 0)
-			break;
-		if (len == sizeof(buf) - 1)
-			len = 0;	/* a line longer than any tegrastats line */
 	}
-	/* at end of file the program is exiting by itself: let it */
-	stop = n != 0;
-	pep_proc_finish(p, stop, &r, NULL);
-	ret = report_end(&r, stop, s);
-	pep_proc_result_free(&r);
-	return ret;
+	if (coh_tegrastats_finish(r, &err) < 0) {
+		cli_error("%s", err.msg);
+		return CMD_EXIT_FAIL;
+	}
+	return exit_code(s);
 }
 
 int cmd_tegrastats(int argc, char **argv)

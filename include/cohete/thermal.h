@@ -142,6 +142,39 @@ COH_API int coh_tegrastats_parse(const char *line, struct coh_tegrastats *out,
 COH_API char *coh_tegrastats_json(const struct coh_tegrastats *ts);
 
 /*
+ * tegrastats running, its lines taken as it prints them (once per
+ * interval) until it ends or is stopped: start, then next until it
+ * returns 0, then finish. A Jetson's tegrastats, or program (a simulator)
+ * with COHETE_SYSROOT=sysroot in its environment.
+ */
+struct coh_tegrastats_run;
+
+struct coh_tegrastats_run_opts {
+	const char *program;		/* NULL: tegrastats, found in PATH */
+	long interval_ms;		/* 0: 1000 */
+	const char *sysroot;		/* NULL: the environment's */
+};
+
+/* -ENOENT when there is no such program (err names it). */
+COH_API int coh_tegrastats_start(struct coh_tegrastats_run **out,
+				 const struct coh_tegrastats_run_opts *o,
+				 struct pep_err *err);
+/*
+ * The next line, without its newline, in *line (valid until the next
+ * call): 1; 0 once the program's output has ended; -EINTR when a signal
+ * came (check your flags, then call again); -errno.
+ */
+COH_API int coh_tegrastats_next(struct coh_tegrastats_run *r,
+				const char **line, struct pep_err *err);
+/*
+ * Stop it (SIGTERM) unless its output ended, reap it and free r. 0 when
+ * it was stopped or exited with status 0; -ECHILD, err saying how it
+ * ended and what it printed on stderr, otherwise.
+ */
+COH_API int coh_tegrastats_finish(struct coh_tegrastats_run *r,
+				  struct pep_err *err);
+
+/*
  * Thermal circuit breaker: pause work before the device throttles.
  *
  * Trips when the input temperature reaches trip_mc; stays paused (cooling)
