@@ -94,8 +94,8 @@ asan: deps
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C $(BUILD_ASAN) --suite unit --suite fixture --print-errorlogs
 
-# ThreadSanitizer: the unit suite (budgets, breaker, CPU detection) and the
-# breaker's live test, where threads really race.
+# ThreadSanitizer: the unit suite (budgets, thermal guard, CPU detection) and the
+# guard's live test, where threads really race.
 tsan: deps
 	@if [ ! -f $(BUILD_TSAN)/build.ninja ]; then \
 		echo "meson setup $(BUILD_TSAN) -Db_sanitize=thread $(MESON_SETUP_ARGS)"; \

@@ -132,7 +132,7 @@ static void bench_sample(const char *name, const char *root)
 
 		for (int i = 0; i < 200; i++) {
 			coh_thermal_read(sr, th, NULL);
-			coh_breaker_input(th);
+			coh_thermal_guard_input(th);
 		}
 		ours[r] = (double)(pep_time_ns() - t0) / 200 / 1000;
 		t0 = pep_time_ns();
@@ -222,7 +222,7 @@ static double bare_cpu(const char *root)
 		t0 = next = pep_time_ns();
 		while (next < t0 + AGENT_SECONDS * 1000000000ULL) {
 			coh_status_sample(sr, prev, cur);
-			coh_breaker_input(&cur->thermal);
+			coh_thermal_guard_input(&cur->thermal);
 			tmp = prev;
 			prev = cur;
 			cur = tmp;

@@ -30,7 +30,7 @@ struct agent_args {
 	char addr[64];
 	char state_dir[4096];
 	int no_state_dir;
-	struct coh_breaker_policy policy;
+	struct coh_thermal_guard_policy policy;
 };
 
 static void usage(FILE *out)
@@ -146,7 +146,7 @@ static int parse_one(struct agent_args *g, int c)
 		return 0;
 	case 't': g->o.token_file = optarg; return 0;
 	case 'p':
-		if (coh_breaker_policy_named(optarg, &g->policy, &err) < 0) {
+		if (coh_thermal_guard_policy_named(optarg, &g->policy, &err) < 0) {
 			cli_error("--policy: %s", err.msg);
 			return -1;
 		}

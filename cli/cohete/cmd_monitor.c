@@ -39,7 +39,7 @@ struct monitor_opts {
 	const char *nvpmodel;
 	double rate_hz;
 	int no_color;
-	struct coh_breaker_policy policy;
+	struct coh_thermal_guard_policy policy;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -82,7 +82,7 @@ static int parse_opts(int argc, char **argv, struct monitor_opts *o)
 	int c;
 
 	o->rate_hz = 1;
-	coh_breaker_policy_named(COH_BREAKER_POLICY_DEFAULT, &o->policy, NULL);
+	coh_thermal_guard_policy_named(COH_THERMAL_GUARD_POLICY_DEFAULT, &o->policy, NULL);
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "+h", longopts)) != -1) {
 		switch (c) {
@@ -100,7 +100,7 @@ static int parse_opts(int argc, char **argv, struct monitor_opts *o)
 		case 'C': o->no_color = 1; break;
 		case 'n': o->nvpmodel = optarg; break;
 		case 'P':
-			if (coh_breaker_policy_named(optarg, &o->policy, &err) < 0) {
+			if (coh_thermal_guard_policy_named(optarg, &o->policy, &err) < 0) {
 				cli_error("--policy: %s", err.msg);
 				return -CMD_EXIT_USAGE;
 			}
@@ -184,7 +184,7 @@ static enum mon_action wait_keys(struct monitor *m, uint64_t deadline_ns,
 static void took_sample(struct monitor *m)
 {
 	mon_history_push(m);
-	coh_breaker_update(m->guard, coh_breaker_input(&m->cur->thermal),
+	coh_thermal_guard_update(m->guard, coh_thermal_guard_input(&m->cur->thermal),
 			   pep_time_ns() / 1000000);
 }
 
@@ -359,7 +359,7 @@ int cmd_monitor(int argc, char **argv)
 	if (m)
 		m->policy = o.policy;
 	if (!m || !m->cur || !m->spare ||
-	    coh_breaker_create(&m->guard, &m->policy, NULL) < 0) {
+	    coh_thermal_guard_create(&m->guard, &m->policy, NULL) < 0) {
 		cli_error("out of memory");
 		ret = CMD_EXIT_FAIL;
 	} else {
@@ -370,7 +370,7 @@ int cmd_monitor(int argc, char **argv)
 		ret = monitor_run(m, o.no_color);
 	}
 	if (m) {
-		coh_breaker_destroy(m->guard);
+		coh_thermal_guard_destroy(m->guard);
 		free(m->cur);
 		free(m->spare);
 	}

@@ -24,7 +24,7 @@ struct status_opts {
 	int json;
 	double watch_s;			/* 0 = once */
 	long window_ms;			/* -1 = default */
-	struct coh_breaker_policy policy;	/* the temperature colours */
+	struct coh_thermal_guard_policy policy;	/* the temperature colours */
 };
 
 /* level[]: a temperature's colour, by enum coh_temp_level (the monitor's). */
@@ -88,7 +88,7 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 	int c;
 
 	o->window_ms = -1;
-	coh_breaker_policy_named(COH_BREAKER_POLICY_DEFAULT, &o->policy, NULL);
+	coh_thermal_guard_policy_named(COH_THERMAL_GUARD_POLICY_DEFAULT, &o->policy, NULL);
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "+h", longopts)) != -1) {
 		switch (c) {
@@ -112,7 +112,7 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 			o->window_ms = (long)v;
 			break;
 		case 'p':
-			if (coh_breaker_policy_named(optarg, &o->policy, &err) < 0) {
+			if (coh_thermal_guard_policy_named(optarg, &o->policy, &err) < 0) {
 				cli_error("--policy: %s", err.msg);
 				return -CMD_EXIT_USAGE;
 			}
@@ -258,7 +258,7 @@ static void print_memory(const struct coh_memory *m)
  * dim: neither is a measurement.
  */
 static void print_zone(const struct coh_thermal_zone *z, int hottest,
-		       const struct coh_breaker_policy *p, const struct style *st)
+		       const struct coh_thermal_guard_policy *p, const struct style *st)
 {
 	const char *color = z->state == COH_ZONE_OK ?
 			    st->level[coh_temp_level(p, z->temp_mc)] : st->dim;
@@ -276,9 +276,9 @@ static void print_zone(const struct coh_thermal_zone *z, int hottest,
 
 /* The guard's input and how it stands against the policy's thresholds. */
 static void print_guard(const struct coh_thermal *t,
-			const struct coh_breaker_policy *p, const struct style *st)
+			const struct coh_thermal_guard_policy *p, const struct style *st)
 {
-	int i = coh_breaker_input_zone(t);
+	int i = coh_thermal_guard_input_zone(t);
 	enum coh_temp_level level;
 
 	if (i < 0)
@@ -293,7 +293,7 @@ static void print_guard(const struct coh_thermal *t,
 }
 
 static void print_thermal(const struct coh_thermal *t,
-			  const struct coh_breaker_policy *p, const struct style *st)
+			  const struct coh_thermal_guard_policy *p, const struct style *st)
 {
 	int placeholders = 0;
 
@@ -452,7 +452,7 @@ static void print_notes(const struct coh_notes *n, const struct style *st)
 }
 
 static void print_human(const struct coh_status *s,
-			const struct coh_breaker_policy *p, const struct style *st)
+			const struct coh_thermal_guard_policy *p, const struct style *st)
 {
 	int jetson = s->device.kind == COH_HOST_JETSON;
 

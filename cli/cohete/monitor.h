@@ -76,8 +76,8 @@ struct monitor {
 	double rate_hz;
 	int utf8;			/* the locale's codeset is UTF-8 */
 	int color;
-	struct coh_breaker_policy policy;	/* temperature colours, guard */
-	struct coh_breaker *guard;	/* the policy's breaker, fed every
+	struct coh_thermal_guard_policy policy;	/* temperature colours, guard */
+	struct coh_thermal_guard *guard;	/* the policy's breaker, fed every
 					   sample: its state is shown; it
 					   pauses nothing */
 	enum mon_overlay overlay;

@@ -657,24 +657,24 @@ static void zone_cell(const struct monitor *m, const struct coh_thermal_zone *z,
  */
 static void draw_guard(const struct monitor *m, const struct area *a)
 {
-	enum coh_breaker_state s = coh_breaker_state(m->guard);
+	enum coh_thermal_guard_state s = coh_thermal_guard_state(m->guard);
 	const char *deg = m->utf8 ? "\xc2\xb0" "C" : "C";
 	char text[48];
 	int w;
 
-	if (s == COH_BREAKER_TRIPPED)
+	if (s == COH_THERMAL_GUARD_TRIPPED)
 		snprintf(text, sizeof(text), " guard TRIPPED: paused ");
-	else if (s == COH_BREAKER_COOLING)
+	else if (s == COH_THERMAL_GUARD_COOLING)
 		snprintf(text, sizeof(text), " guard COOLING to %g%s ",
 			 (double)m->policy.resume_mc / 1000, deg);
 	else
 		snprintf(text, sizeof(text), " guard %s, trip %g%s ",
-			 s == COH_BREAKER_WARNING ? "WARN" : "OK",
+			 s == COH_THERMAL_GUARD_WARNING ? "WARN" : "OK",
 			 (double)m->policy.trip_mc / 1000, deg);
 	w = (int)mbstowcs(NULL, text, 0);
 	if (w > 0 && w <= a->w - 14)	/* room for the title left of it */
 		put(a->y, a->x + a->w - 2 - w, w,
-		    level_attr(m, coh_breaker_state_level(s)) | A_BOLD, "%s", text);
+		    level_attr(m, coh_thermal_guard_state_level(s)) | A_BOLD, "%s", text);
 }
 
 /*
@@ -698,8 +698,8 @@ static void draw_thermal(const struct monitor *m, const struct area *a, int grap
 	const struct coh_thermal *t = &m->cur->thermal;
 	int x = a->x + 2, w = a->w - 4, y = a->y + 1 + graph_h;
 	int per = grid_rows(t->count, a->h - 2 - graph_h), cols, cw;
-	int64_t input = coh_breaker_input(t), lo = 0, hi = 0;
-	int in = coh_breaker_input_zone(t);
+	int64_t input = coh_thermal_guard_input(t), lo = 0, hi = 0;
+	int in = coh_thermal_guard_input_zone(t);
 	struct scale sc;
 	char temp[32];
 
@@ -916,6 +916,6 @@ void mon_history_push(struct monitor *m)
 	push(&m->series[MON_CPU], st->cpu.load_permille);
 	push(&m->series[MON_GPU], st->gpu.present ? st->gpu.load_permille : COH_NA);
 	push(&m->series[MON_RAM], ram);
-	push(&m->series[MON_TEMP], coh_breaker_input(&st->thermal));
+	push(&m->series[MON_TEMP], coh_thermal_guard_input(&st->thermal));
 	push(&m->series[MON_POWER], st->rails.count ? st->rails.total_mw : COH_NA);
 }

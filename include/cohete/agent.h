@@ -93,7 +93,7 @@ struct coh_agent_opts {
 	uint32_t interval_ms;		/* full samples; 0 = 1000, else 100..60000 */
 	const char *token_file;		/* NULL: control endpoints answer 403 */
 	const char *policy_name;	/* NULL = "conservative" */
-	const struct coh_breaker_policy *policy;	/* overrides policy_name */
+	const struct coh_thermal_guard_policy *policy;	/* overrides policy_name */
 	uint64_t budget_total_bytes;	/* 0 = the module's preset (none when the
 					   module is unknown) */
 	uint64_t budget_reserved_bytes;
@@ -187,8 +187,8 @@ COH_API struct coh_budget *coh_agent_budget(struct coh_agent *a);
  */
 struct coh_agent_breaker_view {
 	int present;
-	struct coh_breaker_policy policy;
-	enum coh_breaker_state state;
+	struct coh_thermal_guard_policy policy;
+	enum coh_thermal_guard_state state;
 	int64_t input_mc;		/* COH_NA when no zone could be read */
 	uint64_t trips;			/* times work was paused */
 	int predicted;			/* rising towards the trip point */

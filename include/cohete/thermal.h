@@ -185,18 +185,18 @@ COH_API int coh_tegrastats_finish(struct coh_tegrastats_run *r,
  * thread can sample a sysroot every check_interval_ms and stop (SIGSTOP)
  * and continue (SIGCONT) process groups, or call back a pool.
  *
- * Threading: coh_breaker_update() and the watch functions from one thread
- * (or with the monitor running, only from callbacks); coh_breaker_state()
- * and coh_breaker_paused() from any thread.
+ * Threading: coh_thermal_guard_update() and the watch functions from one thread
+ * (or with the monitor running, only from callbacks); coh_thermal_guard_state()
+ * and coh_thermal_guard_paused() from any thread.
  */
-enum coh_breaker_state {
-	COH_BREAKER_OK,
-	COH_BREAKER_WARNING,		/* at or above warning_mc: still running */
-	COH_BREAKER_TRIPPED,		/* at or above trip_mc: work paused */
-	COH_BREAKER_COOLING,		/* below trip, not yet below resume: paused */
+enum coh_thermal_guard_state {
+	COH_THERMAL_GUARD_OK,
+	COH_THERMAL_GUARD_WARNING,		/* at or above warning_mc: still running */
+	COH_THERMAL_GUARD_TRIPPED,		/* at or above trip_mc: work paused */
+	COH_THERMAL_GUARD_COOLING,		/* below trip, not yet below resume: paused */
 };
 
-struct coh_breaker_policy {
+struct coh_thermal_guard_policy {
 	char name[32];
 	int64_t trip_mc;
 	int64_t resume_mc;		/* the cooldown: resume only below this */
@@ -204,47 +204,47 @@ struct coh_breaker_policy {
 	uint32_t check_interval_ms;
 };
 
-struct coh_breaker_sample {
+struct coh_thermal_guard_sample {
 	uint64_t time_ms;
 	int64_t temp_mc;
-	enum coh_breaker_state state;
+	enum coh_thermal_guard_state state;
 };
 
-struct coh_breaker;
+struct coh_thermal_guard;
 struct coh_sysroot;
 
 /* "conservative" 65/55 °C at 500 ms (warn 60), "aggressive" 75/65 at 1 s. */
-COH_API int coh_breaker_policy_named(const char *name,
-				     struct coh_breaker_policy *out,
+COH_API int coh_thermal_guard_policy_named(const char *name,
+				     struct coh_thermal_guard_policy *out,
 				     struct pep_err *err);
 
 /* -EINVAL unless resume < trip, warning <= trip and the interval is 10 ms..60 s. */
-COH_API int coh_breaker_policy_check(const struct coh_breaker_policy *p,
+COH_API int coh_thermal_guard_policy_check(const struct coh_thermal_guard_policy *p,
 				     struct pep_err *err);
 
-COH_API int coh_breaker_create(struct coh_breaker **out,
-			       const struct coh_breaker_policy *p,
+COH_API int coh_thermal_guard_create(struct coh_thermal_guard **out,
+			       const struct coh_thermal_guard_policy *p,
 			       struct pep_err *err);
 /* Stops the monitor (if running) and continues anything it paused. */
-COH_API void coh_breaker_destroy(struct coh_breaker *b);
+COH_API void coh_thermal_guard_destroy(struct coh_thermal_guard *b);
 
 /* Feed one reading taken at now_ms; returns the state after it. */
-COH_API enum coh_breaker_state coh_breaker_update(struct coh_breaker *b,
+COH_API enum coh_thermal_guard_state coh_thermal_guard_update(struct coh_thermal_guard *b,
 						  int64_t temp_mc,
 						  uint64_t now_ms);
 
-COH_API enum coh_breaker_state coh_breaker_state(const struct coh_breaker *b);
-COH_API int coh_breaker_paused(const struct coh_breaker *b);
-COH_API const char *coh_breaker_state_name(enum coh_breaker_state s);
+COH_API enum coh_thermal_guard_state coh_thermal_guard_state(const struct coh_thermal_guard *b);
+COH_API int coh_thermal_guard_paused(const struct coh_thermal_guard *b);
+COH_API const char *coh_thermal_guard_state_name(enum coh_thermal_guard_state s);
 
 /* The breaker's input: tj, else the hottest measured zone; COH_NA if none. */
-COH_API int64_t coh_breaker_input(const struct coh_thermal *t);
+COH_API int64_t coh_thermal_guard_input(const struct coh_thermal *t);
 
 /* Which zone that is: its index in t->zones, or -1 when none is measured. */
-COH_API int coh_breaker_input_zone(const struct coh_thermal *t);
+COH_API int coh_thermal_guard_input_zone(const struct coh_thermal *t);
 
 /* The policy the agent and the views use unless told otherwise. */
-#define COH_BREAKER_POLICY_DEFAULT "conservative"
+#define COH_THERMAL_GUARD_POLICY_DEFAULT "conservative"
 
 /*
  * How hot a reading is under a breaker policy: the one colour rule of every
@@ -258,14 +258,14 @@ enum coh_temp_level {
 	COH_TEMP_HOT,			/* at or above trip_mc: the breaker trips */
 };
 
-COH_API enum coh_temp_level coh_temp_level(const struct coh_breaker_policy *p,
+COH_API enum coh_temp_level coh_temp_level(const struct coh_thermal_guard_policy *p,
 					   int64_t temp_mc);
 
 /*
  * The level a breaker state is shown at: a paused breaker (tripped, or
  * cooling down below the trip point) is hot, whatever the reading.
  */
-COH_API enum coh_temp_level coh_breaker_state_level(enum coh_breaker_state s);
+COH_API enum coh_temp_level coh_thermal_guard_state_level(enum coh_thermal_guard_state s);
 
 /* "unknown", "ok", "warn", "hot" */
 COH_API const char *coh_temp_level_name(enum coh_temp_level level);
@@ -274,32 +274,32 @@ COH_API const char *coh_temp_level_name(enum coh_temp_level level);
  * Pause and resume work on transitions: SIGSTOP/SIGCONT to a process group,
  * or a callback (a pool stops handing out work). At most 16 of each.
  */
-typedef void (*coh_breaker_fn)(int paused, void *arg);
-COH_API int coh_breaker_watch_pgid(struct coh_breaker *b, int pgid);
-COH_API int coh_breaker_watch(struct coh_breaker *b, coh_breaker_fn fn,
+typedef void (*coh_thermal_guard_fn)(int paused, void *arg);
+COH_API int coh_thermal_guard_watch_pgid(struct coh_thermal_guard *b, int pgid);
+COH_API int coh_thermal_guard_watch(struct coh_thermal_guard *b, coh_thermal_guard_fn fn,
 			      void *arg);
 
 /* Samples with from_ms <= time_ms <= to_ms, oldest first; returns count. */
-COH_API size_t coh_breaker_history(const struct coh_breaker *b,
+COH_API size_t coh_thermal_guard_history(const struct coh_thermal_guard *b,
 				   uint64_t from_ms, uint64_t to_ms,
-				   struct coh_breaker_sample *out, size_t max);
+				   struct coh_thermal_guard_sample *out, size_t max);
 
 /*
  * Runaway prediction: from the trend of the last window_ms of history,
  * the time until trip_mc is reached. Returns 1 and *lead_ms when the
  * temperature is rising towards the trip point, 0 when it is not.
  */
-COH_API int coh_breaker_predict(const struct coh_breaker *b,
+COH_API int coh_thermal_guard_predict(const struct coh_thermal_guard *b,
 				uint64_t window_ms, uint64_t *lead_ms);
 
 /*
  * Sample the sysroot's thermal zones every check_interval_ms in a thread
- * and update the breaker. Stop with coh_breaker_stop() (or destroy).
+ * and update the breaker. Stop with coh_thermal_guard_stop() (or destroy).
  */
-COH_API int coh_breaker_start(struct coh_breaker *b,
+COH_API int coh_thermal_guard_start(struct coh_thermal_guard *b,
 			      const struct coh_sysroot *sr,
 			      struct pep_err *err);
-COH_API void coh_breaker_stop(struct coh_breaker *b);
+COH_API void coh_thermal_guard_stop(struct coh_thermal_guard *b);
 
 #ifdef __cplusplus
 }

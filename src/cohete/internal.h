@@ -83,7 +83,7 @@ int coh__engines_read(const struct coh_sysroot *sr,
 char **coh__child_env(const struct coh_sysroot *sr, char *sysroot_var,
 		      size_t size);
 
-/* A condition variable whose timed waits use CLOCK_MONOTONIC (breaker.c). */
+/* A condition variable whose timed waits use CLOCK_MONOTONIC (thermal/guard.c). */
 void coh__cond_init_monotonic(pthread_cond_t *cond);
 
 #endif /* COHETE_INTERNAL_H */

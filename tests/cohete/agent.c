@@ -426,8 +426,8 @@ static void fill_views(struct coh_agent_snapshot *s, const struct coh_status *st
 	memset(s, 0, sizeof(*s));
 	s->status = st;
 	s->breaker.present = 1;
-	coh_breaker_policy_named("conservative", &s->breaker.policy, NULL);
-	s->breaker.state = COH_BREAKER_TRIPPED;
+	coh_thermal_guard_policy_named("conservative", &s->breaker.policy, NULL);
+	s->breaker.state = COH_THERMAL_GUARD_TRIPPED;
 	s->breaker.input_mc = 70250;
 	s->breaker.trips = 3;
 	s->breaker.workload_count = 2;

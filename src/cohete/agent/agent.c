@@ -12,7 +12,7 @@
  *
  * Workloads are process groups (workload.c). The breaker calls back
  * coh__agent_on_breaker() on a change between running and paused and the
- * agent signals its own list, rather than coh_breaker_watch_pgid(): the
+ * agent signals its own list, rather than coh_thermal_guard_watch_pgid(): the
  * breaker's list cannot forget a group, and a daemon that runs for months
  * sees groups come and go. Every tick, before the breaker is updated, a
  * group whose processes are all gone, or that holds a process that is not
@@ -51,9 +51,9 @@ static uint64_t now_ms(void)
 	return pep_time_ns() / 1000000;
 }
 
-static int is_paused(enum coh_breaker_state s)
+static int is_paused(enum coh_thermal_guard_state s)
 {
-	return s == COH_BREAKER_TRIPPED || s == COH_BREAKER_COOLING;
+	return s == COH_THERMAL_GUARD_TRIPPED || s == COH_THERMAL_GUARD_COOLING;
 }
 
 void coh__agent_log(struct coh_agent *a, const char *fmt, ...)
@@ -287,10 +287,10 @@ static int apply_opts(struct coh_agent *a, const struct coh_agent_opts *o,
 	a->ipv6 = ret == 6;
 	if (o->policy)
 		a->policy = *o->policy;
-	else if ((ret = coh_breaker_policy_named(o->policy_name ? o->policy_name :
+	else if ((ret = coh_thermal_guard_policy_named(o->policy_name ? o->policy_name :
 						  "conservative", &a->policy, err)) < 0)
 		return ret;
-	ret = coh_breaker_policy_check(&a->policy, err);
+	ret = coh_thermal_guard_policy_check(&a->policy, err);
 	if (ret < 0)
 		return ret;
 	a->tick_ms = a->policy.check_interval_ms < a->interval_ms ?
@@ -349,15 +349,15 @@ static int setup(struct coh_agent *a, const struct coh_agent_opts *o,
 	a->work = malloc(sizeof(*a->work));
 	if (!a->latest || !a->work || coh_status_sample(a->sr, NULL, a->latest) < 0)
 		return pep_err_set(err, -ENOMEM, "agent: out of memory");
-	a->input_mc = coh_breaker_input(&a->latest->thermal);
+	a->input_mc = coh_thermal_guard_input(&a->latest->thermal);
 	a->samples = 1;
-	ret = coh_breaker_create(&a->breaker, &a->policy, err);
+	ret = coh_thermal_guard_create(&a->breaker, &a->policy, err);
 	if (ret < 0)
 		return ret;
 	/* Not started yet: nothing else can see the agent, lock for form. */
 	pthread_mutex_lock(&a->lock);
-	coh_breaker_update(a->breaker, a->input_mc, now_ms());
-	ret = coh_breaker_watch(a->breaker, coh__agent_on_breaker, a);
+	coh_thermal_guard_update(a->breaker, a->input_mc, now_ms());
+	ret = coh_thermal_guard_watch(a->breaker, coh__agent_on_breaker, a);
 	pthread_mutex_unlock(&a->lock);
 	if (ret < 0)
 		return pep_err_set(err, ret, "agent: cannot watch the breaker");
@@ -392,8 +392,8 @@ int coh_agent_create(struct coh_agent **out, const struct coh_agent_opts *opts,
 	return 0;
 }
 
-static void log_transition(struct coh_agent *a, enum coh_breaker_state from,
-			   enum coh_breaker_state to, int64_t input_mc,
+static void log_transition(struct coh_agent *a, enum coh_thermal_guard_state from,
+			   enum coh_thermal_guard_state to, int64_t input_mc,
 			   unsigned int workloads)
 {
 	char temp[32] = "no reading";
@@ -401,7 +401,7 @@ static void log_transition(struct coh_agent *a, enum coh_breaker_state from,
 	if (input_mc != COH_NA)
 		snprintf(temp, sizeof(temp), "%.1f C", (double)input_mc / 1000.0);
 	coh__agent_log(a, "breaker: %s -> %s at %s (%s %u workload%s)",
-		       coh_breaker_state_name(from), coh_breaker_state_name(to), temp,
+		       coh_thermal_guard_state_name(from), coh_thermal_guard_state_name(to), temp,
 		       is_paused(from) == is_paused(to) ? "watching" :
 		       is_paused(to) ? "paused" : "resumed", workloads,
 		       workloads == 1 ? "" : "s");
@@ -418,7 +418,7 @@ static void log_dropped(struct coh_agent *a, const int *gone, const int *foreign
 /* One tick: a full sample or only the zones, then the breaker. */
 static void tick(struct coh_agent *a, int full, struct coh_thermal *th)
 {
-	enum coh_breaker_state from, to;
+	enum coh_thermal_guard_state from, to;
 	uint64_t t0 = pep_time_ns(), t1;
 	int gone[COH_AGENT_WORKLOADS_MAX], foreign[COH_AGENT_WORKLOADS_MAX], ret = 0;
 	unsigned int ngone, workloads;
@@ -443,10 +443,10 @@ static void tick(struct coh_agent *a, int full, struct coh_thermal *th)
 	} else if (full) {
 		a->sample_failures++;
 	}
-	input = full ? (ret == 0 ? coh_breaker_input(&a->latest->thermal) : COH_NA) :
-		coh_breaker_input(th);
-	from = coh_breaker_state(a->breaker);
-	to = coh_breaker_update(a->breaker, input, t1 / 1000000);
+	input = full ? (ret == 0 ? coh_thermal_guard_input(&a->latest->thermal) : COH_NA) :
+		coh_thermal_guard_input(th);
+	from = coh_thermal_guard_state(a->breaker);
+	to = coh_thermal_guard_update(a->breaker, input, t1 / 1000000);
 	a->input_mc = input;
 	if (!is_paused(from) && is_paused(to))
 		a->trips++;
@@ -630,9 +630,9 @@ void coh_agent_destroy(struct coh_agent *a)
 		coh_agent_stop(a);
 	/* Never leave work stopped behind us: the breaker continues it. */
 	pthread_mutex_lock(&a->lock);
-	if (a->breaker && coh_breaker_paused(a->breaker))
+	if (a->breaker && coh_thermal_guard_paused(a->breaker))
 		resumed = a->workload_count;
-	coh_breaker_destroy(a->breaker);
+	coh_thermal_guard_destroy(a->breaker);
 	a->breaker = NULL;
 	pthread_mutex_unlock(&a->lock);
 	coh__agent_state_error_flush(a);
@@ -669,19 +669,19 @@ struct coh_budget *coh_agent_budget(struct coh_agent *a)
 	return a->budget;
 }
 
-int coh__agent_breaker_reset(struct coh_agent *a, enum coh_breaker_state *from,
-			     enum coh_breaker_state *to, struct pep_err *err)
+int coh__agent_breaker_reset(struct coh_agent *a, enum coh_thermal_guard_state *from,
+			     enum coh_thermal_guard_state *to, struct pep_err *err)
 {
-	struct coh_breaker *fresh;
+	struct coh_thermal_guard *fresh;
 	int64_t input;
 	int ret;
 
 	pthread_mutex_lock(&a->lock);
-	*from = *to = coh_breaker_state(a->breaker);
+	*from = *to = coh_thermal_guard_state(a->breaker);
 	input = a->input_mc;
 	if (input == COH_NA) {
 		ret = pep_err_set(err, -EBUSY, "no temperature reading: the breaker stays %s",
-				  coh_breaker_state_name(*from));
+				  coh_thermal_guard_state_name(*from));
 		goto out;
 	}
 	if (input >= a->policy.trip_mc) {
@@ -689,23 +689,23 @@ int coh__agent_breaker_reset(struct coh_agent *a, enum coh_breaker_state *from,
 				  "%.1f C is at or above the trip point %.1f C: "
 				  "the breaker stays %s",
 				  (double)input / 1000.0, (double)a->policy.trip_mc / 1000.0,
-				  coh_breaker_state_name(*from));
+				  coh_thermal_guard_state_name(*from));
 		goto out;
 	}
-	ret = coh_breaker_create(&fresh, &a->policy, err);
+	ret = coh_thermal_guard_create(&fresh, &a->policy, err);
 	if (ret < 0)
 		goto out;
 	/* Below the trip point a fresh breaker is not paused: no signal here. */
-	coh_breaker_update(fresh, input, now_ms());
-	ret = coh_breaker_watch(fresh, coh__agent_on_breaker, a);
+	coh_thermal_guard_update(fresh, input, now_ms());
+	ret = coh_thermal_guard_watch(fresh, coh__agent_on_breaker, a);
 	if (ret < 0) {
-		coh_breaker_destroy(fresh);
+		coh_thermal_guard_destroy(fresh);
 		ret = pep_err_set(err, ret, "breaker: cannot watch the new breaker");
 		goto out;
 	}
-	coh_breaker_destroy(a->breaker);	/* continues what it paused */
+	coh_thermal_guard_destroy(a->breaker);	/* continues what it paused */
 	a->breaker = fresh;
-	*to = coh_breaker_state(fresh);
+	*to = coh_thermal_guard_state(fresh);
 out:
 	pthread_mutex_unlock(&a->lock);
 	return ret;
@@ -723,10 +723,10 @@ void coh_agent_snapshot(struct coh_agent *a, struct coh_status *status,
 	memcpy(status, a->latest, sizeof(*status));
 	b->present = 1;
 	b->policy = a->policy;
-	b->state = coh_breaker_state(a->breaker);
+	b->state = coh_thermal_guard_state(a->breaker);
 	b->input_mc = a->input_mc;
 	b->trips = a->trips;
-	b->predicted = coh_breaker_predict(a->breaker, 30000, &b->predicted_trip_ms);
+	b->predicted = coh_thermal_guard_predict(a->breaker, 30000, &b->predicted_trip_ms);
 	b->workload_count = a->workload_count;
 	for (unsigned int i = 0; i < a->workload_count; i++)
 		b->workloads[i] = a->workloads[i].pgid;

@@ -28,7 +28,7 @@ struct coh_agent_workload {
 struct coh_agent {
 	/* Fixed after create: read from any thread without the lock. */
 	struct coh_sysroot *sr;
-	struct coh_breaker_policy policy;
+	struct coh_thermal_guard_policy policy;
 	uint32_t interval_ms;
 	uint32_t tick_ms;		/* min(interval, policy check interval) */
 	char *nvpmodel;			/* NULL = from PATH */
@@ -72,8 +72,8 @@ struct coh_agent {
 
 	/*
 	 * Everything below is under lock. The breaker calls on_breaker() with
-	 * its own lock held, from coh_breaker_update(), coh_breaker_watch()
-	 * and coh_breaker_destroy(); the agent makes those calls only with
+	 * its own lock held, from coh_thermal_guard_update(), coh_thermal_guard_watch()
+	 * and coh_thermal_guard_destroy(); the agent makes those calls only with
 	 * lock held, so on_breaker() may read pgids. Order: lock, then the
 	 * breaker's lock.
 	 */
@@ -81,7 +81,7 @@ struct coh_agent {
 	pthread_cond_t wake;		/* the sampler's sleep: stop, kick */
 	struct coh_status *latest;	/* readers; swapped by the sampler */
 	struct coh_status *work;	/* the sampler's own */
-	struct coh_breaker *breaker;
+	struct coh_thermal_guard *breaker;
 	int64_t input_mc;		/* the breaker's latest input */
 	uint64_t trips, samples, sample_failures, scrapes, unauthorized;
 	uint64_t last_sample_ns;
@@ -120,8 +120,8 @@ void coh__agent_count(struct coh_agent *a, int scrape, int unauthorized);
  * just started. Refused (-EBUSY, reason in err) while the input is at or
  * above the trip point or unknown. *from and *to get the states.
  */
-int coh__agent_breaker_reset(struct coh_agent *a, enum coh_breaker_state *from,
-			     enum coh_breaker_state *to, struct pep_err *err);
+int coh__agent_breaker_reset(struct coh_agent *a, enum coh_thermal_guard_state *from,
+			     enum coh_thermal_guard_state *to, struct pep_err *err);
 
 /* Serve on the bound socket fd (libmicrohttpd takes it over). */
 int coh__agent_http_start(struct coh_agent *a, int fd, struct pep_err *err);

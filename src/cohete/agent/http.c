@@ -418,7 +418,7 @@ static void post_breaker_reset(struct call *k)
 {
 	static const char *const fields[] = { NULL };
 	json_t *o = parse_body(k, fields);
-	enum coh_breaker_state from, to;
+	enum coh_thermal_guard_state from, to;
 	struct pep_err err;
 
 	if (!o)
@@ -429,9 +429,9 @@ static void post_breaker_reset(struct call *k)
 		return;
 	}
 	coh__agent_log(k->a, "breaker: reset by %s: %s -> %s", k->peer,
-		       coh_breaker_state_name(from), coh_breaker_state_name(to));
+		       coh_thermal_guard_state_name(from), coh_thermal_guard_state_name(to));
 	reply_json(k->r, 200, json_pack("{s:s, s:s}", "from",
-		   coh_breaker_state_name(from), "state", coh_breaker_state_name(to)));
+		   coh_thermal_guard_state_name(from), "state", coh_thermal_guard_state_name(to)));
 }
 
 static void post_workloads(struct call *k)

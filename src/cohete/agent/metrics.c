@@ -514,7 +514,7 @@ static void render_status(struct prom *p, const struct coh_status *st)
 	render_zram(p, &st->memory);
 }
 
-static void render_policy(struct prom *p, const struct coh_breaker_policy *pol)
+static void render_policy(struct prom *p, const struct coh_thermal_guard_policy *pol)
 {
 	static const struct family info = { "cohete_breaker_policy_info", "gauge",
 		"The thermal policy the breaker enforces (always 1)." };
@@ -552,18 +552,18 @@ static void render_breaker(struct prom *p, const struct coh_agent_breaker_view *
 		"gauge", "Time until the trip point at the current trend (only while rising)." };
 	static const struct family wl = { "cohete_breaker_workloads", "gauge",
 		"Process groups the breaker pauses and resumes." };
-	static const enum coh_breaker_state states[] = { COH_BREAKER_OK,
-		COH_BREAKER_WARNING, COH_BREAKER_TRIPPED, COH_BREAKER_COOLING };
+	static const enum coh_thermal_guard_state states[] = { COH_THERMAL_GUARD_OK,
+		COH_THERMAL_GUARD_WARNING, COH_THERMAL_GUARD_TRIPPED, COH_THERMAL_GUARD_COOLING };
 	struct labels l;
-	int is_paused = b->state == COH_BREAKER_TRIPPED ||
-			b->state == COH_BREAKER_COOLING;
+	int is_paused = b->state == COH_THERMAL_GUARD_TRIPPED ||
+			b->state == COH_THERMAL_GUARD_COOLING;
 
 	if (!b->present)
 		return;
 	render_policy(p, &b->policy);
 	for (size_t i = 0; i < ARRAY_SIZE(states); i++) {
 		labels_reset(&l);
-		label(&l, "state", coh_breaker_state_name(states[i]));
+		label(&l, "state", coh_thermal_guard_state_name(states[i]));
 		emit(p, &state, &l, states[i] == b->state ? "1" : "0");
 	}
 	emit(p, &paused, NULL, is_paused ? "1" : "0");
@@ -666,7 +666,7 @@ static json_t *workloads_json(const struct coh_agent_breaker_view *b)
 
 static json_t *breaker_json(const struct coh_agent_breaker_view *b)
 {
-	const struct coh_breaker_policy *pol = &b->policy;
+	const struct coh_thermal_guard_policy *pol = &b->policy;
 	json_t *o;
 
 	if (!b->present)
@@ -676,8 +676,8 @@ static json_t *breaker_json(const struct coh_agent_breaker_view *b)
 		"resume_celsius", jcelsius(pol->resume_mc),
 		"warning_celsius", jcelsius(pol->warning_mc),
 		"check_interval_ms", (json_int_t)pol->check_interval_ms,
-		"state", coh_breaker_state_name(b->state),
-		"paused", b->state == COH_BREAKER_TRIPPED || b->state == COH_BREAKER_COOLING,
+		"state", coh_thermal_guard_state_name(b->state),
+		"paused", b->state == COH_THERMAL_GUARD_TRIPPED || b->state == COH_THERMAL_GUARD_COOLING,
 		"input_temp_celsius", jcelsius(b->input_mc),
 		"trip_count", (json_int_t)b->trips,
 		"predicted_trip_ms", b->predicted ?

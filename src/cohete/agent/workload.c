@@ -236,7 +236,7 @@ unsigned int coh__workloads_recheck(struct coh_agent *a, int *dropped, int *fore
 	if (n == 0 || scan_groups(a, g, n, NULL, &err) < 0)
 		return 0;
 	pthread_mutex_lock(&a->lock);
-	paused = coh_breaker_paused(a->breaker);
+	paused = coh_thermal_guard_paused(a->breaker);
 	for (unsigned int i = 0; i < n; i++) {
 		if (scan_verdict(&g[i], &err) > 0 || (at = watched_at(a, g[i].pgid)) < 0)
 			continue;
@@ -276,7 +276,7 @@ int coh_agent_watch_pgid(struct coh_agent *a, int pgid, struct pep_err *err)
 	}
 	a->workloads[a->workload_count++] = (struct coh_agent_workload){ pgid, owner };
 	/* Work that joins while paused is paused at once, listed first. */
-	paused = coh_breaker_paused(a->breaker);
+	paused = coh_thermal_guard_paused(a->breaker);
 	if (paused) {
 		save_paused(a, a->workload_count);
 		kill(-pgid, SIGSTOP);
@@ -299,7 +299,7 @@ int coh_agent_unwatch_pgid(struct coh_agent *a, int pgid, struct pep_err *err)
 		pthread_mutex_unlock(&a->lock);
 		return pep_err_set(err, -ENOENT, "pgid %d: not watched", pgid);
 	}
-	paused = coh_breaker_paused(a->breaker);
+	paused = coh_thermal_guard_paused(a->breaker);
 	forget(a, (unsigned int)at, paused);
 	pthread_mutex_unlock(&a->lock);
 	coh__agent_state_error_flush(a);

@@ -124,10 +124,10 @@ int coh_clocks_show(const struct coh_sysroot *sr,
 	return ret;
 }
 
-/* The zone coh_breaker_input() reads: tj, else the hottest measured one. */
+/* The zone coh_thermal_guard_input() reads: tj, else the hottest measured one. */
 static const struct coh_thermal_zone *input_zone(const struct coh_thermal *t)
 {
-	int64_t input = coh_breaker_input(t);
+	int64_t input = coh_thermal_guard_input(t);
 	const struct coh_thermal_zone *found = NULL;
 
 	for (unsigned int i = 0; i < t->count && input != COH_NA; i++) {
@@ -202,7 +202,7 @@ int coh_clocks_on(const struct coh_sysroot *sr,
 	const struct coh_clocks_opts *o = opts ? opts : &defaults;
 	const char *args[] = { o->fan ? "--fan" : NULL, NULL };
 	struct coh_clocks_on_result local;
-	struct coh_breaker_policy policy;
+	struct coh_thermal_guard_policy policy;
 	struct pep_proc_result r;
 	int ret;
 
@@ -212,7 +212,7 @@ int coh_clocks_on(const struct coh_sysroot *sr,
 	out->temp_mc = COH_NA;
 	out->limit_mc = o->max_temp_mc;
 	if (!out->limit_mc) {
-		ret = coh_breaker_policy_named("conservative", &policy, err);
+		ret = coh_thermal_guard_policy_named("conservative", &policy, err);
 		if (ret < 0)
 			return ret;
 		out->limit_mc = policy.warning_mc;

@@ -43,7 +43,7 @@ int coh_throttle_detect(const struct coh_status *st, int64_t hot_mc,
 	size_t len;
 
 	memset(out, 0, sizeof(*out));
-	out->temp_mc = coh_breaker_input(&st->thermal);
+	out->temp_mc = coh_thermal_guard_input(&st->thermal);
 	count_held(st, out, &cpu_cur, &cpu_max);
 	if (out->temp_mc == COH_NA) {
 		snprintf(out->cause, sizeof(out->cause), "no temperature to judge by");

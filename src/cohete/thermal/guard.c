@@ -1,5 +1,5 @@
 /*
- * Thermal circuit breaker. A state machine with hysteresis fed one reading
+ * The thermal guard: a circuit breaker on temperature. A state machine with hysteresis fed one reading
  * at a time (so tests inject time and temperatures), a bounded history, a
  * trend-based runaway prediction, and an optional monitor thread that
  * samples a sysroot and pauses work: SIGSTOP/SIGCONT to process groups, or
@@ -22,15 +22,15 @@
 #define WATCH_MAX 16
 
 struct watcher {
-	coh_breaker_fn fn;
+	coh_thermal_guard_fn fn;
 	void *arg;
 };
 
-struct coh_breaker {
-	struct coh_breaker_policy policy;
-	_Atomic int state;		/* enum coh_breaker_state */
+struct coh_thermal_guard {
+	struct coh_thermal_guard_policy policy;
+	_Atomic int state;		/* enum coh_thermal_guard_state */
 	pthread_mutex_t lock;		/* history, watchers, monitor */
-	struct coh_breaker_sample history[HISTORY_MAX];
+	struct coh_thermal_guard_sample history[HISTORY_MAX];
 	size_t head, count;		/* ring: oldest at head */
 	int pgids[WATCH_MAX];
 	unsigned int pgid_count;
@@ -43,12 +43,12 @@ struct coh_breaker {
 	int running, stopping;
 };
 
-static const struct coh_breaker_policy named_policies[] = {
+static const struct coh_thermal_guard_policy named_policies[] = {
 	{ "conservative", 65000, 55000, 60000, 500 },
 	{ "aggressive", 75000, 65000, 70000, 1000 },
 };
 
-int coh_breaker_policy_named(const char *name, struct coh_breaker_policy *out,
+int coh_thermal_guard_policy_named(const char *name, struct coh_thermal_guard_policy *out,
 			     struct pep_err *err)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(named_policies); i++)
@@ -61,7 +61,7 @@ int coh_breaker_policy_named(const char *name, struct coh_breaker_policy *out,
 			   name);
 }
 
-int coh_breaker_policy_check(const struct coh_breaker_policy *p,
+int coh_thermal_guard_policy_check(const struct coh_thermal_guard_policy *p,
 			     struct pep_err *err)
 {
 	if (p->resume_mc >= p->trip_mc)
@@ -90,11 +90,11 @@ void coh__cond_init_monotonic(pthread_cond_t *cond)
 	pthread_condattr_destroy(&attr);
 }
 
-int coh_breaker_create(struct coh_breaker **out,
-		       const struct coh_breaker_policy *p, struct pep_err *err)
+int coh_thermal_guard_create(struct coh_thermal_guard **out,
+		       const struct coh_thermal_guard_policy *p, struct pep_err *err)
 {
-	struct coh_breaker *b;
-	int ret = coh_breaker_policy_check(p, err);
+	struct coh_thermal_guard *b;
+	int ret = coh_thermal_guard_policy_check(p, err);
 
 	if (ret < 0)
 		return ret;
@@ -102,7 +102,7 @@ int coh_breaker_create(struct coh_breaker **out,
 	if (!b)
 		return pep_err_set(err, -ENOMEM, "breaker: out of memory");
 	b->policy = *p;
-	atomic_init(&b->state, COH_BREAKER_OK);
+	atomic_init(&b->state, COH_THERMAL_GUARD_OK);
 	pthread_mutex_init(&b->lock, NULL);
 	coh__cond_init_monotonic(&b->wake);
 	*out = b;
@@ -111,11 +111,11 @@ int coh_breaker_create(struct coh_breaker **out,
 
 static int is_paused(int state)
 {
-	return state == COH_BREAKER_TRIPPED || state == COH_BREAKER_COOLING;
+	return state == COH_THERMAL_GUARD_TRIPPED || state == COH_THERMAL_GUARD_COOLING;
 }
 
 /* Called with the lock held, on a change between running and paused. */
-static void notify(struct coh_breaker *b, int paused)
+static void notify(struct coh_thermal_guard *b, int paused)
 {
 	for (unsigned int i = 0; i < b->pgid_count; i++)
 		kill(-b->pgids[i], paused ? SIGSTOP : SIGCONT);
@@ -123,7 +123,7 @@ static void notify(struct coh_breaker *b, int paused)
 		b->watchers[i].fn(paused, b->watchers[i].arg);
 }
 
-void coh_breaker_stop(struct coh_breaker *b)
+void coh_thermal_guard_stop(struct coh_thermal_guard *b)
 {
 	pthread_mutex_lock(&b->lock);
 	if (!b->running) {
@@ -137,11 +137,11 @@ void coh_breaker_stop(struct coh_breaker *b)
 	b->running = b->stopping = 0;
 }
 
-void coh_breaker_destroy(struct coh_breaker *b)
+void coh_thermal_guard_destroy(struct coh_thermal_guard *b)
 {
 	if (!b)
 		return;
-	coh_breaker_stop(b);
+	coh_thermal_guard_stop(b);
 	/* Never leave work stopped behind us. */
 	if (is_paused(atomic_load(&b->state)))
 		notify(b, 0);
@@ -150,33 +150,33 @@ void coh_breaker_destroy(struct coh_breaker *b)
 	free(b);
 }
 
-static enum coh_breaker_state next_state(const struct coh_breaker_policy *p,
-					 enum coh_breaker_state cur,
+static enum coh_thermal_guard_state next_state(const struct coh_thermal_guard_policy *p,
+					 enum coh_thermal_guard_state cur,
 					 int64_t temp_mc)
 {
 	if (temp_mc >= p->trip_mc)
-		return COH_BREAKER_TRIPPED;
+		return COH_THERMAL_GUARD_TRIPPED;
 	if (is_paused(cur) && temp_mc >= p->resume_mc)
-		return COH_BREAKER_COOLING;
-	return temp_mc >= p->warning_mc ? COH_BREAKER_WARNING : COH_BREAKER_OK;
+		return COH_THERMAL_GUARD_COOLING;
+	return temp_mc >= p->warning_mc ? COH_THERMAL_GUARD_WARNING : COH_THERMAL_GUARD_OK;
 }
 
-static void record(struct coh_breaker *b, uint64_t now_ms, int64_t temp_mc,
-		   enum coh_breaker_state s)
+static void record(struct coh_thermal_guard *b, uint64_t now_ms, int64_t temp_mc,
+		   enum coh_thermal_guard_state s)
 {
 	size_t slot = (b->head + b->count) % HISTORY_MAX;
 
-	b->history[slot] = (struct coh_breaker_sample){ now_ms, temp_mc, s };
+	b->history[slot] = (struct coh_thermal_guard_sample){ now_ms, temp_mc, s };
 	if (b->count < HISTORY_MAX)
 		b->count++;
 	else
 		b->head = (b->head + 1) % HISTORY_MAX;
 }
 
-enum coh_breaker_state coh_breaker_update(struct coh_breaker *b,
+enum coh_thermal_guard_state coh_thermal_guard_update(struct coh_thermal_guard *b,
 					  int64_t temp_mc, uint64_t now_ms)
 {
-	enum coh_breaker_state cur, next;
+	enum coh_thermal_guard_state cur, next;
 
 	pthread_mutex_lock(&b->lock);
 	cur = atomic_load(&b->state);
@@ -191,28 +191,28 @@ enum coh_breaker_state coh_breaker_update(struct coh_breaker *b,
 	return next;
 }
 
-enum coh_breaker_state coh_breaker_state(const struct coh_breaker *b)
+enum coh_thermal_guard_state coh_thermal_guard_state(const struct coh_thermal_guard *b)
 {
-	return atomic_load(&((struct coh_breaker *)b)->state);
+	return atomic_load(&((struct coh_thermal_guard *)b)->state);
 }
 
-int coh_breaker_paused(const struct coh_breaker *b)
+int coh_thermal_guard_paused(const struct coh_thermal_guard *b)
 {
-	return is_paused(coh_breaker_state(b));
+	return is_paused(coh_thermal_guard_state(b));
 }
 
-const char *coh_breaker_state_name(enum coh_breaker_state s)
+const char *coh_thermal_guard_state_name(enum coh_thermal_guard_state s)
 {
 	switch (s) {
-	case COH_BREAKER_OK:		return "ok";
-	case COH_BREAKER_WARNING:	return "warning";
-	case COH_BREAKER_TRIPPED:	return "tripped";
-	case COH_BREAKER_COOLING:	return "cooling";
+	case COH_THERMAL_GUARD_OK:		return "ok";
+	case COH_THERMAL_GUARD_WARNING:	return "warning";
+	case COH_THERMAL_GUARD_TRIPPED:	return "tripped";
+	case COH_THERMAL_GUARD_COOLING:	return "cooling";
 	}
 	return "ok";
 }
 
-int coh_breaker_input_zone(const struct coh_thermal *t)
+int coh_thermal_guard_input_zone(const struct coh_thermal *t)
 {
 	int hottest = -1;
 
@@ -229,14 +229,14 @@ int coh_breaker_input_zone(const struct coh_thermal *t)
 	return hottest;
 }
 
-int64_t coh_breaker_input(const struct coh_thermal *t)
+int64_t coh_thermal_guard_input(const struct coh_thermal *t)
 {
-	int i = coh_breaker_input_zone(t);
+	int i = coh_thermal_guard_input_zone(t);
 
 	return i < 0 ? COH_NA : t->zones[i].temp_mc;
 }
 
-enum coh_temp_level coh_temp_level(const struct coh_breaker_policy *p,
+enum coh_temp_level coh_temp_level(const struct coh_thermal_guard_policy *p,
 				    int64_t temp_mc)
 {
 	if (temp_mc == COH_NA)
@@ -246,13 +246,13 @@ enum coh_temp_level coh_temp_level(const struct coh_breaker_policy *p,
 	return temp_mc >= p->warning_mc ? COH_TEMP_WARN : COH_TEMP_OK;
 }
 
-enum coh_temp_level coh_breaker_state_level(enum coh_breaker_state s)
+enum coh_temp_level coh_thermal_guard_state_level(enum coh_thermal_guard_state s)
 {
 	switch (s) {
-	case COH_BREAKER_OK:		return COH_TEMP_OK;
-	case COH_BREAKER_WARNING:	return COH_TEMP_WARN;
-	case COH_BREAKER_TRIPPED:
-	case COH_BREAKER_COOLING:	return COH_TEMP_HOT;
+	case COH_THERMAL_GUARD_OK:		return COH_TEMP_OK;
+	case COH_THERMAL_GUARD_WARNING:	return COH_TEMP_WARN;
+	case COH_THERMAL_GUARD_TRIPPED:
+	case COH_THERMAL_GUARD_COOLING:	return COH_TEMP_HOT;
 	}
 	return COH_TEMP_UNKNOWN;
 }
@@ -268,7 +268,7 @@ const char *coh_temp_level_name(enum coh_temp_level level)
 	return "unknown";
 }
 
-static int add_watch(struct coh_breaker *b, int pgid, coh_breaker_fn fn,
+static int add_watch(struct coh_thermal_guard *b, int pgid, coh_thermal_guard_fn fn,
 		     void *arg)
 {
 	int ret = 0;
@@ -291,26 +291,26 @@ static int add_watch(struct coh_breaker *b, int pgid, coh_breaker_fn fn,
 	return ret;
 }
 
-int coh_breaker_watch_pgid(struct coh_breaker *b, int pgid)
+int coh_thermal_guard_watch_pgid(struct coh_thermal_guard *b, int pgid)
 {
 	return pgid > 0 ? add_watch(b, pgid, NULL, NULL) : -EINVAL;
 }
 
-int coh_breaker_watch(struct coh_breaker *b, coh_breaker_fn fn, void *arg)
+int coh_thermal_guard_watch(struct coh_thermal_guard *b, coh_thermal_guard_fn fn, void *arg)
 {
 	return fn ? add_watch(b, 0, fn, arg) : -EINVAL;
 }
 
-size_t coh_breaker_history(const struct coh_breaker *cb, uint64_t from_ms,
-			   uint64_t to_ms, struct coh_breaker_sample *out,
+size_t coh_thermal_guard_history(const struct coh_thermal_guard *cb, uint64_t from_ms,
+			   uint64_t to_ms, struct coh_thermal_guard_sample *out,
 			   size_t max)
 {
-	struct coh_breaker *b = (struct coh_breaker *)cb;
+	struct coh_thermal_guard *b = (struct coh_thermal_guard *)cb;
 	size_t n = 0;
 
 	pthread_mutex_lock(&b->lock);
 	for (size_t i = 0; i < b->count && n < max; i++) {
-		const struct coh_breaker_sample *s =
+		const struct coh_thermal_guard_sample *s =
 			&b->history[(b->head + i) % HISTORY_MAX];
 
 		if (s->time_ms >= from_ms && s->time_ms <= to_ms)
@@ -321,13 +321,13 @@ size_t coh_breaker_history(const struct coh_breaker *cb, uint64_t from_ms,
 }
 
 /* Least-squares slope in m°C per ms over the samples since from_ms. */
-static int trend(const struct coh_breaker *b, uint64_t from_ms, double *slope,
-		 const struct coh_breaker_sample **last)
+static int trend(const struct coh_thermal_guard *b, uint64_t from_ms, double *slope,
+		 const struct coh_thermal_guard_sample **last)
 {
 	double n = 0, st = 0, sy = 0, stt = 0, sty = 0;
 
 	for (size_t i = 0; i < b->count; i++) {
-		const struct coh_breaker_sample *s =
+		const struct coh_thermal_guard_sample *s =
 			&b->history[(b->head + i) % HISTORY_MAX];
 		double t = (double)(s->time_ms - from_ms), y = (double)s->temp_mc;
 
@@ -346,11 +346,11 @@ static int trend(const struct coh_breaker *b, uint64_t from_ms, double *slope,
 	return 0;
 }
 
-int coh_breaker_predict(const struct coh_breaker *cb, uint64_t window_ms,
+int coh_thermal_guard_predict(const struct coh_thermal_guard *cb, uint64_t window_ms,
 			uint64_t *lead_ms)
 {
-	struct coh_breaker *b = (struct coh_breaker *)cb;
-	const struct coh_breaker_sample *last = NULL;
+	struct coh_thermal_guard *b = (struct coh_thermal_guard *)cb;
+	const struct coh_thermal_guard_sample *last = NULL;
 	double slope = 0;
 	uint64_t newest, from;
 	int ret = 0;
@@ -377,7 +377,7 @@ static uint64_t monotonic_ms(void)
 
 static void *monitor(void *arg)
 {
-	struct coh_breaker *b = arg;
+	struct coh_thermal_guard *b = arg;
 	struct coh_thermal *t = malloc(sizeof(*t));
 
 	pthread_mutex_lock(&b->lock);
@@ -386,7 +386,7 @@ static void *monitor(void *arg)
 
 		pthread_mutex_unlock(&b->lock);
 		coh_thermal_read(b->sr, t, NULL);
-		coh_breaker_update(b, coh_breaker_input(t), monotonic_ms());
+		coh_thermal_guard_update(b, coh_thermal_guard_input(t), monotonic_ms());
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += (long)(b->policy.check_interval_ms % 1000) * 1000000;
 		until.tv_sec += b->policy.check_interval_ms / 1000 +
@@ -401,7 +401,7 @@ static void *monitor(void *arg)
 	return NULL;
 }
 
-int coh_breaker_start(struct coh_breaker *b, const struct coh_sysroot *sr,
+int coh_thermal_guard_start(struct coh_thermal_guard *b, const struct coh_sysroot *sr,
 		      struct pep_err *err)
 {
 	int ret;

@@ -85,10 +85,10 @@ static pid_t spawn_busy_group(void)
 }
 
 /* Milliseconds until want_paused, or -1 after limit_ms. */
-static long wait_paused(struct coh_breaker *b, int want_paused, long limit_ms)
+static long wait_paused(struct coh_thermal_guard *b, int want_paused, long limit_ms)
 {
 	for (long ms = 0; ms <= limit_ms; ms += 20) {
-		if (coh_breaker_paused(b) == want_paused)
+		if (coh_thermal_guard_paused(b) == want_paused)
 			return ms;
 		usleep(20 * 1000);
 	}
@@ -106,15 +106,15 @@ static int grows(pid_t pid)
 
 static int run_breaker(struct coh_sysroot *sr, pid_t child)
 {
-	struct coh_breaker_policy p;
-	struct coh_breaker *b;
+	struct coh_thermal_guard_policy p;
+	struct coh_thermal_guard *b;
 	long ms;
 	int rc = T_FAIL;
 
-	CHECK(coh_breaker_policy_named("conservative", &p, NULL) == 0);
-	CHECK(coh_breaker_create(&b, &p, NULL) == 0);
-	CHECK(coh_breaker_watch_pgid(b, child) == 0);
-	CHECK(coh_breaker_start(b, sr, NULL) == 0);
+	CHECK(coh_thermal_guard_policy_named("conservative", &p, NULL) == 0);
+	CHECK(coh_thermal_guard_create(&b, &p, NULL) == 0);
+	CHECK(coh_thermal_guard_watch_pgid(b, child) == 0);
+	CHECK(coh_thermal_guard_start(b, sr, NULL) == 0);
 	if (!grows(child) || wait_paused(b, 0, 100) < 0)
 		goto out;
 	set_all_temps(70000);
@@ -124,7 +124,7 @@ static int run_breaker(struct coh_sysroot *sr, pid_t child)
 		goto out;
 	set_all_temps(58000);		/* below the threshold, above cooldown */
 	usleep(1500 * 1000);
-	if (!coh_breaker_paused(b) || grows(child)) {
+	if (!coh_thermal_guard_paused(b) || grows(child)) {
 		fprintf(stderr, "resumed above the cooldown\n");
 		goto out;
 	}
@@ -134,7 +134,7 @@ static int run_breaker(struct coh_sysroot *sr, pid_t child)
 	if (ms >= 0 && grows(child))
 		rc = T_PASS;
 out:
-	coh_breaker_destroy(b);
+	coh_thermal_guard_destroy(b);
 	return rc;
 }
 
