@@ -14,6 +14,7 @@
 
 #include <pepita/core.h>
 
+#include <cohete/sysroot.h>
 #include <cohete/thermal.h>
 
 #include "cmd.h"
@@ -221,15 +222,22 @@ static int run_tegrastats(struct ts_state *s)
 {
 	struct coh_tegrastats_run_opts ro = {
 		.program = s->o->program, .interval_ms = s->o->interval_ms,
-		.sysroot = s->o->sysroot,
 	};
+	struct coh_sysroot *sr = NULL;
 	struct coh_tegrastats_run *r;
 	struct pep_err err;
 	const char *line;
 	int ret;
 
+	if (s->o->sysroot) {
+		ret = cli_open_sysroot(s->o->sysroot, &sr);
+		if (ret != CMD_EXIT_OK)
+			return ret;
+		ro.sr = sr;
+	}
 	catch_signals();
 	ret = coh_tegrastats_start(&r, &ro, &err);
+	coh_sysroot_close(sr);		/* the program has its environment */
 	if (ret == -ENOENT && !s->o->program) {
 		cli_error("tegrastats not found (not a Jetson?); "
 			  "pipe its lines in instead: ... | cohete tegrastats");

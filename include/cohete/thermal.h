@@ -145,14 +145,15 @@ COH_API char *coh_tegrastats_json(const struct coh_tegrastats *ts);
  * tegrastats running, its lines taken as it prints them (once per
  * interval) until it ends or is stopped: start, then next until it
  * returns 0, then finish. A Jetson's tegrastats, or program (a simulator)
- * with COHETE_SYSROOT=sysroot in its environment.
+ * with COHETE_SYSROOT=<sr's root> in its environment (none for the live
+ * machine; sr NULL: the environment as it is).
  */
 struct coh_tegrastats_run;
 
 struct coh_tegrastats_run_opts {
 	const char *program;		/* NULL: tegrastats, found in PATH */
 	long interval_ms;		/* 0: 1000 */
-	const char *sysroot;		/* NULL: the environment's */
+	const struct coh_sysroot *sr;	/* a captured tree: COHETE_SYSROOT */
 };
 
 /* -ENOENT when there is no such program (err names it). */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cohete/sysroot.h>
 #include <cohete/thermal.h>
 
 #include "harness.h"
@@ -19,14 +20,18 @@ static char sim[512], tree[512];
 
 static int test_lines(void)
 {
-	struct coh_tegrastats_run_opts o = { .program = sim, .interval_ms = 50,
-					     .sysroot = tree };
+	struct coh_sysroot_opts so = { .root = tree };
+	struct coh_tegrastats_run_opts o = { .program = sim, .interval_ms = 50 };
 	struct coh_tegrastats_run *r;
 	struct coh_tegrastats ts;
+	struct coh_sysroot *sr;
 	struct pep_err err = { 0 };
 	const char *line;
 
+	CHECK(coh_sysroot_open(&sr, &so, &err) == 0);
+	o.sr = sr;
 	CHECK(coh_tegrastats_start(&r, &o, &err) == 0);
+	coh_sysroot_close(sr);
 	for (int i = 0; i < 3; i++) {
 		int ret;
 

@@ -2,8 +2,9 @@
  * Running tegrastats and taking its output a line at a time, as it prints
  * them (once per interval), until it ends or is stopped. The program runs
  * through pepita's proc module (argv, its own process group, stopped with
- * SIGTERM and reaped); COHETE_SYSROOT is passed in its environment, not
- * set in ours, for the simulator the tests run in its place.
+ * SIGTERM and reaped); a captured tree's root goes to it as
+ * COHETE_SYSROOT in its environment, not ours, for the simulator the
+ * tests run in its place.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,53 +16,21 @@
 
 #include <cohete/thermal.h>
 
+#include "internal.h"
+
 /* Longer than any line tegrastats prints: a longer one is dropped. */
 #define LINE_BUF	65536
 
 struct coh_tegrastats_run {
 	struct pep_proc *proc;
 	char program[256];
-	char **envp;			/* ours, plus COHETE_SYSROOT */
+	char **envp;			/* ours, COHETE_SYSROOT set or not */
+	char sysroot_var[4200];		/* "COHETE_SYSROOT=<root>" */
 	char buf[LINE_BUF];
 	size_t len;			/* bytes in buf */
 	size_t next;			/* where the next line starts */
 	int ended;			/* its output reached end of file */
 };
-
-extern char **environ;
-
-/* environ without COHETE_SYSROOT, then COHETE_SYSROOT=sysroot. */
-static char **env_with_sysroot(const char *sysroot)
-{
-	size_t n = 0, k = 0;
-	char **env;
-
-	while (environ[n])
-		n++;
-	env = calloc(n + 2, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "COHETE_SYSROOT=", 15))
-			env[k++] = environ[i];
-	if (asprintf(&env[k], "COHETE_SYSROOT=%s", sysroot) < 0) {
-		free(env);
-		return NULL;
-	}
-	return env;
-}
-
-static void env_free(char **env)
-{
-	size_t n = 0;
-
-	if (!env)
-		return;
-	while (env[n])
-		n++;
-	free(env[n - 1]);		/* the one string of ours */
-	free(env);
-}
 
 int coh_tegrastats_start(struct coh_tegrastats_run **out,
 			 const struct coh_tegrastats_run_opts *o,
@@ -80,8 +49,9 @@ int coh_tegrastats_start(struct coh_tegrastats_run **out,
 		 o && o->program ? o->program : "tegrastats");
 	snprintf(interval, sizeof(interval), "%ld",
 		 o && o->interval_ms > 0 ? o->interval_ms : 1000);
-	if (o && o->sysroot) {
-		r->envp = env_with_sysroot(o->sysroot);
+	if (o && o->sr) {
+		r->envp = coh__child_env(o->sr, r->sysroot_var,
+					 sizeof(r->sysroot_var));
 		if (!r->envp) {
 			free(r);
 			return pep_err_set(err, -ENOMEM, "tegrastats: out of memory");
@@ -90,7 +60,7 @@ int coh_tegrastats_start(struct coh_tegrastats_run **out,
 	}
 	ret = pep_proc_spawn(argv, &po, &r->proc, err);
 	if (ret < 0) {
-		env_free(r->envp);
+		free(r->envp);
 		free(r);
 		return ret;
 	}
@@ -174,7 +144,7 @@ int coh_tegrastats_finish(struct coh_tegrastats_run *r, struct pep_err *err)
 	if (ret == 0 && !stop)
 		ret = report_end(r, &res, err);
 	pep_proc_result_free(&res);
-	env_free(r->envp);
+	free(r->envp);
 	free(r);
 	return ret;
 }
