@@ -228,9 +228,13 @@ static int test_exit_while_busy(void)
  */
 static void after_teardown(void)
 {
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
 	float a[4] = { 1, 2, 3, 4 }, c[4] = { 0 };
 	int ok;
 
+	/* Joined, the workers may take a moment to leave /proc (qemu-user). */
+	for (int i = 0; i < 200 && sched_threads() != 0; i++)
+		nanosleep(&tick, NULL);
 	ok = sched_threads() == 0 && pep_sched_default() == NULL &&
 	     pep_sched_default_hold() == NULL &&
 	     pep_sgemm(PEP_ROW_MAJOR, PEP_NO_TRANS, PEP_NO_TRANS, 2, 2, 2,
