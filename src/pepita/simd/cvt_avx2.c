@@ -89,11 +89,8 @@ static void bf16_to_f32(float *y, const uint16_t *x, size_t n)
 
 		_mm256_storeu_si256((__m256i *)(y + i), u);
 	}
-	for (; i < n; i++) {
-		uint32_t u = (uint32_t)x[i] << 16;
-
-		__builtin_memcpy(&y[i], &u, sizeof(u));
-	}
+	for (; i < n; i++)
+		y[i] = pep__bf16_to_f32_scalar(x[i]);
 }
 
 void pep__simd_cvt_avx2(struct pep__simd_table *k)

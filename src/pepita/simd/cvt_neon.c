@@ -81,11 +81,8 @@ static void bf16_to_f32(float *y, const uint16_t *x, size_t n)
 		vst1q_u32((uint32_t *)(y + i), vshll_n_u16(vget_low_u16(h), 16));
 		vst1q_u32((uint32_t *)(y + i + 4), vshll_high_n_u16(h, 16));
 	}
-	for (; i < n; i++) {
-		uint32_t u = (uint32_t)x[i] << 16;
-
-		__builtin_memcpy(&y[i], &u, sizeof(u));
-	}
+	for (; i < n; i++)
+		y[i] = pep__bf16_to_f32_scalar(x[i]);
 }
 
 void pep__simd_cvt_neon(struct pep__simd_table *k)

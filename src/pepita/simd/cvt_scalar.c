@@ -99,6 +99,11 @@ uint16_t pep__f32_to_bf16_scalar(float f)
 	return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
 }
 
+float pep__bf16_to_f32_scalar(uint16_t h)
+{
+	return f32_from_bits((uint32_t)h << 16);
+}
+
 static void f32_to_f16(uint16_t *y, const float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -120,7 +125,7 @@ static void f32_to_bf16(uint16_t *y, const float *x, size_t n)
 static void bf16_to_f32(float *y, const uint16_t *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		y[i] = f32_from_bits((uint32_t)x[i] << 16);
+		y[i] = pep__bf16_to_f32_scalar(x[i]);
 }
 
 void pep__simd_cvt_scalar(struct pep__simd_table *k)

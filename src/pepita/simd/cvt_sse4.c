@@ -49,11 +49,8 @@ static void bf16_to_f32(float *y, const uint16_t *x, size_t n)
 		_mm_storeu_si128((__m128i *)(y + i), lo);
 		_mm_storeu_si128((__m128i *)(y + i + 4), hi);
 	}
-	for (; i < n; i++) {
-		uint32_t u = (uint32_t)x[i] << 16;
-
-		__builtin_memcpy(&y[i], &u, sizeof(u));
-	}
+	for (; i < n; i++)
+		y[i] = pep__bf16_to_f32_scalar(x[i]);
 }
 
 void pep__simd_cvt_sse4(struct pep__simd_table *k)

@@ -403,9 +403,7 @@ uint16_t pep_f32_to_bf16(float f)
 
 float pep_bf16_to_f32(uint16_t h)
 {
-	union { uint32_t u; float f; } v = { .u = (uint32_t)h << 16 };
-
-	return v.f;
+	return pep__bf16_to_f32_scalar(h);
 }
 
 void pep_vf32_to_f16(uint16_t *y, const float *x, size_t n)

@@ -7,11 +7,11 @@
  */
 #include <immintrin.h>
 
-#include "simd_priv.h"
-
 #define MR 6
 #define NV 2			/* vectors of 8 per row */
 #define NR (NV * 8)
+
+#include "gemm_tier.h"
 
 static __m256i tail_mask(size_t n)
 {
@@ -77,27 +77,6 @@ tile(size_t k, const float *a, size_t rsa, size_t csa, const float *b,
 	}
 }
 
-static void kernel(size_t k, const float *a, const float *b, float *c,
-		   size_t ldc, size_t mr, size_t nr, float alpha, float beta)
-{
-	tile(k, a, 1, MR, b, c, ldc, mr, nr, alpha, beta);
-}
-
-static void kernel_rows(size_t k, const float *a, size_t lda, const float *b,
-			float *c, size_t ldc, size_t nr, float alpha, float beta)
-{
-	tile(k, a, lda, 1, b, c, ldc, MR, nr, alpha, beta);
-}
-
-static float hsum(__m256 v)
-{
-	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
-}
-
 /* Two vectors of each row per step: eight independent FMA chains. */
 static void gemv_n4(float y[4], const float *a, size_t lda, const float *x,
 		    size_t n)
@@ -133,7 +112,7 @@ static void gemv_n4(float y[4], const float *a, size_t lda, const float *x,
 	}
 #pragma GCC unroll 4
 	for (int r = 0; r < 4; r++)
-		y[r] = hsum(_mm256_add_ps(acc[r][0], acc[r][1]));
+		y[r] = pep__hsum256(_mm256_add_ps(acc[r][0], acc[r][1]));
 }
 
 /* Two sums of four rows each, added to y once per vector. */
@@ -160,13 +139,4 @@ static void gemv_t8(float *y, const float *a, size_t lda, const float x[8],
 		s = _mm256_add_ps(_mm256_add_ps(s, t), _mm256_maskload_ps(y + j, m));
 		_mm256_maskstore_ps(y + j, m, s);
 	}
-}
-
-void pep__simd_gemm_avx2(struct pep__simd_table *k)
-{
-	k->gemm = (struct pep__gemm_shape){
-		.kernel = kernel, .kernel_rows = kernel_rows, .mr = MR, .nr = NR,
-	};
-	k->gemv_n4 = gemv_n4;
-	k->gemv_t8 = gemv_t8;
 }

@@ -9,11 +9,11 @@
  */
 #include <immintrin.h>
 
-#include "simd_priv.h"
-
 #define MR 6
 #define NV 4
 #define NR (NV * 16)
+
+#include "gemm_tier.h"
 
 static __mmask16 cols_mask(size_t cols)
 {
@@ -101,18 +101,6 @@ tile(size_t k, const float *a, size_t rsa, size_t csa, const float *b,
 	}
 }
 
-static void kernel(size_t k, const float *a, const float *b, float *c,
-		   size_t ldc, size_t mr, size_t nr, float alpha, float beta)
-{
-	tile(k, a, 1, MR, b, c, ldc, mr, nr, alpha, beta);
-}
-
-static void kernel_rows(size_t k, const float *a, size_t lda, const float *b,
-			float *c, size_t ldc, size_t nr, float alpha, float beta)
-{
-	tile(k, a, lda, 1, b, c, ldc, MR, nr, alpha, beta);
-}
-
 /* Two vectors of each row per step: eight independent FMA chains. */
 static void gemv_n4(float y[4], const float *a, size_t lda, const float *x,
 		    size_t n)
@@ -177,13 +165,4 @@ static void gemv_t8(float *y, const float *a, size_t lda, const float x[8],
 				  _mm512_maskz_loadu_ps(m, y + j));
 		_mm512_mask_storeu_ps(y + j, m, s);
 	}
-}
-
-void pep__simd_gemm_avx512(struct pep__simd_table *k)
-{
-	k->gemm = (struct pep__gemm_shape){
-		.kernel = kernel, .kernel_rows = kernel_rows, .mr = MR, .nr = NR,
-	};
-	k->gemv_n4 = gemv_n4;
-	k->gemv_t8 = gemv_t8;
 }

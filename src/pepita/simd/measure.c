@@ -1,6 +1,6 @@
 /*
  * measure.c - what this machine can do, measured with the active tier's
- * peak_<tier>.c loops: FMA throughput of one thread and the memory
+ * peak.c loops: FMA throughput of one thread and the memory
  * bandwidth one thread reads or copies.
  *
  * Each figure is the best of several runs, not the mean: interruptions

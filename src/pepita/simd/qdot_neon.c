@@ -9,7 +9,7 @@
  */
 #include <arm_neon.h>
 
-#include "simd_priv.h"
+#include "qdot_tier.h"
 
 /*
  * arm_neon.h declares vdotq_s32 for armv8.2-a+dotprod; a function must
@@ -48,109 +48,99 @@ static inline void q4_0_values(const struct pep_block_q4_0 *x, int8x16_t *lo,
 	*hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(b, 4)), eight);
 }
 
-static float dot_q4_0_q8_0(const struct pep_block_q4_0 *x,
-			   const struct pep_block_q8_0 *y, size_t nb)
+/* acc plus the 16 products a b, in its lanes: mul_acc or mul_acc_dot. */
+typedef int32x4_t (*mul_acc_fn)(int32x4_t acc, int8x16_t a, int8x16_t b);
+
+static inline __attribute__((always_inline))
+int32x4_t q4_0_q8_0(const void *bx, const void *by, mul_acc_fn mul)
 {
+	const struct pep_block_q4_0 *x = bx;
+	const struct pep_block_q8_0 *y = by;
+	int32x4_t s = vdupq_n_s32(0);
+	int8x16_t lo, hi;
+
+	q4_0_values(x, &lo, &hi);
+	s = mul(s, lo, vld1q_s8(y->qs));
+	return mul(s, hi, vld1q_s8(y->qs + 16));
+}
+
+static inline __attribute__((always_inline))
+int32x4_t q8_0_q8_0(const void *bx, const void *by, mul_acc_fn mul)
+{
+	const struct pep_block_q8_0 *x = bx, *y = by;
+	int32x4_t s = vdupq_n_s32(0);
+
+	s = mul(s, vld1q_s8(x->qs), vld1q_s8(y->qs));
+	return mul(s, vld1q_s8(x->qs + 16), vld1q_s8(y->qs + 16));
+}
+
+typedef int32x4_t (*block_dot_fn)(const void *x, const void *y,
+				  mul_acc_fn mul);
+
+/*
+ * d_x d_y (block dot) over nb blocks of xs and ys bytes (each starting
+ * with its fp16 d), into two running sums.
+ */
+static inline __attribute__((always_inline))
+float dot_blocks(const void *x, size_t xs, const void *y, size_t ys,
+		 size_t nb, block_dot_fn dot, mul_acc_fn mul)
+{
+	const unsigned char *bx = x, *by = y;
 	float acc0 = 0.0f, acc1 = 0.0f;
 
-	for (size_t i = 0; i < nb; i++) {
-		int32x4_t s = vdupq_n_s32(0);
-		int8x16_t lo, hi;
+	for (size_t i = 0; i < nb; i++, bx += xs, by += ys) {
+		uint16_t dx, dy;
 		float t;
 
-		q4_0_values(&x[i], &lo, &hi);
-		s = mul_acc(s, lo, vld1q_s8(y[i].qs));
-		s = mul_acc(s, hi, vld1q_s8(y[i].qs + 16));
-		t = fp16(x[i].d) * fp16(y[i].d) * (float)vaddvq_s32(s);
+		__builtin_memcpy(&dx, bx, sizeof(dx));
+		__builtin_memcpy(&dy, by, sizeof(dy));
+		t = fp16(dx) * fp16(dy) * (float)vaddvq_s32(dot(bx, by, mul));
 		if (i & 1)
 			acc1 += t;
 		else
 			acc0 += t;
 	}
 	return acc0 + acc1;
+}
+
+static float dot_q4_0_q8_0(const struct pep_block_q4_0 *x,
+			   const struct pep_block_q8_0 *y, size_t nb)
+{
+	return dot_blocks(x, sizeof(*x), y, sizeof(*y), nb, q4_0_q8_0,
+			  mul_acc);
 }
 
 static DOTPROD float dot_q4_0_q8_0_dot(const struct pep_block_q4_0 *x,
 				       const struct pep_block_q8_0 *y, size_t nb)
 {
-	float acc0 = 0.0f, acc1 = 0.0f;
-
-	for (size_t i = 0; i < nb; i++) {
-		int32x4_t s = vdupq_n_s32(0);
-		int8x16_t lo, hi;
-		float t;
-
-		q4_0_values(&x[i], &lo, &hi);
-		s = mul_acc_dot(s, lo, vld1q_s8(y[i].qs));
-		s = mul_acc_dot(s, hi, vld1q_s8(y[i].qs + 16));
-		t = fp16(x[i].d) * fp16(y[i].d) * (float)vaddvq_s32(s);
-		if (i & 1)
-			acc1 += t;
-		else
-			acc0 += t;
-	}
-	return acc0 + acc1;
+	return dot_blocks(x, sizeof(*x), y, sizeof(*y), nb, q4_0_q8_0,
+			  mul_acc_dot);
 }
 
 static float dot_q8_0_q8_0(const struct pep_block_q8_0 *x,
 			   const struct pep_block_q8_0 *y, size_t nb)
 {
-	float acc0 = 0.0f, acc1 = 0.0f;
-
-	for (size_t i = 0; i < nb; i++) {
-		int32x4_t s = vdupq_n_s32(0);
-		float t;
-
-		s = mul_acc(s, vld1q_s8(x[i].qs), vld1q_s8(y[i].qs));
-		s = mul_acc(s, vld1q_s8(x[i].qs + 16), vld1q_s8(y[i].qs + 16));
-		t = fp16(x[i].d) * fp16(y[i].d) * (float)vaddvq_s32(s);
-		if (i & 1)
-			acc1 += t;
-		else
-			acc0 += t;
-	}
-	return acc0 + acc1;
+	return dot_blocks(x, sizeof(*x), y, sizeof(*y), nb, q8_0_q8_0,
+			  mul_acc);
 }
 
 static DOTPROD float dot_q8_0_q8_0_dot(const struct pep_block_q8_0 *x,
 				       const struct pep_block_q8_0 *y, size_t nb)
 {
-	float acc0 = 0.0f, acc1 = 0.0f;
-
-	for (size_t i = 0; i < nb; i++) {
-		int32x4_t s = vdupq_n_s32(0);
-		float t;
-
-		s = mul_acc_dot(s, vld1q_s8(x[i].qs), vld1q_s8(y[i].qs));
-		s = mul_acc_dot(s, vld1q_s8(x[i].qs + 16), vld1q_s8(y[i].qs + 16));
-		t = fp16(x[i].d) * fp16(y[i].d) * (float)vaddvq_s32(s);
-		if (i & 1)
-			acc1 += t;
-		else
-			acc0 += t;
-	}
-	return acc0 + acc1;
+	return dot_blocks(x, sizeof(*x), y, sizeof(*y), nb, q8_0_q8_0,
+			  mul_acc_dot);
 }
 
-/* ggml's get_scale_min_k4, all eight sub-blocks. */
-static inline void scales_k4(const uint8_t *s, int32_t sc[8], int32_t m[8])
+/*
+ * One Q4_K super-block's integer sum: sub-block 2c in the low nibbles of
+ * qs[32c..], 2c + 1 in the high ones.
+ */
+static inline int32_t sum_q_k4(const struct pep_block_q4_K *x,
+			       const struct pep_block_q8_K *y,
+			       const int16_t sc[8])
 {
-	for (int j = 0; j < 4; j++) {
-		sc[j] = s[j] & 63;
-		m[j] = s[j + 4] & 63;
-		sc[j + 4] = (s[j + 8] & 15) | ((s[j] >> 6) << 4);
-		m[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-	}
-}
+	int32_t sum_q = 0;
 
-/* One Q4_K super-block: sub-block 2c in the low nibbles of qs[32c..],
- * 2c + 1 in the high ones; one rounding at the end (qdot_scalar.c). */
-static inline float super_q4_K(const struct pep_block_q4_K *x,
-			       const struct pep_block_q8_K *y)
-{
-	int32_t sc[8], m[8], sum_q = 0, sum_m = 0;
-
-	scales_k4(x->scales, sc, m);
 	for (int c = 0; c < 4; c++) {
 		int32x4_t slo = vdupq_n_s32(0), shi = vdupq_n_s32(0);
 
@@ -166,25 +156,7 @@ static inline float super_q4_K(const struct pep_block_q4_K *x,
 		sum_q += sc[2 * c] * vaddvq_s32(slo) +
 			 sc[2 * c + 1] * vaddvq_s32(shi);
 	}
-	for (int j = 0; j < 8; j++)
-		sum_m += m[j] * (y->bsums[2 * j] + y->bsums[2 * j + 1]);
-	return (float)((double)y->d * fp16(x->d) * sum_q -
-		       (double)y->d * fp16(x->dmin) * sum_m);
-}
-
-static float dot_q4_K_q8_K(const struct pep_block_q4_K *x,
-			   const struct pep_block_q8_K *y, size_t nb)
-{
-	float acc0 = 0.0f, acc1 = 0.0f;
-	size_t i = 0;
-
-	for (; i + 2 <= nb; i += 2) {
-		acc0 += super_q4_K(&x[i], &y[i]);
-		acc1 += super_q4_K(&x[i + 1], &y[i + 1]);
-	}
-	if (i < nb)
-		acc0 += super_q4_K(&x[i], &y[i]);
-	return acc0 + acc1;
+	return sum_q;
 }
 
 void pep__simd_qdot_neon(struct pep__simd_table *k)

@@ -29,9 +29,10 @@ static inline float hsum_ps(__m128 s)
 	return _mm_cvtss_f32(s);
 }
 
-static inline __m128i q4_0_q8_0(const struct pep_block_q4_0 *x,
-				const struct pep_block_q8_0 *y)
+static inline __m128i q4_0_q8_0(const void *bx, const void *by)
 {
+	const struct pep_block_q4_0 *x = bx;
+	const struct pep_block_q8_0 *y = by;
 	__m128i b = _mm_loadu_si128((const __m128i *)x->qs);
 	__m128i m = _mm_set1_epi8(15), eight = _mm_set1_epi8(8);
 	__m128i lo = _mm_and_si128(b, m);
@@ -47,9 +48,9 @@ static inline __m128i q4_0_q8_0(const struct pep_block_q4_0 *x,
 	return _mm_madd_epi16(_mm_add_epi16(p0, p1), _mm_set1_epi16(1));
 }
 
-static inline __m128i q8_0_q8_0(const struct pep_block_q8_0 *x,
-				const struct pep_block_q8_0 *y)
+static inline __m128i q8_0_q8_0(const void *bx, const void *by)
 {
+	const struct pep_block_q8_0 *x = bx, *y = by;
 	__m128i s = _mm_setzero_si128();
 
 	for (int h = 0; h < 4; h++) {
@@ -62,9 +63,27 @@ static inline __m128i q8_0_q8_0(const struct pep_block_q8_0 *x,
 	return s;
 }
 
-static float dot_q4_0_q8_0(const struct pep_block_q4_0 *x,
-			   const struct pep_block_q8_0 *y, size_t nb)
+/* A block's fp16 scale d, its first field. */
+static inline uint16_t scale_of(const unsigned char *block)
 {
+	uint16_t d;
+
+	__builtin_memcpy(&d, block, sizeof(d));
+	return d;
+}
+
+/* One block's integer dot, in the lanes of a vector. */
+typedef __m128i (*block_dot_fn)(const void *x, const void *y);
+
+/*
+ * d_x d_y (block dot) over nb blocks of xs and ys bytes (each starting
+ * with its fp16 d), four blocks a step.
+ */
+static inline __attribute__((always_inline))
+float dot_blocks(const void *x, size_t xs, const void *y, size_t ys,
+		 size_t nb, block_dot_fn dot)
+{
+	const unsigned char *bx = x, *by = y;
 	__m128 acc = _mm_setzero_ps();
 
 	for (size_t i = 0; i < nb; i += 4) {
@@ -72,11 +91,12 @@ static float dot_q4_0_q8_0(const struct pep_block_q4_0 *x,
 		float d[4];
 
 		for (size_t b = 0; b < 4; b++) {
+			const unsigned char *xb = bx + (i + b) * xs;
+			const unsigned char *yb = by + (i + b) * ys;
 			int ok = i + b < nb;
 
-			v[b] = ok ? q4_0_q8_0(&x[i + b], &y[i + b]) :
-				    _mm_setzero_si128();
-			d[b] = ok ? fp16(x[i + b].d) * fp16(y[i + b].d) : 0.0f;
+			v[b] = ok ? dot(xb, yb) : _mm_setzero_si128();
+			d[b] = ok ? fp16(scale_of(xb)) * fp16(scale_of(yb)) : 0.0f;
 		}
 		acc = _mm_add_ps(acc, _mm_mul_ps(_mm_loadu_ps(d),
 				 _mm_cvtepi32_ps(reduce4(v))));
@@ -84,26 +104,16 @@ static float dot_q4_0_q8_0(const struct pep_block_q4_0 *x,
 	return hsum_ps(acc);
 }
 
+static float dot_q4_0_q8_0(const struct pep_block_q4_0 *x,
+			   const struct pep_block_q8_0 *y, size_t nb)
+{
+	return dot_blocks(x, sizeof(*x), y, sizeof(*y), nb, q4_0_q8_0);
+}
+
 static float dot_q8_0_q8_0(const struct pep_block_q8_0 *x,
 			   const struct pep_block_q8_0 *y, size_t nb)
 {
-	__m128 acc = _mm_setzero_ps();
-
-	for (size_t i = 0; i < nb; i += 4) {
-		__m128i v[4];
-		float d[4];
-
-		for (size_t b = 0; b < 4; b++) {
-			int ok = i + b < nb;
-
-			v[b] = ok ? q8_0_q8_0(&x[i + b], &y[i + b]) :
-				    _mm_setzero_si128();
-			d[b] = ok ? fp16(x[i + b].d) * fp16(y[i + b].d) : 0.0f;
-		}
-		acc = _mm_add_ps(acc, _mm_mul_ps(_mm_loadu_ps(d),
-				 _mm_cvtepi32_ps(reduce4(v))));
-	}
-	return hsum_ps(acc);
+	return dot_blocks(x, sizeof(*x), y, sizeof(*y), nb, q8_0_q8_0);
 }
 
 void pep__simd_qdot_sse4(struct pep__simd_table *k)

@@ -6,9 +6,14 @@
  * (scalar, sse4, avx2, avx512; scalar, neon) overwrite the slots it does
  * better, so a kernel a tier does not have falls through to the one below.
  *
- * Each tier's code lives in its own files compiled with that tier's
- * instruction flags (src/pepita/meson.build); nothing in them may run
- * before dispatch has checked the CPU.
+ * Each tier's code is compiled with that tier's instruction flags into
+ * an archive of its own (src/pepita/meson.build); nothing in it may run
+ * before dispatch has checked the CPU. A kernel family's code is written
+ * once where it is the same on every tier: peak.c is one source compiled
+ * per tier in generic vectors; vec_tier.h, qdot_tier.h and gemm_tier.h
+ * hold what the tier files of their family share (the wrappers around a
+ * tier's own kernels, the table entry), and each <family>_<tier>.c keeps
+ * only what that tier does with its own intrinsics.
  */
 #ifndef PEPITA_SIMD_PRIV_H
 #define PEPITA_SIMD_PRIV_H
@@ -99,15 +104,25 @@ struct pep__simd_table {
 	void (*gemv_t8)(float *y, const float *a, size_t lda, const float x[8],
 			size_t n);
 
-	/* peak_<tier>.c, for pep_simd_fma_peak() and _mem_bandwidth(): */
+	/* peak.c, for pep_simd_fma_peak() and _mem_bandwidth(): */
 	double (*fma_loop)(uint64_t iters);	/* independent FMAs; flops done */
 	uint64_t (*read_loop)(const void *p, size_t bytes); /* widest loads */
 	/* Widest loads, streaming stores (NULL: memcpy is the best there). */
 	void (*copy_loop)(void *dst, const void *src, size_t bytes);
 };
 
-/* Each tier's files fill the slots they have (x86 tiers on x86-64 only,
- * neon on aarch64 only). */
+/*
+ * Each tier's files fill the slots they have (x86 tiers on x86-64 only,
+ * neon on aarch64 only). Per-tier code is compiled once per tier with
+ * that tier's flags and -DPEP_SIMD_TIER=<tier> (src/pepita/meson.build);
+ * code written once for every tier (vec_tier.h, peak.c) names its entry
+ * PEP__SIMD_FILL(family), pep__simd_<family>_<tier>.
+ */
+#define PEP__SIMD_PASTE(a, b)	a##b
+#define PEP__SIMD_NAME(a, b)	PEP__SIMD_PASTE(a, b)
+#define PEP__SIMD_FILL(family)	PEP__SIMD_NAME(pep__simd_##family##_, \
+					       PEP_SIMD_TIER)
+
 #define PEP__SIMD_TIER(t)						\
 	void pep__simd_vec_##t(struct pep__simd_table *k);		\
 	void pep__simd_cvt_##t(struct pep__simd_table *k);		\
@@ -136,10 +151,26 @@ const struct pep__simd_table *pep__simd(void);
  */
 size_t pep__simd_stream_bytes(void);
 
+#ifdef __AVX2__
+#include <immintrin.h>
+
+/* The sum of v's eight lanes, on the tiers that have AVX2. */
+static inline float pep__hsum256(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v),
+			      _mm256_extractf128_ps(v, 1));
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+#endif
+
 /* Scalar helpers every tier may use for tails. */
 uint16_t pep__f32_to_f16_scalar(float f);
 float pep__f16_to_f32_scalar(uint16_t h);
 uint16_t pep__f32_to_bf16_scalar(float f);
+float pep__bf16_to_f32_scalar(uint16_t h);
 float pep__expf_scalar(float x);	/* the bounds of pep_vexp() */
 
 /*

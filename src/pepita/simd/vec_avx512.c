@@ -17,7 +17,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "simd_priv.h"
+#include "vec_tier.h"
 
 #define W 16
 #define FULL ((__mmask16)0xffff)
@@ -38,13 +38,6 @@ static inline __m512 ld_fill(const float *p, __mmask16 m, float fill)
 {
 	return m == FULL ? _mm512_loadu_ps(p) :
 	       _mm512_mask_loadu_ps(_mm512_set1_ps(fill), m, p);
-}
-
-static inline int overlaps(const float *out, const float *in, size_t n)
-{
-	uintptr_t o = (uintptr_t)out, i = (uintptr_t)in;
-
-	return in && o < i + n * sizeof(float) && i < o + n * sizeof(float);
 }
 
 static inline __m512 exp16(__m512 x)
@@ -100,16 +93,6 @@ static inline __m512 relu16(__m512 x)
 	return _mm512_castsi512_ps(v);
 }
 
-enum op {
-	ADD, SUB, MUL, SCALE, AXPY, FMA, RELU, EXP, SOFTEXP, SOFTOUT, SCALEW
-};
-
-/* The inputs of an element-wise kernel; a and b are the scalar operands. */
-struct src {
-	const float *x, *y, *z;
-	float a, b;
-};
-
 static inline __attribute__((always_inline))
 __m512 op16(enum op op, const struct src *s, size_t i, __mmask16 m)
 {
@@ -155,9 +138,7 @@ float map(enum op op, float *out, const struct src *s, size_t n)
 	__m512 acc = _mm512_setzero_ps(), v;
 	size_t i = 0;
 
-	if (n * sizeof(float) >= pep__simd_stream_bytes() &&
-	    !overlaps(out, s->x, n) && !overlaps(out, s->y, n) &&
-	    !overlaps(out, s->z, n)) {
+	if (stream_out(out, s, n)) {
 		i = ((0 - (uintptr_t)out) & 63) / sizeof(float);
 		if (i && i < n) {
 			v = op16(op, s, 0, tail_mask(i));
@@ -183,47 +164,6 @@ float map(enum op op, float *out, const struct src *s, size_t n)
 		acc = op == SOFTEXP ? _mm512_add_ps(acc, v) : acc;
 	}
 	return _mm512_reduce_add_ps(acc);
-}
-
-static void add(float *z, const float *x, const float *y, size_t n)
-{
-	map(ADD, z, &(struct src){ .x = x, .y = y }, n);
-}
-
-static void sub(float *z, const float *x, const float *y, size_t n)
-{
-	map(SUB, z, &(struct src){ .x = x, .y = y }, n);
-}
-
-static void mul(float *z, const float *x, const float *y, size_t n)
-{
-	map(MUL, z, &(struct src){ .x = x, .y = y }, n);
-}
-
-static void scale(float *y, const float *x, float a, size_t n)
-{
-	map(SCALE, y, &(struct src){ .x = x, .a = a }, n);
-}
-
-static void axpy(float *y, float a, const float *x, size_t n)
-{
-	map(AXPY, y, &(struct src){ .x = x, .y = y, .a = a }, n);
-}
-
-static void vfma(float *w, const float *x, const float *y, const float *z,
-		 size_t n)
-{
-	map(FMA, w, &(struct src){ .x = x, .y = y, .z = z }, n);
-}
-
-static void relu(float *y, const float *x, size_t n)
-{
-	map(RELU, y, &(struct src){ .x = x }, n);
-}
-
-static void vexp(float *y, const float *x, size_t n)
-{
-	map(EXP, y, &(struct src){ .x = x }, n);
 }
 
 static inline float hsum4(__m512 a, __m512 b, __m512 c, __m512 d)
@@ -346,12 +286,6 @@ static size_t find_first(const float *x, size_t n, float m)
 	return 0;
 }
 
-/* Two passes, the second usually short: the maximum, then where it is. */
-static size_t argmax(const float *x, size_t n)
-{
-	return n ? find_first(x, n, vmax(x, n)) : 0;
-}
-
 /*
  * The maximum of x and the sum of exp(x - max) in one read, for softmax
  * over arrays too large for the caches, as vec_scalar.c explains: each
@@ -412,21 +346,7 @@ static float max_sum_exp(const float *x, size_t n, float *mp)
  */
 static void softmax(float *y, const float *x, size_t n)
 {
-	float m, s;
-
-	if (n * sizeof(float) >= pep__simd_stream_bytes()) {
-		s = max_sum_exp(x, n, &m);
-		if (pep__softmax_special(y, x, m, n))
-			return;
-		map(SOFTOUT, y,
-		    &(struct src){ .x = x, .a = m, .b = 1.0f / s }, n);
-		return;
-	}
-	m = vmax(x, n);
-	if (pep__softmax_special(y, x, m, n))
-		return;
-	s = map(SOFTEXP, y, &(struct src){ .x = x, .a = m }, n);
-	map(SCALE, y, &(struct src){ .x = y, .a = 1.0f / s }, n);
+	softmax_two_pass(y, x, n, max_sum_exp);
 }
 
 /* The square of each float of v, added in double to *lo and *hi. */
@@ -456,36 +376,4 @@ static double sumsq(const float *x, size_t n)
 		sq_step(&a0, &a1, ld(x + i, n - i >= W ? FULL : tail_mask(n - i)));
 	a0 = _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3));
 	return _mm512_reduce_add_pd(a0);
-}
-
-static void rmsnorm(float *y, const float *x, const float *w, float eps,
-		    size_t n)
-{
-	float r;
-
-	if (n == 0)
-		return;
-	r = (float)(1.0 / sqrt(sumsq(x, n) / (double)n + eps));
-	if (w)
-		map(SCALEW, y, &(struct src){ .x = x, .y = w, .a = r }, n);
-	else
-		map(SCALE, y, &(struct src){ .x = x, .a = r }, n);
-}
-
-void pep__simd_vec_avx512(struct pep__simd_table *k)
-{
-	k->add = add;
-	k->sub = sub;
-	k->mul = mul;
-	k->scale = scale;
-	k->axpy = axpy;
-	k->fma = vfma;
-	k->dot = dot;
-	k->sum = sum;
-	k->max = vmax;
-	k->argmax = argmax;
-	k->relu = relu;
-	k->exp = vexp;
-	k->softmax = softmax;
-	k->rmsnorm = rmsnorm;
 }

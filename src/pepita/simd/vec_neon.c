@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "simd_priv.h"
+#include "vec_tier.h"
 
 #define W 4
 #define SOFTMAX_BLOCK 512	/* floats: softmax's online blocks, in L1 */
@@ -102,16 +102,6 @@ static inline float32x4_t term4(float32x4_t x, float32x4_t m)
 	return exp4(vsubq_f32(x, m));
 }
 
-enum op {
-	ADD, SUB, MUL, SCALE, AXPY, FMA, RELU, EXP, SOFTEXP, SOFTOUT, SCALEW
-};
-
-/* The inputs of an element-wise kernel; a and b are the scalar operands. */
-struct src {
-	const float *x, *y, *z;
-	float a, b;
-};
-
 static inline __attribute__((always_inline))
 float32x4_t op4(enum op op, const struct src *s, size_t i, size_t k)
 {
@@ -173,47 +163,6 @@ float map(enum op op, float *out, const struct src *s, size_t n)
 		a0 = op == SOFTEXP ? vaddq_f32(a0, v) : a0;
 	}
 	return op == SOFTEXP ? vaddvq_f32(vaddq_f32(a0, a1)) : 0.0f;
-}
-
-static void add(float *z, const float *x, const float *y, size_t n)
-{
-	map(ADD, z, &(struct src){ .x = x, .y = y }, n);
-}
-
-static void sub(float *z, const float *x, const float *y, size_t n)
-{
-	map(SUB, z, &(struct src){ .x = x, .y = y }, n);
-}
-
-static void mul(float *z, const float *x, const float *y, size_t n)
-{
-	map(MUL, z, &(struct src){ .x = x, .y = y }, n);
-}
-
-static void scale(float *y, const float *x, float a, size_t n)
-{
-	map(SCALE, y, &(struct src){ .x = x, .a = a }, n);
-}
-
-static void axpy(float *y, float a, const float *x, size_t n)
-{
-	map(AXPY, y, &(struct src){ .x = x, .y = y, .a = a }, n);
-}
-
-static void vfma(float *w, const float *x, const float *y, const float *z,
-		 size_t n)
-{
-	map(FMA, w, &(struct src){ .x = x, .y = y, .z = z }, n);
-}
-
-static void relu(float *y, const float *x, size_t n)
-{
-	map(RELU, y, &(struct src){ .x = x }, n);
-}
-
-static void vexp(float *y, const float *x, size_t n)
-{
-	map(EXP, y, &(struct src){ .x = x }, n);
 }
 
 static inline float hsum4(float32x4_t a0, float32x4_t a1, float32x4_t a2,
@@ -298,12 +247,6 @@ static size_t find_first(const float *x, size_t n, float m)
 	return 0;
 }
 
-/* Two passes, the second usually short: the maximum, then where it is. */
-static size_t argmax(const float *x, size_t n)
-{
-	return n ? find_first(x, n, vmax(x, n)) : 0;
-}
-
 /*
  * The maximum of x and the sum of exp(x - max) in one read, for softmax
  * over arrays too large for the caches, as vec_scalar.c explains: each
@@ -364,21 +307,7 @@ static float max_sum_exp(const float *x, size_t n, float *mp)
  */
 static void softmax(float *y, const float *x, size_t n)
 {
-	float m, s;
-
-	if (n * sizeof(float) >= pep__simd_stream_bytes()) {
-		s = max_sum_exp(x, n, &m);
-		if (pep__softmax_special(y, x, m, n))
-			return;
-		map(SOFTOUT, y,
-		    &(struct src){ .x = x, .a = m, .b = 1.0f / s }, n);
-		return;
-	}
-	m = vmax(x, n);
-	if (pep__softmax_special(y, x, m, n))
-		return;
-	s = map(SOFTEXP, y, &(struct src){ .x = x, .a = m }, n);
-	map(SCALE, y, &(struct src){ .x = y, .a = 1.0f / s }, n);
+	softmax_two_pass(y, x, n, max_sum_exp);
 }
 
 /* The squares of v added in double to *lo and *hi. */
@@ -403,36 +332,4 @@ static double sumsq(const float *x, size_t n)
 	for (; i < n; i += W)
 		sq_step(&a0, &a1, ld(x + i, n - i >= W ? W : n - i, 0));
 	return vaddvq_f64(vaddq_f64(vaddq_f64(a0, a1), vaddq_f64(a2, a3)));
-}
-
-static void rmsnorm(float *y, const float *x, const float *w, float eps,
-		    size_t n)
-{
-	float r;
-
-	if (n == 0)
-		return;
-	r = (float)(1.0 / sqrt(sumsq(x, n) / (double)n + eps));
-	if (w)
-		map(SCALEW, y, &(struct src){ .x = x, .y = w, .a = r }, n);
-	else
-		map(SCALE, y, &(struct src){ .x = x, .a = r }, n);
-}
-
-void pep__simd_vec_neon(struct pep__simd_table *k)
-{
-	k->add = add;
-	k->sub = sub;
-	k->mul = mul;
-	k->scale = scale;
-	k->axpy = axpy;
-	k->fma = vfma;
-	k->dot = dot;
-	k->sum = sum;
-	k->max = vmax;
-	k->argmax = argmax;
-	k->relu = relu;
-	k->exp = vexp;
-	k->softmax = softmax;
-	k->rmsnorm = rmsnorm;
 }

@@ -17,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "simd_priv.h"
+#include "vec_tier.h"
 
 /* The constants every tier's exp uses (see the top of this file). */
 #define EXP_HI		89.0f			/* exp overflows well below */
@@ -86,43 +86,6 @@ float pep__expf_scalar(float x)
 	return exp1(x);
 }
 
-static void add(float *z, const float *x, const float *y, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		z[i] = x[i] + y[i];
-}
-
-static void sub(float *z, const float *x, const float *y, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		z[i] = x[i] - y[i];
-}
-
-static void mul(float *z, const float *x, const float *y, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		z[i] = x[i] * y[i];
-}
-
-static void scale(float *y, const float *x, float a, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		y[i] = a * x[i];
-}
-
-static void axpy(float *y, float a, const float *x, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		y[i] += a * x[i];
-}
-
-static void vfma(float *w, const float *x, const float *y, const float *z,
-		 size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		w[i] = x[i] * y[i] + z[i];
-}
-
 #define LANES 8
 
 static float dot(const float *x, const float *y, size_t n)
@@ -170,35 +133,6 @@ static float vmax(const float *x, size_t n)
 	return m;
 }
 
-static size_t argmax(const float *x, size_t n)
-{
-	float m = -INFINITY;
-	size_t at = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (isnan(x[i]))
-			return i;
-		if (x[i] > m) {
-			m = x[i];
-			at = i;
-		}
-	}
-	return at;
-}
-
-/* max(x, +0) as IEEE maximum has it: relu(-0) is +0, a NaN stays NaN. */
-static void relu(float *y, const float *x, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		y[i] = x[i] > 0.0f || isnan(x[i]) ? x[i] : 0.0f;
-}
-
-static void vexp(float *y, const float *x, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		y[i] = exp1(x[i]);
-}
-
 /*
  * exp(x - m) with x - m as if exact: d = x - m rounds (by up to half an ulp
  * of d, which exp turns into a relative error of up to |d| 2^-24), so the
@@ -215,6 +149,62 @@ static inline float exp_diff(float x, float m)
 		e = 0.0f;
 	d = exp1(d);
 	return d * e + d;
+}
+
+/*
+ * One element of op (vec_tier.h). relu is max(x, +0) as IEEE maximum has
+ * it: relu(-0) is +0, a NaN stays NaN.
+ */
+static inline __attribute__((always_inline))
+float op1(enum op op, const struct src *s, size_t i)
+{
+	switch (op) {
+	case ADD:
+		return s->x[i] + s->y[i];
+	case SUB:
+		return s->x[i] - s->y[i];
+	case MUL:
+		return s->x[i] * s->y[i];
+	case SCALE:
+		return s->a * s->x[i];
+	case AXPY:
+		return s->y[i] + s->a * s->x[i];
+	case FMA:
+		return s->x[i] * s->y[i] + s->z[i];
+	case RELU:
+		return s->x[i] > 0.0f || isnan(s->x[i]) ? s->x[i] : 0.0f;
+	case EXP:
+		return exp1(s->x[i]);
+	case SOFTEXP:
+		return exp_diff(s->x[i], s->a);
+	case SOFTOUT:
+		return exp_diff(s->x[i], s->a) * s->b;
+	case SCALEW:
+		return s->x[i] * s->a * s->y[i];
+	}
+	return 0.0f;
+}
+
+/* The sum of the outputs, for SOFTEXP, in order. */
+static inline __attribute__((always_inline))
+float map(enum op op, float *out, const struct src *s, size_t n)
+{
+	float total = 0.0f;
+
+	for (size_t i = 0; i < n; i++) {
+		out[i] = op1(op, s, i);
+		if (op == SOFTEXP)
+			total += out[i];
+	}
+	return total;
+}
+
+static size_t find_first(const float *x, size_t n, float m)
+{
+	for (size_t i = 0; i < n; i++)
+		if (isnan(m) ? isnan(x[i]) : x[i] == m)
+			return i;
+	return 0;
 }
 
 /*
@@ -296,58 +286,14 @@ static float max_sum_exp(const float *x, size_t n, float *mp)
  */
 static void softmax(float *y, const float *x, size_t n)
 {
-	float m, s = 0.0f, inv;
-
-	if (n * sizeof(float) >= pep__simd_stream_bytes()) {
-		s = max_sum_exp(x, n, &m);
-		if (pep__softmax_special(y, x, m, n))
-			return;
-		inv = 1.0f / s;
-		for (size_t i = 0; i < n; i++)
-			y[i] = exp_diff(x[i], m) * inv;
-		return;
-	}
-	m = vmax(x, n);
-	if (pep__softmax_special(y, x, m, n))
-		return;
-	for (size_t i = 0; i < n; i++) {
-		y[i] = exp_diff(x[i], m);
-		s += y[i];
-	}
-	inv = 1.0f / s;
-	for (size_t i = 0; i < n; i++)
-		y[i] *= inv;
+	softmax_two_pass(y, x, n, max_sum_exp);
 }
 
-static void rmsnorm(float *y, const float *x, const float *w, float eps,
-		    size_t n)
+static double sumsq(const float *x, size_t n)
 {
 	double ss = 0.0;
-	float r;
 
-	if (n == 0)
-		return;
 	for (size_t i = 0; i < n; i++)
 		ss += (double)x[i] * x[i];
-	r = (float)(1.0 / sqrt(ss / (double)n + eps));
-	for (size_t i = 0; i < n; i++)
-		y[i] = w ? x[i] * r * w[i] : x[i] * r;
-}
-
-void pep__simd_vec_scalar(struct pep__simd_table *k)
-{
-	k->add = add;
-	k->sub = sub;
-	k->mul = mul;
-	k->scale = scale;
-	k->axpy = axpy;
-	k->fma = vfma;
-	k->dot = dot;
-	k->sum = sum;
-	k->max = vmax;
-	k->argmax = argmax;
-	k->relu = relu;
-	k->exp = vexp;
-	k->softmax = softmax;
-	k->rmsnorm = rmsnorm;
+	return ss;
 }

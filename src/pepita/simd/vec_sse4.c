@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "simd_priv.h"
+#include "vec_tier.h"
 
 #define W 4
 
@@ -43,13 +43,6 @@ static inline void st(float *p, __m128 v, size_t k)
 	}
 	_mm_storeu_ps(b, v);
 	memcpy(p, b, k * sizeof(float));
-}
-
-static inline int overlaps(const float *out, const float *in, size_t n)
-{
-	uintptr_t o = (uintptr_t)out, i = (uintptr_t)in;
-
-	return in && o < i + n * sizeof(float) && i < o + n * sizeof(float);
 }
 
 static inline __m128 set1(float f)
@@ -111,14 +104,6 @@ static inline __m128 relu4(__m128 x)
 	return _mm_and_ps(v, _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)));
 }
 
-enum op { ADD, SUB, MUL, SCALE, AXPY, FMA, RELU, EXP, SOFTEXP, SCALEW };
-
-/* The inputs of an element-wise kernel; a is the scalar operand. */
-struct src {
-	const float *x, *y, *z;
-	float a;
-};
-
 static inline __attribute__((always_inline))
 __m128 op4(enum op op, const struct src *s, size_t i, size_t k)
 {
@@ -145,6 +130,9 @@ __m128 op4(enum op op, const struct src *s, size_t i, size_t k)
 		return exp4(ld(s->x + i, k, 0));
 	case SOFTEXP:	/* -inf in the tail: it adds 0 to the sum */
 		return exp_diff4(ld(s->x + i, k, -INFINITY), a);
+	case SOFTOUT:	/* SOFTEXP then SCALE by b (softmax here is three
+			   passes: vec_tier.h's op, unused) */
+		return _mm_mul_ps(set1(s->b), exp_diff4(ld(s->x + i, k, 0), a));
 	case SCALEW:
 		return _mm_mul_ps(_mm_mul_ps(ld(s->x + i, k, 0), a),
 				  ld(s->y + i, k, 0));
@@ -167,9 +155,7 @@ float map(enum op op, float *out, const struct src *s, size_t n)
 	__m128 acc = _mm_setzero_ps(), v;
 	size_t i = 0;
 
-	if (n * sizeof(float) >= pep__simd_stream_bytes() &&
-	    ((uintptr_t)out & 3) == 0 && !overlaps(out, s->x, n) &&
-	    !overlaps(out, s->y, n) && !overlaps(out, s->z, n)) {
+	if (stream_out(out, s, n)) {
 		i = ((0 - (uintptr_t)out) & 15) / sizeof(float);
 		if (i) {
 			v = op4(op, s, 0, i);
@@ -197,47 +183,6 @@ float map(enum op op, float *out, const struct src *s, size_t n)
 	acc = _mm_add_ps(acc, _mm_movehl_ps(acc, acc));
 	acc = _mm_add_ss(acc, _mm_movehdup_ps(acc));
 	return _mm_cvtss_f32(acc);
-}
-
-static void add(float *z, const float *x, const float *y, size_t n)
-{
-	map(ADD, z, &(struct src){ .x = x, .y = y }, n);
-}
-
-static void sub(float *z, const float *x, const float *y, size_t n)
-{
-	map(SUB, z, &(struct src){ .x = x, .y = y }, n);
-}
-
-static void mul(float *z, const float *x, const float *y, size_t n)
-{
-	map(MUL, z, &(struct src){ .x = x, .y = y }, n);
-}
-
-static void scale(float *y, const float *x, float a, size_t n)
-{
-	map(SCALE, y, &(struct src){ .x = x, .a = a }, n);
-}
-
-static void axpy(float *y, float a, const float *x, size_t n)
-{
-	map(AXPY, y, &(struct src){ .x = x, .y = y, .a = a }, n);
-}
-
-static void vfma(float *w, const float *x, const float *y, const float *z,
-		 size_t n)
-{
-	map(FMA, w, &(struct src){ .x = x, .y = y, .z = z }, n);
-}
-
-static void relu(float *y, const float *x, size_t n)
-{
-	map(RELU, y, &(struct src){ .x = x }, n);
-}
-
-static void vexp(float *y, const float *x, size_t n)
-{
-	map(EXP, y, &(struct src){ .x = x }, n);
 }
 
 static inline float hsum(__m128 a0, __m128 a1, __m128 a2, __m128 a3)
@@ -335,12 +280,6 @@ static size_t find_first(const float *x, size_t n, float m)
 	return 0;
 }
 
-/* Two passes, the second usually short: the maximum, then where it is. */
-static size_t argmax(const float *x, size_t n)
-{
-	return n ? find_first(x, n, vmax(x, n)) : 0;
-}
-
 /*
  * Three passes at every size: the maximum, exp(x - m) and its sum, the
  * scaling. The two passes vec_avx512.c makes past the caches (12 bytes of
@@ -351,12 +290,7 @@ static size_t argmax(const float *x, size_t n)
  */
 static void softmax(float *y, const float *x, size_t n)
 {
-	float m = vmax(x, n), s;
-
-	if (pep__softmax_special(y, x, m, n))
-		return;
-	s = map(SOFTEXP, y, &(struct src){ .x = x, .a = m }, n);
-	map(SCALE, y, &(struct src){ .x = y, .a = 1.0f / s }, n);
+	softmax_three_pass(y, x, n);
 }
 
 /* The squares of v added in double to *lo and *hi. */
@@ -381,36 +315,4 @@ static double sumsq(const float *x, size_t n)
 		sq_step(&a0, &a1, ld(x + i, n - i >= W ? W : n - i, 0));
 	a0 = _mm_add_pd(_mm_add_pd(a0, a1), _mm_add_pd(a2, a3));
 	return _mm_cvtsd_f64(_mm_add_sd(a0, _mm_unpackhi_pd(a0, a0)));
-}
-
-static void rmsnorm(float *y, const float *x, const float *w, float eps,
-		    size_t n)
-{
-	float r;
-
-	if (n == 0)
-		return;
-	r = (float)(1.0 / sqrt(sumsq(x, n) / (double)n + eps));
-	if (w)
-		map(SCALEW, y, &(struct src){ .x = x, .y = w, .a = r }, n);
-	else
-		map(SCALE, y, &(struct src){ .x = x, .a = r }, n);
-}
-
-void pep__simd_vec_sse4(struct pep__simd_table *k)
-{
-	k->add = add;
-	k->sub = sub;
-	k->mul = mul;
-	k->scale = scale;
-	k->axpy = axpy;
-	k->fma = vfma;
-	k->dot = dot;
-	k->sum = sum;
-	k->max = vmax;
-	k->argmax = argmax;
-	k->relu = relu;
-	k->exp = vexp;
-	k->softmax = softmax;
-	k->rmsnorm = rmsnorm;
 }
