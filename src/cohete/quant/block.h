@@ -155,12 +155,10 @@ struct coh__quant_lanes {
 	coh__quant_rows_fn q2_k, q3_k, q4_k, q5_k, q6_k;
 };
 
-#if defined(__x86_64__)
+/* lanes.c's table of each vector tier this build has (formats.c). */
 extern const struct coh__quant_lanes coh__quant_lanes_sse4;
 extern const struct coh__quant_lanes coh__quant_lanes_avx2;
 extern const struct coh__quant_lanes coh__quant_lanes_avx512;
-#elif defined(__aarch64__)
 extern const struct coh__quant_lanes coh__quant_lanes_neon;
-#endif
 
 #endif

@@ -1074,27 +1074,26 @@ size_t coh_quant_row_bytes(enum coh_ggml_type type, size_t n)
 }
 
 /*
- * The lanes of the SIMD tier pepita's dispatch runs (PEPITA_SIMD forces
- * one, as for pepita's own kernels); NULL on the scalar tier, which runs
- * the reference itself.
+ * lanes.c's tables, indexed as pepita's dispatch numbers the tiers: the
+ * one of the tier it runs is used (PEPITA_SIMD forces one, as for
+ * pepita's own kernels). NULL for the scalar tier, which runs the
+ * reference itself, and for the other architecture's tiers, which this
+ * build does not have (src/cohete/meson.build builds lanes.c for every
+ * vector tier pepita builds).
  */
-static const struct coh__quant_lanes *active_lanes(void)
-{
-	switch (pep_simd_active()) {
+static const struct coh__quant_lanes *const lanes_of_tier[PEP_SIMD_ISA_COUNT] = {
 #if defined(__x86_64__)
-	case PEP_SIMD_SSE4:	return &coh__quant_lanes_sse4;
-	case PEP_SIMD_AVX2:	return &coh__quant_lanes_avx2;
-	case PEP_SIMD_AVX512:	return &coh__quant_lanes_avx512;
+	[PEP_SIMD_SSE4] = &coh__quant_lanes_sse4,
+	[PEP_SIMD_AVX2] = &coh__quant_lanes_avx2,
+	[PEP_SIMD_AVX512] = &coh__quant_lanes_avx512,
 #elif defined(__aarch64__)
-	case PEP_SIMD_NEON:	return &coh__quant_lanes_neon;
+	[PEP_SIMD_NEON] = &coh__quant_lanes_neon,
 #endif
-	default:		return NULL;
-	}
-}
+};
 
 static coh__quant_rows_fn lanes_for(enum coh_ggml_type type)
 {
-	const struct coh__quant_lanes *k = active_lanes();
+	const struct coh__quant_lanes *k = lanes_of_tier[pep_simd_active()];
 
 	if (!k)
 		return NULL;

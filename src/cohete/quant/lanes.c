@@ -18,10 +18,11 @@
  * block holding a NaN goes to the reference whole (block.h says why).
  *
  * Written with GCC vector extensions and built once per SIMD tier with
- * that tier's flags (src/cohete/meson.build), -ffp-contract=off like
- * formats.c. LANES_WIDTH is the tier's register in floats (16 AVX-512,
- * 8 AVX2, 4 SSE4.1 and NEON: wider generic vectors split badly), so a
- * pass runs that many groups; LANES_TIER names the tier's table.
+ * that tier's arguments, as pepita's per-tier code is (simd_tier_args in
+ * src/pepita/meson.build), and -ffp-contract=off like formats.c.
+ * PEP_SIMD_WIDTH is the tier's register in floats (16 AVX-512, 8 AVX2,
+ * 4 SSE4.1 and NEON: wider generic vectors split badly), so a pass runs
+ * that many groups; PEP_SIMD_TIER names the tier's table.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,11 +36,11 @@
 #include <arm_neon.h>
 #endif
 
-#if !defined(LANES_TIER) || !defined(LANES_WIDTH)
-#error "build lanes.c with -DLANES_TIER=<tier> -DLANES_WIDTH=<floats>"
+#if !defined(PEP_SIMD_TIER) || !defined(PEP_SIMD_WIDTH)
+#error "build lanes.c with -DPEP_SIMD_TIER=<tier> -DPEP_SIMD_WIDTH=<floats>"
 #endif
 
-#define W	LANES_WIDTH
+#define W	PEP_SIMD_WIDTH
 
 typedef float vf __attribute__((vector_size(4 * W)));
 typedef int32_t vi __attribute__((vector_size(4 * W)));
@@ -54,7 +55,7 @@ typedef uint8_t vb __attribute__((vector_size(W)));
 #elif W == 4
 #define SPLAT(v)	{ v, v, v, v }
 #else
-#error "LANES_WIDTH must be 4, 8 or 16"
+#error "PEP_SIMD_WIDTH must be 4, 8 or 16"
 #endif
 
 INLINE vf fsplat(float v)
@@ -733,7 +734,7 @@ static void q6_k_rows(const float *x, uint8_t *b, size_t nb)
 #define TABLE_NAME2(t)	coh__quant_lanes_##t
 #define TABLE_NAME(t)	TABLE_NAME2(t)
 
-const struct coh__quant_lanes TABLE_NAME(LANES_TIER) = {
+const struct coh__quant_lanes TABLE_NAME(PEP_SIMD_TIER) = {
 	.q4_0 = q4_0_rows,
 	.q8_0 = q8_0_rows,
 	.q2_k = q2_k_rows,
