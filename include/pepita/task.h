@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include <pepita/core.h>
-#include <pepita/exec.h>
+#include <pepita/proc.h>
 #include <pepita/sched.h>
 
 #ifdef __cplusplus

@@ -15,7 +15,7 @@
 
 #include "harness.h"
 #define PEP_TESTING_UBLK_ABI
-#include "uapi/ublk_cmd.h"
+#include "ublk/ublk_cmd.h"
 
 struct ctrl {
 	struct io_uring ring;

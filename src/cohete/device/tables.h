@@ -2,6 +2,10 @@
 #ifndef COHETE_DEVICE_TABLES_H
 #define COHETE_DEVICE_TABLES_H
 
+#ifndef COH_BUILDING_LIBRARY
+#error "include the public <cohete/...> headers instead"
+#endif
+
 #include <cohete/device.h>
 
 extern const struct coh_module_spec *coh__module_rows;

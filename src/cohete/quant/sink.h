@@ -14,6 +14,10 @@
 #ifndef COHETE_QUANT_SINK_H
 #define COHETE_QUANT_SINK_H
 
+#ifndef COH_BUILDING_LIBRARY
+#error "include the public <cohete/...> headers instead"
+#endif
+
 #include <stddef.h>
 
 struct coh__sink;

@@ -5,6 +5,10 @@
 #ifndef PEPITA_UBLK_PRIV_H
 #define PEPITA_UBLK_PRIV_H
 
+#ifndef PEP_BUILDING_LIBRARY
+#error "include <pepita/ublk.h> instead"
+#endif
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -13,7 +17,7 @@
 #include <pepita/ublk.h>
 #include <pepita/uring.h>
 
-#include "uapi/ublk_cmd.h"
+#include "ublk/ublk_cmd.h"
 
 struct pep_ublk_dev;
 

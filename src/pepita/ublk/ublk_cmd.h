@@ -13,7 +13,7 @@
 
 /* pepita's own, and its ABI test's (tests/pepita/ublk-control.c). */
 #if !defined(PEP_BUILDING_LIBRARY) && !defined(PEP_TESTING_UBLK_ABI)
-#error "uapi/ublk_cmd.h is pepita's own; include <pepita/ublk.h> instead"
+#error "ublk/ublk_cmd.h is pepita's own; include <pepita/ublk.h> instead"
 #endif
 
 #include <stdint.h>
