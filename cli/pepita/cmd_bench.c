@@ -530,7 +530,8 @@ static int cmd_bench_simd(int argc, char **argv)
 		cli_hint_help();
 		return CMD_EXIT_USAGE;
 	}
-	/* Before any kernel: a refused PEPITA_SIMD would abort there. */
+	/* Before any kernel: under a refused PEPITA_SIMD they would run on
+	   another tier than the one asked for; stop here instead. */
 	pep_err_clear(&err);
 	if (pep_simd_init(&err) < 0) {
 		cli_error("%s", err.msg);

@@ -46,7 +46,8 @@ static const char *version_number(void)
 /*
  * The tier the kernels run on and why: the best here, or the one
  * PEPITA_SIMD forces; a forced tier this CPU lacks is refused (the kernels
- * would abort), and the reason kept. Shared by the text and the JSON.
+ * would run on the best tier instead), and the reason kept. Shared by the
+ * text and the JSON.
  */
 struct simd_choice {
 	const char *tier;	/* NULL when PEPITA_SIMD was refused */
@@ -62,7 +63,8 @@ static void simd_choose(struct simd_choice *sc)
 	pep_err_clear(&sc->err);
 	sc->best = pep_simd_isa_name(pep_simd_best());
 	sc->forced = env && *env ? env : NULL;
-	/* pep_simd_active() only after a successful init: it aborts otherwise. */
+	/* pep_simd_active() only after a successful init: else it names the
+	   best tier, not the one asked for. */
 	sc->tier = pep_simd_init(&sc->err) < 0 ? NULL :
 		pep_simd_isa_name(pep_simd_active());
 }

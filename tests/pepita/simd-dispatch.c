@@ -24,6 +24,7 @@
 #include <pepita/simd.h>
 
 #include "harness.h"
+#define PEP_TESTING_SIMD_DISPATCH
 #include "simd/simd_priv.h"
 
 /* A tier of the other architecture: never usable here. */

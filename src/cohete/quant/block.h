@@ -9,6 +9,10 @@
 #ifndef COHETE_QUANT_BLOCK_H
 #define COHETE_QUANT_BLOCK_H
 
+#ifndef COH_BUILDING_LIBRARY
+#error "include <cohete/quant.h> instead"
+#endif
+
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,12 +20,12 @@
 
 #include <pepita/simd.h>
 
-#define QK	32		/* elements of a Q4_0 .. Q8_0 block */
-#define QK_K	256		/* elements of a K-quant super-block */
-#define GROUP_MAX_EPS	1e-15f
+#define COH_QK	32		/* elements of a Q4_0 .. Q8_0 block */
+#define COH_QK_K	256		/* elements of a K-quant super-block */
+#define COH_GROUP_MAX_EPS	1e-15f
 
-#define MIN(a, b)	((a) < (b) ? (a) : (b))
-#define MAX(a, b)	((a) > (b) ? (a) : (b))
+#define COH_MIN(a, b)	((a) < (b) ? (a) : (b))
+#define COH_MAX(a, b)	((a) > (b) ? (a) : (b))
 
 static inline void put_le16(uint8_t *p, uint16_t v)
 {
@@ -116,7 +120,7 @@ void coh__q6_k_block(const float *x, uint8_t *b);
 
 /*
  * A group's levels against its stored scale d (and min dm):
- *   L[i] = off + MAX(lo, MIN(hi, nearest_int((x[i] + dm) / d)))
+ *   L[i] = off + COH_MAX(lo, COH_MIN(hi, nearest_int((x[i] + dm) / d)))
  * The symmetric formats pass dm = 0, which rounds as x / d does (x + 0
  * changes only the sign of a zero). coh__requant is the reference's
  * loop; the lanes have one of their own.
@@ -134,14 +138,14 @@ void coh__requant(const float *x, int n, float d, float dm, int lo, int hi,
  * and the bit packing. x is the block's 256 floats.
  */
 void coh__q2_k_store(const float *x, const float sc[16], const float mins[16],
-		     uint8_t L[QK_K], uint8_t *b, coh__requant_fn requant);
-void coh__q3_k_store(const float *x, const float sc[16], int8_t L[QK_K],
+		     uint8_t L[COH_QK_K], uint8_t *b, coh__requant_fn requant);
+void coh__q3_k_store(const float *x, const float sc[16], int8_t L[COH_QK_K],
 		     uint8_t *b, coh__requant_fn requant);
 void coh__q4_k_store(const float *x, const float sc[8], const float mins[8],
-		     uint8_t L[QK_K], uint8_t *b, coh__requant_fn requant);
+		     uint8_t L[COH_QK_K], uint8_t *b, coh__requant_fn requant);
 void coh__q5_k_store(const float *x, const float sc[8], const float mins[8],
-		     uint8_t L[QK_K], uint8_t *b, coh__requant_fn requant);
-void coh__q6_k_store(const float *x, const float sc[16], int8_t L[QK_K],
+		     uint8_t L[COH_QK_K], uint8_t *b, coh__requant_fn requant);
+void coh__q6_k_store(const float *x, const float sc[16], int8_t L[COH_QK_K],
 		     uint8_t *b, coh__requant_fn requant);
 
 /*

@@ -65,14 +65,14 @@ static float signed_absmax(const float *x, int n)
 
 void coh__q4_0_block(const float *x, uint8_t *b)
 {
-	const float d = signed_absmax(x, QK) / -8;
+	const float d = signed_absmax(x, COH_QK) / -8;
 	const float id = d ? 1.0f / d : 0.0f;
 
 	put_f16(b, d);
-	for (int j = 0; j < QK / 2; j++) {
+	for (int j = 0; j < COH_QK / 2; j++) {
 		/* + 8.5 then truncation: round half up, offset 8 */
-		uint8_t q0 = (uint8_t)MIN(15, cvt_i8(x[j] * id + 8.5f));
-		uint8_t q1 = (uint8_t)MIN(15, cvt_i8(x[j + 16] * id + 8.5f));
+		uint8_t q0 = (uint8_t)COH_MIN(15, cvt_i8(x[j] * id + 8.5f));
+		uint8_t q1 = (uint8_t)COH_MIN(15, cvt_i8(x[j + 16] * id + 8.5f));
 
 		b[2 + j] = (uint8_t)(q0 | q1 << 4);
 	}
@@ -80,14 +80,14 @@ void coh__q4_0_block(const float *x, uint8_t *b)
 
 static void q5_0_block(const float *x, uint8_t *b)
 {
-	const float d = signed_absmax(x, QK) / -16;
+	const float d = signed_absmax(x, COH_QK) / -16;
 	const float id = d ? 1.0f / d : 0.0f;
 	uint32_t qh = 0;
 
 	put_f16(b, d);
-	for (int j = 0; j < QK / 2; j++) {
-		uint8_t q0 = (uint8_t)MIN(31, cvt_i8(x[j] * id + 16.5f));
-		uint8_t q1 = (uint8_t)MIN(31, cvt_i8(x[j + 16] * id + 16.5f));
+	for (int j = 0; j < COH_QK / 2; j++) {
+		uint8_t q0 = (uint8_t)COH_MIN(31, cvt_i8(x[j] * id + 16.5f));
+		uint8_t q1 = (uint8_t)COH_MIN(31, cvt_i8(x[j + 16] * id + 16.5f));
 
 		b[6 + j] = (uint8_t)((q0 & 15) | (q1 & 15) << 4);
 		qh |= (uint32_t)(q0 >> 4 & 1) << j;
@@ -116,15 +116,15 @@ static void q4_1_block(const float *x, uint8_t *b)
 {
 	float min, max;
 
-	min_max(x, QK, &min, &max);
+	min_max(x, COH_QK, &min, &max);
 	const float d = (max - min) / 15;
 	const float id = d ? 1.0f / d : 0.0f;
 
 	put_f16(b, d);
 	put_f16(b + 2, min);
-	for (int j = 0; j < QK / 2; j++) {
-		uint8_t q0 = (uint8_t)MIN(15, cvt_i8((x[j] - min) * id + 0.5f));
-		uint8_t q1 = (uint8_t)MIN(15,
+	for (int j = 0; j < COH_QK / 2; j++) {
+		uint8_t q0 = (uint8_t)COH_MIN(15, cvt_i8((x[j] - min) * id + 0.5f));
+		uint8_t q1 = (uint8_t)COH_MIN(15,
 					  cvt_i8((x[j + 16] - min) * id + 0.5f));
 
 		b[4 + j] = (uint8_t)(q0 | q1 << 4);
@@ -136,13 +136,13 @@ static void q5_1_block(const float *x, uint8_t *b)
 	float min, max;
 	uint32_t qh = 0;
 
-	min_max(x, QK, &min, &max);
+	min_max(x, COH_QK, &min, &max);
 	const float d = (max - min) / 31;
 	const float id = d ? 1.0f / d : 0.0f;
 
 	put_f16(b, d);
 	put_f16(b + 2, min);
-	for (int j = 0; j < QK / 2; j++) {
+	for (int j = 0; j < COH_QK / 2; j++) {
 		/* no clamp: (x - min) * id + 0.5 stays below 32 */
 		uint8_t q0 = (uint8_t)cvt_i8((x[j] - min) * id + 0.5f);
 		uint8_t q1 = (uint8_t)cvt_i8((x[j + 16] - min) * id + 0.5f);
@@ -159,14 +159,14 @@ void coh__q8_0_block(const float *x, uint8_t *b)
 {
 	float amax = 0.0f;
 
-	for (int j = 0; j < QK; j++)
-		amax = MAX(amax, fabsf(x[j]));
+	for (int j = 0; j < COH_QK; j++)
+		amax = COH_MAX(amax, fabsf(x[j]));
 
 	const float d = amax / 127;
 	const float id = d ? 1.0f / d : 0.0f;
 
 	put_f16(b, d);
-	for (int j = 0; j < QK; j++)
+	for (int j = 0; j < COH_QK; j++)
 		b[2 + j] = (uint8_t)cvt_i8(roundf(x[j] * id));	/* half away */
 }
 
@@ -174,7 +174,7 @@ static void dq4_0_block(const uint8_t *b, float *y)
 {
 	const float d = get_f16(b);
 
-	for (int j = 0; j < QK / 2; j++) {
+	for (int j = 0; j < COH_QK / 2; j++) {
 		y[j] = ((b[2 + j] & 15) - 8) * d;
 		y[j + 16] = ((b[2 + j] >> 4) - 8) * d;
 	}
@@ -184,7 +184,7 @@ static void dq4_1_block(const uint8_t *b, float *y)
 {
 	const float d = get_f16(b), m = get_f16(b + 2);
 
-	for (int j = 0; j < QK / 2; j++) {
+	for (int j = 0; j < COH_QK / 2; j++) {
 		y[j] = (b[4 + j] & 15) * d + m;
 		y[j + 16] = (b[4 + j] >> 4) * d + m;
 	}
@@ -201,7 +201,7 @@ static void dq5_0_block(const uint8_t *b, float *y)
 	const float d = get_f16(b);
 	const uint32_t qh = get_qh(b + 2);
 
-	for (int j = 0; j < QK / 2; j++) {
+	for (int j = 0; j < COH_QK / 2; j++) {
 		int q0 = (b[6 + j] & 15) | (int)(qh >> j & 1) << 4;
 		int q1 = (b[6 + j] >> 4) | (int)(qh >> (j + 16) & 1) << 4;
 
@@ -215,7 +215,7 @@ static void dq5_1_block(const uint8_t *b, float *y)
 	const float d = get_f16(b), m = get_f16(b + 2);
 	const uint32_t qh = get_qh(b + 4);
 
-	for (int j = 0; j < QK / 2; j++) {
+	for (int j = 0; j < COH_QK / 2; j++) {
 		int q0 = (b[8 + j] & 15) | (int)(qh >> j & 1) << 4;
 		int q1 = (b[8 + j] >> 4) | (int)(qh >> (j + 16) & 1) << 4;
 
@@ -228,7 +228,7 @@ static void dq8_0_block(const uint8_t *b, float *y)
 {
 	const float d = get_f16(b);
 
-	for (int j = 0; j < QK; j++)
+	for (int j = 0; j < COH_QK; j++)
 		y[j] = (int8_t)b[2 + j] * d;
 }
 
@@ -243,7 +243,7 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L)
 {
 	const float max = signed_absmax(x, n);
 
-	if (fabsf(max) < GROUP_MAX_EPS) {
+	if (fabsf(max) < COH_GROUP_MAX_EPS) {
 		memset(L, 0, (size_t)n);
 		return 0.0f;
 	}
@@ -252,7 +252,7 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L)
 	float sumlx = 0, suml2 = 0;
 
 	for (int i = 0; i < n; i++) {
-		int l = MAX(-nmax, MIN(nmax - 1, nearest_int(iscale * x[i])));
+		int l = COH_MAX(-nmax, COH_MIN(nmax - 1, nearest_int(iscale * x[i])));
 		float w = x[i] * x[i];
 
 		L[i] = (int8_t)(l + nmax);
@@ -269,7 +269,7 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L)
 		iscale = -(nmax + 0.1f * is) / max;
 		sumlx = suml2 = 0;
 		for (int i = 0; i < n; i++) {
-			int l = MAX(-nmax, MIN(nmax - 1,
+			int l = COH_MAX(-nmax, COH_MIN(nmax - 1,
 					       nearest_int(iscale * x[i])));
 			float w = x[i] * x[i];
 
@@ -281,7 +281,7 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L)
 				int l = nearest_int(iscale * x[i]);
 
 				L[i] = (int8_t)(nmax +
-						MAX(-nmax, MIN(nmax - 1, l)));
+						COH_MAX(-nmax, COH_MIN(nmax - 1, l)));
 			}
 			scale = sumlx / suml2;
 			best = scale * sumlx;
@@ -298,7 +298,7 @@ static float make_q3_quants(int n, int nmax, const float *x, int8_t *L)
 {
 	const float max = signed_absmax(x, n);
 
-	if (fabsf(max) < GROUP_MAX_EPS) {
+	if (fabsf(max) < COH_GROUP_MAX_EPS) {
 		memset(L, 0, (size_t)n);
 		return 0.0f;
 	}
@@ -307,7 +307,7 @@ static float make_q3_quants(int n, int nmax, const float *x, int8_t *L)
 	float sumlx = 0, suml2 = 0;
 
 	for (int i = 0; i < n; i++) {
-		int l = MAX(-nmax, MIN(nmax - 1, nearest_int(iscale * x[i])));
+		int l = COH_MAX(-nmax, COH_MIN(nmax - 1, nearest_int(iscale * x[i])));
 		float w = x[i] * x[i];
 
 		L[i] = (int8_t)l;
@@ -327,7 +327,7 @@ static float make_q3_quants(int n, int nmax, const float *x, int8_t *L)
 			float sl2 = suml2 - w * L[i] * L[i];
 			int nl = nearest_int(x[i] * sl2 / slx);
 
-			nl = MAX(-nmax, MIN(nmax - 1, nl));
+			nl = COH_MAX(-nmax, COH_MIN(nmax - 1, nl));
 			if (nl == L[i])
 				continue;
 			slx += w * x[i] * nl;
@@ -400,7 +400,7 @@ static float make_qkx2_quants(int n, const struct qkx2_opts *o,
 	for (int i = 0; i < n; i++) {
 		int l = nearest_int(iscale * (x[i] - min));
 
-		L[i] = (uint8_t)MAX(0, MIN(nmax, l));
+		L[i] = (uint8_t)COH_MAX(0, COH_MIN(nmax, l));
 	}
 	float best_error = qkx2_error(n, x, w, L, scale, min, o->use_mad);
 
@@ -411,7 +411,7 @@ static float make_qkx2_quants(int n, const struct qkx2_opts *o,
 		for (int i = 0; i < n; i++) {
 			int l = nearest_int(iscale * (x[i] - min));
 
-			l = MAX(0, MIN(nmax, l));
+			l = COH_MAX(0, COH_MIN(nmax, l));
 			Laux[i] = (uint8_t)l;
 			sum_l += w[i] * l;
 			sum_l2 += w[i] * l * l;
@@ -453,14 +453,14 @@ void coh__requant(const float *x, int n, float d, float dm, int lo, int hi,
 	for (int i = 0; i < n; i++) {
 		int l = nearest_int((x[i] + dm) / d);
 
-		L[i] = (uint8_t)(MAX(lo, MIN(hi, l)) + off);
+		L[i] = (uint8_t)(COH_MAX(lo, COH_MIN(hi, l)) + off);
 	}
 }
 
 /* Q2_K: scales[16] | qs[64] | d | dmin */
 static void pack_2bit(const uint8_t *L, uint8_t *qs)
 {
-	for (int j = 0; j < QK_K; j += 128)
+	for (int j = 0; j < COH_QK_K; j += 128)
 		for (int l = 0; l < 32; l++)
 			qs[j / 4 + l] = (uint8_t)(L[j + l] |
 						  L[j + l + 32] << 2 |
@@ -471,7 +471,7 @@ static void pack_2bit(const uint8_t *L, uint8_t *qs)
 void coh__q2_k_block(const float *x, uint8_t *b)
 {
 	static const struct qkx2_opts opts = { 3, -0.5f, 0.1f, 15, 1 };
-	uint8_t L[QK_K];
+	uint8_t L[COH_QK_K];
 	float w[16], mins[16], sc[16];
 
 	for (int j = 0; j < 16; j++) {
@@ -484,7 +484,7 @@ void coh__q2_k_block(const float *x, uint8_t *b)
 }
 
 void coh__q2_k_store(const float *x, const float sc[16], const float mins[16],
-		     uint8_t L[QK_K], uint8_t *b, coh__requant_fn requant)
+		     uint8_t L[COH_QK_K], uint8_t *b, coh__requant_fn requant)
 {
 	uint8_t *scales = b;
 	float max_scale = 0, max_min = 0;
@@ -559,7 +559,7 @@ static void q3_k_scales(uint8_t *b, const float *sc)
 	for (int j = 0; j < 16; j++) {
 		int8_t l = (int8_t)nearest_int(iscale * sc[j]);
 
-		l = (int8_t)(MAX(-32, MIN(31, l)) + 32);
+		l = (int8_t)(COH_MAX(-32, COH_MIN(31, l)) + 32);
 		if (j < 8)
 			s[j] = (uint8_t)(l & 15);
 		else
@@ -571,7 +571,7 @@ static void q3_k_scales(uint8_t *b, const float *sc)
 
 void coh__q3_k_block(const float *x, uint8_t *b)
 {
-	int8_t L[QK_K];
+	int8_t L[COH_QK_K];
 	float sc[16];
 
 	for (int j = 0; j < 16; j++)
@@ -579,7 +579,7 @@ void coh__q3_k_block(const float *x, uint8_t *b)
 	coh__q3_k_store(x, sc, L, b, coh__requant);
 }
 
-void coh__q3_k_store(const float *x, const float sc[16], int8_t L[QK_K],
+void coh__q3_k_store(const float *x, const float sc[16], int8_t L[COH_QK_K],
 		     uint8_t *b, coh__requant_fn requant)
 {
 	q3_k_scales(b, sc);
@@ -594,10 +594,10 @@ void coh__q3_k_store(const float *x, const float sc[16], int8_t L[QK_K],
 	}
 
 	/* bit 2 of element j to hmask[j % 32] bit j / 32, low 2 bits packed */
-	uint8_t lo[QK_K];
+	uint8_t lo[COH_QK_K];
 
 	memset(b, 0, 32);
-	for (int j = 0; j < QK_K; j++) {
+	for (int j = 0; j < COH_QK_K; j++) {
 		lo[j] = (uint8_t)L[j];
 		if (L[j] > 3) {
 			b[j % 32] |= (uint8_t)(1 << (j / 32));
@@ -665,8 +665,8 @@ static void qk_store_8x32(const float *x, const float sc[8],
 		uint8_t ls = (uint8_t)nearest_int(inv_scale * sc[j]);
 		uint8_t lm = (uint8_t)nearest_int(inv_min * mins[j]);
 
-		ls = MIN(63, ls);
-		lm = MIN(63, lm);
+		ls = COH_MIN(63, ls);
+		lm = COH_MIN(63, lm);
 		if (j < 4) {
 			s[j] = ls;
 			s[j + 4] = lm;
@@ -698,7 +698,7 @@ static void qk_store_8x32(const float *x, const float sc[8],
 void coh__q4_k_block(const float *x, uint8_t *b)
 {
 	static const struct qkx2_opts opts = { 15, -1.0f, 0.1f, 20, 0 };
-	uint8_t L[QK_K];
+	uint8_t L[COH_QK_K];
 	float sc[8], mins[8];
 
 	qk_fit_8x32(x, L, sc, mins, &opts);
@@ -706,12 +706,12 @@ void coh__q4_k_block(const float *x, uint8_t *b)
 }
 
 void coh__q4_k_store(const float *x, const float sc[8], const float mins[8],
-		     uint8_t L[QK_K], uint8_t *b, coh__requant_fn requant)
+		     uint8_t L[COH_QK_K], uint8_t *b, coh__requant_fn requant)
 {
 	uint8_t *qs = b + 16;
 
 	qk_store_8x32(x, sc, mins, L, b, 15, requant);
-	for (int j = 0; j < QK_K; j += 64)
+	for (int j = 0; j < COH_QK_K; j += 64)
 		for (int l = 0; l < 32; l++)
 			qs[j / 2 + l] = (uint8_t)(L[j + l] | L[j + l + 32] << 4);
 }
@@ -719,7 +719,7 @@ void coh__q4_k_store(const float *x, const float sc[8], const float mins[8],
 void coh__q5_k_block(const float *x, uint8_t *b)
 {
 	static const struct qkx2_opts opts = { 31, -0.5f, 0.1f, 15, 0 };
-	uint8_t L[QK_K];
+	uint8_t L[COH_QK_K];
 	float sc[8], mins[8];
 
 	qk_fit_8x32(x, L, sc, mins, &opts);
@@ -727,7 +727,7 @@ void coh__q5_k_block(const float *x, uint8_t *b)
 }
 
 void coh__q5_k_store(const float *x, const float sc[8], const float mins[8],
-		     uint8_t L[QK_K], uint8_t *b, coh__requant_fn requant)
+		     uint8_t L[COH_QK_K], uint8_t *b, coh__requant_fn requant)
 {
 	uint8_t *qh = b + 16, *qs = b + 48;
 
@@ -747,7 +747,7 @@ void coh__q5_k_store(const float *x, const float sc[8], const float mins[8],
 /* Q6_K: ql[128] | qh[64] | scales[16] int8 | d */
 void coh__q6_k_block(const float *x, uint8_t *b)
 {
-	int8_t L[QK_K];
+	int8_t L[COH_QK_K];
 	float sc[16];
 
 	for (int j = 0; j < 16; j++)
@@ -755,7 +755,7 @@ void coh__q6_k_block(const float *x, uint8_t *b)
 	coh__q6_k_store(x, sc, L, b, coh__requant);
 }
 
-void coh__q6_k_store(const float *x, const float sc[16], int8_t L[QK_K],
+void coh__q6_k_store(const float *x, const float sc[16], int8_t L[COH_QK_K],
 		     uint8_t *b, coh__requant_fn requant)
 {
 	int8_t *scales = (int8_t *)(b + 192);
@@ -767,7 +767,7 @@ void coh__q6_k_store(const float *x, const float sc[16], int8_t L[QK_K],
 			max_scale = sc[j];
 		}
 	}
-	if (max_abs < GROUP_MAX_EPS) {
+	if (max_abs < COH_GROUP_MAX_EPS) {
 		memset(b, 0, 210);
 		return;
 	}
@@ -776,7 +776,7 @@ void coh__q6_k_store(const float *x, const float sc[16], int8_t L[QK_K],
 
 	put_f16(b + 208, 1 / iscale);
 	for (int j = 0; j < 16; j++)
-		scales[j] = (int8_t)MIN(127, nearest_int(iscale * sc[j]));
+		scales[j] = (int8_t)COH_MIN(127, nearest_int(iscale * sc[j]));
 
 	for (int j = 0; j < 16; j++) {
 		const float d = get_f16(b + 208) * scales[j];
@@ -789,7 +789,7 @@ void coh__q6_k_store(const float *x, const float sc[16], int8_t L[QK_K],
 
 	uint8_t *ql = b, *qh = b + 128;
 
-	for (int j = 0; j < QK_K; j += 128) {
+	for (int j = 0; j < COH_QK_K; j += 128) {
 		for (int l = 0; l < 32; l++) {
 			const uint8_t *q = (const uint8_t *)L + j + l;
 
@@ -807,7 +807,7 @@ static void dq2_k_block(const uint8_t *b, float *y)
 {
 	const float d = get_f16(b + 80), min = get_f16(b + 82);
 
-	for (int e = 0; e < QK_K; e++) {
+	for (int e = 0; e < COH_QK_K; e++) {
 		uint8_t sc = b[e / 16];
 		int r = e % 128;
 		int q = b[16 + e / 128 * 32 + r % 32] >> (2 * (r / 32)) & 3;
@@ -821,7 +821,7 @@ static void dq3_k_block(const uint8_t *b, float *y)
 {
 	const float d_all = get_f16(b + 108);
 
-	for (int e = 0; e < QK_K; e++) {
+	for (int e = 0; e < COH_QK_K; e++) {
 		float dl = d_all * q3_k_scale(b + 96, e / 16);
 		int r = e % 128;
 		int q = b[32 + e / 128 * 32 + r % 32] >> (2 * (r / 32)) & 3;
@@ -836,7 +836,7 @@ static void dq45_k_block(const uint8_t *b, float *y, int five)
 	const float d = get_f16(b), min = get_f16(b + 2);
 	const uint8_t *qh = b + 16, *qs = b + (five ? 48 : 16);
 
-	for (int e = 0; e < QK_K; e++) {
+	for (int e = 0; e < COH_QK_K; e++) {
 		uint8_t sc, m;
 		int c = e / 64, hi = e / 32 % 2, l = e % 32;
 		int q = qs[32 * c + l] >> (4 * hi) & 15;
@@ -856,7 +856,7 @@ static void dq6_k_block(const uint8_t *b, float *y)
 	const float d = get_f16(b + 208);
 	const int8_t *sc = (const int8_t *)(b + 192);
 
-	for (int e = 0; e < QK_K; e++) {
+	for (int e = 0; e < COH_QK_K; e++) {
 		int n = e / 128, r = e % 128, l = r % 32, k = r / 32;
 		const uint8_t *ql = b + 64 * n, *qh = b + 128 + 32 * n;
 		/* ql: k 0 low nibble of [l], 1 of [l + 32], 2, 3 high nibbles */
@@ -918,7 +918,7 @@ static void iq4nl_sums(const float *x, const float *w, float id,
 {
 	float sqx = 0, sq2 = 0;
 
-	for (int j = 0; j < QK; j++) {
+	for (int j = 0; j < COH_QK; j++) {
 		float q = iq4nl_values[iq4nl_index(id * x[j])];
 
 		sqx += w[j] * q * x[j];
@@ -938,12 +938,12 @@ static void iq4nl_sums(const float *x, const float *w, float id,
  */
 static float iq4nl_scale(const float *x)
 {
-	const float max = signed_absmax(x, QK);
-	float w[QK], sumqx, sumq2;
+	const float max = signed_absmax(x, COH_QK);
+	float w[COH_QK], sumqx, sumq2;
 
-	for (int j = 0; j < QK; j++)
+	for (int j = 0; j < COH_QK; j++)
 		w[j] = x[j] * x[j];
-	if (fabsf(max) < GROUP_MAX_EPS)
+	if (fabsf(max) < COH_GROUP_MAX_EPS)
 		return 0.0f;
 
 	float d = -max / iq4nl_values[0];
@@ -971,7 +971,7 @@ static void iq4_nl_block(const float *x, uint8_t *b)
 	const float id = d ? 1 / d : 0;
 
 	put_f16(b, d);
-	for (int j = 0; j < QK / 2; j++)
+	for (int j = 0; j < COH_QK / 2; j++)
 		b[2 + j] = (uint8_t)(iq4nl_index(id * x[j]) |
 				     iq4nl_index(id * x[j + 16]) << 4);
 }
@@ -980,7 +980,7 @@ static void dq_iq4_nl_block(const uint8_t *b, float *y)
 {
 	const float d = get_f16(b);
 
-	for (int j = 0; j < QK / 2; j++) {
+	for (int j = 0; j < COH_QK / 2; j++) {
 		y[j] = d * iq4nl_values[b[2 + j] & 15];
 		y[j + 16] = d * iq4nl_values[b[2 + j] >> 4];
 	}

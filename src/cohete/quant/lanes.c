@@ -150,7 +150,7 @@ INLINE vi vnearest(vf f)
 	return ((vi)v & 0x007fffff) - 0x00400000;
 }
 
-/* MAX(lo, MIN(hi, l)) as a float: the levels the sums multiply by. */
+/* COH_MAX(lo, COH_MIN(hi, l)) as a float: the levels the sums multiply by. */
 INLINE vf clamp_level(vi l, int lo, int hi)
 {
 	return __builtin_convertvector(imax(isplat(lo), imin(isplat(hi), l)),
@@ -178,16 +178,16 @@ INLINE vi cvt_round(vf v)
 	return t + isel(in & (vabs(frac) >= 0.5f), step, isplat(0));
 }
 
-/* ---- Q8_0 and Q4_0: a block is QK / W vectors --------------------------- */
+/* ---- Q8_0 and Q4_0: a block is COH_QK / W vectors --------------------------- */
 
-#define NV	(QK / W)
+#define NV	(COH_QK / W)
 
 /* The block's vectors; whether any value is NaN. */
 INLINE int load_block(const float *x, vf *v)
 {
 	vi nan = isplat(0);
 
-	memcpy(v, x, QK * sizeof(float));
+	memcpy(v, x, COH_QK * sizeof(float));
 	for (int k = 0; k < NV; k++)
 		nan |= v[k] != v[k];
 	return any(nan);
@@ -227,7 +227,7 @@ INLINE float block_amax(const vf *v)
 
 static void q8_0_rows(const float *x, uint8_t *b, size_t nb)
 {
-	for (size_t i = 0; i < nb; i++, x += QK, b += 34) {
+	for (size_t i = 0; i < nb; i++, x += COH_QK, b += 34) {
 		vf v[NV];
 
 		if (load_block(x, v)) {
@@ -247,7 +247,7 @@ static void q8_0_rows(const float *x, uint8_t *b, size_t nb)
 	}
 }
 
-/* MIN(15, cvt_i8(v)) as the reference's uint8_t holds it. */
+/* COH_MIN(15, cvt_i8(v)) as the reference's uint8_t holds it. */
 INLINE vi q4_level(vf v)
 {
 	vi in, t = cvt_trunc(v, &in);
@@ -284,7 +284,7 @@ INLINE int first_abs_equal(const vf *v, float a)
 
 static void q4_0_rows(const float *x, uint8_t *b, size_t nb)
 {
-	for (size_t i = 0; i < nb; i++, x += QK, b += 18) {
+	for (size_t i = 0; i < nb; i++, x += COH_QK, b += 18) {
 		vf v[NV];
 
 		if (load_block(x, v)) {
@@ -354,7 +354,7 @@ static vf qx_lanes(const vf *X, int nmax, vf *LF)
 {
 	const int n = 16;
 	vf amax, max = lanes_absmax(X, n, &amax);
-	vi zero = amax < GROUP_MAX_EPS;
+	vi zero = amax < COH_GROUP_MAX_EPS;
 	vf W2[16], WX[16], T[16];
 	vf iscale = (float)-nmax / max;
 	vf sumlx = fsplat(0), suml2 = fsplat(0);
@@ -405,7 +405,7 @@ static vf q3_lanes(const vf *X, int nmax, vf *LF)
 {
 	const int n = 16;
 	vf amax, max = lanes_absmax(X, n, &amax);
-	vi zero = amax < GROUP_MAX_EPS;
+	vi zero = amax < COH_GROUP_MAX_EPS;
 	vf W2[16], WX[16];
 	vf iscale = (float)-nmax / max;
 	vf sumlx = fsplat(0), suml2 = fsplat(0);
@@ -580,7 +580,7 @@ static int block_has_nan(const float *x)
 {
 	vi nan = isplat(0);
 
-	for (int i = 0; i < QK_K; i += W) {
+	for (int i = 0; i < COH_QK_K; i += W) {
 		vf v;
 
 		memcpy(&v, x + i, sizeof(v));
@@ -593,11 +593,11 @@ static void k_rows(const struct kfmt *f, const float *x, uint8_t *b,
 		   size_t nb)
 {
 	float sc[CHUNK * 16], mins[CHUNK * 16];
-	uint8_t L[CHUNK * QK_K];
+	uint8_t L[CHUNK * COH_QK_K];
 	vf X[32], LF[32];
 
 	for (size_t k = 0; k < nb; k += CHUNK) {
-		const float *xk = x + k * QK_K;
+		const float *xk = x + k * COH_QK_K;
 		int m = nb - k < CHUNK ? (int)(nb - k) : CHUNK;
 		int groups = m * f->groups;
 
@@ -615,14 +615,14 @@ static void k_rows(const struct kfmt *f, const float *x, uint8_t *b,
 			}
 		}
 		for (int h = 0; h < m; h++) {
-			const float *xh = xk + h * QK_K;
+			const float *xh = xk + h * COH_QK_K;
 			uint8_t *bh = b + (k + h) * f->bytes;
 
 			if (block_has_nan(xh))
 				f->reference(xh, bh);
 			else
 				f->store(xh, sc + h * f->groups,
-					 mins + h * f->groups, L + h * QK_K, bh,
+					 mins + h * f->groups, L + h * COH_QK_K, bh,
 					 requant);
 		}
 	}

@@ -18,6 +18,11 @@
 #ifndef PEPITA_SIMD_PRIV_H
 #define PEPITA_SIMD_PRIV_H
 
+/* pepita's own, and its dispatch test's (tests/pepita/simd-dispatch.c). */
+#if !defined(PEP_BUILDING_LIBRARY) && !defined(PEP_TESTING_SIMD_DISPATCH)
+#error "simd_priv.h is pepita's own; include <pepita/simd.h> instead"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 
