@@ -146,48 +146,15 @@ __m256 op8(enum op op, const struct src *s, size_t i, size_t k)
 	return a;
 }
 
-static inline __m256 add_if(enum op op, __m256 acc, __m256 v)
-{
-	return op == SOFTEXP ? _mm256_add_ps(acc, v) : acc;
-}
-
-/*
- * out[i] = op(inputs at i) for i < n. Returns the sum of the outputs for
- * SOFTEXP (0 otherwise).
- */
-static inline __attribute__((always_inline))
-float map(enum op op, float *out, const struct src *s, size_t n)
-{
-	__m256 acc = _mm256_setzero_ps(), v;
-	size_t i = 0;
-
-	if (stream_out(out, s, n)) {
-		i = ((0 - (uintptr_t)out) & 31) / sizeof(float);
-		if (i) {
-			v = op8(op, s, 0, i);
-			st(out, v, i);
-			acc = add_if(op, acc, v);
-		}
-		for (; i + W <= n; i += W) {
-			v = op8(op, s, i, W);
-			_mm256_stream_ps(out + i, v);
-			acc = add_if(op, acc, v);
-		}
-		/* Streaming stores are weakly ordered: fence them. */
-		_mm_sfence();
-	}
-	for (; i + W <= n; i += W) {
-		v = op8(op, s, i, W);
-		_mm256_storeu_ps(out + i, v);
-		acc = add_if(op, acc, v);
-	}
-	if (i < n) {
-		v = op8(op, s, i, n - i);
-		st(out + i, v, n - i);
-		acc = add_if(op, acc, v);
-	}
-	return op == SOFTEXP ? pep__hsum256(acc) : 0.0f;
-}
+/* map(), written once in vec_map.h, on these vectors. */
+#define VF		__m256
+#define VF_OP		op8
+#define VF_ZERO		_mm256_setzero_ps()
+#define VF_ADD		_mm256_add_ps
+#define VF_STOREU	_mm256_storeu_ps
+#define VF_STREAM	_mm256_stream_ps
+#define VF_HSUM		pep__hsum256
+#include "vec_map.h"
 
 static inline float hsum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3)
 {

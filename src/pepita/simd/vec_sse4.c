@@ -140,50 +140,22 @@ __m128 op4(enum op op, const struct src *s, size_t i, size_t k)
 	return a;
 }
 
-static inline __m128 add_if(enum op op, __m128 acc, __m128 v)
+static inline float hsum128(__m128 acc)
 {
-	return op == SOFTEXP ? _mm_add_ps(acc, v) : acc;
-}
-
-/*
- * out[i] = op(inputs at i) for i < n. Returns the sum of the outputs for
- * SOFTEXP (0 otherwise).
- */
-static inline __attribute__((always_inline))
-float map(enum op op, float *out, const struct src *s, size_t n)
-{
-	__m128 acc = _mm_setzero_ps(), v;
-	size_t i = 0;
-
-	if (stream_out(out, s, n)) {
-		i = ((0 - (uintptr_t)out) & 15) / sizeof(float);
-		if (i) {
-			v = op4(op, s, 0, i);
-			st(out, v, i);
-			acc = add_if(op, acc, v);
-		}
-		for (; i + W <= n; i += W) {
-			v = op4(op, s, i, W);
-			_mm_stream_ps(out + i, v);
-			acc = add_if(op, acc, v);
-		}
-		/* Streaming stores are weakly ordered: fence them. */
-		_mm_sfence();
-	}
-	for (; i + W <= n; i += W) {
-		v = op4(op, s, i, W);
-		_mm_storeu_ps(out + i, v);
-		acc = add_if(op, acc, v);
-	}
-	if (i < n) {
-		v = op4(op, s, i, n - i);
-		st(out + i, v, n - i);
-		acc = add_if(op, acc, v);
-	}
 	acc = _mm_add_ps(acc, _mm_movehl_ps(acc, acc));
 	acc = _mm_add_ss(acc, _mm_movehdup_ps(acc));
 	return _mm_cvtss_f32(acc);
 }
+
+/* map(), written once in vec_map.h, on these vectors. */
+#define VF		__m128
+#define VF_OP		op4
+#define VF_ZERO		_mm_setzero_ps()
+#define VF_ADD		_mm_add_ps
+#define VF_STOREU	_mm_storeu_ps
+#define VF_STREAM	_mm_stream_ps
+#define VF_HSUM		hsum128
+#include "vec_map.h"
 
 static inline float hsum(__m128 a0, __m128 a1, __m128 a2, __m128 a3)
 {
