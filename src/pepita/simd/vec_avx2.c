@@ -146,7 +146,16 @@ __m256 op8(enum op op, const struct src *s, size_t i, size_t k)
 	return a;
 }
 
-/* map(), written once in vec_map.h, on these vectors. */
+static inline float hmax256(__m256 v)
+{
+	__m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+	m = _mm_max_ss(m, _mm_movehdup_ps(m));
+	return _mm_cvtss_f32(m);
+}
+
+/* map(), dot, sum, vmax and find_first: vec_map.h, on these vectors. */
 #define VF		__m256
 #define VF_OP		op8
 #define VF_ZERO		_mm256_setzero_ps()
@@ -154,101 +163,14 @@ __m256 op8(enum op op, const struct src *s, size_t i, size_t k)
 #define VF_STOREU	_mm256_storeu_ps
 #define VF_STREAM	_mm256_stream_ps
 #define VF_HSUM		pep__hsum256
+#define VF_MULADD	_mm256_fmadd_ps
+#define VF_MAX		_mm256_max_ps
+#define VF_OR		_mm256_or_ps
+#define VF_UNORD(v)	_mm256_cmp_ps(v, v, _CMP_UNORD_Q)
+#define VF_EQ(a, b)	_mm256_cmp_ps(a, b, _CMP_EQ_OQ)
+#define VF_MASK		_mm256_movemask_ps
+#define VF_HMAX		hmax256
 #include "vec_map.h"
-
-static inline float hsum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3)
-{
-	return pep__hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1),
-					_mm256_add_ps(a2, a3)));
-}
-
-static float dot(const float *x, const float *y, size_t n)
-{
-	__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-	size_t i = 0;
-
-	for (; i + 4 * W <= n; i += 4 * W) {
-		a0 = _mm256_fmadd_ps(ld(x + i, W, 0), ld(y + i, W, 0), a0);
-		a1 = _mm256_fmadd_ps(ld(x + i + W, W, 0), ld(y + i + W, W, 0), a1);
-		a2 = _mm256_fmadd_ps(ld(x + i + 2 * W, W, 0),
-				     ld(y + i + 2 * W, W, 0), a2);
-		a3 = _mm256_fmadd_ps(ld(x + i + 3 * W, W, 0),
-				     ld(y + i + 3 * W, W, 0), a3);
-	}
-	for (; i < n; i += W) {
-		size_t k = n - i >= W ? W : n - i;
-
-		a0 = _mm256_fmadd_ps(ld(x + i, k, 0), ld(y + i, k, 0), a0);
-	}
-	return hsum4(a0, a1, a2, a3);
-}
-
-static float sum(const float *x, size_t n)
-{
-	__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-	size_t i = 0;
-
-	for (; i + 4 * W <= n; i += 4 * W) {
-		a0 = _mm256_add_ps(a0, ld(x + i, W, 0));
-		a1 = _mm256_add_ps(a1, ld(x + i + W, W, 0));
-		a2 = _mm256_add_ps(a2, ld(x + i + 2 * W, W, 0));
-		a3 = _mm256_add_ps(a3, ld(x + i + 3 * W, W, 0));
-	}
-	for (; i < n; i += W)
-		a0 = _mm256_add_ps(a0, ld(x + i, n - i >= W ? W : n - i, 0));
-	return hsum4(a0, a1, a2, a3);
-}
-
-/* Running max of v into *acc, NaN lanes of v noted in *bad. */
-static inline void max_step(__m256 *acc, __m256 *bad, __m256 v)
-{
-	*bad = _mm256_or_ps(*bad, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-	*acc = _mm256_max_ps(*acc, v);
-}
-
-static float vmax(const float *x, size_t n)
-{
-	__m256 m0 = set1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
-	__m256 bad = _mm256_setzero_ps();
-	__m128 m;
-	size_t i = 0;
-
-	for (; i + 4 * W <= n; i += 4 * W) {
-		max_step(&m0, &bad, ld(x + i, W, 0));
-		max_step(&m1, &bad, ld(x + i + W, W, 0));
-		max_step(&m2, &bad, ld(x + i + 2 * W, W, 0));
-		max_step(&m3, &bad, ld(x + i + 3 * W, W, 0));
-	}
-	for (; i < n; i += W)
-		max_step(&m0, &bad, ld(x + i, n - i >= W ? W : n - i, -INFINITY));
-	if (_mm256_movemask_ps(bad))
-		return NAN;
-	m0 = _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3));
-	m = _mm_max_ps(_mm256_castps256_ps128(m0), _mm256_extractf128_ps(m0, 1));
-	m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-	m = _mm_max_ss(m, _mm_movehdup_ps(m));
-	return _mm_cvtss_f32(m);
-}
-
-/* The first i with x[i] == m, or with x[i] NaN when m is NaN. */
-static size_t find_first(const float *x, size_t n, float m)
-{
-	__m256 vm = set1(m);
-	int nan = isnan(m);
-
-	for (size_t i = 0; i < n; i += W) {
-		size_t k = n - i >= W ? W : n - i;
-		__m256 v = ld(x + i, k, 0);
-		__m256 c = nan ? _mm256_cmp_ps(v, v, _CMP_UNORD_Q) :
-				 _mm256_cmp_ps(v, vm, _CMP_EQ_OQ);
-		int hit = _mm256_movemask_ps(c);
-
-		hit &= (1 << k) - 1;
-		if (hit)
-			return i + (size_t)__builtin_ctz((unsigned int)hit);
-	}
-	return 0;
-}
 
 /*
  * Three passes at every size: the maximum, exp(x - m) and its sum, the

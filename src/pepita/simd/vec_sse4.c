@@ -147,7 +147,14 @@ static inline float hsum128(__m128 acc)
 	return _mm_cvtss_f32(acc);
 }
 
-/* map(), written once in vec_map.h, on these vectors. */
+static inline float hmax128(__m128 m)
+{
+	m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+	m = _mm_max_ss(m, _mm_movehdup_ps(m));
+	return _mm_cvtss_f32(m);
+}
+
+/* map(), dot, sum, vmax and find_first: vec_map.h, on these vectors. */
 #define VF		__m128
 #define VF_OP		op4
 #define VF_ZERO		_mm_setzero_ps()
@@ -155,102 +162,14 @@ static inline float hsum128(__m128 acc)
 #define VF_STOREU	_mm_storeu_ps
 #define VF_STREAM	_mm_stream_ps
 #define VF_HSUM		hsum128
+#define VF_MULADD(a, b, c)	_mm_add_ps(c, _mm_mul_ps(a, b))
+#define VF_MAX		_mm_max_ps
+#define VF_OR		_mm_or_ps
+#define VF_UNORD(v)	_mm_cmpunord_ps(v, v)
+#define VF_EQ		_mm_cmpeq_ps
+#define VF_MASK		_mm_movemask_ps
+#define VF_HMAX		hmax128
 #include "vec_map.h"
-
-static inline float hsum(__m128 a0, __m128 a1, __m128 a2, __m128 a3)
-{
-	__m128 a = _mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3));
-
-	a = _mm_add_ps(a, _mm_movehl_ps(a, a));
-	a = _mm_add_ss(a, _mm_movehdup_ps(a));
-	return _mm_cvtss_f32(a);
-}
-
-static float dot(const float *x, const float *y, size_t n)
-{
-	__m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-	size_t i = 0;
-
-	for (; i + 4 * W <= n; i += 4 * W) {
-		a0 = _mm_add_ps(a0, _mm_mul_ps(ld(x + i, W, 0), ld(y + i, W, 0)));
-		a1 = _mm_add_ps(a1, _mm_mul_ps(ld(x + i + W, W, 0),
-					       ld(y + i + W, W, 0)));
-		a2 = _mm_add_ps(a2, _mm_mul_ps(ld(x + i + 2 * W, W, 0),
-					       ld(y + i + 2 * W, W, 0)));
-		a3 = _mm_add_ps(a3, _mm_mul_ps(ld(x + i + 3 * W, W, 0),
-					       ld(y + i + 3 * W, W, 0)));
-	}
-	for (; i < n; i += W) {
-		size_t k = n - i >= W ? W : n - i;
-
-		a0 = _mm_add_ps(a0, _mm_mul_ps(ld(x + i, k, 0), ld(y + i, k, 0)));
-	}
-	return hsum(a0, a1, a2, a3);
-}
-
-static float sum(const float *x, size_t n)
-{
-	__m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-	size_t i = 0;
-
-	for (; i + 4 * W <= n; i += 4 * W) {
-		a0 = _mm_add_ps(a0, ld(x + i, W, 0));
-		a1 = _mm_add_ps(a1, ld(x + i + W, W, 0));
-		a2 = _mm_add_ps(a2, ld(x + i + 2 * W, W, 0));
-		a3 = _mm_add_ps(a3, ld(x + i + 3 * W, W, 0));
-	}
-	for (; i < n; i += W)
-		a0 = _mm_add_ps(a0, ld(x + i, n - i >= W ? W : n - i, 0));
-	return hsum(a0, a1, a2, a3);
-}
-
-/* Running max of v into *acc, NaN lanes of v noted in *bad. */
-static inline void max_step(__m128 *acc, __m128 *bad, __m128 v)
-{
-	*bad = _mm_or_ps(*bad, _mm_cmpunord_ps(v, v));
-	*acc = _mm_max_ps(*acc, v);
-}
-
-static float vmax(const float *x, size_t n)
-{
-	__m128 m0 = set1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
-	__m128 bad = _mm_setzero_ps();
-	size_t i = 0;
-
-	for (; i + 4 * W <= n; i += 4 * W) {
-		max_step(&m0, &bad, ld(x + i, W, 0));
-		max_step(&m1, &bad, ld(x + i + W, W, 0));
-		max_step(&m2, &bad, ld(x + i + 2 * W, W, 0));
-		max_step(&m3, &bad, ld(x + i + 3 * W, W, 0));
-	}
-	for (; i < n; i += W)
-		max_step(&m0, &bad, ld(x + i, n - i >= W ? W : n - i, -INFINITY));
-	if (_mm_movemask_ps(bad))
-		return NAN;
-	m0 = _mm_max_ps(_mm_max_ps(m0, m1), _mm_max_ps(m2, m3));
-	m0 = _mm_max_ps(m0, _mm_movehl_ps(m0, m0));
-	m0 = _mm_max_ss(m0, _mm_movehdup_ps(m0));
-	return _mm_cvtss_f32(m0);
-}
-
-/* The first i with x[i] == m, or with x[i] NaN when m is NaN. */
-static size_t find_first(const float *x, size_t n, float m)
-{
-	__m128 vm = set1(m);
-	int nan = isnan(m);
-
-	for (size_t i = 0; i < n; i += W) {
-		size_t k = n - i >= W ? W : n - i;
-		__m128 v = ld(x + i, k, 0);
-		int hit = _mm_movemask_ps(nan ? _mm_cmpunord_ps(v, v) :
-					  _mm_cmpeq_ps(v, vm));
-
-		hit &= (1 << k) - 1;
-		if (hit)
-			return i + (size_t)__builtin_ctz((unsigned int)hit);
-	}
-	return 0;
-}
 
 /*
  * Three passes at every size: the maximum, exp(x - m) and its sum, the
