@@ -456,7 +456,7 @@ static int run_all(struct runner *rn, struct pep_pool *pool)
 static int start_reader(struct runner *rn, pthread_t *tid)
 {
 	if (pthread_create(tid, NULL, reader_main, rn)) {
-		fprintf(stderr, "pepita: run: cannot start a thread\n");
+		cli_error("cannot start a thread");
 		return -1;
 	}
 	return 0;
@@ -493,8 +493,8 @@ static int dry_run(struct runner *rn, struct feed *fd)
 		job_free(j);
 	}
 	if (ret < 0)
-		fprintf(stderr, "pepita: run: %s\n", ret == -ENOMEM ? "out of memory" :
-			fd->err.msg);
+		cli_error("%s", ret == -ENOMEM ? "out of memory" :
+			  fd->err.msg);
 	return ret < 0 || !j ? -1 : 0;
 }
 
@@ -516,7 +516,7 @@ static struct pep_pool *make_pool(const struct run_opts *o,
 		if (!strcmp(o->hosts[i], ":"))
 			po.no_local = 0;
 	if (pep_pool_create(&pool, &po, &err) < 0) {
-		fprintf(stderr, "pepita: run: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return NULL;
 	}
 	return pool;
@@ -608,13 +608,13 @@ static int open_pipe(const struct run_opts *o, struct feed *fd)
 
 	fd->pipe_f = o->nfiles ? fopen(o->files[0], "r") : stdin;
 	if (!fd->pipe_f) {
-		fprintf(stderr, "pepita: run: %s: %s\n", o->files[0],
-			strerror(errno));
+		cli_error("%s: %s", o->files[0],
+			  strerror(errno));
 		return RUN_EXIT_OTHER;
 	}
 	if (pep_blocks_open(&fd->blocks, fd->pipe_f, block,
 			    o->has_max_args ? o->max_args : 0, &err) < 0) {
-		fprintf(stderr, "pepita: run: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return RUN_EXIT_OTHER;
 	}
 	return 0;
@@ -635,7 +635,7 @@ static int open_feed(struct runner *rn, struct feed *fd)
 		return open_pipe(o, fd);
 	ret = pep_inputs_open(&fd->in, o->src_words, o->nsrc_words, &io, &err);
 	if (ret < 0)
-		fprintf(stderr, "pepita: run: %s\n", err.msg);
+		cli_error("%s", err.msg);
 	return ret == -EINVAL ? CMD_EXIT_USAGE : ret < 0 ? RUN_EXIT_OTHER : 0;
 }
 
@@ -675,7 +675,7 @@ static int open_joblog(struct runner *rn)
 		return 0;
 	rn->out.log = fopen(path, "w");
 	if (!rn->out.log) {
-		fprintf(stderr, "pepita: run: --joblog %s: %s\n", path, strerror(errno));
+		cli_error("--joblog %s: %s", path, strerror(errno));
 		return -1;
 	}
 	fprintf(rn->out.log, "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\t"
@@ -697,7 +697,7 @@ static int run_pool(struct runner *rn, int *stopped)
 	if (!st.pool || run_hosts_add(rn->o, st.pool, &rm) < 0)
 		goto out;
 	if (pthread_create(&stopper, NULL, stopper_main, &st)) {
-		fprintf(stderr, "pepita: run: cannot start a thread\n");
+		cli_error("cannot start a thread");
 		goto out;
 	}
 	rn->out.started_ns = pep_time_ns();
@@ -724,12 +724,12 @@ static int set_up(struct runner *rn, struct run_opts *o, struct feed *fd)
 	int ret;
 
 	if (pep_tpl_compile(&rn->tpl, o->cmd, o->ncmd, &err) < 0) {
-		fprintf(stderr, "pepita: run: %s\n", err.msg);
+		cli_error("%s", err.msg);
 		return CMD_EXIT_USAGE;
 	}
 	if (o->results && strchr(o->results, '{')) {
 		if (pep_tpl_compile_plain(&rn->results_tpl, o->results, &err) < 0) {
-			fprintf(stderr, "pepita: run: --results: %s\n", err.msg);
+			cli_error("--results: %s", err.msg);
 			return CMD_EXIT_USAGE;
 		}
 		rn->out.results_tpl = rn->results_tpl;
@@ -751,9 +751,9 @@ static int set_up(struct runner *rn, struct run_opts *o, struct feed *fd)
 	if (!rn->running || open_joblog(rn) < 0)
 		return RUN_EXIT_OTHER;
 	if (feed_uses_stdin(rn, fd) && isatty(0) && !o->dry_run)
-		fprintf(stderr, "pepita: run: reading %s from the terminal; end "
-			"with Ctrl-D (or give ::: ARGS, :::: FILE or a pipe)\n",
-			o->pipe ? "input" : o->ncmd ? "arguments" : "commands");
+		cli_error("reading %s from the terminal; end "
+			  "with Ctrl-D (or give ::: ARGS, :::: FILE or a pipe)",
+			  o->pipe ? "input" : o->ncmd ? "arguments" : "commands");
 	return 0;
 }
 
@@ -779,7 +779,7 @@ int cmd_run(int argc, char **argv)
 	if (ret <= 0)			/* else set-up's usage or other error */
 		ret = exit_status(&rn, ret, stopped);
 	if (rn.out.log && fclose(rn.out.log) != 0) {
-		fprintf(stderr, "pepita: run: --joblog %s: %s\n", o.joblog, strerror(errno));
+		cli_error("--joblog %s: %s", o.joblog, strerror(errno));
 		ret = RUN_EXIT_OTHER;
 	}
 	close_feed(&fd);

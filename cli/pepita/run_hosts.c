@@ -11,6 +11,7 @@
 
 #include <pepita/pool.h>
 
+#include "cli.h"
 #include "run.h"
 
 /* "[N/]host": slots and the host's name, which is never an ssh option. */
@@ -52,13 +53,13 @@ static int split_words(const char *cmd, struct run_remotes *rm)
 	for (w = rm->ssh_copy ? strtok_r(rm->ssh_copy, " \t", &save) : NULL; w;
 	     w = strtok_r(NULL, " \t", &save)) {
 		if (rm->nwords == 16) {
-			fprintf(stderr, "pepita: run: --ssh: at most 16 words\n");
+			cli_error("--ssh: at most 16 words");
 			return -1;
 		}
 		rm->words[rm->nwords++] = w;
 	}
 	if (!rm->nwords) {
-		fprintf(stderr, "pepita: run: --ssh '%s': no program\n", cmd);
+		cli_error("--ssh '%s': no program", cmd);
 		return -1;
 	}
 	return 0;
@@ -106,7 +107,7 @@ int run_hosts_add(const struct run_opts *o, struct pep_pool *pool,
 			ro.host = host;
 		if (pep_executor_remote(&rm->ex[rm->n], &ro, &err) < 0 ||
 		    pep_pool_add_lane(pool, host, rm->ex[rm->n++], slots, &err) < 0) {
-			fprintf(stderr, "pepita: run: --host %s: %s\n", host, err.msg);
+			cli_error("--host %s: %s", host, err.msg);
 			return -1;
 		}
 	}

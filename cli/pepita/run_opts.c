@@ -14,6 +14,7 @@
 
 #include <pepita/template.h>
 
+#include "cli.h"
 #include "run.h"
 
 static void usage(FILE *out)
@@ -64,7 +65,7 @@ static void usage(FILE *out)
 
 int run_bad_value(const char *opt, const char *val, const char *want)
 {
-	fprintf(stderr, "pepita: run: %s '%s': %s\n", opt, val, want);
+	cli_error("%s '%s': %s", opt, val, want);
 	return -1;
 }
 
@@ -265,15 +266,15 @@ static void bad_option(int c, int argc, char **argv)
 
 	if (c == ':') {
 		if (optopt && optopt < 256 && strncmp(word, "--", 2))
-			fprintf(stderr, "pepita: run: option '-%c' needs a value\n",
-				optopt);
+			cli_error("option '-%c' needs a value",
+				  optopt);
 		else
-			fprintf(stderr, "pepita: run: option '%s' needs a value\n",
-				word);
+			cli_error("option '%s' needs a value",
+				  word);
 	} else if (optopt && optopt < 256 && strncmp(word, "--", 2)) {
-		fprintf(stderr, "pepita: run: unknown option '-%c'\n", optopt);
+		cli_error("unknown option '-%c'", optopt);
 	} else {
-		fprintf(stderr, "pepita: run: unknown option '%s'\n", word);
+		cli_error("unknown option '%s'", word);
 	}
 }
 
@@ -298,14 +299,14 @@ static int parse_one(int c, struct run_opts *o)
 		return 0;
 	case 'a':
 		if (o->nfiles == RUN_MAX_FILES) {
-			fprintf(stderr, "pepita: run: at most %d -a\n", RUN_MAX_FILES);
+			cli_error("at most %d -a", RUN_MAX_FILES);
 			return -1;
 		}
 		o->files[o->nfiles++] = optarg;
 		return 0;
 	case 'S':
 		if (o->nhosts == RUN_MAX_HOSTS) {
-			fprintf(stderr, "pepita: run: at most %d --host\n", RUN_MAX_HOSTS);
+			cli_error("at most %d --host", RUN_MAX_HOSTS);
 			return -1;
 		}
 		o->hosts[o->nhosts++] = optarg;
@@ -353,14 +354,14 @@ static int check_opts(const struct run_opts *o)
 	else if (o->results && o->tag)
 		clash = "--results takes no --tag";
 	if (clash) {
-		fprintf(stderr, "pepita: run: %s\n", clash);
+		cli_error("%s", clash);
 		return -1;
 	}
 	if (o->results && (strstr(o->results, ".csv") || strstr(o->results, ".tsv") ||
 			   strstr(o->results, ".json")) &&
 	    !strchr(o->results, '/') && !strchr(o->results, '{')) {
-		fprintf(stderr, "pepita: run: --results %s: CSV, TSV and JSON "
-			"files are not supported; give a directory\n", o->results);
+		cli_error("--results %s: CSV, TSV and JSON "
+			  "files are not supported; give a directory", o->results);
 		return -1;
 	}
 	return 0;
@@ -395,7 +396,7 @@ int run_opts_parse(int argc, char **argv, struct run_opts *o)
 		o->nsrc_words = argc - i;
 	}
 	if (o->pipe && o->ncmd == 0) {
-		fprintf(stderr, "pepita: run: --pipe needs a COMMAND\n");
+		cli_error("--pipe needs a COMMAND");
 		return -1;
 	}
 	return check_opts(o);
