@@ -37,9 +37,13 @@ cflags=(-g -O1 -std=gnu17 -D_GNU_SOURCE -DCOH_BUILDING_LIBRARY
 
 # The SIMD tier files need their own instruction flags (as in
 # src/pepita/meson.build): one object each; other architectures' skipped.
+# The SIMD tiers as src/pepita/simd/meson.build builds them: each tier's
+# files (scalar too) and peak.c with the tier's flags, name and width, and
+# cohete's lanes.c once per vector tier.
 tier_objs=()
 tier_flags() {
 	case "$(uname -m):$1" in
+	*:scalar) echo "" ;;
 	x86_64:sse4) echo "-msse4.1" ;;
 	x86_64:avx2) echo "-mavx2 -mfma -mf16c" ;;
 	x86_64:avx512) echo "-mavx512f -mavx512bw -mavx512vl -mavx2 -mfma -mf16c" ;;
@@ -47,32 +51,29 @@ tier_flags() {
 	*) return 1 ;;
 	esac
 }
+tier_width() {
+	case $1 in scalar) echo 1 ;; avx512) echo 16 ;; avx2) echo 8 ;; *) echo 4 ;; esac
+}
 mkdir -p "$work/simd"
-for f in "$src"/src/pepita/simd/*_{sse4,avx2,avx512,neon}.c; do
-	tier=${f##*_}
-	tier=${tier%.c}
+for tier in scalar sse4 avx2 avx512 neon; do
 	flags=$(tier_flags "$tier") || continue
-	obj=$work/simd/$(basename "$f" .c).o
-	# shellcheck disable=SC2086
-	clang "${cflags[@]}" $flags -c "$f" -o "$obj"
-	tier_objs+=("$obj")
-done
-# cohete's lanes.c likewise, once per tier (src/cohete/meson.build).
-for tier in sse4 avx2 avx512 neon; do
-	flags=$(tier_flags "$tier") || continue
-	case $tier in avx512) width=16 ;; avx2) width=8 ;; *) width=4 ;; esac
+	flags="$flags -DPEP_SIMD_TIER=$tier -DPEP_SIMD_WIDTH=$(tier_width "$tier")"
+	for f in "$src"/src/pepita/simd/*_"$tier".c "$src/src/pepita/simd/peak.c"; do
+		obj=$work/simd/$(basename "$f" .c)_$tier.o
+		# shellcheck disable=SC2086
+		clang "${cflags[@]}" $flags -c "$f" -o "$obj"
+		tier_objs+=("$obj")
+	done
+	[ "$tier" = scalar ] && continue
 	obj=$work/simd/lanes_$tier.o
 	# shellcheck disable=SC2086
-	clang "${cflags[@]}" $flags -ffp-contract=off -DLANES_TIER=$tier \
-		-DLANES_WIDTH=$width -c "$src/src/cohete/quant/lanes.c" -o "$obj"
+	clang "${cflags[@]}" $flags -ffp-contract=off \
+		-c "$src/src/cohete/quant/lanes.c" -o "$obj"
 	tier_objs+=("$obj")
 done
 
-# Every other library source with coverage, so the fuzzer sees inside the
-# parsers.
 sources=$(ls "$src"/src/pepita/*/*.c "$src"/src/cohete/*/*.c |
-	grep -Ev '/simd/[a-z]+_(sse4|avx2|avx512|neon)\.c$|/quant/lanes\.c$')
-# shellcheck disable=SC2086
+	grep -Ev '/simd/([a-z]+_(scalar|sse4|avx2|avx512|neon)|peak)\.c$|/quant/lanes\.c$')
 clang "${cflags[@]}" -fsanitize=fuzzer \
 	$sources "${tier_objs[@]}" "$work/tables.c" "$src/tests/fuzz/$target.c" \
 	-ljansson -lmicrohttpd -luring -llz4 -lzstd -lm -lpthread -o "$work/fuzz-$target"
