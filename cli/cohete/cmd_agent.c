@@ -39,7 +39,7 @@ static void usage(FILE *out)
 		"usage: cohete agent [--listen ADDR:PORT] [--interval MS] [--token-file FILE]\n"
 		"                    [--policy NAME] [--nvpmodel PATH] [--watch-pgid PGID]...\n"
 		"                    [--workload-user USER]... [--state-dir DIR|--no-state-dir]\n"
-		"                    [--sysroot DIR]\n\n"
+		"                    [--no-mdns] [--sysroot DIR]\n\n"
 		"Run the on-device daemon: sample the machine every MS, pause watched\n"
 		"process groups (SIGSTOP) while the thermal breaker is tripped, and serve\n"
 		"  GET  /metrics            Prometheus text format\n"
@@ -53,7 +53,9 @@ static void usage(FILE *out)
 		"--token-file (a file of this user's, mode 0600); without one, control is\n"
 		"disabled. A process group is watched only when every process in it runs\n"
 		"as a workload user (real or saved uid, as kill(2) checks); by default\n"
-		"the agent's own user, and nobody when the agent runs as root.\n\n"
+		"the agent's own user, and nobody when the agent runs as root.\n"
+		"The agent publishes itself over mDNS (_cohete._tcp, through avahi-daemon,\n"
+		"for cohete discover) unless it listens on loopback only.\n\n"
 		"  --listen ADDR:PORT  where to listen (default " COH_AGENT_DEFAULT_LISTEN
 		");\n"
 		"                      [::1]:PORT for IPv6; port 0 picks a free one\n"
@@ -68,6 +70,7 @@ static void usage(FILE *out)
 		"                      the groups a killed agent left there (default\n"
 		"                      " ROOT_STATE_DIR " as root, else $XDG_RUNTIME_DIR/cohete)\n"
 		"  --no-state-dir      keep no list\n"
+		"  --no-mdns           do not publish the agent over mDNS\n"
 		"  --sysroot DIR       read the machine from DIR (also $COHETE_SYSROOT)\n"
 		"  -h, --help          this help\n",
 		COH_AGENT_INTERVAL_MIN_MS, COH_AGENT_INTERVAL_MAX_MS,
@@ -157,6 +160,7 @@ static int parse_one(struct agent_args *g, int c)
 	case 'u': return add_user(g, optarg);
 	case 'd': g->o.state_dir = optarg; return 0;
 	case 'D': g->no_state_dir = 1; return 0;
+	case 'M': g->o.no_mdns = 1; return 0;
 	}
 	return -1;
 }
@@ -175,6 +179,7 @@ static int parse_args(int argc, char **argv, struct agent_args *g)
 		{ "workload-user", required_argument, NULL, 'u' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "no-state-dir", no_argument, NULL, 'D' },
+		{ "no-mdns", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -45,14 +45,25 @@
  * at most COH_AGENT_LOG_BURST lines at once and one a second after that,
  * with a count of the lines left out.
  *
+ * mDNS: a started agent publishes a _cohete._tcp service on its port
+ * through avahi-daemon (what `cohete discover` browses), with a TXT record
+ * naming the machine: id (host name), module (P-number), name (module
+ * name), l4t, serial (when readable), agent_port, api=1. It is announced
+ * on the listen address's interface (every interface for 0.0.0.0 or ::),
+ * never for a loopback address (nothing off the machine could reach it),
+ * and not with no_mdns. Without avahi-daemon the agent logs it and serves
+ * all the same; a daemon that starts or restarts later gets the service
+ * again, and a name taken on the network is replaced by avahi's
+ * alternative ("cohete on jetson #2"). Stop withdraws it.
+ *
  * The library never prints: events (start, control changes, breaker
- * transitions, refused requests) go to an optional log callback.
+ * transitions, refused requests, mDNS) go to an optional log callback.
  *
  * Threading: create, start, stop and destroy from one thread. The agent
- * runs a sampler thread and libmicrohttpd's polling threads; the log
- * callback is called from those, one call at a time. coh_agent_watch_pgid(),
- * coh_agent_unwatch_pgid() and coh_agent_snapshot() may be called from any
- * thread.
+ * runs a sampler thread, libmicrohttpd's polling threads and avahi's
+ * poll thread; the log callback is called from those, one call at a
+ * time. coh_agent_watch_pgid(), coh_agent_unwatch_pgid() and
+ * coh_agent_snapshot() may be called from any thread.
  */
 #ifndef COHETE_AGENT_H
 #define COHETE_AGENT_H
@@ -110,6 +121,7 @@ struct coh_agent_opts {
 	const char *state_dir;		/* NULL: the paused groups are not kept
 					   on disk; else made 0700 if absent,
 					   and must be ours and private */
+	int no_mdns;			/* 1: do not publish _cohete._tcp */
 };
 
 /*

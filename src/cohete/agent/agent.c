@@ -297,6 +297,7 @@ static int apply_opts(struct coh_agent *a, const struct coh_agent_opts *o,
 		     a->policy.check_interval_ms : a->interval_ms;
 	a->log = o->log;
 	a->log_arg = o->log_arg;
+	a->no_mdns = o->no_mdns;
 	if (o->nvpmodel && !(a->nvpmodel = strdup(o->nvpmodel)))
 		return pep_err_set(err, -ENOMEM, "agent: out of memory");
 	ret = apply_connections(a, o, err);
@@ -590,6 +591,7 @@ int coh_agent_start(struct coh_agent *a, struct pep_err *err)
 	if (a->has_token && strcmp(a->listen_addr, "127.0.0.1") && strcmp(a->listen_addr, "::1"))
 		coh__agent_log(a, "warning: %s is not loopback and the HTTP is plain: the "
 			       "token crosses the network in clear", a->listen_addr);
+	coh__agent_mdns_start(a);
 	return 0;
 err_http:
 	coh__agent_http_stop(a);
@@ -605,6 +607,7 @@ int coh_agent_stop(struct coh_agent *a)
 {
 	if (!a->started)
 		return -EINVAL;
+	coh__agent_mdns_stop(a);	/* no one is sent to an agent that stops */
 	coh__agent_http_stop(a);
 	coh__agent_log_flush(a);
 	pthread_mutex_lock(&a->lock);

@@ -16,6 +16,7 @@
 
 struct MHD_Daemon;
 struct coh_agent_conn;			/* http.c: one client connection */
+struct coh_agent_mdns;			/* mdns.c: the published service */
 
 #define AGENT_TOKEN_MAX 512
 
@@ -42,6 +43,7 @@ struct coh_agent {
 	struct coh_sysroot *host;	/* "/": the processes the agent signals */
 	char *state_dir;		/* NULL: the paused list is not kept */
 	int state_lock_fd;		/* flock of STATE_DIR/agent.lock; -1 */
+	int no_mdns;
 	int has_token;
 	char token[AGENT_TOKEN_MAX];
 	size_t token_len;
@@ -61,6 +63,7 @@ struct coh_agent {
 	uint16_t port;
 	int started;
 	pthread_t sampler;
+	struct coh_agent_mdns *mdns;	/* NULL: not published */
 
 	/* Connections (http.c), under conn_lock; the reaper thread closes
 	 * those whose request is overdue. */
@@ -122,6 +125,14 @@ void coh__agent_count(struct coh_agent *a, int scrape, int unauthorized);
  */
 int coh__agent_breaker_reset(struct coh_agent *a, enum coh_thermal_guard_state *from,
 			     enum coh_thermal_guard_state *to, struct pep_err *err);
+
+/*
+ * Publish _cohete._tcp on the bound port through avahi-daemon (mdns.c),
+ * unless no_mdns or the address is loopback; never fails the agent (what
+ * goes wrong is logged). Stop withdraws it.
+ */
+void coh__agent_mdns_start(struct coh_agent *a);
+void coh__agent_mdns_stop(struct coh_agent *a);
 
 /* Serve on the bound socket fd (libmicrohttpd takes it over). */
 int coh__agent_http_start(struct coh_agent *a, int fd, struct pep_err *err);
