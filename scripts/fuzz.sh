@@ -28,6 +28,7 @@ fi
 
 python3 "$src/scripts/gen-tables.py" "$src/data/jetson-modules.tsv" \
 	"$src/data/l4t-jetpack.tsv" "$work/tables.c"
+python3 "$src/scripts/gen-usb-ids.py" "$src/data/jetson-usb.tsv" "$work/usb_ids.c"
 printf '#define PEP_VERSION_STRING "fuzz"\n' > "$work/pepita-version.h"
 
 cflags=(-g -O1 -std=gnu17 -D_GNU_SOURCE -DCOH_BUILDING_LIBRARY
@@ -75,8 +76,10 @@ done
 sources=$(ls "$src"/src/pepita/*/*.c "$src"/src/cohete/*/*.c |
 	grep -Ev '/simd/([a-z]+_(scalar|sse4|avx2|avx512|neon)|peak)\.c$|/quant/lanes\.c$')
 clang "${cflags[@]}" -fsanitize=fuzzer \
-	$sources "${tier_objs[@]}" "$work/tables.c" "$src/tests/fuzz/$target.c" \
-	-ljansson -lmicrohttpd -luring -llz4 -lzstd -lm -lpthread -o "$work/fuzz-$target"
+	$sources "${tier_objs[@]}" "$work/tables.c" "$work/usb_ids.c" \
+	"$src/tests/fuzz/$target.c" \
+	-ljansson -lmicrohttpd -luring -llz4 -lzstd -lyaml -ludev \
+	-lavahi-client -lavahi-common -lm -lpthread -o "$work/fuzz-$target"
 
 cd "$work"
 echo "fuzz-$target: ${seconds}s over $src/tests/fuzz/corpus/$target"

@@ -156,6 +156,13 @@ foreign=neon
 grep -q '"arch": "aarch64"' "$docs/info.json" 2>/dev/null && foreign=avx512
 PEPITA_SIMD=$foreign keep info-refused json "$PEPITA_BIN" info --json
 keep bench-simd json "$PEPITA_BIN" bench simd --quick --json
+# cohete discover on the USB devices umockdev describes to libudev.
+if command -v umockdev-run >/dev/null 2>&1 && [ -z "${COHETE_RUN:-}" ]; then
+	for dev in orin-recovery jetson-gadget; do
+		keep "discover-$dev" json umockdev-run -d "$fixtures/usb/$dev.umockdev" \
+			-- "$COHETE_BIN" discover --usb --json
+	done
+fi
 
 python3 - "$docs" "$man" <<'PY' || failures=$((failures + 1))
 import json, os, re, sys
@@ -175,6 +182,7 @@ UNITLESS = {
     "pwm_enable",    # the hwmon fan mode: 0 full, 1 manual, 2 automatic
     "queue_depth",   # requests in flight per queue
     "compression_ratio",  # original bytes per stored byte
+    "port",          # a TCP port number (cohete discover: ssh, agent)
 }
 INTERNAL = {"nfields"}
 SCHEMA = re.compile(r"^(cohete|pepita)\.[a-z]+(\.[a-z]+)?/[1-9][0-9]*$")

@@ -5,7 +5,7 @@
 # they never go stale; values where there is a fixed set or a file. A
 # cohete verb may follow options (`cohete clocks --yes on`).
 
-_cohete_commands="agent clocks fan model monitor power quantize status tegrastats help"
+_cohete_commands="agent clocks discover fan model monitor power quantize status tegrastats help"
 
 _cohete_verbs()
 {
@@ -42,7 +42,7 @@ _cohete_value()
 	case $1 in
 	--sysroot | --state-dir)
 		COMPREPLY=($(compgen -d -- "$cur")) ;;
-	--file | --token-file | --tegrastats | --nvpmodel | --jetson-clocks)
+	--file | --token-file | --tegrastats | --nvpmodel | --jetson-clocks | --identity | --config)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	--policy)
 		COMPREPLY=($(compgen -W "conservative aggressive" -- "$cur")) ;;
@@ -94,7 +94,7 @@ _cohete()
 		return 0
 	fi
 	case "$cmd ${#operands[@]}" in
-	"quantize 0" | "quantize 1" | "model 1" | "clocks 1")
+	"quantize 0" | "quantize 1" | "model 1" | "clocks 1" | "discover 0")
 		COMPREPLY+=($(compgen -f -- "$cur")) ;;
 	"quantize 2")
 		COMPREPLY=($(compgen -W "$(_cohete_types "$prog")" -- "$cur")) ;;

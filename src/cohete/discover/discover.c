@@ -132,7 +132,8 @@ const char *coh_found_module(const struct coh_found *f)
 		return f->device.module->name;
 	if (f->mdns_module[0])
 		return f->mdns_module;
-	return f->usb_module;
+	/* the gadget's product id names no module; the APX id does */
+	return f->usb_mode == COH_USB_RECOVERY ? f->usb_module : NULL;
 }
 
 const char *coh_found_l4t(const struct coh_found *f)
