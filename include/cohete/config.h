@@ -273,7 +273,11 @@ struct coh_config_load_opts {
 	void *getenv_arg;
 	const char *home;		/* for "~/"; NULL = $HOME (via getenv) */
 	size_t max_file_bytes;		/* 0 = COH_CONFIG_FILE_MAX_BYTES */
+	unsigned int flags;		/* COH_CONFIG_LOAD_* */
 };
+
+/* include: is an error (fuzzing: no file outside the text is read). */
+#define COH_CONFIG_LOAD_NO_INCLUDES	0x1u
 
 /*
  * Load, validate and type the file at path and its includes. Diagnostics
