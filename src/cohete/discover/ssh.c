@@ -235,6 +235,10 @@ static void finish(struct session *s, uint64_t deadline_ns, int kill_now,
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
+	/* stdout closed: ssh exits at once; a 2 s cap keeps one that does not
+	   from holding up the others' reading */
+	if (left_ms > 2000)
+		left_ms = 2000;
 	pep_proc_wait(s->proc, kill_now || left_ms <= 0 ? 0 : (int)left_ms + 1,
 		      &res, NULL);
 	s->proc = NULL;
