@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cohete/agent.h>
+#include <cohete/config.h>
 
 #include "cmd.h"
 
@@ -30,6 +31,8 @@ struct agent_args {
 	char addr[64];
 	char state_dir[4096];
 	int no_state_dir;
+	int users_from_config;		/* replaced by the first --workload-user */
+	int state_dir_given;		/* on the command line */
 	struct coh_thermal_guard_policy policy;
 };
 
@@ -61,7 +64,8 @@ static void usage(FILE *out)
 		"                      [::1]:PORT for IPv6; port 0 picks a free one\n"
 		"  --interval MS       full sample interval, %d..%d (default 1000)\n"
 		"  --token-file FILE   bearer token for the control endpoints\n"
-		"  --policy NAME       thermal policy: conservative (default) or aggressive\n"
+		"  --policy NAME       thermal policy: conservative (default), aggressive\n"
+		"                      or one the --config file defines\n"
 		"  --nvpmodel PATH     the nvpmodel program (default: from PATH)\n"
 		"  --watch-pgid PGID   enforce the policy on this process group (repeatable)\n"
 		"  --workload-user USER  whose process groups may be watched: a name or a\n"
@@ -72,6 +76,10 @@ static void usage(FILE *out)
 		"  --no-state-dir      keep no list\n"
 		"  --no-mdns           do not publish the agent over mDNS\n"
 		"  --sysroot DIR       read the machine from DIR (also $COHETE_SYSROOT)\n"
+		"  --config FILE       cohete.yaml: its agent section (listen, interval_ms,\n"
+		"                      token_file, state_dir, workload_users, mdns) and\n"
+		"                      this device's thermal_policy and memory_budget_mb\n"
+		"                      are the defaults (also $COHETE_CONFIG)\n"
 		"  -h, --help          this help\n",
 		COH_AGENT_INTERVAL_MIN_MS, COH_AGENT_INTERVAL_MAX_MS,
 		COH_AGENT_WORKLOAD_USERS_MAX);
@@ -149,20 +157,51 @@ static int parse_one(struct agent_args *g, int c)
 		return 0;
 	case 't': g->o.token_file = optarg; return 0;
 	case 'p':
-		if (coh_thermal_guard_policy_named(optarg, &g->policy, &err) < 0) {
-			cli_error("--policy: %s", err.msg);
+		if (cli_policy("--policy", optarg, &g->policy) < 0)
 			return -1;
-		}
-		g->o.policy_name = optarg;
+		g->o.policy = &g->policy;
 		return 0;
 	case 'n': g->o.nvpmodel = optarg; return 0;
 	case 's': g->o.sysroot = optarg; return 0;
-	case 'u': return add_user(g, optarg);
-	case 'd': g->o.state_dir = optarg; return 0;
+	case 'u':
+		if (g->users_from_config) {
+			g->o.workload_uid_count = 0;
+			g->users_from_config = 0;
+		}
+		return add_user(g, optarg);
+	case 'C': return 0;	/* read by cli_config_open() */
+	case 'd': g->o.state_dir = optarg; g->state_dir_given = 1; return 0;
 	case 'D': g->no_state_dir = 1; return 0;
 	case 'M': g->o.no_mdns = 1; return 0;
 	}
 	return -1;
+}
+
+/*
+ * The agent section and this device's entry of --config: the defaults of
+ * every option, which the command line then overrides.
+ */
+static int config_defaults(struct agent_args *g)
+{
+	const struct cli_config *c = cli_config();
+	const struct coh_config_agent *ag = &c->cfg->agent;
+	const struct coh_config_strv *users = &ag->workload_users;
+
+	g->o.listen = ag->listen;
+	g->o.interval_ms = ag->interval_ms;
+	g->o.token_file = ag->token_file;
+	g->o.state_dir = ag->state_dir;
+	g->o.no_mdns = !ag->mdns;
+	if (cli_default_policy(&g->policy) < 0)
+		return -1;
+	g->o.policy = &g->policy;
+	if (c->local && c->local->memory_budget_mb)
+		g->o.budget_total_bytes = c->local->memory_budget_mb << 20;
+	for (size_t i = 0; i < users->count; i++)
+		if (add_user(g, users->v[i]) < 0)
+			return -1;
+	g->users_from_config = users->count > 0;
+	return 0;
 }
 
 /* 1 after --help, 0 to run, -1 on a usage error (printed). */
@@ -180,11 +219,17 @@ static int parse_args(int argc, char **argv, struct agent_args *g)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "no-state-dir", no_argument, NULL, 'D' },
 		{ "no-mdns", no_argument, NULL, 'M' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
+	c = cli_config_open(argc, argv);
+	if (c)
+		return -1;
+	if (cli_config() && config_defaults(g) < 0)
+		return -1;
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
 		if (c == 'h') {
@@ -200,10 +245,12 @@ static int parse_args(int argc, char **argv, struct agent_args *g)
 		cli_error("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	if (g->no_state_dir && g->o.state_dir) {
+	if (g->no_state_dir && g->state_dir_given) {
 		cli_error("--state-dir and --no-state-dir: choose one");
 		return -1;
 	}
+	if (g->no_state_dir)
+		g->o.state_dir = NULL;	/* over the --config file's */
 	return 0;
 }
 

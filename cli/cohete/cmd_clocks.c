@@ -17,6 +17,7 @@
 
 #include <pepita/core.h>
 
+#include <cohete/config.h>
 #include <cohete/power.h>
 
 #include "cmd.h"
@@ -55,7 +56,7 @@ static void usage(FILE *out)
 		"       cohete clocks on [--force] [--max-temp C] [--fan] [--file FILE] [--yes]\n"
 		"       cohete clocks off [--file FILE] [--yes]\n"
 		"  every form also takes [--sysroot DIR] [--jetson-clocks PATH]\n"
-		"  [--state-dir DIR]\n\n"
+		"  [--state-dir DIR] [--config FILE]\n\n"
 		"Show jetson_clocks' state (parsed: CPUs, GPU, EMC, engines, fan) and\n"
 		"whether the clocks are pinned; store it or restore it; pin the clocks\n"
 		"at the power mode's maximum (on) or put back what was stored (off).\n"
@@ -77,6 +78,9 @@ static void usage(FILE *out)
 		"  --yes                do not ask (needed when stdin is not a terminal)\n"
 		"  --jetson-clocks PATH the jetson_clocks program (default: from PATH)\n"
 		"  --sysroot DIR        the machine's files under DIR (also $COHETE_SYSROOT)\n"
+		"  --config FILE        cohete.yaml: power.max_temp_c and\n"
+		"                       power.jetson_clocks_path are the defaults of\n"
+		"                       --max-temp and --jetson-clocks (also $COHETE_CONFIG)\n"
 		"  -h, --help           this help\n");
 }
 
@@ -106,11 +110,17 @@ static int parse_flags(int argc, char **argv, struct clocks_opts *o)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "jetson-clocks", required_argument, NULL, 'p' },
 		{ "sysroot", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
+	c = cli_config_open(argc, argv);
+	if (c)
+		return -c;
+	if (cli_config())
+		o->program = cli_config()->cfg->power.jetson_clocks_path;
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "hy", longopts)) != -1) {
 		switch (c) {
@@ -126,6 +136,7 @@ static int parse_flags(int argc, char **argv, struct clocks_opts *o)
 		case 'd': o->state_dir = optarg; break;
 		case 'p': o->program = optarg; break;
 		case 's': o->sysroot = optarg; break;
+		case 'C': break;	/* read by cli_config_open() */
 		case 'h': usage(stdout); return 1;
 		default:
 			return -CMD_EXIT_USAGE;
@@ -166,6 +177,8 @@ static int parse_args(int argc, char **argv, struct clocks_opts *o)
 		cli_error("%s does not apply to '%s'", bad, verbs[o->verb].name);
 		return -CMD_EXIT_USAGE;
 	}
+	if (o->verb == ON && !o->max_temp_c && cli_config())
+		o->max_temp_c = cli_config()->cfg->power.max_temp_c;
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include <pepita/core.h>
 
+#include <cohete/config.h>
 #include <cohete/power.h>
 
 #include "cmd.h"
@@ -20,12 +21,14 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: cohete fan [--json] [--sysroot DIR]\n"
-		"       cohete fan set PWM|PERCENT%% [--yes] [--sysroot DIR]\n\n"
+		"       cohete fan set [PWM|PERCENT%%] [--yes] [--sysroot DIR] [--config FILE]\n\n"
 		"Show the fan's PWM (0..255) and speed, or set the PWM and check that\n"
 		"it stuck (nvfancontrol, when running, takes it back: stop it first).\n\n"
 		"  --json          show: one JSON document\n"
 		"  --yes           do not ask (needed when stdin is not a terminal)\n"
 		"  --sysroot DIR   read and write /sys under DIR (also $COHETE_SYSROOT)\n"
+		"  --config FILE   cohete.yaml: set without a value sets power.fan\n"
+		"                  (also $COHETE_CONFIG)\n"
 		"  -h, --help      this help\n");
 }
 
@@ -115,13 +118,18 @@ int cmd_fan(int argc, char **argv)
 		{ "yes", no_argument, NULL, 'y' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "sysroot", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sysroot = NULL;
+	const char *sysroot = NULL, *value = NULL;
+	char pwm[16];
 	struct coh_sysroot *sr;
 	int c, yes = 0, json = 0, ret, setting;
 
+	ret = cli_config_open(argc, argv);
+	if (ret)
+		return ret;
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "hy", longopts)) != -1) {
 		if (c == 'y') {
@@ -130,6 +138,8 @@ int cmd_fan(int argc, char **argv)
 			json = 1;
 		} else if (c == 's') {
 			sysroot = optarg;
+		} else if (c == 'C') {
+			continue;	/* read by cli_config_open() */
 		} else if (c == 'h') {
 			usage(stdout);
 			return CMD_EXIT_OK;
@@ -140,8 +150,16 @@ int cmd_fan(int argc, char **argv)
 	setting = optind < argc;
 	if (setting && !cli_find(&verb_level, argv[optind]))
 		return CMD_EXIT_USAGE;
-	if ((setting && argc - optind != 2) || (!setting && optind < argc)) {
-		cli_error("usage: cohete fan [set PWM]");
+	if (setting && argc - optind == 2) {
+		value = argv[optind + 1];
+	} else if (setting && argc - optind == 1 && cli_config() &&
+		   cli_config()->cfg->power.fan_pwm >= 0) {
+		snprintf(pwm, sizeof(pwm), "%d", (int)cli_config()->cfg->power.fan_pwm);
+		value = pwm;
+	}
+	if ((setting && !value) || (!setting && optind < argc)) {
+		cli_error("usage: cohete fan [set PWM] (PWM may come from power.fan "
+			  "in a --config file)");
 		return CMD_EXIT_USAGE;
 	}
 	if (setting && json) {
@@ -150,7 +168,7 @@ int cmd_fan(int argc, char **argv)
 	}
 	if (cli_open_sysroot(sysroot, &sr))
 		return CMD_EXIT_FAIL;
-	ret = setting ? set(sr, argv[optind + 1], yes) : show(sr, json);
+	ret = setting ? set(sr, value, yes) : show(sr, json);
 	coh_sysroot_close(sr);
 	return ret;
 }

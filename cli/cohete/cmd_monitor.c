@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cohete/config.h>
 #include <cohete/status.h>
 #include <cohete/thermal.h>
 
@@ -53,7 +54,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: cohete monitor [--rate HZ] [--sysroot DIR] [--no-color]\n"
-		"                      [--nvpmodel PATH] [--policy NAME]\n\n"
+		"                      [--nvpmodel PATH] [--policy NAME] [--config FILE]\n\n"
 		"A full-screen live view: CPU, GPU, memory, thermal and power with\n"
 		"history sparklines; the nvpmodel mode, fan, EMC and engines.\n"
 		"Keys: q quit, p power-mode menu, f fan, h help.\n\n"
@@ -62,7 +63,10 @@ static void usage(FILE *out)
 		"  --no-color       no colour (also NO_COLOR)\n"
 		"  --nvpmodel PATH  the nvpmodel program for `p` (default: from PATH)\n"
 		"  --policy NAME    the thermal policy for the colours and the guard:\n"
-		"                   conservative (default, as the agent) or aggressive\n"
+		"                   conservative (default, as the agent), aggressive\n"
+		"                   or one the --config file defines\n"
+		"  --config FILE    cohete.yaml: defaults of --policy (this device's)\n"
+		"                   and --nvpmodel (power.nvpmodel); also $COHETE_CONFIG\n"
 		"  -h, --help       this help\n");
 }
 
@@ -74,15 +78,21 @@ static int parse_opts(int argc, char **argv, struct monitor_opts *o)
 		{ "no-color", no_argument, NULL, 'C' },
 		{ "nvpmodel", required_argument, NULL, 'n' },
 		{ "policy", required_argument, NULL, 'P' },
+		{ "config", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pep_err err;
 	char *end;
 	int c;
 
 	o->rate_hz = 1;
-	coh_thermal_guard_policy_named(COH_THERMAL_GUARD_POLICY_DEFAULT, &o->policy, NULL);
+	c = cli_config_open(argc, argv);
+	if (c)
+		return -c;
+	if (cli_default_policy(&o->policy) < 0)
+		return -CMD_EXIT_USAGE;
+	if (cli_config())
+		o->nvpmodel = cli_config()->cfg->power.nvpmodel;
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "+h", longopts)) != -1) {
 		switch (c) {
@@ -100,11 +110,10 @@ static int parse_opts(int argc, char **argv, struct monitor_opts *o)
 		case 'C': o->no_color = 1; break;
 		case 'n': o->nvpmodel = optarg; break;
 		case 'P':
-			if (coh_thermal_guard_policy_named(optarg, &o->policy, &err) < 0) {
-				cli_error("--policy: %s", err.msg);
+			if (cli_policy("--policy", optarg, &o->policy) < 0)
 				return -CMD_EXIT_USAGE;
-			}
 			break;
+		case 'F': break;	/* read by cli_config_open() */
 		case 'h': usage(stdout); return 1;
 		default:
 			return -CMD_EXIT_USAGE;

@@ -13,6 +13,7 @@
 
 #include <pepita/core.h>
 
+#include <cohete/config.h>
 #include <cohete/power.h>
 
 #include "cmd.h"
@@ -28,15 +29,19 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: cohete power [--json] [--sysroot DIR]\n"
-		"       cohete power set MODE [--yes] [--reboot-ok] [--nvpmodel PATH]\n"
-		"                             [--sysroot DIR]\n\n"
+		"       cohete power set [MODE] [--yes] [--reboot-ok] [--nvpmodel PATH]\n"
+		"                               [--sysroot DIR] [--config FILE]\n\n"
 		"List the nvpmodel power modes (current one marked), or switch to MODE\n"
-		"(an id or a name) and verify the switch took.\n\n"
+		"(an id or a name; without one, the mode --config wants here) and\n"
+		"verify the switch took.\n\n"
 		"  --json          one JSON document\n"
 		"  --yes           do not ask (needed when stdin is not a terminal)\n"
 		"  --reboot-ok     allow a switch that reboots the device (GPU gating)\n"
 		"  --nvpmodel PATH the nvpmodel program (default: from PATH)\n"
 		"  --sysroot DIR   read /etc and /var from DIR (also $COHETE_SYSROOT)\n"
+		"  --config FILE   cohete.yaml: this device's power_mode (else power.mode)\n"
+		"                  is set's MODE, power.nvpmodel the default of --nvpmodel\n"
+		"                  (also $COHETE_CONFIG)\n"
 		"  -h, --help      this help\n");
 }
 
@@ -56,11 +61,17 @@ static int parse_opts(int argc, char **argv, struct power_opts *o)
 		{ "reboot-ok", no_argument, NULL, 'r' },
 		{ "nvpmodel", required_argument, NULL, 'n' },
 		{ "sysroot", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
+	c = cli_config_open(argc, argv);
+	if (c)
+		return -c;
+	if (cli_config())
+		o->nvpmodel = cli_config()->cfg->power.nvpmodel;
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "hy", longopts)) != -1) {
 		switch (c) {
@@ -69,6 +80,7 @@ static int parse_opts(int argc, char **argv, struct power_opts *o)
 		case 'r': o->reboot_ok = 1; break;
 		case 'n': o->nvpmodel = optarg; break;
 		case 's': o->sysroot = optarg; break;
+		case 'C': break;	/* read by cli_config_open() */
 		case 'h': usage(stdout); return 1;
 		default:
 			return -CMD_EXIT_USAGE;
@@ -175,21 +187,30 @@ int cmd_power(int argc, char **argv)
 	struct coh_sysroot *sr;
 	int ret = parse_opts(argc, argv, &o);
 	int setting = optind < argc;
+	const char *mode = NULL;
 
 	if (ret)
 		return ret > 0 ? CMD_EXIT_OK : -ret;
 	if (setting && !cli_find(&verb_level, argv[optind]))
 		return CMD_EXIT_USAGE;
-	if ((setting && argc - optind != 2) || (!setting && optind < argc)) {
-		cli_error(setting ? "set takes one MODE" : "unexpected argument '%s'",
-			  argv[optind]);
+	if (setting && argc - optind == 1)
+		mode = cli_config_power_mode();
+	else if (setting && argc - optind == 2)
+		mode = argv[optind + 1];
+	if ((setting && !mode) || (!setting && optind < argc)) {
+		if (setting && argc - optind == 1)
+			cli_error("set needs a MODE (none given, and no power mode "
+				  "in a --config file)");
+		else
+			cli_error(setting ? "set takes one MODE" :
+				  "unexpected argument '%s'", argv[optind]);
 		return CMD_EXIT_USAGE;
 	}
 	if (cli_open_sysroot(o.sysroot, &sr))
 		return CMD_EXIT_FAIL;
 	ret = load(sr, &c);
 	if (ret == CMD_EXIT_OK && setting) {
-		ret = set(sr, c, &o, argv[optind + 1]);
+		ret = set(sr, c, &o, mode);
 	} else if (ret == CMD_EXIT_OK) {
 		coh_power_mode_read(sr, &now, NULL);
 		ret = show(c, &now, o.json);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cohete/device.h>
+#include <cohete/config.h>
 #include <cohete/quant.h>
 
 #include "cmd.h"
@@ -35,12 +36,19 @@ static void usage(FILE *out)
 		"  --report          per tensor: type, RMSE and max error, size\n"
 		"  --force           OUT may be IN itself (the same file, also through\n"
 		"                    a link): IN is replaced once OUT is whole\n"
+		"  --config FILE     cohete.yaml: a fleet device's memory_budget_mb and\n"
+		"                    inference context_length and parallel are the\n"
+		"                    defaults of --budget-mb, --context and --parallel\n"
+		"                    (also $COHETE_CONFIG)\n"
+		"  --for ID          that device of the --config fleet (default: this\n"
+		"                    machine's entry, or the fleet's only device)\n"
 		"  -h, --help        this help\n");
 }
 
 struct opts {
-	const char *in, *out, *type, *device;
+	const char *in, *out, *type, *device, *for_id;
 	uint64_t budget_mb;
+	int budget_from_config;		/* not given: no warning outside auto */
 	unsigned int context, parallel, threads;
 	int report;
 	int force;
@@ -254,6 +262,36 @@ static int quantize(const struct opts *o, enum coh_ftype ftype)
 
 /* ---- the command ------------------------------------------------------------ */
 
+/* What --config gives for the options not on the command line. */
+static int config_defaults(struct opts *o)
+{
+	const struct cli_config *c = cli_config();
+	const struct coh_config_device *d;
+	const struct coh_config_inference *inf;
+
+	if (!c) {
+		if (!o->for_id)
+			return 0;
+		cli_error("--for needs --config FILE (or $COHETE_CONFIG)");
+		return CMD_EXIT_USAGE;
+	}
+	d = o->for_id ? coh_config_find_device(c->cfg, o->for_id) : c->local;
+	if (o->for_id && !d) {
+		cli_error("--for: no device '%s' in %s", o->for_id, c->path);
+		return CMD_EXIT_USAGE;
+	}
+	inf = d ? &d->inference : &c->cfg->inference;
+	if (!o->context)
+		o->context = inf->context_length;
+	if (!o->parallel)
+		o->parallel = inf->parallel;
+	if (d && !o->budget_mb && !o->device && d->memory_budget_mb) {
+		o->budget_mb = d->memory_budget_mb;
+		o->budget_from_config = 1;
+	}
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -264,18 +302,25 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "report", no_argument, NULL, 'r' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "for", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
 	int c;
 
+	c = cli_config_open(argc, argv);
+	if (c)
+		return c;
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "h", longopts)) != -1) {
 		switch (c) {
 		case 'd': o->device = optarg; break;
 		case 'r': o->report = 1; break;
 		case 'f': o->force = 1; break;
+		case 'C': break;	/* read by cli_config_open() */
+		case 'F': o->for_id = optarg; break;
 		case 'h': usage(stdout); return -1;
 		case 'b':
 			if (parse_uint("--budget-mb", optarg, 1u << 30, &o->budget_mb))
@@ -300,7 +345,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->in = argv[optind];
 	o->out = argv[optind + 1];
 	o->type = argv[optind + 2];
-	return 0;
+	return config_defaults(o);
 }
 
 int cmd_quantize(int argc, char **argv)
@@ -322,7 +367,7 @@ int cmd_quantize(int argc, char **argv)
 			cli_error("%s", err.msg);
 			return CMD_EXIT_USAGE;
 		}
-		if (o.device || o.budget_mb)
+		if (o.device || (o.budget_mb && !o.budget_from_config))
 			cli_error("--device and --budget-mb only matter with auto");
 	}
 	return quantize(&o, ftype);

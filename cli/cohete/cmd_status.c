@@ -45,7 +45,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: cohete status [--json] [--watch SECONDS] [--sysroot DIR]\n"
-		"                     [--window-ms MS] [--policy NAME]\n\n"
+		"                     [--window-ms MS] [--policy NAME] [--config FILE]\n\n"
 		"Device and module, L4T/JetPack, memory, thermal zones, per-core CPU\n"
 		"load and frequency, GPU, EMC and engines (root), power rails, nvpmodel\n"
 		"mode and fan.\n\n"
@@ -55,7 +55,10 @@ static void usage(FILE *out)
 		"  --window-ms MS     CPU load window for a single sample (default %d;\n"
 		"                     0 = average since boot, the default with --sysroot)\n"
 		"  --policy NAME      the thermal policy temperatures are judged by:\n"
-		"                     conservative (default, as the agent) or aggressive\n"
+		"                     conservative (default, as the agent), aggressive\n"
+		"                     or one the --config file defines\n"
+		"  --config FILE      cohete.yaml: its thermal policy for this device\n"
+		"                     is the default of --policy (also $COHETE_CONFIG)\n"
 		"  -h, --help         this help\n", DEFAULT_WINDOW_MS);
 }
 
@@ -80,15 +83,19 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 		{ "sysroot", required_argument, NULL, 's' },
 		{ "window-ms", required_argument, NULL, 'W' },
 		{ "policy", required_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct pep_err err;
 	double v;
 	int c;
 
 	o->window_ms = -1;
-	coh_thermal_guard_policy_named(COH_THERMAL_GUARD_POLICY_DEFAULT, &o->policy, NULL);
+	c = cli_config_open(argc, argv);
+	if (c)
+		return -c;
+	if (cli_default_policy(&o->policy) < 0)
+		return -CMD_EXIT_USAGE;
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "+h", longopts)) != -1) {
 		switch (c) {
@@ -112,11 +119,11 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 			o->window_ms = (long)v;
 			break;
 		case 'p':
-			if (coh_thermal_guard_policy_named(optarg, &o->policy, &err) < 0) {
-				cli_error("--policy: %s", err.msg);
+			if (cli_policy("--policy", optarg, &o->policy) < 0)
 				return -CMD_EXIT_USAGE;
-			}
 			break;
+		case 'C':
+			break;		/* read by cli_config_open() */
 		case 'h':
 			usage(stdout);
 			return 1;
