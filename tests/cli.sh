@@ -523,6 +523,20 @@ expect_err "cohete tegrastats --count 0" 2 "count: '0' is not a whole number of 
 if grep -q 9223372036854775807 "$err"; then
 	fail "cohete tegrastats --count 0: LLONG_MAX printed as the bound"
 fi
+c -- config chek x.yaml
+expect_err "cohete config chek" 2 "^cohete: config: unknown verb 'chek'; did you mean 'check'?"
+c -- config check
+expect_err "cohete config check (no file)" 2 "^cohete: config check: which file?"
+c -- config check "${COHETE_FIXTURES:-$(dirname "$0")/fixtures}/config/seed-example.yaml"
+expect_rc "cohete config check seed-example.yaml" 0 &&
+	grep -q "warning: models\[0\].source: no mirror for 'pacha://models.sovereign.ai/'" "$err" &&
+	pass "cohete config check: the seed example passes, with the mirror warning"
+c -- config check "${COHETE_FIXTURES:-$(dirname "$0")/fixtures}/config/broken/unknown-key.yaml"
+expect_err "cohete config check (broken)" 1 "unknown-key.yaml:7:7: error: fleet.devices\[0\].thermal_polcy: unknown key; did you mean 'thermal_policy'?"
+c -- config check --json "${COHETE_FIXTURES:-$(dirname "$0")/fixtures}/config/broken/unknown-key.yaml"
+expect_rc "cohete config check --json (broken)" 1 && valid_json "$out" &&
+	pass "cohete config check --json: one document" ||
+	fail "cohete config check --json: not one JSON document"
 c -- help clocks
 expect_rc "cohete help clocks" 0 && grep -q 'usage: cohete clocks' "$out" &&
 	pass "cohete help clocks" || fail "cohete help clocks: no usage"

@@ -14,6 +14,7 @@ struct coh_sysroot;
 
 int cmd_agent(int argc, char **argv);
 int cmd_clocks(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
 int cmd_fan(int argc, char **argv);
 int cmd_model(int argc, char **argv);

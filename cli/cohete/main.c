@@ -29,6 +29,8 @@ static const struct cmd cmds[] = {
 	  "the on-device daemon: metrics, breaker enforcement, control API" },
 	{ "clocks", cmd_clocks,
 	  "jetson_clocks: show (parsed), store, restore, on, off" },
+	{ "config", cmd_config,
+	  "cohete.yaml: check, show the effective values, JSON Schema, init" },
 	{ "discover", cmd_discover,
 	  "find Jetsons on USB, by mDNS and over SSH; save the inventory" },
 	{ "fan", cmd_fan, "show the fan, or set its PWM and check it stuck" },

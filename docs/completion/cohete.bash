@@ -5,12 +5,13 @@
 # they never go stale; values where there is a fixed set or a file. A
 # cohete verb may follow options (`cohete clocks --yes on`).
 
-_cohete_commands="agent clocks discover fan model monitor power quantize status tegrastats help"
+_cohete_commands="agent clocks config discover fan model monitor power quantize status tegrastats help"
 
 _cohete_verbs()
 {
 	case $1 in
 	clocks) echo "show store restore on off" ;;
+	config) echo "check show schema init" ;;
 	fan | power) echo "set" ;;
 	model) echo "inspect" ;;
 	esac
@@ -42,7 +43,8 @@ _cohete_value()
 	case $1 in
 	--sysroot | --state-dir)
 		COMPREPLY=($(compgen -d -- "$cur")) ;;
-	--file | --token-file | --tegrastats | --nvpmodel | --jetson-clocks | --identity | --config)
+	--file | --token-file | --tegrastats | --nvpmodel | --jetson-clocks | --identity | --config | \
+	--inventory | -o | --output)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	--policy)
 		COMPREPLY=($(compgen -W "conservative aggressive" -- "$cur")) ;;
@@ -94,7 +96,7 @@ _cohete()
 		return 0
 	fi
 	case "$cmd ${#operands[@]}" in
-	"quantize 0" | "quantize 1" | "model 1" | "clocks 1" | "discover 0")
+	"quantize 0" | "quantize 1" | "model 1" | "clocks 1" | "discover 0" | "config 1")
 		COMPREPLY+=($(compgen -f -- "$cur")) ;;
 	"quantize 2")
 		COMPREPLY=($(compgen -W "$(_cohete_types "$prog")" -- "$cur")) ;;

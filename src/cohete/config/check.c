@@ -231,7 +231,9 @@ static void device_dups(struct cfg_load *L, size_t i)
 
 	for (size_t j = 0; j < i; j++) {
 		e = &L->cfg.devices[j];
-		if (d->id && e->id && !strcmp(d->id, e->id)) {
+		if (!e->id)
+			continue;
+		if (!strcmp(d->id, e->id)) {
 			set_path(L, "fleet.devices[%zu].id", i);
 			errorp(L, at_key(dn, "id"), "duplicate device id '%s' (also fleet.devices[%zu], line %u)",
 			       d->id, j, L->device_nodes[j]->line);
@@ -261,6 +263,8 @@ static void check_devices(struct cfg_load *L)
 	for (size_t i = 0; i < L->cfg.device_count; i++) {
 		const struct cfg_node *dn = L->device_nodes[i];
 
+		if (!devs[i].id)
+			continue;	/* no id: reported, nothing to check by */
 		device_host(L, i, &devs[i], dn);
 		device_refs(L, i, &devs[i], dn);
 		device_budget(L, i, &devs[i], dn);
@@ -302,6 +306,8 @@ static void select_one(struct cfg_load *L, const char *s,
 		return;
 	}
 	for (size_t i = 0; i < c->device_count; i++) {
+		if (!c->devices[i].id)
+			continue;	/* its missing id was reported */
 		if (!strcmp(c->devices[i].id, s))
 			sel[i] = any = true;
 		if (n < 256)

@@ -1858,20 +1858,23 @@ static json_t *table_schema(const struct table *t)
 
 char *coh_config_schema_json(void)
 {
-	json_t *s = table_schema(&root_table);
-	char *text;
+	json_t *s = json_object(), *t = table_schema(&root_table);
+	char *text = NULL;
 
-	if (!s)
-		return NULL;
-	json_object_set_new(s, "$schema",
-			    json_string("https://json-schema.org/draft/2020-12/schema"));
-	json_object_set_new(s, "$id", json_string("https://cohete.dev/schema/cohete.yaml/1.0"));
-	json_object_set_new(s, "title", json_string("cohete.yaml"));
-	json_object_set_new(s, "description", json_string(
-		"cohete's declarative configuration: devices, models, thermal policies, "
-		"power, inference, storage, provisioning and the agent. Reference: "
-		"docs/cohete-yaml.md"));
-	text = json_dumps(s, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s && t) {
+		json_object_set_new(s, "$schema",
+				    json_string("https://json-schema.org/draft/2020-12/schema"));
+		json_object_set_new(s, "$id",
+				    json_string("https://cohete.dev/schema/cohete.yaml/1.0"));
+		json_object_set_new(s, "title", json_string("cohete.yaml"));
+		json_object_set_new(s, "description", json_string(
+			"cohete's declarative configuration: devices, models, thermal "
+			"policies, power, inference, storage, provisioning and the agent. "
+			"Reference: docs/cohete-yaml.md"));
+		json_object_update(s, t);
+		text = json_dumps(s, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	}
+	json_decref(t);
 	json_decref(s);
 	return text;
 }
