@@ -12,6 +12,7 @@
 
 #include <pepita/core.h>
 
+#include <cohete/config.h>
 #include <cohete/discover.h>
 
 #include "cmd.h"
@@ -261,64 +262,90 @@ static void via_text(unsigned int via, char *out, size_t size)
 		 via & COH_DISCOVER_SSH ? "ssh" : "");
 }
 
-/* Column widths: the longest id and module name, at least the heading. */
-struct widths {
-	int id, module;
+/* One row's cells, in the table's column order. */
+enum { COL_ID, COL_MODULE, COL_RAM, COL_L4T, COL_ADDRESS, COL_VIA, COL_AGENT,
+       COL_SSH, COL_COUNT };
+
+struct row {
+	char cell[COL_COUNT][200];
 };
 
-static void print_row(const struct coh_found *f, const struct widths *w)
+static void row_cells(const struct coh_found *f, struct row *r)
 {
 	const struct coh_device *d = f->identified ? &f->device : NULL;
-	char ram[16] = "-", l4t[32] = "-", via[24], addr[80], ssh[200];
 	const char *module = coh_found_module(f);
+	char (*c)[200] = r->cell;
 
+	snprintf(c[COL_ID], sizeof(c[0]), "%s", f->id);
+	snprintf(c[COL_MODULE], sizeof(c[0]), "%s", module ? module : "-");
+	snprintf(c[COL_RAM], sizeof(c[0]), "-");
 	if (d && d->mem_total_kb)
-		snprintf(ram, sizeof(ram), "%.1f GiB",
+		snprintf(c[COL_RAM], sizeof(c[0]), "%.1f GiB",
 			 (double)d->mem_total_kb / (1024.0 * 1024.0));
+	snprintf(c[COL_L4T], sizeof(c[0]), "-");
 	if (coh_found_l4t(f)[0])
-		snprintf(l4t, sizeof(l4t), "%s%s%s%s", coh_found_l4t(f),
+		snprintf(c[COL_L4T], sizeof(c[0]), "%s%s%s%s", coh_found_l4t(f),
 			 d && d->jetpack ? " (JP " : "",
 			 d && d->jetpack ? d->jetpack->jetpack : "",
 			 d && d->jetpack ? ")" : "");
-	via_text(f->via, via, sizeof(via));
 	if (f->address[0] && f->port)
-		snprintf(addr, sizeof(addr), "%s:%u", f->address, f->port);
+		snprintf(c[COL_ADDRESS], sizeof(c[0]), "%s:%u", f->address, f->port);
 	else
-		snprintf(addr, sizeof(addr), "%s", f->address[0] ? f->address :
-			 f->usb_mode == COH_USB_RECOVERY ? "(recovery mode)" : "-");
+		snprintf(c[COL_ADDRESS], sizeof(c[0]), "%s", f->address[0] ?
+			 f->address : f->usb_mode == COH_USB_RECOVERY ?
+			 "(recovery mode)" : "-");
+	via_text(f->via, c[COL_VIA], sizeof(c[0]));
+	snprintf(c[COL_AGENT], sizeof(c[0]), "%s",
+		 f->agent > 0 ? "yes" : f->agent == 0 ? "no" : "-");
 	if (f->ssh == COH_SSH_OK)
-		snprintf(ssh, sizeof(ssh), "yes");
+		snprintf(c[COL_SSH], sizeof(c[0]), "yes");
 	else if (f->ssh == COH_SSH_FAILED)
-		snprintf(ssh, sizeof(ssh), "no (%s)", f->ssh_reason);
+		snprintf(c[COL_SSH], sizeof(c[0]), "no (%s)", f->ssh_reason);
 	else
-		snprintf(ssh, sizeof(ssh), "-");
-	printf("%-*s  %-*s  %-9s %-16s %-18s %-12s %-5s %s\n", w->id, f->id,
-	       w->module, module ? module : "-", ram, l4t, addr, via,
-	       f->agent > 0 ? "yes" : f->agent == 0 ? "no" : "-", ssh);
+		snprintf(c[COL_SSH], sizeof(c[0]), "-");
 }
 
-static void print_table(const struct coh_discovery *d)
+/* Every column as wide as its widest cell; the last one is not padded. */
+static void print_rows(const struct row *rows, size_t n)
 {
-	struct widths w = { 2, 6 };
+	int w[COL_COUNT] = { 0 };
+
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < COL_COUNT; k++) {
+			int len = (int)strlen(rows[i].cell[k]);
+
+			w[k] = len > w[k] ? len : w[k];
+		}
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < COL_COUNT - 1; k++)
+			printf("%-*s  ", w[k], rows[i].cell[k]);
+		printf("%s\n", rows[i].cell[COL_COUNT - 1]);
+	}
+}
+
+static int print_table(const struct coh_discovery *d)
+{
+	static const char *const heading[COL_COUNT] = { "ID", "MODULE", "RAM",
+		"L4T", "ADDRESS", "FOUND BY", "AGENT", "SSH" };
+	struct row *rows = calloc(d->count + 1, sizeof(*rows));
 	size_t ok = 0;
 
-	for (size_t i = 0; i < d->count; i++) {
-		const char *m = coh_found_module(&d->found[i]);
-		int id = (int)strlen(d->found[i].id), mod = m ? (int)strlen(m) : 1;
-
-		w.id = id > w.id ? id : w.id;
-		w.module = mod > w.module ? mod : w.module;
+	if (!rows) {
+		cli_error("out of memory");
+		return -1;
 	}
-	printf("%-*s  %-*s  %-9s %-16s %-18s %-12s %-5s %s\n", w.id, "ID",
-	       w.module, "MODULE", "RAM", "L4T", "ADDRESS", "FOUND BY", "AGENT",
-	       "SSH");
+	for (int k = 0; k < COL_COUNT; k++)
+		snprintf(rows[0].cell[k], sizeof(rows[0].cell[k]), "%s", heading[k]);
 	for (size_t i = 0; i < d->count; i++) {
-		print_row(&d->found[i], &w);
+		row_cells(&d->found[i], &rows[i + 1]);
 		ok += d->found[i].identified;
 	}
+	print_rows(rows, d->count + 1);
+	free(rows);
 	printf("%zu device%s, %zu identified, in %.2f s (ssh %.2f s)\n",
 	       d->count, d->count == 1 ? "" : "s", ok, d->elapsed_ms / 1000.0,
 	       d->ssh_ms / 1000.0);
+	return 0;
 }
 
 /* Exit 1 when a host the user named could not be identified. */
@@ -350,7 +377,7 @@ int cmd_discover(int argc, char **argv)
 	for (unsigned int i = 0; i < d->notes.count && !a.json; i++)
 		cli_error("%s: %s", d->notes.note[i].field, d->notes.note[i].reason);
 	if (a.save) {
-		if (!a.save_path && coh_discover_inventory_path(saved, sizeof(saved)) < 0) {
+		if (!a.save_path && coh_config_inventory_path(saved, sizeof(saved), NULL, NULL) < 0) {
 			cli_error("no inventory path: set XDG_CONFIG_HOME or HOME, "
 				  "or give --save FILE");
 			coh_discovery_free(d);
@@ -368,11 +395,12 @@ int cmd_discover(int argc, char **argv)
 	if (a.json) {
 		ret = print_json(d, &a, saved[0] ? saved : NULL);
 	} else {
-		print_table(d);
+		int written = ret;
+
+		ret = print_table(d) < 0 ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 		if (saved[0])
-			printf("inventory: %d device%s written to %s\n", ret,
-			       ret == 1 ? "" : "s", saved);
-		ret = CMD_EXIT_OK;
+			printf("inventory: %d device%s written to %s\n", written,
+			       written == 1 ? "" : "s", saved);
 	}
 	if (ret == CMD_EXIT_OK && given_failed(d))
 		ret = CMD_EXIT_FAIL;

@@ -34,6 +34,9 @@ extern "C" {
 /* The default deadline, and the address of the L4T USB gadget's network. */
 #define COH_DISCOVER_TIMEOUT_MS_DEFAULT	5000u
 #define COH_DISCOVER_USB_ADDRESS	"192.168.55.1"
+/* Where `cohete agent` listens unless told otherwise (its --listen default);
+   hosts that do not announce an agent over mDNS are asked there. */
+#define COH_DISCOVER_AGENT_PORT		9102u
 
 struct coh_discover_opts {
 	/*
@@ -101,7 +104,8 @@ struct coh_found {
 					   failed", "permission denied", ... */
 	unsigned int ssh_ms;		/* how long its session took */
 
-	/* The agent: 1 announced (mDNS _cohete._tcp), 0 not, -1 unknown. */
+	/* The agent: 1 announced (mDNS _cohete._tcp) or answering on
+	   COH_DISCOVER_AGENT_PORT, 0 not, -1 unknown. */
 	int agent;
 	uint16_t agent_port;
 
@@ -157,18 +161,11 @@ COH_API int coh_discover_parse_host(const char *text, char *user,
  * without an address (recovery mode) are listed in a comment only.
  * Written atomically: a temporary file in the same directory, fsync'd,
  * renamed over path (mode 0644); a missing parent directory is made 0700.
- * path NULL = coh_discover_inventory_path(). Returns the number of
+ * path NULL = coh_config_inventory_path(). Returns the number of
  * devices written, or -errno with err naming the file.
  */
 COH_API int coh_inventory_save(const struct coh_discovery *d,
 			       const char *path, struct pep_err *err);
-
-/*
- * The default inventory file: $XDG_CONFIG_HOME/cohete/inventory.yaml,
- * else ~/.config/cohete/inventory.yaml ($HOME, else the password
- * database). snprintf semantics; -ENOENT when no home is known.
- */
-COH_API int coh_discover_inventory_path(char *buf, size_t size);
 
 /*
  * The USB product table (data/jetson-usb.tsv), for tools that list it and

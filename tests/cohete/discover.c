@@ -16,6 +16,7 @@
 
 #include <pepita/proc.h>
 
+#include <cohete/config.h>
 #include <cohete/device.h>
 #include <cohete/discover.h>
 #include <cohete/sysroot.h>
@@ -423,11 +424,11 @@ static int test_inventory_path(void)
 	char buf[256];
 
 	setenv("XDG_CONFIG_HOME", "/x/conf", 1);
-	CHECK(coh_discover_inventory_path(buf, sizeof(buf)) == 0 &&
+	CHECK(coh_config_inventory_path(buf, sizeof(buf), NULL, NULL) > 0 &&
 	      !strcmp(buf, "/x/conf/cohete/inventory.yaml"));
 	unsetenv("XDG_CONFIG_HOME");
 	setenv("HOME", "/home/u", 1);
-	CHECK(coh_discover_inventory_path(buf, sizeof(buf)) == 0 &&
+	CHECK(coh_config_inventory_path(buf, sizeof(buf), NULL, NULL) > 0 &&
 	      !strcmp(buf, "/home/u/.config/cohete/inventory.yaml"));
 	return T_PASS;
 }

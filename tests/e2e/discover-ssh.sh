@@ -125,17 +125,25 @@ while True:
 ' &
 pids+=($!)
 
-# Wait until every sshd and the slow listener accept connections.
+# Host 1 runs the agent on its default port (not announced: no mDNS here),
+# so discover asks it; the other hosts refuse that port.
+ip netns exec "$tag-1" "$COHETE_BIN" agent --listen 10.77.21.2:9102 --no-mdns \
+	--no-state-dir --sysroot "$trees/${tree_of[1]}" 2>"$tmp/agent.log" &
+pids+=($!)
+
+# Wait until every sshd, the agent and the slow listener accept connections.
 for _ in $(seq 1 100); do
 	up=0
-	for a in 10.77.21.2:22 10.77.22.2:22 10.77.23.2:22 10.77.24.2:22 10.77.22.2:2201; do
+	for a in 10.77.21.2:22 10.77.22.2:22 10.77.23.2:22 10.77.24.2:22 10.77.22.2:2201 \
+		 10.77.21.2:9102; do
 		timeout 1 bash -c "exec 3<>/dev/tcp/${a%:*}/${a#*:}" 2>/dev/null && up=$((up + 1))
 	done
-	[ "$up" = 5 ] && break
+	[ "$up" = 6 ] && break
 	sleep 0.1
 done
-if [ "$up" != 5 ]; then
+if [ "$up" != 6 ]; then
 	echo "discover-ssh.sh: the test hosts did not come up: $(cat "$tmp"/sshd*.log)"
+	cat "$tmp/agent.log" 2>/dev/null
 	exit 99
 fi
 
@@ -190,8 +198,10 @@ if [ "$rc" != 0 ]; then
 	cat "$tmp/three.json"
 elif check "$tmp/three.json" 'len(d["devices"]) == 3' \
 	'same("10.77.21.2", "orin-nano-8gb-super-r36")' \
-	'same("10.77.22.2", "xavier-nx-r32")' 'same("10.77.23.2", "nano-4gb-r32")'; then
-	echo "ok: three hosts identified as their trees say (module, RAM, L4T)"
+	'same("10.77.22.2", "xavier-nx-r32")' 'same("10.77.23.2", "nano-4gb-r32")' \
+	'by("10.77.21.2")["agent"]["running"] is True' \
+	'by("10.77.22.2")["agent"]["running"] is False'; then
+	echo "ok: three hosts identified as their trees say (module, RAM, L4T); the agent found on one"
 else
 	fail "three hosts: not identified as their trees"
 fi

@@ -294,6 +294,10 @@ static int probe_rows(const struct coh_discover_opts *o, struct coh__rows *rows,
 	}
 	ret = coh__ssh_probe_all(o, t, n, err);
 	*ssh_ms = (unsigned int)((pep_time_ns() - start) / 1000000);
+	/* the user that got in is the one the inventory must name */
+	for (size_t i = 0; i < n; i++)
+		if (t[i].row->ssh == COH_SSH_OK && !t[i].row->user[0] && o->user)
+			coh__strlcpy(t[i].row->user, o->user, sizeof(t[i].row->user));
 	free(t);
 	return ret;
 }
@@ -374,6 +378,7 @@ static int run(const struct coh_discover_opts *o, unsigned int methods,
 		ret = probe_rows(o, rows, &d->ssh_ms, err);
 		if (ret < 0)
 			return ret;
+		coh__agent_probe_all(rows, timeout_ms < 1500 ? timeout_ms : 1500);
 	}
 	for (size_t i = 0; i < rows->count; i++)
 		if (rows->v[i].identified && rows->v[i].device.serial[0])
@@ -419,23 +424,4 @@ void coh_discovery_free(struct coh_discovery *d)
 		return;
 	free(d->found);
 	free(d);
-}
-
-int coh_discover_inventory_path(char *buf, size_t size)
-{
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	struct passwd *pw;
-
-	if (xdg && xdg[0] == '/')
-		return snprintf(buf, size, "%s/cohete/inventory.yaml", xdg) <
-		       (int)size ? 0 : -ENAMETOOLONG;
-	if (!home || home[0] != '/') {
-		pw = getpwuid(getuid());
-		home = pw ? pw->pw_dir : NULL;
-	}
-	if (!home || home[0] != '/')
-		return -ENOENT;
-	return snprintf(buf, size, "%s/.config/cohete/inventory.yaml", home) <
-	       (int)size ? 0 : -ENAMETOOLONG;
 }

@@ -53,6 +53,13 @@ int coh__ssh_probe_all(const struct coh_discover_opts *opts,
 		       struct coh__ssh_target *targets, size_t count,
 		       struct pep_err *err);
 
+/*
+ * For identified rows whose agent is unknown: connect to each address's
+ * agent port at once and set agent to 1 (its status answered), 0 (refused,
+ * or another server), or leave -1 (no answer by timeout_ms).
+ */
+void coh__agent_probe_all(struct coh__rows *rows, unsigned int timeout_ms);
+
 /* The reason for a failed ssh, from its exit status and stderr. */
 void coh__ssh_reason(int exit_code, const char *stderr_text, char *out,
 		     size_t size);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cohete/config.h>
 #include <cohete/discover.h>
 
 #include "internal.h"
@@ -89,6 +90,17 @@ static void put_device(FILE *f, const struct coh_found *d)
 			(unsigned long long)(d->device.mem_total_kb / 1024));
 }
 
+/*
+ * A device the inventory lists: one with an address that ssh identified,
+ * or that USB or mDNS saw (a Jetson whose ssh is not set up yet). A host
+ * the user only named, which did not answer as a Jetson, is not a device.
+ */
+static int listed(const struct coh_found *d)
+{
+	return d->address[0] &&
+	       (d->identified || (d->via & (COH_DISCOVER_USB | COH_DISCOVER_MDNS)));
+}
+
 static int write_doc(FILE *f, const struct coh_discovery *disc)
 {
 	char stamp[40] = "";
@@ -109,10 +121,14 @@ static int write_doc(FILE *f, const struct coh_discovery *disc)
 				coh_found_module(d) : "unknown module",
 				d->usb_mode == COH_USB_RECOVERY ?
 				" in recovery mode" : "");
+		else if (!listed(d))
+			fprintf(f, "# not listed (not identified): %s: %s\n",
+				d->address, d->ssh_reason[0] ? d->ssh_reason :
+				"no answer");
 	}
 	fprintf(f, "fleet:\n  devices:");
 	for (size_t i = 0; i < disc->count; i++) {
-		if (!disc->found[i].address[0])
+		if (!listed(&disc->found[i]))
 			continue;
 		if (n++ == 0)
 			fputc('\n', f);
@@ -189,7 +205,7 @@ int coh_inventory_save(const struct coh_discovery *d, const char *path,
 	int fd, ret, count = 0;
 
 	if (!path) {
-		ret = coh_discover_inventory_path(def, sizeof(def));
+		ret = coh_config_inventory_path(def, sizeof(def), NULL, NULL);
 		if (ret < 0)
 			return pep_err_set(err, ret, "no inventory path: neither "
 					   "XDG_CONFIG_HOME nor a home directory");
