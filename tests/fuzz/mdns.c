@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mdns.h"
+#include "discover/mdns.h"
 
 #define MAX_STRINGS 128
 
@@ -53,6 +53,15 @@ static const char *first_value(char **strs, size_t n, const char *key)
 	return NULL;
 }
 
+/* A value fit for key: l4t digits and dots, the others a host name's
+ * characters, and '+' in a module, ':' in a serial. */
+static int valid_for(const char *key, const char *v)
+{
+	if (!strcmp(key, "l4t"))
+		return in_set(v, "", 1);
+	return in_set(v, !strcmp(key, "module") ? "+" : !strcmp(key, "serial") ? ":" : "", 0);
+}
+
 static void check_field(const char *field, size_t size, char **strs, size_t n,
 			const char *key)
 {
@@ -62,13 +71,11 @@ static void check_field(const char *field, size_t size, char **strs, size_t n,
 		fail("a field is not NUL-terminated");
 	if (*field && (!v || strcmp(v, field)))
 		fail("a field is not the first value of its key");
-	if (!*field && v && *v && strlen(v) < size) {
-		/* refused: only for a character outside the set */
-		if (!strcmp(key, "l4t") ? in_set(v, "", 1) :
-		    in_set(v, !strcmp(key, "module") ? "+" :
-			      !strcmp(key, "serial") ? ":" : "", 0))
-			fail("a valid value was refused");
-	}
+	if (*field && !valid_for(key, field))
+		fail("a field holds a character outside its set");
+	/* A value refused must have had a reason: too long, or a character. */
+	if (!*field && v && *v && strlen(v) < size && valid_for(key, v))
+		fail("a valid value was refused");
 }
 
 static void check_port(uint16_t port, char **strs, size_t n)
