@@ -2,7 +2,7 @@
  * libFuzzer target for the cohete.yaml loader: coh_config_load_string()
  * over the input (includes refused, a fixed environment), and when it
  * loads, the YAML and JSON writers and a reload of the YAML, which must
- * load again (show -> load is a fixed point). Diagnostics are formatted,
+ * load again and show the same (show -> load -> show is a fixed point). Diagnostics are formatted,
  * so ASan sees every string they hold.
  * Built by scripts/fuzz.sh with clang; replayed over corpus/config/ by
  * tests/fuzz/replay.c everywhere.
@@ -68,10 +68,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	yaml = emit(cfg, 0, &len);
 	json = emit(cfg, 1, &jlen);
 	if (yaml) {
+		char *yaml2;
+		size_t len2;
+
 		if (coh_config_load_string(yaml, len, "fuzz.yaml", &opts, &again,
 					   &d, NULL) < 0)
 			abort();	/* what show wrote must load back */
 		coh_config_diags_free(&d);
+		/* ... to the same configuration: show -> load -> show. */
+		yaml2 = emit(again, 0, &len2);
+		if (yaml2 && (len2 != len || memcmp(yaml, yaml2, len)))
+			abort();
+		free(yaml2);
 		coh_config_free(again);
 	}
 	free(yaml);
