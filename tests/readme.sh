@@ -7,6 +7,8 @@
 #
 #   run          run it; exit status 0, and where the README shows output
 #                below it, that output exactly (trailing blanks stripped)
+#   fails        run it; exit status 1, and its output, standard output
+#                then standard error, exactly as shown (a checker's report)
 #   host:WHY     run it; exit status 0; the output is this machine's (WHY)
 #   live:WHY     runs until stopped (WHY): 3 s under timeout, then it must
 #                still have been running or have exited 0, having printed
@@ -96,6 +98,10 @@ rule '^\./build/cli/pepita info$' 'host:this CPU'"'"'s features'
 rule '^\./build/cli/pepita bench simd$' \
 	'skip:a benchmark: every CPU for seconds, figures of this machine (tests/pepita-cli.sh runs --quick)'
 rule '^\./build/cli/cohete (quantize|model inspect) ' 'args:a GGUF model file'
+rule '^\./build/cli/cohete discover --ssh ' \
+	'skip:Jetsons on the network (tests/e2e/discover-ssh.sh runs it against sshd in namespaces)'
+rule '^\./build/cli/cohete config init$' 'skip:writes cohete.yaml from the inventory discover saved (tests/config-schema.sh runs config init)'
+rule '^\./build/cli/cohete config check tests/fixtures/config/broken/' fails
 
 export NO_COLOR=1
 unset COHETE_SYSROOT
@@ -256,8 +262,11 @@ show_err() {
 }
 
 act_run() {
+	local want_rc=${5:-0}
+
 	execute 30 "$2" "$1"
-	if [ "$rc" -ne 0 ]; then
+	[ "$want_rc" -ne 0 ] && cat "$tmp/err" >>"$tmp/out"
+	if [ "$rc" -ne "$want_rc" ]; then
 		fail "$where: exit status $rc: $1"
 		show_err
 		return 1
@@ -455,6 +464,7 @@ for k in "${!cmds[@]}"; do
 	ok=
 	case $action in
 	run) act_run "$run" "$set_up" exact "${shown[k]}" && ok=1 ;;
+	fails) act_run "$run" "$set_up" exact "${shown[k]}" 1 && ok=1 ;;
 	host:*) act_run "$run" "$set_up" host "" && ok=1 ;;
 	live:*) act_live "$run" "$set_up" && ok=1 ;;
 	tty:*) act_tty "$run" "$set_up" && ok=1 ;;
