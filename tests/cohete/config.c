@@ -55,13 +55,20 @@ static char *diag_text(const struct coh_config_diags *d)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
+	if (!f) {
+		perror("open_memstream");
+		exit(T_ERROR);
+	}
 	for (size_t i = 0; i < d->count; i++) {
 		coh_config_diag_format(&d->v[i], line, sizeof(line));
 		fprintf(f, "%s\n", line);
 	}
 	if (d->omitted)
 		fprintf(f, "and %zu more errors\n", d->omitted);
-	fclose(f);
+	if (fclose(f) || !buf) {
+		perror("open_memstream");
+		exit(T_ERROR);
+	}
 	return buf;
 }
 
@@ -262,7 +269,7 @@ static int test_seed(void)
 		 "{\"pacha://models.sovereign.ai/\": \"https://...\"}\n", path);
 	got = diag_text(&d);
 	if (strcmp(got, want))
-		fprintf(stderr, "want %sgot %s", want, got);
+		fprintf(stderr, "want %sgot %s", want, got ? got : "");
 	CHECK(!strcmp(got, want));
 	free(got);
 	CHECK(c->device_count == 1 && c->devices[0].memory_budget_mb == 6000);
@@ -562,7 +569,7 @@ static int test_includes(void)
 		 "'0' is not a whole number from 1 to 65535\n", dir);
 	got = diag_text(&d);
 	if (strcmp(got, want))
-		fprintf(stderr, "want %sgot %s", want, got);
+		fprintf(stderr, "want %sgot %s", want, got ? got : "");
 	CHECK(!strcmp(got, want));
 	free(got);
 	coh_config_diags_free(&d);
@@ -575,7 +582,7 @@ static int test_includes(void)
 		 "%s/x.yaml -> %s/y.yaml -> %s/x.yaml\n", dir, dir, dir, dir);
 	got = diag_text(&d);
 	if (strcmp(got, want))
-		fprintf(stderr, "want %sgot %s", want, got);
+		fprintf(stderr, "want %sgot %s", want, got ? got : "");
 	CHECK(!strcmp(got, want));
 	free(got);
 	coh_config_diags_free(&d);
@@ -655,6 +662,7 @@ static int round_trip(const char *path)
 	coh_config_diags_free(&d);
 	y2 = show(c2, false);
 	j2 = show(c2, true);
+	CHECK(y2 && j2);
 	if (strcmp(y1, y2))
 		fprintf(stderr, "%s: show -> load -> show differs:\n%s\n---\n%s\n", path, y1, y2);
 	CHECK(!strcmp(y1, y2) && !strcmp(j1, j2));
