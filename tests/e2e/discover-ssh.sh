@@ -9,7 +9,10 @@
 # (timed out at --timeout). Each is reported with its reason, and the good
 # hosts are still identified in that run: the sessions run side by side,
 # none waits for another. The wall time of each run is printed (never
-# asserted), and --save writes the three as an inventory.
+# asserted), and --save writes the three as an inventory. One host runs
+# `cohete agent`, which discover finds on its port (the others: none), and
+# answers at two addresses: asked at both, it is one row (merged by the
+# serial number both probes read).
 #
 # Environment (tests/meson.build): COHETE_BIN, COHETE_FIXTURES.
 # Exit: 0 pass, 1 fail, 77 not root, no sshd/ip/python3 or no network
@@ -82,6 +85,9 @@ fi
 for n in 2 3 4; do
 	netns "$n" || { echo "discover-ssh.sh: namespace $n: setup failed"; exit 99; }
 done
+# Host 1 has a second address, as a Jetson on Ethernet and on its USB
+# gadget has two: one device, whichever way it is reached.
+ip -n "$tag-1" addr add 10.77.21.3/24 dev "${tag}n1" || exit 99
 
 ssh-keygen -q -t ed25519 -N '' -f "$tmp/user_key" || exit 99
 cp "$tmp/user_key.pub" "$tmp/authorized_keys"
@@ -93,6 +99,7 @@ for n in 1 2 3 4; do
 	ssh-keygen -q -t ed25519 -N '' -f "$tmp/host$n" || exit 99
 	cat >"$tmp/sshd$n.conf" <<CFG
 ListenAddress 10.77.2$n.2
+$([ "$n" = 1 ] && echo "ListenAddress 10.77.21.3")
 Port 22
 HostKey $tmp/host$n
 AuthorizedKeysFile $tmp/authorized_keys
@@ -113,6 +120,7 @@ for n in 1 2 3; do
 	echo "10.77.2$n.2 $(cut -d' ' -f1,2 "$tmp/host$n.pub")" >>"$tmp/known_hosts"
 done
 echo "10.77.24.2 $(cut -d' ' -f1,2 "$tmp/host1.pub")" >>"$tmp/known_hosts"
+echo "10.77.21.3 $(cut -d' ' -f1,2 "$tmp/host1.pub")" >>"$tmp/known_hosts"
 
 # The slow host: accepts connections on 10.77.22.2:2201 and never answers.
 ip netns exec "$tag-2" python3 -c '
@@ -253,6 +261,22 @@ then
 	echo "ok: --save wrote the three as fleet.devices"
 else
 	fail "--save: the inventory is not what was found"
+fi
+
+# One device reached at two addresses is one row: merged by the serial
+# number both probes read.
+discover "$tmp/two.json" --ssh 10.77.21.2,10.77.21.3 --json --timeout 5
+if [ "$rc" = 0 ] && python3 - "$tmp/two.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["devices"]
+sys.exit(0 if len(d) == 1 and d[0]["identified"] and
+         d[0]["serial"] == "1423921012345" and
+         d[0]["address"] in ("10.77.21.2", "10.77.21.3") else 1)
+PY
+then
+	echo "ok: one device at two addresses is one row (merged by serial)"
+else
+	fail "two addresses of one device: not one row: $(cat "$tmp/two.json" "$tmp/err")"
 fi
 
 if [ "$failures" -gt 0 ]; then
