@@ -56,6 +56,13 @@ fail() {
 	failures=$((failures + 1))
 }
 
+# Running, not a zombie its new parent has yet to reap.
+alive() {
+	local state
+	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
 # Every daemon by the pid we started it with, then the namespaces (which
 # take the veth pair with them), then the files.
 cleanup() {
@@ -67,7 +74,7 @@ cleanup() {
 	done
 	for pid in "${pids[@]}"; do
 		for i in $(seq 30); do
-			kill -0 "$pid" 2>/dev/null || break
+			alive "$pid" || break
 			sleep 0.1
 		done
 		kill -KILL "$pid" 2>/dev/null
@@ -79,6 +86,17 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+
+# spawn LOG CMD...: start a daemon (output to LOG) that is not this shell's
+# child, so that a signal's trap runs at once instead of when some child
+# exits; its pid goes to $spawned and the list cleanup kills.
+spawn() {
+	local log=$1
+	shift
+	("$@" </dev/null >>"$log" 2>&1 & echo $! >"$tmp/spawned")
+	spawned=$(cat "$tmp/spawned")
+	pids+=("$spawned")
+}
 
 # wait_for FILE TEXT [COUNT]: until FILE holds TEXT COUNT times (10 s).
 wait_for() {
@@ -137,10 +155,9 @@ CONF
 start_avahi() {	# SIDE: started once more than before
 	local started
 	started=$(cat "$tmp/$1/avahi.log" 2>/dev/null | grep -c "Server startup complete")
-	nsenter -t "${anchor[$1]}" -m -n avahi-daemon --no-chroot --no-rlimits \
-		-f "$tmp/$1/avahi-daemon.conf" >>"$tmp/$1/avahi.log" 2>&1 &
-	pids+=($!)
-	eval "avahi_pid_$1=$!"
+	spawn "$tmp/$1/avahi.log" nsenter -t "${anchor[$1]}" -m -n avahi-daemon \
+		--no-chroot --no-rlimits -f "$tmp/$1/avahi-daemon.conf"
+	eval "avahi_pid_$1=$spawned"
 	wait_for "$tmp/$1/avahi.log" "Server startup complete" $((started + 1))
 }
 
@@ -148,22 +165,20 @@ start_side() {	# SIDE NS HOST VETH WORKSTATION
 	local side=$1 i
 	mkdir -p "$tmp/$side/services"
 	avahi_conf "$side" "$3" "$4" "$5"
-	ip netns exec "$2" unshare -m --propagation private sh -c "
-		mount -t tmpfs -o mode=0755 tmpfs /run &&
-		mkdir -p /run/dbus /run/sshd &&
-		mount --bind '$tmp/$side/services' /etc/avahi/services &&
-		exec sleep 3600" </dev/null >"$tmp/$side/anchor.log" 2>&1 &
-	pids+=($!)
-	anchor[$side]=$!
+	spawn "$tmp/$side/anchor.log" ip netns exec "$2" unshare -m --propagation private \
+		sh -c "mount -t tmpfs -o mode=0755 tmpfs /run &&
+		       mkdir -p /run/dbus /run/sshd &&
+		       mount --bind '$tmp/$side/services' /etc/avahi/services &&
+		       exec sleep 3600"
+	anchor[$side]=$spawned
 	for i in $(seq 50); do
 		[ "$(cat "/proc/${anchor[$side]}/comm" 2>/dev/null)" = sleep ] && break
-		kill -0 "${anchor[$side]}" 2>/dev/null ||
+		alive "${anchor[$side]}" ||
 			skip "unshare -m with a private /run: $(cat "$tmp/$side/anchor.log")"
 		sleep 0.1
 	done
-	nsenter -t "${anchor[$side]}" -m -n dbus-daemon --system --nofork --nopidfile \
-		>"$tmp/$side/dbus.log" 2>&1 &
-	pids+=($!)
+	spawn "$tmp/$side/dbus.log" nsenter -t "${anchor[$side]}" -m -n \
+		dbus-daemon --system --nofork --nopidfile
 	for i in $(seq 50); do
 		in_ns "$side" test -S /run/dbus/system_bus_socket && break
 		sleep 0.1
@@ -211,15 +226,12 @@ UsePAM no
 PidFile none
 LogLevel ERROR
 CFG
-	nsenter -t "${anchor[a]}" -m -n "$sshd" -D -e -f "$tmp/a/sshd_config" \
-		2>"$tmp/a/sshd.log" &
-	pids+=($!)
+	spawn "$tmp/a/sshd.log" nsenter -t "${anchor[a]}" -m -n "$sshd" -D -e \
+		-f "$tmp/a/sshd_config"
 fi
 
-nsenter -t "${anchor[a]}" -m -n "$COHETE_BIN" agent --listen 10.78.0.1:0 --no-state-dir \
-	--sysroot "$sysroot" 2>"$tmp/a/agent.log" &
-agent_pid=$!
-pids+=($agent_pid)
+spawn "$tmp/a/agent.log" nsenter -t "${anchor[a]}" -m -n "$COHETE_BIN" agent \
+	--listen 10.78.0.1:0 --no-state-dir --sysroot "$sysroot"
 if ! wait_for "$tmp/a/agent.log" "mDNS: published"; then
 	cat "$tmp/a/agent.log"
 	echo "FAIL: the agent did not publish itself"
@@ -314,11 +326,10 @@ if [ $rc -ne 69 ] || ! grep -qF "avahi-daemon is not running" "$tmp/none.err"; t
 else
 	echo "without avahi-daemon: $(cat "$tmp/none.err")"
 fi
-ip netns exec "$ns_a" unshare -m --propagation private sh -c "
+spawn "$tmp/lone.log" ip netns exec "$ns_a" unshare -m --propagation private sh -c "
 	mount -t tmpfs tmpfs /run && exec '$COHETE_BIN' agent --listen 10.78.0.1:0 \
-		--no-state-dir --sysroot '$sysroot'" 2>"$tmp/lone.log" &
-lone=$!
-pids+=($lone)
+		--no-state-dir --sysroot '$sysroot'"
+lone=$spawned
 if wait_for "$tmp/lone.log" "mDNS: not published: avahi-daemon is not running"; then
 	lport=$(sed -n 's|.*listening on http://10\.78\.0\.1:\([0-9]*\);.*|\1|p' "$tmp/lone.log")
 	in_ns b curl -sf --max-time 5 "http://10.78.0.1:$lport/metrics" >/dev/null ||
@@ -339,8 +350,6 @@ else
 	echo "avahi-daemon stopped: $(cat "$tmp/hung.err")"
 fi
 
-kill "$agent_pid"
-wait "$agent_pid" 2>/dev/null
 if [ $failures -ne 0 ]; then
 	echo "--- agent log"
 	cat "$tmp/a/agent.log"
