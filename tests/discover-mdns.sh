@@ -11,8 +11,9 @@
 #     although IPv6 is on), with the agent's port, the ssh port and the
 #     workstation record, and id/module/l4t/serial as the fixture has them;
 #     the agent and sshd answer at the address and ports found;
-#   - `cohete discover --mdns --json` (when the command exists) names the
-#     device an Orin Nano 8GB with its L4T;
+#   - `cohete discover --mdns --json` finds it by mDNS and identifies it
+#     over ssh (A's sshd serves the fixture tree through SetEnv
+#     COHETE_SYSROOT) as the tree says: module, RAM, serial; agent running;
 #   - avahi-daemon on A restarted: the agent publishes again and B finds it;
 #   - a browse where no avahi-daemon runs fails at once with "avahi-daemon
 #     is not running", and an agent there logs it and serves all the same;
@@ -216,10 +217,19 @@ start_side b "$ns_b" browser-b "$veth_b" no
 
 if [ -n "$have_sshd" ]; then
 	ssh-keygen -q -t ed25519 -N '' -f "$tmp/a/host_key" || exit 99
+	ssh-keygen -q -t ed25519 -N '' -f "$tmp/user_key" || exit 99
+	cp "$tmp/user_key.pub" "$tmp/a/authorized_keys"
+	chmod 600 "$tmp/a/authorized_keys"
+	echo "10.78.0.1 $(cut -d' ' -f1,2 "$tmp/a/host_key.pub")" >"$tmp/known_hosts"
+	# The probe reads the fixture tree, as a real Jetson's own files.
 	cat >"$tmp/a/sshd_config" <<CFG
 Port 22
 ListenAddress 10.78.0.1
 HostKey $tmp/a/host_key
+AuthorizedKeysFile $tmp/a/authorized_keys
+PermitRootLogin prohibit-password
+StrictModes no
+SetEnv COHETE_SYSROOT=$sysroot
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
@@ -286,16 +296,32 @@ if [ -n "$have_sshd" ]; then
 	[ "$banner" = "SSH-2.0-" ] || fail "no ssh banner at 10.78.0.1:22 (got '$banner')"
 fi
 
-# 2. `cohete discover --mdns --json`, once the command exists.
+# 2. `cohete discover --mdns --json`: found by mDNS, identified over ssh.
 if "$COHETE_BIN" discover --help >/dev/null 2>&1; then
-	if in_ns b "$COHETE_BIN" discover --mdns --json --timeout 5 >"$tmp/discover.json" \
-		2>"$tmp/discover.err"; then
+	ssh_args=()
+	[ -n "$have_sshd" ] && ssh_args=(--user root --identity "$tmp/user_key"
+		-o "UserKnownHostsFile=$tmp/known_hosts" -o GlobalKnownHostsFile=/dev/null
+		-o IdentitiesOnly=yes)
+	if in_ns b "$COHETE_BIN" discover --mdns --json --timeout 5 "${ssh_args[@]}" \
+		>"$tmp/discover.json" 2>"$tmp/discover.err"; then
 		for want in 10.78.0.1 p3767-0005 36.4.3; do
 			grep -qF -- "$want" "$tmp/discover.json" ||
 				fail "cohete discover --mdns --json: no '$want' in $(cat "$tmp/discover.json")"
 		done
-		grep -qF "Orin Nano 8GB" "$tmp/discover.json" ||
-			echo "note: cohete discover --mdns does not name the module (Orin Nano 8GB)"
+		# Found by mDNS, identified over ssh as the tree says, agent seen.
+		if [ -n "$have_sshd" ]; then
+			python3 - "$tmp/discover.json" "$sysroot/status.golden.json" <<'PY' ||
+import json, sys
+d = [x for x in json.load(open(sys.argv[1]))["devices"] if x["address"] == "10.78.0.1"]
+g = json.load(open(sys.argv[2]))["device"]
+ok = (len(d) == 1 and d[0]["identified"] and d[0]["ssh"]["reachable"] and
+      d[0]["via"] == ["mdns"] and d[0]["agent"]["running"] is True and
+      d[0]["module"] == g["module"]["name"] and d[0]["serial"] == g["serial"] and
+      d[0]["mem_total_bytes"] == g["mem_total_bytes"])
+sys.exit(0 if ok else 1)
+PY
+			fail "cohete discover --mdns: not identified over ssh as the tree: $(cat "$tmp/discover.json")"
+		fi
 	else
 		fail "cohete discover --mdns --json: $(cat "$tmp/discover.err")"
 	fi

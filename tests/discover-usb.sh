@@ -77,7 +77,7 @@ else
 	echo "ok: recovery-mode AGX Orin (0955:7023) found as such"
 fi
 
-run jetson-gadget --usb --json
+run jetson-gadget --usb --no-ssh --json
 if [ "$rc" != 0 ]; then
 	fail "L4T gadget: exit $rc: $(cat "$tmp/err")"
 elif ! check "$tmp/out" 'len(d["devices"]) == 1' \
@@ -90,6 +90,17 @@ else
 	echo "ok: booted Jetson's gadget: usb0 (rndis_host) at 192.168.55.1, ttyACM0"
 fi
 
+# Without --no-ssh the gadget's address is a candidate, probed over ssh
+# (here nothing answers there: a failure with its reason, within --timeout).
+run jetson-gadget --usb --json --timeout 1
+if [ "$rc" != 0 ] || ! check "$tmp/out" 'len(d["devices"]) == 1' \
+	'x["address"] == "192.168.55.1"' 'x["ssh"]["reachable"] is not None' \
+	'x["via"] == ["usb"]'; then
+	fail "L4T gadget, probed: exit $rc: $(cat "$tmp/err")"
+else
+	echo "ok: the gadget's address is probed over ssh"
+fi
+
 # The table for people says the same.
 run orin-recovery --usb
 if [ "$rc" != 0 ] || ! grep -q 'Jetson AGX Orin .*(recovery mode) *usb' "$tmp/out"; then
@@ -99,7 +110,7 @@ fi
 
 # --save: the gadget is listed with connection usb, the APX device only in
 # a comment; the file says where it went.
-run jetson-gadget --usb --save "$tmp/cfg/inventory.yaml"
+run jetson-gadget --usb --no-ssh --save "$tmp/cfg/inventory.yaml"
 if [ "$rc" != 0 ] || ! grep -q "written to $tmp/cfg/inventory.yaml" "$tmp/out" ||
    ! grep -q '^      connection: usb$' "$tmp/cfg/inventory.yaml" ||
    ! grep -q '^      host: "192.168.55.1"$' "$tmp/cfg/inventory.yaml" ||

@@ -25,7 +25,7 @@ struct discover_args {
 	struct coh_discover_opts opts;
 	const char *hosts[MAX_HOSTS];
 	const char *ssh_options[MAX_SSH_OPTIONS];
-	int json, save;
+	int json, save, no_ssh;
 	const char *save_path;
 };
 
@@ -34,7 +34,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: cohete discover [--json] [--usb] [--mdns] [--ssh HOST[,HOST...]]...\n"
 		"                       [--timeout S] [--user U] [--identity FILE]\n"
-		"                       [-o|--ssh-option OPTION]... [--save [FILE]]\n\n"
+		"                       [-o|--ssh-option OPTION]... [--no-ssh] [--save [FILE]]\n"
+		"                       [--config FILE]\n\n"
 		"Find Jetsons: on USB (recovery mode, or booted with L4T's USB network at\n"
 		"192.168.55.1), by mDNS (_ssh, _workstation and _cohete services) and over\n"
 		"SSH, where each one is identified from its own files as `cohete status`\n"
@@ -43,7 +44,9 @@ static void usage(FILE *out)
 		"  --usb              look on USB\n"
 		"  --mdns             browse mDNS\n"
 		"  --ssh HOST,...     probe these hosts over ssh (user@host:port, [v6]:port);\n"
-		"                     with --usb or --mdns, their candidates too\n"
+		"                     alone, only these; USB and mDNS candidates are\n"
+		"                     always probed too\n"
+		"  --no-ssh           look on USB and mDNS only, probe nothing\n"
 		"  --timeout S        one deadline for all ssh sessions, 1..120 (default 5)\n"
 		"  --user U           ssh login user where a host names none\n"
 		"  --identity FILE    ssh key (ssh -i)\n"
@@ -52,6 +55,9 @@ static void usage(FILE *out)
 		"  --save [FILE]      write the inventory (default\n"
 		"                     $XDG_CONFIG_HOME/cohete/inventory.yaml) and say where\n"
 		"  --json             one JSON document\n"
+		"  --config FILE      cohete.yaml: its discovery section (methods,\n"
+		"                     ssh_hosts, timeout_s) gives the defaults (also\n"
+		"                     $COHETE_CONFIG)\n"
 		"  -h, --help         this help\n");
 }
 
@@ -70,6 +76,39 @@ static int add_hosts(struct discover_args *a, char *list)
 	return 0;
 }
 
+/*
+ * --config: the discovery section where the command line says nothing
+ * (no method and no --ssh: its methods and hosts; no --timeout).
+ */
+static int config_defaults(struct discover_args *a)
+{
+	const struct cli_config *c = cli_config();
+	const struct coh_config_discovery *d;
+	const struct coh_config_strv *hosts;
+
+	if (!c)
+		return 0;
+	d = &c->cfg->discovery;
+	hosts = &d->ssh_hosts;
+	if (!a->opts.methods && !a->no_ssh) {
+		a->opts.methods = (d->methods & COH_CONFIG_DISCOVER_USB ? COH_DISCOVER_USB : 0) |
+			(d->methods & COH_CONFIG_DISCOVER_MDNS ? COH_DISCOVER_MDNS : 0) |
+			(d->methods & COH_CONFIG_DISCOVER_SSH || hosts->count ?
+			 COH_DISCOVER_SSH : 0);
+		for (size_t i = 0; i < hosts->count; i++) {
+			if (a->opts.ssh_host_count == MAX_HOSTS) {
+				cli_error("%s: discovery.ssh_hosts: more than %d",
+					  c->path, MAX_HOSTS);
+				return -1;
+			}
+			a->hosts[a->opts.ssh_host_count++] = hosts->v[i];
+		}
+	}
+	if (!a->opts.timeout_ms)
+		a->opts.timeout_ms = d->timeout_s * 1000;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct discover_args *a)
 {
 	static const struct option longopts[] = {
@@ -82,12 +121,17 @@ static int parse_args(int argc, char **argv, struct discover_args *a)
 		{ "identity", required_argument, NULL, 'i' },
 		{ "ssh-option", required_argument, NULL, 'o' },
 		{ "save", optional_argument, NULL, 'S' },
+		{ "no-ssh", no_argument, NULL, 'N' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long long v;
 	int c;
 
+	c = cli_config_open(argc, argv);
+	if (c)
+		return c;
 	optind = 1;
 	while ((c = cli_getopt(argc, argv, "ho:", longopts)) != -1) {
 		switch (c) {
@@ -114,6 +158,8 @@ static int parse_args(int argc, char **argv, struct discover_args *a)
 			a->ssh_options[a->opts.ssh_option_count++] = optarg;
 			break;
 		case 'S': a->save = 1; a->save_path = optarg; break;
+		case 'N': a->no_ssh = 1; break;
+		case 'C': break;	/* read by cli_config_open() */
 		case 'h': usage(stdout); return CMD_EXIT_OK;
 		default: return CMD_EXIT_USAGE;
 		}
@@ -126,8 +172,20 @@ static int parse_args(int argc, char **argv, struct discover_args *a)
 		cli_hint_help();
 		return CMD_EXIT_USAGE;
 	}
-	/* --ssh alone probes the given hosts; with --usb/--mdns their
-	   candidates too. No method: USB and mDNS, and ssh to all. */
+	if (a->no_ssh && a->opts.ssh_host_count) {
+		cli_error("--ssh and --no-ssh: choose one");
+		return CMD_EXIT_USAGE;
+	}
+	if (config_defaults(a) < 0)
+		return CMD_EXIT_USAGE;
+	/* --ssh alone probes the given hosts; what USB and mDNS find is
+	   probed too, unless --no-ssh. No method: USB and mDNS, and ssh. */
+	if (!a->opts.methods)
+		a->opts.methods = COH_DISCOVER_USB | COH_DISCOVER_MDNS;
+	if (a->opts.methods & (COH_DISCOVER_USB | COH_DISCOVER_MDNS))
+		a->opts.methods |= COH_DISCOVER_SSH;
+	if (a->no_ssh)
+		a->opts.methods &= ~COH_DISCOVER_SSH;
 	a->opts.ssh_hosts = a->hosts;
 	a->opts.ssh_options = a->ssh_options;
 	return -1;
