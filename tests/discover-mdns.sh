@@ -100,9 +100,9 @@ spawn() {
 }
 
 # wait_for FILE TEXT [COUNT]: until FILE holds TEXT COUNT times (10 s).
-wait_for() {
+wait_for() {	# FILE TEXT [COUNT]: up to 20 s (a loaded CI machine)
 	local i
-	for i in $(seq 100); do
+	for i in $(seq 200); do
 		[ "$(grep -cF -- "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ] && return 0
 		sleep 0.1
 	done
@@ -331,8 +331,13 @@ fi
 
 # 3. avahi-daemon on A restarts: the agent publishes again.
 kill "$avahi_pid_a"
+# The old daemon gone (its pid file with it) before the new one starts.
+for _ in $(seq 100); do
+	alive "$avahi_pid_a" || break
+	sleep 0.1
+done
 wait_for "$tmp/a/agent.log" "avahi-daemon went away" || fail "the agent missed the restart"
-start_avahi a || fail "avahi-daemon on A did not start again"
+start_avahi a || fail "avahi-daemon on A did not start again: $(tail -n 5 "$tmp/a/avahi.log")"
 if wait_for "$tmp/a/agent.log" "mDNS: published" 2; then
 	if browse again 5000; then
 		check_found again
