@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pepita/core.h>
+
 #include "cli.h"
 
 /*
@@ -70,37 +72,6 @@ static size_t enter(const char *name)
 
 /* ---- did you mean ------------------------------------------------------ */
 
-size_t cli_edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), d[3][65], r;
-
-	/* Command names are short; longer words are not worth suggesting. */
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	/* Three rows of the matrix: i - 2, i - 1, i (for transpositions). */
-	for (size_t j = 0; j <= lb; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t *cur = d[i % 3], *up = d[(i - 1) % 3], *up2 = d[(i + 1) % 3];
-
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cost = a[i - 1] != b[j - 1];
-
-			r = up[j - 1] + cost;
-			if (up[j] + 1 < r)
-				r = up[j] + 1;
-			if (cur[j - 1] + 1 < r)
-				r = cur[j - 1] + 1;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1] && up2[j - 2] + 1 < r)
-				r = up2[j - 2] + 1;
-			cur[j] = r;
-		}
-	}
-	return d[la % 3][lb];
-}
-
 /* The closest name within 2 edits (and fewer edits than letters typed). */
 static const char *closest(const struct cli_level *level, const char *name)
 {
@@ -108,7 +79,7 @@ static const char *closest(const struct cli_level *level, const char *name)
 	const char *found = NULL;
 
 	for (size_t i = 0; i < level->count; i++) {
-		d = cli_edit_distance(name, level->cmds[i].name);
+		d = pep_edit_distance(name, level->cmds[i].name);
 		if (d < best && d < strlen(name)) {
 			best = d;
 			found = level->cmds[i].name;

@@ -122,7 +122,5 @@ int cli_parse_ll(const char *opt, const char *arg, long long min,
  */
 int cli_confirm(bool yes, const char *action);
 
-/* Levenshtein distance with transpositions (optimal string alignment). */
-size_t cli_edit_distance(const char *a, const char *b);
 
 #endif /* CLI_CLI_H */

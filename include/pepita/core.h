@@ -54,6 +54,20 @@ PEP_API int pep_err_errno(struct pep_err *err, const char *fmt, ...)
  */
 PEP_API int pep_parse_size(const char *text, uint64_t *out, struct pep_err *err);
 
+/*
+ * Levenshtein distance with transpositions (optimal string alignment);
+ * SIZE_MAX when either word is longer than 64 bytes.
+ */
+PEP_API size_t pep_edit_distance(const char *a, const char *b);
+
+/*
+ * The name of names (NULL entries skipped) closest to word: within 2 edits
+ * and fewer edits than word has letters, the first of the closest. NULL
+ * when none is close enough to suggest.
+ */
+PEP_API const char *pep_closest_word(const char *word, const char *const *names,
+				     size_t count);
+
 /* "pepita 0.1.0": the library's version, for --version. */
 PEP_API const char *pep_version(void);
 

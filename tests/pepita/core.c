@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,6 +283,30 @@ static void print_features(void)
 				pep_cpu_has(f));
 }
 
+/* Insertions, deletions, substitutions and swaps of neighbours: 1 each. */
+static int test_edit_distance(void)
+{
+	static const char *const keys[] = { "thermal_policy", NULL, "threshold_c",
+					    "cooldown_c" };
+	char long_word[80];
+
+	CHECK(pep_edit_distance("", "") == 0);
+	CHECK(pep_edit_distance("abc", "abc") == 0);
+	CHECK(pep_edit_distance("abc", "") == 3);
+	CHECK(pep_edit_distance("status", "stauts") == 1);	/* swap */
+	CHECK(pep_edit_distance("status", "statu") == 1);	/* deletion */
+	CHECK(pep_edit_distance("kitten", "sitting") == 3);
+	memset(long_word, 'a', sizeof(long_word) - 1);
+	long_word[sizeof(long_word) - 1] = '\0';
+	CHECK(pep_edit_distance(long_word, "a") == SIZE_MAX);
+	/* within 2 edits, fewer than the letters typed; NULL entries skipped */
+	CHECK(!strcmp(pep_closest_word("thermal_polcy", keys, 4), "thermal_policy"));
+	CHECK(!strcmp(pep_closest_word("coldown_c", keys, 4), "cooldown_c"));
+	CHECK(pep_closest_word("fan", keys, 4) == NULL);
+	CHECK(pep_closest_word("ab", (const char *const[]){ "xy" }, 1) == NULL);
+	return T_PASS;
+}
+
 int main(void)
 {
 	int rc = T_PASS;
@@ -302,6 +327,7 @@ int main(void)
 	t_run("other_arch_absent", test_other_arch_absent, &rc);
 	t_run("implications", test_implications, &rc);
 	t_run("repeat", test_repeat, &rc);
+	t_run("edit_distance", test_edit_distance, &rc);
 	print_features();
 	return rc;
 }

@@ -130,7 +130,7 @@ static void policy_ref(struct cfg_load *L, const char *name,
 		return;
 	for (size_t i = 0; i < L->cfg.policy_count && n < 64; i++)
 		names[n++] = L->cfg.policies[i].name;
-	close = cfg_closest(name, names, n);
+	close = pep_closest_word(name, names, n);
 	if (close)
 		errorp(L, at, "no thermal policy '%s'; did you mean '%s'?", name, close);
 	else
@@ -315,7 +315,7 @@ static void select_one(struct cfg_load *L, const char *s,
 	}
 	if (any)
 		return;
-	close = cfg_closest(s, names, n);
+	close = pep_closest_word(s, names, n);
 	if (close)
 		errorp(L, at, "no device '%s'; did you mean '%s'?", s, close);
 	else

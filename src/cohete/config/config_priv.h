@@ -130,9 +130,6 @@ void cfg_error(struct cfg_load *L, const struct cfg_node *at,
 void cfg_diag_sort(struct cfg_load *L);
 size_t cfg_error_count(const struct cfg_load *L);
 
-/* The closest of names (within 2 edits, fewer than its length); or NULL. */
-const char *cfg_closest(const char *word, const char *const *names, size_t n);
-
 /* ---- typing (schema.c) ---- */
 
 /* Type L->root into L->cfg, with every default; diagnostics as it goes. */

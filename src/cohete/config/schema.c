@@ -399,7 +399,7 @@ static void type_enum(struct cfg_load *L, const struct field *f, void *base,
 		n++;
 	snprintf(expect, sizeof(expect), "one of: ");
 	values_text(f->values, expect + 8, sizeof(expect) - 8);
-	if (v->kind == CFG_SCALAR && (close = cfg_closest(v->str, f->values, n)))
+	if (v->kind == CFG_SCALAR && (close = pep_closest_word(v->str, f->values, n)))
 		snprintf(hint, sizeof(hint), "; did you mean '%s'?", close);
 	bad_value(L, v, expect, hint);
 }
@@ -540,7 +540,7 @@ static void unknown_key(struct cfg_load *L, const struct table *t,
 
 	for (size_t i = 0; i < t->count && n < 64; i++)
 		names[n++] = t->fields[i].name;
-	close = cfg_closest(key->str, names, n);
+	close = pep_closest_word(key->str, names, n);
 	old = push_key(L, key->str);
 	if (close)
 		cfg_error(L, key, "unknown key; did you mean '%s'?", close);
@@ -736,7 +736,7 @@ static void parse_methods(struct cfg_load *L, const struct field *f,
 			pop(L, o2);
 		} else {
 			const char *close = it->kind == CFG_SCALAR ?
-				cfg_closest(it->str, method_names, 3) : NULL;
+				pep_closest_word(it->str, method_names, 3) : NULL;
 			char hint[64] = "";
 
 			if (close)
@@ -835,7 +835,7 @@ static void parse_module(struct cfg_load *L, const struct field *f,
 		names[n++] = t[i].pnum;
 		names[n++] = t[i].name;
 	}
-	close = cfg_closest(v->str, names, n);
+	close = pep_closest_word(v->str, names, n);
 	if (close)
 		snprintf(hint, sizeof(hint), "; did you mean '%s'?", close);
 	cfg_error(L, v, "'%s' is not a Jetson module of data/jetson-modules.tsv (a P-number such as p3767-0005, or a name such as \"Orin Nano 8GB\")%s",
@@ -994,7 +994,7 @@ static void parse_quant(struct cfg_load *L, const struct field *f,
 		for (char *p = upper; *p; p++)
 			if (*p >= 'a' && *p <= 'z')
 				*p = (char)(*p - 'a' + 'A');
-		if ((close = cfg_closest(upper, names, n)))
+		if ((close = pep_closest_word(upper, names, n)))
 			snprintf(hint, sizeof(hint), "; did you mean '%s'?", close);
 	}
 	bad_value(L, v, "a quantization level (Q4_0, Q4_K_M, Q8_0, F16, ... or auto)",
