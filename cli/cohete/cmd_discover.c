@@ -34,7 +34,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: cohete discover [--json] [--usb] [--mdns] [--ssh HOST[,HOST...]]...\n"
 		"                       [--timeout S] [--user U] [--identity FILE]\n"
-		"                       [-o|--ssh-option OPTION]... [--no-ssh] [--save [FILE]]\n"
+		"                       [-o|--ssh-option OPTION]... [--no-ssh] [--all]\n"
+		"                       [--save [FILE]]\n"
 		"                       [--config FILE]\n\n"
 		"Find Jetsons: on USB (recovery mode, or booted with L4T's USB network at\n"
 		"192.168.55.1), by mDNS (_ssh, _workstation and _cohete services) and over\n"
@@ -47,6 +48,8 @@ static void usage(FILE *out)
 		"                     alone, only these; USB and mDNS candidates are\n"
 		"                     always probed too\n"
 		"  --no-ssh           look on USB and mDNS only, probe nothing\n"
+		"  --all              also list hosts ssh identified as other Linux\n"
+		"                     machines (left out by default)\n"
 		"  --timeout S        one deadline for all ssh sessions, 1..120 (default 5)\n"
 		"  --user U           ssh login user where a host names none\n"
 		"  --identity FILE    ssh key (ssh -i)\n"
@@ -122,6 +125,7 @@ static int parse_args(int argc, char **argv, struct discover_args *a)
 		{ "ssh-option", required_argument, NULL, 'o' },
 		{ "save", optional_argument, NULL, 'S' },
 		{ "no-ssh", no_argument, NULL, 'N' },
+		{ "all", no_argument, NULL, 'A' },
 		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -159,6 +163,7 @@ static int parse_args(int argc, char **argv, struct discover_args *a)
 			break;
 		case 'S': a->save = 1; a->save_path = optarg; break;
 		case 'N': a->no_ssh = 1; break;
+		case 'A': a->opts.all_hosts = 1; break;
 		case 'C': break;	/* read by cli_config_open() */
 		case 'h': usage(stdout); return CMD_EXIT_OK;
 		default: return CMD_EXIT_USAGE;

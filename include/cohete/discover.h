@@ -57,6 +57,12 @@ struct coh_discover_opts {
 	const char *user;		/* login user where a host names none;
 					   NULL = ssh's own default */
 	const char *identity;		/* NULL, or a key file for "-i" */
+	/*
+	 * Keep hosts that ssh identified as other Linux machines (a
+	 * workstation announcing _ssh._tcp). 0: they are left out, and a
+	 * note says how many.
+	 */
+	int all_hosts;
 };
 
 enum coh_usb_mode {

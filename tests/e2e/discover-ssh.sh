@@ -12,7 +12,8 @@
 # asserted), and --save writes the three as an inventory. One host runs
 # `cohete agent`, which discover finds on its port (the others: none), and
 # answers at two addresses: asked at both, it is one row (merged by the
-# serial number both probes read).
+# serial number both probes read). A host that is no Jetson (an x86 tree)
+# is left out with a note, and listed with --all.
 #
 # Environment (tests/meson.build): COHETE_BIN, COHETE_FIXTURES.
 # Exit: 0 pass, 1 fail, 77 not root, no sshd/ip/python3 or no network
@@ -122,6 +123,13 @@ done
 echo "10.77.24.2 $(cut -d' ' -f1,2 "$tmp/host1.pub")" >>"$tmp/known_hosts"
 echo "10.77.21.3 $(cut -d' ' -f1,2 "$tmp/host1.pub")" >>"$tmp/known_hosts"
 
+# A workstation that is no Jetson (an x86 tree) on port 2202 of host 3.
+sed -e 's/^Port 22$/Port 2202/' -e "s|^PidFile .*|PidFile $tmp/sshd5.pid|" \
+	-e "s|^SetEnv .*|SetEnv COHETE_SYSROOT=$trees/x86-host|" "$tmp/sshd3.conf" >"$tmp/sshd5.conf"
+ip netns exec "$tag-3" "$sshd" -D -e -f "$tmp/sshd5.conf" 2>"$tmp/sshd5.log" &
+pids+=($!)
+echo "[10.77.23.2]:2202 $(cut -d' ' -f1,2 "$tmp/host3.pub")" >>"$tmp/known_hosts"
+
 # The slow host: accepts connections on 10.77.22.2:2201 and never answers.
 ip netns exec "$tag-2" python3 -c '
 import socket, time
@@ -143,13 +151,13 @@ pids+=($!)
 for _ in $(seq 1 100); do
 	up=0
 	for a in 10.77.21.2:22 10.77.22.2:22 10.77.23.2:22 10.77.24.2:22 10.77.22.2:2201 \
-		 10.77.21.2:9102; do
+		 10.77.21.2:9102 10.77.23.2:2202; do
 		timeout 1 bash -c "exec 3<>/dev/tcp/${a%:*}/${a#*:}" 2>/dev/null && up=$((up + 1))
 	done
-	[ "$up" = 6 ] && break
+	[ "$up" = 7 ] && break
 	sleep 0.1
 done
-if [ "$up" != 6 ]; then
+if [ "$up" != 7 ]; then
 	echo "discover-ssh.sh: the test hosts did not come up: $(cat "$tmp"/sshd*.log)"
 	cat "$tmp/agent.log" 2>/dev/null
 	exit 99
@@ -277,6 +285,33 @@ then
 	echo "ok: one device at two addresses is one row (merged by serial)"
 else
 	fail "two addresses of one device: not one row: $(cat "$tmp/two.json" "$tmp/err")"
+fi
+
+# A host that is not a Jetson is left out, with a note; --all keeps it.
+discover "$tmp/other.json" --ssh 10.77.21.2,10.77.23.2:2202 --json --timeout 5
+if [ "$rc" = 0 ] && python3 - "$tmp/other.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if len(d["devices"]) == 1 and d["devices"][0]["address"] == "10.77.21.2" and
+         any(n["field"] == "hosts" for n in d["unavailable"]) else 1)
+PY
+then
+	echo "ok: a host that is not a Jetson is left out, and said so"
+else
+	fail "not a Jetson: $(cat "$tmp/other.json" "$tmp/err")"
+fi
+discover "$tmp/all.json" --ssh 10.77.21.2,10.77.23.2:2202 --json --timeout 5 --all
+if [ "$rc" = 0 ] && python3 - "$tmp/all.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["devices"]
+x = [e for e in d if e["ssh"]["port"] == 2202]
+sys.exit(0 if len(d) == 2 and len(x) == 1 and x[0]["identified"] and
+         x[0]["module"] is None else 1)
+PY
+then
+	echo "ok: --all lists it too"
+else
+	fail "--all: $(cat "$tmp/all.json" "$tmp/err")"
 fi
 
 if [ "$failures" -gt 0 ]; then

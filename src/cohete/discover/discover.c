@@ -356,6 +356,31 @@ static void finish_ids(struct coh__rows *rows)
 	}
 }
 
+/*
+ * mDNS's _ssh._tcp and _workstation._tcp announce every Linux box on the
+ * network: a host ssh identified as something other than a Jetson is not
+ * a device of the fleet, and the rows go (a note counts them).
+ */
+static void drop_other_hosts(struct coh__rows *rows, struct coh_notes *notes)
+{
+	size_t kept = 0, dropped;
+
+	for (size_t i = 0; i < rows->count; i++) {
+		const struct coh_found *f = &rows->v[i];
+
+		if (f->identified && f->device.kind == COH_HOST_OTHER &&
+		    f->usb_mode == COH_USB_NONE)
+			continue;
+		rows->v[kept++] = rows->v[i];
+	}
+	dropped = rows->count - kept;
+	rows->count = kept;
+	if (dropped)
+		coh_notes_add(notes, "hosts", "%zu host%s that %s not a Jetson "
+			      "left out (--all shows them)", dropped,
+			      dropped == 1 ? "" : "s", dropped == 1 ? "is" : "are");
+}
+
 static int run(const struct coh_discover_opts *o, unsigned int methods,
 	       struct coh__rows *rows, struct coh_discovery *d,
 	       struct pep_err *err)
@@ -385,6 +410,8 @@ static int run(const struct coh_discover_opts *o, unsigned int methods,
 			coh__strlcpy(rows->v[i].serial, rows->v[i].device.serial,
 				     sizeof(rows->v[i].serial));
 	merge_rows(rows);
+	if (!o->all_hosts)
+		drop_other_hosts(rows, &d->notes);
 	finish_ids(rows);
 	return 0;
 }
