@@ -6,7 +6,8 @@
 # allowed interface) and service files. Side A ("jetson-a") runs
 # `cohete agent` over the Orin Nano 8GB fixture sysroot, publishing
 # _cohete._tcp, Debian's sshd (published as _ssh._tcp by an avahi service
-# file) and avahi's _workstation._tcp; side B browses. Checked:
+# file) and avahi's _workstation._tcp; side B browses (and announces its
+# own workstation record, which is not a device found). Checked:
 #   - the browse from B finds one host, jetson-a.local at 10.78.0.1 (IPv4
 #     although IPv6 is on), with the agent's port, the ssh port and the
 #     workstation record, and id/module/l4t/serial as the fixture has them;
@@ -213,7 +214,7 @@ else
 fi
 
 start_side a "$ns_a" jetson-a "$veth_a" yes
-start_side b "$ns_b" browser-b "$veth_b" no
+start_side b "$ns_b" browser-b "$veth_b" yes	# its own record: not a device found
 
 if [ -n "$have_sshd" ]; then
 	ssh-keygen -q -t ed25519 -N '' -f "$tmp/a/host_key" || exit 99

@@ -372,14 +372,17 @@ static void on_browse(AvahiServiceBrowser *sb, AvahiIfIndex interface,
 	struct mdns_browse *b = arg;
 	int k;
 
-	(void)type, (void)flags;
+	(void)type;
 	for (k = 0; k < SVC_KINDS && b->browsers[k] != sb; k++)
 		;
 	if (k == SVC_KINDS)
 		return;		/* during avahi_service_browser_new() */
 	switch (event) {
 	case AVAHI_BROWSER_NEW:
-		queue_service(b, interface, protocol, (enum svc_kind)k, name, domain);
+		/* this machine's own services: it is not a device found */
+		if (!(flags & AVAHI_LOOKUP_RESULT_LOCAL))
+			queue_service(b, interface, protocol, (enum svc_kind)k,
+				      name, domain);
 		break;
 	case AVAHI_BROWSER_ALL_FOR_NOW:
 	case AVAHI_BROWSER_FAILURE:	/* this type is over; the others go on */
