@@ -225,6 +225,19 @@ echo "three hosts over ssh, in parallel: ${wall_ms} ms wall ($(python3 -c '
 import json, sys; d = json.load(open(sys.argv[1]))
 print("ssh phase %s ms; sessions %s ms" % (d["ssh_elapsed_ms"],
       ", ".join(str(x["ssh"]["elapsed_ms"]) for x in d["devices"])))' "$tmp/three.json" 2>/dev/null))"
+# The anchor, what one would do by hand: the same files read over ssh,
+# one host after the other (one session each, as discover's).
+t0=$(date +%s%N)
+for h in ${good//,/ }; do
+	ssh -T -o BatchMode=yes -o ConnectTimeout=5 -l root -i "$tmp/user_key" \
+		-o "UserKnownHostsFile=$tmp/known_hosts" -o IdentitiesOnly=yes \
+		-o GlobalKnownHostsFile=/dev/null -- "$h" \
+		'cat "$COHETE_SYSROOT/proc/device-tree/model" "$COHETE_SYSROOT/etc/nv_tegra_release"' \
+		>/dev/null 2>&1 || fail "anchor: ssh $h failed"
+done
+serial_ms=$((($(date +%s%N) - t0) / 1000000))
+echo "anchor, ssh to each host in turn: ${serial_ms} ms; discover: ${wall_ms} ms" \
+     "($(python3 -c "print('%.2f' % ($serial_ms / max($wall_ms, 1)))")x)"
 
 # The same three with a host down, a wrong host key and a silent one.
 discover "$tmp/six.json" --ssh "$good,10.77.21.2:2200,10.77.24.2,10.77.22.2:2201" \
