@@ -11,6 +11,9 @@
 #   across fields) are rejected by the validator too;
 # - `cohete config init` writes a file that passes check, with and without
 #   an inventory, and never overwrites one without --force.
+# - docs/cohete-yaml.md: its Reference section is what
+#   scripts/config-reference.py makes of the schema, and its example passes
+#   check (with an inventory under a temporary $HOME for its include).
 #
 # Environment (tests/meson.build): COHETE_BIN, COHETE_FIXTURES, COHETE_RUN.
 # Exit: 0 pass, 1 fail, 77 skip (no python3 jsonschema/yaml), 99 not set up.
@@ -105,6 +108,33 @@ rc=0
 XDG_CONFIG_HOME=$tmp/xdg c config init -o inv.yaml 2>/dev/null || rc=$?
 [ "$rc" = 1 ] || fail "init over an existing file: exit $rc, not 1"
 XDG_CONFIG_HOME=$tmp/xdg c config init --force -o inv.yaml 2>/dev/null || fail "init --force"
+
+# docs/cohete-yaml.md: the Reference section (to the end of the file) is
+# generated from the schema, and the example (its first yaml block) is valid.
+root=$(cd "$fixtures/../../.." && pwd)
+doc=$root/docs/cohete-yaml.md
+sed -n '/^## Reference$/,$p' "$doc" >"$tmp/ref-doc.md"
+if ! python3 "$root/scripts/config-reference.py" "$schema" >"$tmp/ref-gen.md"; then
+	fail "scripts/config-reference.py"
+elif ! diff -u "$tmp/ref-doc.md" "$tmp/ref-gen.md"; then
+	fail "docs/cohete-yaml.md's Reference section is not the schema's; regenerate it" \
+		"in the source root with: (sed '/^## Reference\$/,\$d' docs/cohete-yaml.md;" \
+		"$COHETE_BIN config schema | python3 scripts/config-reference.py)" \
+		">doc.new && mv doc.new docs/cohete-yaml.md"
+fi
+awk '/^```yaml$/ { f = 1; next } f && /^```$/ { exit } f' "$doc" >"$tmp/example.yaml"
+[ -s "$tmp/example.yaml" ] || fail "no yaml example in docs/cohete-yaml.md"
+mkdir -p "$tmp/home/.config/cohete"
+printf 'fleet:\n  devices:\n    - {id: bench-03, connection: ssh, host: 10.0.0.3}\n' \
+	>"$tmp/home/.config/cohete/inventory.yaml"
+if ! (unset JETSON_02_HOST; HOME=$tmp/home c config check "$tmp/example.yaml") \
+	>/dev/null 2>"$tmp/err"; then
+	fail "the example does not pass check: $(cat "$tmp/err")"
+elif [ -s "$tmp/err" ]; then
+	fail "the example has diagnostics: $(cat "$tmp/err")"
+fi
+(unset JETSON_02_HOST; HOME=$tmp/home c config show "$tmp/example.yaml") 2>/dev/null |
+	grep -q 'id: bench-03' || fail "the example does not include ~/.config/cohete/inventory.yaml"
 
 echo "config-schema: $failures failures"
 [ "$failures" = 0 ]
