@@ -201,6 +201,15 @@ XAVIER_NX_MODES = [                         # unverified in jetson.md
     (3, "MODE_10W_2CORE", 2, 1497600, 803250000),
     (4, "MODE_10W_4CORE", 4, 1190400, 803250000),
 ]
+# R35's nvpmodel_t194_p3668.conf keeps ids 0-4 and adds the desktop and
+# 20 W modes after them (ids and names as printed by `nvpmodel -p --verbose`
+# on an R35.1 Xavier NX; the caps are illustrative, as above).
+XAVIER_NX_R35_MODES = XAVIER_NX_MODES + [
+    (5, "MODE_10W_DESKTOP", 4, 1907200, 510000000),
+    (6, "MODE_20W_2CORE", 2, 1907200, 1109250000),
+    (7, "MODE_20W_4CORE", 4, 1420800, 1109250000),
+    (8, "MODE_20W_6CORE", 6, 1420800, 1109250000),
+]
 AGX_XAVIER_MODES = [
     (0, "MAXN", 8, -1, -1),
     (1, "MODE_10W", 2, 1190400, 522750000),
@@ -592,6 +601,71 @@ BOARDS["xavier-nx-r32"] = dict(
     nvpmodel=dict(conf="nvpmodel_t194_p3668.conf", cpu_param="CPU_DENVER_0",
                   modes=XAVIER_NX_MODES, default=2, current=2),
     fan=dict(style="jp4", target_pwm=77, cur_pwm=77, rpm=2070),
+)
+
+BOARDS["xavier-nx-r35"] = dict(
+    sample="Xavier NX 8GB (root), L4T R35.4.1 (JetPack 5.1.2), "
+           "waggle-sensor/jetson-exporter pkg/tegrastats/tegrastats_test.go",
+    dt=dict(
+        model="NVIDIA Jetson Xavier NX Developer Kit",
+        compatible=["nvidia,p3509-0000+p3668-0001", "nvidia,jetson-xavier-nx",
+                    "nvidia,tegra194"],
+        # R35 names the DTS module-first with the SKU (guess: the R32
+        # "p3668-all" form is gone from the R35 flash configs).
+        dtsfilename=DTS.format(k="5.10", plat="t19x/jakku",
+                               name="tegra194-p3668-0001-p3509-0000.dts"),
+        serial="1422921013447",
+    ),
+    release=R35_4_1,
+    kernel="5.10.120-tegra",
+    hostname="xavier-nx-r35",
+    uptime_cs=2718342,
+    # The sample reads cpu0 at 1397 MHz and cpu1 at 1192 (per-core activity
+    # counters on 5.10, between table steps); a shared policy directory holds
+    # one value, so every cluster reads the 1190.4 MHz the others show.
+    cpu=dict(types="carmel", count=6, offline=[],
+             policies=[([0, 1], 1190400), ([2, 3], 1190400), ([4, 5], 1190400)],
+             load_pct=[23, 17, 16, 13, 23, 10],
+             min_khz=1190400, max_khz=1420800,
+             freqs=upto(CARMEL_KHZ, 1907200), governor="schedutil"),
+    # RAM 3168/6851MB: R35 reserves more than R32 on the same module.
+    mem=dict(total_kb=7015604, used_mb=3168, swap_used_mb=161,
+             swap_cached_mb=0, nvmap_kb=(8192, 282624)),
+    # SWAP .../3426MB: zram alone (tegrastats rounds), no swap file.
+    swaps=zram_swap(7015604, 6),
+    zram_algo="[lzo-rle] lzo lz4 lz4hc 842 zstd",
+    # In the sample's order; PMIC-Die is R35's 50 C placeholder. No
+    # Tboard/Tdiode on that line.
+    thermal=[("AUX-therm", 45000), ("CPU-therm", 46500),
+             ("thermal-fan-est", 45600), ("AO-therm", 45000),
+             ("GPU-therm", 45500), ("PMIC-Die", 50000)],
+    # GR3D_FREQ 0%@[114]; the 5.10 kernel puts it under platform/, as on
+    # the R35 Orins (guess for tegra194).
+    gpu=dict(style="r35", dev="sys/devices/platform/17000000.gv11b",
+             name="17000000.gv11b", of_name="gv11b", of_compat="nvidia,gv11b",
+             load=0, cur=114750000, min=114750000, max=1109250000,
+             freqs=GV11B_NX_HZ, governor="nvhost_podgov"),
+    # JetPack 5's hwmon driver at the R32 address (guess: the i2c-7 alias
+    # survives on 5.10). Voltages are illustrative; the sample prints mW.
+    rails=[dict(dev="sys/devices/platform/c250000.i2c/i2c-7/7-0040", hwmon=1,
+                channels=[("VDD_IN", 5064, 2763),
+                          ("VDD_CPU_GPU_CV", 5056, 650),
+                          ("VDD_SOC", 5056, 650)])],
+    nvpmodel=dict(conf="nvpmodel_t194_p3668.conf", cpu_param="CPU_DENVER_0",
+                  modes=XAVIER_NX_R35_MODES, default=2, current=8),
+    # pwmfan plus tegra194's tachometer at 39c0000 as on the R35 Orins
+    # (guess); the sample has no fan, so PWM and RPM are illustrative.
+    fan=dict(style="hwmon",
+             pwm=("sys/devices/platform/pwm-fan/hwmon/hwmon2", 64),
+             tach=("sys/devices/platform/39c0000.tachometer/hwmon/hwmon3", 1750)),
+    # Root: EMC_FREQ 2%@204 (mode 8 leaves EMC uncapped), VIC_FREQ 115,
+    # APE 150. The engines' maxima are illustrative.
+    emc=dict(style="bpmp", cur=204000000, min=204000000, max=1866000000,
+             cap=0, mc_all=4080),
+    engines=[("ape", 1, 150000000, 0, NO_CAP), ("dla0_core", 0, 0, 0, 1100800000),
+             ("dla1_core", 0, 0, 0, 1100800000), ("nvdec", 0, 0, 0, 1113600000),
+             ("nvenc", 0, 0, 0, 1113600000), ("nvjpg", 0, 0, 0, 716800000),
+             ("vic", 1, 115200000, 0, 1036800000)],
 )
 
 BOARDS["agx-xavier-r32"] = dict(

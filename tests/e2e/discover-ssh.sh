@@ -95,7 +95,7 @@ cp "$tmp/user_key.pub" "$tmp/authorized_keys"
 chmod 600 "$tmp/authorized_keys"
 mkdir -p /run/sshd
 : >"$tmp/known_hosts"
-tree_of=([1]=orin-nano-8gb-super-r36 [2]=xavier-nx-r32 [3]=nano-4gb-r32 [4]=orin-nano-8gb-super-r36)
+tree_of=([1]=orin-nano-8gb-super-r36 [2]=xavier-nx-r35 [3]=nano-4gb-r32 [4]=orin-nano-8gb-super-r36)
 for n in 1 2 3 4; do
 	ssh-keygen -q -t ed25519 -N '' -f "$tmp/host$n" || exit 99
 	cat >"$tmp/sshd$n.conf" <<CFG
@@ -214,7 +214,7 @@ if [ "$rc" != 0 ]; then
 	cat "$tmp/three.json"
 elif check "$tmp/three.json" 'len(d["devices"]) == 3' \
 	'same("10.77.21.2", "orin-nano-8gb-super-r36")' \
-	'same("10.77.22.2", "xavier-nx-r32")' 'same("10.77.23.2", "nano-4gb-r32")' \
+	'same("10.77.22.2", "xavier-nx-r35")' 'same("10.77.23.2", "nano-4gb-r32")' \
 	'by("10.77.21.2")["agent"]["running"] is True' \
 	'by("10.77.22.2")["agent"]["running"] is False'; then
 	echo "ok: three hosts identified as their trees say (module, RAM, L4T); the agent found on one"
@@ -247,7 +247,7 @@ if [ "$rc" != 1 ]; then
 fi
 if check "$tmp/six.json" 'len(d["devices"]) == 6' \
 	'same("10.77.21.2", "orin-nano-8gb-super-r36")' \
-	'same("10.77.22.2", "xavier-nx-r32")' 'same("10.77.23.2", "nano-4gb-r32")' \
+	'same("10.77.22.2", "xavier-nx-r35")' 'same("10.77.23.2", "nano-4gb-r32")' \
 	'[x["ssh"]["reason"] for x in d["devices"] if x["ssh"]["port"] == 2200] == ["connection refused"]' \
 	'by("10.77.24.2")["ssh"]["reason"].startswith("host key verification failed")' \
 	'[x["ssh"]["reason"] for x in d["devices"] if x["ssh"]["port"] == 2201][0] in ("timed out after 3 s", "no answer from the ssh server (banner exchange timed out)")' \
@@ -268,7 +268,7 @@ fi
 if [ -f "$tmp/cfg/inventory.yaml" ] && python3 - "$tmp/cfg/inventory.yaml" "$trees" <<'PY'
 import json, os, re, sys
 text = open(sys.argv[1]).read()
-for tree in ("orin-nano-8gb-super-r36", "xavier-nx-r32", "nano-4gb-r32"):
+for tree in ("orin-nano-8gb-super-r36", "xavier-nx-r35", "nano-4gb-r32"):
     g = json.load(open(os.path.join(sys.argv[2], tree, "status.golden.json")))["device"]
     block = re.search(r'- id: "%s"\n((?:      .*\n)+)' % g["hostname"], text)
     want = ('connection: ssh', 'module: "%s"' % g["module"]["pnum"],
