@@ -104,14 +104,6 @@ static const struct coh_module_spec *find_device(const char *name)
 }
 
 /* A module's memory less what the system keeps: 2 GiB and 1/16. */
-static uint64_t device_budget(const struct coh_module_spec *m)
-{
-	uint64_t ram = (uint64_t)m->ram_gb << 30;
-	uint64_t keep = (2ull << 30) + ram / 16;
-
-	return ram > keep ? ram - keep : 0;
-}
-
 static void print_levels(const struct coh_quant_estimate *e, size_t n,
 			 uint64_t budget)
 {
@@ -144,7 +136,7 @@ static int choose_level(const struct opts *o, enum coh_ftype *ftype)
 
 		if (!m)
 			return CMD_EXIT_USAGE;
-		t.budget_bytes = device_budget(m);
+		t.budget_bytes = coh_quant_device_budget((uint64_t)m->ram_gb << 30);
 		printf("%s: %u GB, %.0f MiB for the model\n", m->name, m->ram_gb,
 		       cli_mib(t.budget_bytes));
 	}

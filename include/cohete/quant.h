@@ -566,6 +566,22 @@ COH_API int coh_model_shape_from_gguf(const struct coh_gguf *g,
 				      struct coh_quant_tensor **tensors,
 				      struct pep_err *err);
 
+/*
+ * The budget for a model on a device of ram_bytes when none is given: the
+ * RAM less the system's share, 2 GiB + 1/16 of the RAM (L4T, the desktop
+ * when there is one, CUDA's own carve-outs). 0 when the RAM is no more
+ * than that share. Any thread.
+ */
+COH_API uint64_t coh_quant_device_budget(uint64_t ram_bytes);
+
+/*
+ * The quantizer's output revision, "cohete-quant/N": N changes whenever
+ * coh_quantize_file() may write other bytes for the same input and type,
+ * so a cache keyed by it never serves a file the current code would not
+ * write. Any thread.
+ */
+COH_API const char *coh_quantizer_version(void);
+
 /* ==== end of choosing a level ==== */
 
 /* ==== quantizing a file (src/cohete/quant/quantize.c) ==== */

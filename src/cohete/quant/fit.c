@@ -334,3 +334,16 @@ int coh_model_shape_from_gguf(const struct coh_gguf *g,
 	s->tensors = *tensors;
 	return 0;
 }
+
+COH_API uint64_t coh_quant_device_budget(uint64_t ram_bytes)
+{
+	uint64_t keep = (2ull << 30) + ram_bytes / 16;
+
+	return ram_bytes > keep ? ram_bytes - keep : 0;
+}
+
+/* Bump on any change to the bytes coh_quantize_file() writes. */
+COH_API const char *coh_quantizer_version(void)
+{
+	return "cohete-quant/1";
+}
