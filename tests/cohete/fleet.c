@@ -556,12 +556,25 @@ static int test_local_files(void)
 		 "    devices: [big]\n"
 		 "  - name: nowhere\n"
 		 "    source: pacha://models.elsewhere.example/tiny.gguf\n"
+		 "    devices: [big]\n"
+		 "  - name: headless\n"
+		 "    source: %s/headless.gguf\n"
 		 "    devices: [big]\n",
-		 path, digest, path, 0, dir);
+		 path, digest, path, 0, dir, dir);
+	/* A GGUF file without a model's keys. */
+	{
+		struct coh_gguf_writer *w;
+		char hl[256];
+
+		snprintf(hl, sizeof(hl), "%s/headless.gguf", dir);
+		CHECK(coh_gguf_writer_create(&w, hl, &err) == 0);
+		CHECK(coh_gguf_writer_add_str(w, "general.architecture", "llama") == 0);
+		CHECK(coh_gguf_writer_finish(w, &err) == 0);
+	}
 	CHECK(load(yaml, &cfg) == 0);
 	CHECK(coh_fleet_plan(cfg, NULL, &p, &err) == 0);
 	dump(p);
-	CHECK(p->count == 6 && p->errors == 4 && p->unfit == 1);
+	CHECK(p->count == 7 && p->errors == 5 && p->unfit == 1);
 
 	it = find(p, "tiny", "big");
 	CHECK(it && !it->error && it->fits && it->ftype == COH_FTYPE_Q8_0);
@@ -586,8 +599,15 @@ static int test_local_files(void)
 	CHECK(it && it->error == -ENOENT);
 	CHECK(strstr(it->error_msg, "no mirror resolves 'pacha://models.elsewhere.example/tiny.gguf': add its prefix under mirrors:"));
 
+	it = find(p, "headless", "big");
+	CHECK(it && it->error == -EINVAL);
+	CHECK(strstr(it->error_msg, "headless.gguf: ") && strstr(it->error_msg, "block_count"));
+
 	coh_fleet_plan_free(p);
 	coh_config_free(cfg);
+	snprintf(path + strlen(dir), sizeof(path) - strlen(dir), "/headless.gguf");
+	unlink(path);
+	snprintf(path + strlen(dir), sizeof(path) - strlen(dir), "/tiny.gguf");
 	unlink(path);
 	rmdir(dir);
 	return T_PASS;

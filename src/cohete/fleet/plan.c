@@ -63,8 +63,12 @@ static int open_local(const struct coh_config_model *m, struct source *s)
 	if (rc)
 		return rc;
 	rc = coh_model_shape_from_gguf(s->g, &s->shape, &s->tensors, err);
-	if (rc)
-		return pep_err_set(err, rc, "%s: %s", path, err->msg);
+	if (rc) {
+		char why[sizeof(err->msg)];
+
+		memcpy(why, err->msg, sizeof(why));
+		return pep_err_set(err, rc, "%s: %s", path, why);
+	}
 	rc = coh_fleet_sha256_file(path, s->digest, err);
 	if (rc)
 		return rc;
