@@ -1,0 +1,222 @@
+/*
+ * cohete/engine.h - the inference engines a device runs (llama-server),
+ * one per model, as `cohete deploy` leaves them and `cohete agent`
+ * supervises them.
+ *
+ * Layout under ROOT (the config's storage.models_dir):
+ *
+ *	ROOT/<artifact>				model files ("<model>-<LEVEL>-<16hex>.gguf")
+ *	ROOT/.incoming/<artifact>.part		partial transfers
+ *	ROOT/engines/<model>/<version>.json	one engine spec per version
+ *	ROOT/engines/<model>/active		symlink -> "<version>.json": what runs
+ *	ROOT/engines/<model>/previous		symlink: what ran before (rollback)
+ *	ROOT/engines/<model>/candidate		symlink, during a deploy: what runs
+ *						instead of active until promoted
+ *						or past its deadline
+ *	ROOT/engines/<model>/state.json		the supervisor's view (tmp+rename)
+ *	ROOT/engines/<model>/engine.log		the engine's stdout and stderr,
+ *						rotated to engine.log.1 at 4 MiB
+ *
+ * A version is "<artifact stem>-<8 hex>": the hex starts the SHA-256 of the
+ * spec's JSON (coh_engine_spec_json) with the deadline left out, so a
+ * changed command line is a new version and a new deadline is not.
+ *
+ * Links change by rename(2) of a new symlink over the old one, so a reader
+ * sees the old target or the new one, never none.
+ *
+ * The supervisor (one per agent, driven by the agent's sampler) runs, for
+ * each model directory, the candidate while it has one whose deadline has
+ * not passed, else the active version: one engine per model at a time, in
+ * its own session and process group, with the spec's memory limit through
+ * a cgroup (v2, or v1's memory controller, whichever is writable), or by
+ * polling the group's RSS where there is none. See
+ * coh_engine_supervisor_tick() for the rules.
+ *
+ * Threading: the spec and layout functions are reentrant (distinct
+ * processes may use the same ROOT: every change is one rename). A
+ * supervisor is driven from one thread; coh_engine_supervisor_list()
+ * may be called from any thread.
+ */
+#ifndef COHETE_ENGINE_H
+#define COHETE_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cohete/sysroot.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define COH_ENGINE_SCHEMA	"cohete.engine/1"
+#define COH_ENGINE_STATE_SCHEMA	"cohete.engine.state/1"
+#define COH_ENGINE_NAME_MAX	64	/* a model name, with its NUL */
+#define COH_ENGINE_VERSION_MAX	128	/* a version, with its NUL */
+#define COH_ENGINE_ARTIFACT_MAX	128	/* an artifact name, with its NUL */
+#define COH_ENGINE_ARGV_MAX	256	/* words of a command line */
+#define COH_ENGINE_ARG_MAX	4096	/* bytes of one word */
+#define COH_ENGINE_SPEC_MAX	(64 * 1024)	/* bytes of a spec file */
+#define COH_ENGINE_LOG_MAX	(4u << 20)	/* engine.log rotates past this */
+#define COH_ENGINE_STOP_MS	10000	/* SIGTERM, this long, then SIGKILL */
+#define COH_ENGINE_BACKOFF_MAX_S 30	/* restarts wait 1, 2, 4 .. 30 s */
+#define COH_ENGINE_DEFAULT_ROOT	"/var/lib/cohete/models"
+
+/*
+ * One engine version. All strings are malloc'd and owned by the spec;
+ * argv has argc words and a NULL after them.
+ */
+struct coh_engine_spec {
+	char *model;			/* a safe file name: [A-Za-z0-9._-], not
+					   "." or "..", < COH_ENGINE_NAME_MAX */
+	char *artifact;			/* likewise, < COH_ENGINE_ARTIFACT_MAX */
+	char *sha256;			/* of the artifact: 64 lower-case hex */
+	char *level;			/* "Q4_K_M" */
+	char *host;			/* where the engine listens: "127.0.0.1",
+					   "0.0.0.0" (probed on loopback) */
+	uint32_t port;			/* 1..65535 */
+	char **argv;			/* argv[0]: "llama-server" (from PATH)
+					   or an absolute path */
+	size_t argc;			/* 1..COH_ENGINE_ARGV_MAX */
+	uint64_t memory_max_bytes;	/* 0 = no limit */
+	int64_t deadline;		/* unix seconds; candidates only, 0 = none */
+};
+
+/*
+ * Parse a spec ("schema": COH_ENGINE_SCHEMA) strictly: every field above
+ * present (deadline and memory_max_bytes may be absent: 0) and of its
+ * type and range; unknown keys are ignored. Returns 0 and *out (free with
+ * coh_engine_spec_free), -EINVAL with the field named in err ("spec:
+ * \"port\": 70000 is not 1..65535"), or -ENOMEM.
+ */
+COH_API int coh_engine_spec_parse(const char *json, size_t len,
+				  struct coh_engine_spec **out,
+				  struct pep_err *err);
+
+/*
+ * The spec as JSON, keys in the order above, two-space indented, ending
+ * in a newline; "deadline" only when not 0. malloc'd; NULL on ENOMEM. It
+ * parses back to the same spec.
+ */
+COH_API char *coh_engine_spec_json(const struct coh_engine_spec *s);
+
+/* NULL does nothing. */
+COH_API void coh_engine_spec_free(struct coh_engine_spec *s);
+
+/*
+ * Whether name may be a model, artifact or version: 1..size-1 bytes of
+ * [A-Za-z0-9._-], not "." or "..". 1 or 0. Any thread.
+ */
+COH_API int coh_engine_name_ok(const char *name, size_t size);
+
+/*
+ * The spec's version, "<artifact stem>-<8 hex>" (the stem: the artifact
+ * without its last ".ext"), into version (snprintf semantics). 0,
+ * -ENOSPC when size is too small, -ENOMEM.
+ */
+COH_API int coh_engine_spec_version(const struct coh_engine_spec *s,
+				    char *version, size_t size);
+
+/*
+ * Write ROOT/engines/<model>/<version>.json (made with its directories if
+ * absent, 0755; a temporary file fsync'd and renamed over, the directory
+ * fsync'd) and put the version in version. Storing a version again
+ * replaces its file (a new deadline). 0, -EINVAL (a spec that would not
+ * parse back), -ENOSPC (version too small), or the -errno of the file
+ * system with the path in err.
+ */
+COH_API int coh_engine_store(const char *root, const struct coh_engine_spec *s,
+			     char *version, size_t size, struct pep_err *err);
+
+/*
+ * Point ROOT/engines/<model>/<which> ("active", "previous" or "candidate")
+ * at "<version>.json", or remove the link when version is NULL (no link
+ * is no error). The new link is made under a temporary name and renamed
+ * over the old one. 0, -EINVAL (a bad which, model or version), -ENOENT
+ * (no such version stored), or the -errno of the file system.
+ */
+COH_API int coh_engine_link(const char *root, const char *model,
+			    const char *which, const char *version,
+			    struct pep_err *err);
+
+/*
+ * The version ROOT/engines/<model>/<which> points at. 0, -ENOENT (no
+ * link), -EINVAL (it points at something that is not "<version>.json"),
+ * -ENOSPC (size too small).
+ */
+COH_API int coh_engine_read_link(const char *root, const char *model,
+				 const char *which, char *version, size_t size);
+
+/*
+ * Load the spec <which> points at. 0 and *out, -ENOENT (no link, or a link
+ * to a missing file: err says which), -EINVAL (a bad spec, or one whose
+ * model is not the directory's), -EFBIG (over COH_ENGINE_SPEC_MAX), -ENOMEM.
+ */
+COH_API int coh_engine_load(const char *root, const char *model,
+			    const char *which, struct coh_engine_spec **out,
+			    struct pep_err *err);
+
+/*
+ * Make the candidate active: previous <- active (unless active already
+ * is the candidate), active <- candidate, candidate removed. Each step is
+ * one rename, so a crash between any two leaves a valid active, and
+ * running promote again finishes the job. 0, -ENOENT (no candidate).
+ */
+COH_API int coh_engine_promote(const char *root, const char *model,
+			       struct pep_err *err);
+
+/*
+ * Swap active and previous: active <- previous first, then previous <- the
+ * old active (a crash in between leaves both on the rolled-back version).
+ * A candidate is left as it is. 0, -ENOENT (no previous, or no active).
+ */
+COH_API int coh_engine_rollback(const char *root, const char *model,
+				struct pep_err *err);
+
+/*
+ * The model directories under ROOT/engines (safe names only), sorted. 0
+ * with *names (free with coh_engine_models_free) and *count; no engines
+ * directory is 0 models. -errno of opendir otherwise, -ENOMEM.
+ */
+COH_API int coh_engine_models(const char *root, char ***names, size_t *count);
+COH_API void coh_engine_models_free(char **names, size_t count);
+
+enum coh_engine_run {
+	COH_ENGINE_STOPPED,		/* nothing runs: no version, or stopped */
+	COH_ENGINE_STARTING,		/* running, not yet answering */
+	COH_ENGINE_READY,		/* answered /health and a completion */
+	COH_ENGINE_FAILED,		/* exited or killed; reason says why */
+	COH_ENGINE_PAUSED,		/* stopped by the thermal breaker */
+};
+
+/* What the supervisor knows of one model's engine (state.json). */
+struct coh_engine_state {
+	char model[COH_ENGINE_NAME_MAX];
+	char version[COH_ENGINE_VERSION_MAX];	/* what runs or ran; "" none */
+	char which[16];			/* "active", "candidate" or "" */
+	enum coh_engine_run run;
+	int pid;			/* the engine (its process group); 0 */
+	unsigned int restarts;		/* after failures, since the agent
+					   first started this model */
+	int64_t since;			/* unix seconds: when run last changed */
+	uint64_t rss_bytes;		/* the group's resident memory; 0 */
+	uint32_t port;
+	char reason[256];		/* why FAILED or not yet READY; "" */
+};
+
+/*
+ * Read ROOT/engines/<model>/state.json. 0, -ENOENT (none yet), -EINVAL
+ * (not a state document: err says what is wrong).
+ */
+COH_API int coh_engine_state_read(const char *root, const char *model,
+				  struct coh_engine_state *st,
+				  struct pep_err *err);
+
+/* "stopped", "starting", "ready", "failed", "paused"; "unknown". */
+COH_API const char *coh_engine_run_name(enum coh_engine_run r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* COHETE_ENGINE_H */
