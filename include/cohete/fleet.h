@@ -23,12 +23,13 @@
 
 #include <cohete/config.h>
 #include <cohete/quant.h>
+#include <pepita/core.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define COH_FLEET_SHA256_HEX	65	/* 64 lower-case hex digits + NUL */
+#define COH_FLEET_SHA256_HEX	PEP_SHA256_HEX	/* 64 hex digits + NUL */
 
 /*
  * Where a model's shape and digest come from. Fill *shape (its tensors
@@ -137,17 +138,6 @@ COH_API int coh_fleet_artifact_name(const char *model, enum coh_ftype ftype,
 				    const char *digest, char *buf,
 				    size_t size);
 
-/*
- * SHA-256 (FIPS 180-4) of a whole file, streamed, as 64 lower-case hex
- * digits. 0, or -errno with err naming the file. Any thread.
- */
-COH_API int coh_fleet_sha256_file(const char *path,
-				  char hex[COH_FLEET_SHA256_HEX],
-				  struct pep_err *err);
-
-/* The same of len bytes at buf. Any thread. */
-COH_API void coh_fleet_sha256_hex(const void *buf, size_t len,
-				  char hex[COH_FLEET_SHA256_HEX]);
 
 #ifdef __cplusplus
 }

@@ -54,6 +54,28 @@ PEP_API int pep_err_errno(struct pep_err *err, const char *fmt, ...)
  */
 PEP_API int pep_parse_size(const char *text, uint64_t *out, struct pep_err *err);
 
+/* ---- SHA-256 (FIPS 180-4), streamed ---- */
+
+#define PEP_SHA256_HEX	65	/* 64 lower-case hex digits + NUL */
+
+struct pep_sha256 {
+	uint32_t h[8];
+	uint64_t len;			/* bytes so far */
+	uint8_t block[64];
+	size_t used;			/* bytes in block */
+};
+
+PEP_API void pep_sha256_init(struct pep_sha256 *s);
+PEP_API void pep_sha256_update(struct pep_sha256 *s, const void *buf, size_t len);
+PEP_API void pep_sha256_final(struct pep_sha256 *s, char hex[PEP_SHA256_HEX]);
+
+/* The digest of len bytes at buf, as hex. Any thread. */
+PEP_API void pep_sha256_hex(const void *buf, size_t len, char hex[PEP_SHA256_HEX]);
+
+/* The digest of a whole file, streamed; 0 or -errno with err naming it. */
+PEP_API int pep_sha256_file(const char *path, char hex[PEP_SHA256_HEX],
+			    struct pep_err *err);
+
 /*
  * Levenshtein distance with transpositions (optimal string alignment);
  * SIZE_MAX when either word is longer than 64 bytes.

@@ -40,26 +40,26 @@ static int test_sha256(void)
 	int fd;
 
 	CHECK(big);
-	coh_fleet_sha256_hex("", 0, hex);
+	pep_sha256_hex("", 0, hex);
 	CHECK(!strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
-	coh_fleet_sha256_hex("abc", 3, hex);
+	pep_sha256_hex("abc", 3, hex);
 	CHECK(!strcmp(hex, abc));
-	coh_fleet_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	pep_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
 			     56, hex);
 	CHECK(!strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"));
 	/* A million 'a', through a file read in 1 MiB pieces. */
 	memset(big, 'a', 1000000);
-	coh_fleet_sha256_hex(big, 1000000, hex);
+	pep_sha256_hex(big, 1000000, hex);
 	CHECK(!strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
 	fd = mkstemp(path);
 	CHECK(fd >= 0);
 	f = fdopen(fd, "wb");
 	CHECK(f && fwrite(big, 1, 1000000, f) == 1000000 && fclose(f) == 0);
 	memset(hex, 0, sizeof(hex));
-	CHECK(coh_fleet_sha256_file(path, hex, &err) == 0);
+	CHECK(pep_sha256_file(path, hex, &err) == 0);
 	CHECK(!strcmp(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
 	unlink(path);
-	CHECK(coh_fleet_sha256_file(path, hex, &err) == -ENOENT);
+	CHECK(pep_sha256_file(path, hex, &err) == -ENOENT);
 	CHECK(strstr(err.msg, path));
 	free(big);
 	return T_PASS;
@@ -89,7 +89,7 @@ static int test_source(const struct coh_config *cfg, size_t model,
 	else
 		return pep_err_set(err, -ENOENT, "no shape for %s", name);
 	/* A digest per source file: the two 1B entries share theirs. */
-	coh_fleet_sha256_hex(cfg->models[model].source,
+	pep_sha256_hex(cfg->models[model].source,
 			     strlen(cfg->models[model].source), digest);
 	return 0;
 }
@@ -357,11 +357,11 @@ static int test_artifact_and_argv(void)
 	/* The name: model, level, 16 hex of sha256(digest \0 level \0 version). */
 	a = find(p, "llama1b-q8", "orin-nx");
 	CHECK(a && !a->error);
-	coh_fleet_sha256_hex("/srv/models/llama-3.2-1b-f16.gguf", 33, digest);
+	pep_sha256_hex("/srv/models/llama-3.2-1b-f16.gguf", 33, digest);
 	CHECK(!strcmp(a->digest, digest));
 	n = (size_t)snprintf(key, sizeof(key), "%s%cQ8_0%c%s", digest, 0, 0,
 			     coh_quantizer_version());
-	coh_fleet_sha256_hex(key, n, keyhex);
+	pep_sha256_hex(key, n, keyhex);
 	snprintf(want, sizeof(want), "llama1b-q8-Q8_0-%.16s.gguf", keyhex);
 	CHECK(!strcmp(a->artifact, want));
 	CHECK(!strcmp(coh_quantizer_version(), "cohete-quant/1"));
@@ -464,7 +464,7 @@ static int test_local_files(void)
 	buf = malloc((size_t)len);
 	CHECK(buf && fread(buf, 1, (size_t)len, f) == (size_t)len);
 	fclose(f);
-	coh_fleet_sha256_hex(buf, (size_t)len, digest);
+	pep_sha256_hex(buf, (size_t)len, digest);
 	free(buf);
 
 	snprintf(yaml, sizeof(yaml),

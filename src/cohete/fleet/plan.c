@@ -69,7 +69,7 @@ static int open_local(const struct coh_config_model *m, struct source *s)
 		memcpy(why, err->msg, sizeof(why));
 		return pep_err_set(err, rc, "%s: %s", path, why);
 	}
-	rc = coh_fleet_sha256_file(path, s->digest, err);
+	rc = pep_sha256_file(path, s->digest, err);
 	if (rc)
 		return rc;
 	if (m->sha256 && strcasecmp(m->sha256, s->digest))
@@ -309,17 +309,17 @@ COH_API int coh_fleet_artifact_name(const char *model, enum coh_ftype ftype,
 	const char *level = coh_ftype_name(ftype);
 	const char *version = coh_quantizer_version();
 	char key[COH_FLEET_SHA256_HEX];
-	struct coh__sha256 s;
+	struct pep_sha256 s;
 
 	if (!model || !*model || strchr(model, '/') || !level || !digest ||
 	    strlen(digest) != 64 || strspn(digest, "0123456789abcdef") != 64)
 		return -EINVAL;
 	/* NUL between the parts: no two keys run together alike. */
-	coh__sha256_init(&s);
-	coh__sha256_update(&s, digest, 65);
-	coh__sha256_update(&s, level, strlen(level) + 1);
-	coh__sha256_update(&s, version, strlen(version));
-	coh__sha256_final(&s, key);
+	pep_sha256_init(&s);
+	pep_sha256_update(&s, digest, 65);
+	pep_sha256_update(&s, level, strlen(level) + 1);
+	pep_sha256_update(&s, version, strlen(version));
+	pep_sha256_final(&s, key);
 	return snprintf(buf, size, "%s-%s-%.16s.gguf", model, level, key);
 }
 

@@ -1,7 +1,7 @@
 /*
- * sha256.c - SHA-256 as FIPS 180-4 defines it, streamed: the source
- * digests and artifact names of a plan. Portable C; a model is hashed
- * once per plan, at disk speed or close to it.
+ * sha256.c - SHA-256 as FIPS 180-4 defines it, streamed: model digests,
+ * artifact names and engine versions. Portable C; a model is hashed at
+ * disk speed or close to it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 
 #include <pepita/core.h>
 
-#include "fleet_priv.h"
+#include "core_priv.h"
 
 static const uint32_t k[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
@@ -60,7 +60,7 @@ static void compress(uint32_t h[8], const uint8_t *p)
 	h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
 }
 
-void coh__sha256_init(struct coh__sha256 *s)
+PEP_API void pep_sha256_init(struct pep_sha256 *s)
 {
 	static const uint32_t iv[8] = {
 		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -72,7 +72,7 @@ void coh__sha256_init(struct coh__sha256 *s)
 	s->used = 0;
 }
 
-void coh__sha256_update(struct coh__sha256 *s, const void *buf, size_t len)
+PEP_API void pep_sha256_update(struct pep_sha256 *s, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
@@ -95,7 +95,7 @@ void coh__sha256_update(struct coh__sha256 *s, const void *buf, size_t len)
 	s->used = len;
 }
 
-void coh__sha256_final(struct coh__sha256 *s, char hex[COH_FLEET_SHA256_HEX])
+PEP_API void pep_sha256_final(struct pep_sha256 *s, char hex[PEP_SHA256_HEX])
 {
 	static const char digits[] = "0123456789abcdef";
 	uint64_t bits = s->len * 8;
@@ -119,22 +119,22 @@ void coh__sha256_final(struct coh__sha256 *s, char hex[COH_FLEET_SHA256_HEX])
 	hex[64] = '\0';
 }
 
-COH_API void coh_fleet_sha256_hex(const void *buf, size_t len,
-				  char hex[COH_FLEET_SHA256_HEX])
+PEP_API void pep_sha256_hex(const void *buf, size_t len,
+				  char hex[PEP_SHA256_HEX])
 {
-	struct coh__sha256 s;
+	struct pep_sha256 s;
 
-	coh__sha256_init(&s);
-	coh__sha256_update(&s, buf, len);
-	coh__sha256_final(&s, hex);
+	pep_sha256_init(&s);
+	pep_sha256_update(&s, buf, len);
+	pep_sha256_final(&s, hex);
 }
 
-COH_API int coh_fleet_sha256_file(const char *path,
-				  char hex[COH_FLEET_SHA256_HEX],
+PEP_API int pep_sha256_file(const char *path,
+				  char hex[PEP_SHA256_HEX],
 				  struct pep_err *err)
 {
 	static const size_t chunk = 1u << 20;
-	struct coh__sha256 s;
+	struct pep_sha256 s;
 	uint8_t *buf;
 	ssize_t n;
 	int fd, rc = 0;
@@ -148,7 +148,7 @@ COH_API int coh_fleet_sha256_file(const char *path,
 		return pep_err_set(err, -ENOMEM, "%s: out of memory", path);
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	coh__sha256_init(&s);
+	pep_sha256_init(&s);
 	while ((n = read(fd, buf, chunk)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -156,10 +156,10 @@ COH_API int coh_fleet_sha256_file(const char *path,
 			rc = pep_err_errno(err, "read %s", path);
 			break;
 		}
-		coh__sha256_update(&s, buf, (size_t)n);
+		pep_sha256_update(&s, buf, (size_t)n);
 	}
 	if (!rc)
-		coh__sha256_final(&s, hex);
+		pep_sha256_final(&s, hex);
 	free(buf);
 	close(fd);
 	return rc;
