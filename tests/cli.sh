@@ -537,6 +537,31 @@ c -- config check --json "${COHETE_FIXTURES:-$(dirname "$0")/fixtures}/config/br
 expect_rc "cohete config check --json (broken)" 1 && valid_json "$out" &&
 	pass "cohete config check --json: one document" ||
 	fail "cohete config check --json: not one JSON document"
+# deploy, rollback, engine and status --fleet: usage errors, before any
+# device is asked or any file is touched.
+fleet_yaml=${COHETE_FIXTURES:-$(dirname "$0")/fixtures}/config/valid/minimal.yaml
+hex64=$(printf '%064d' 0)
+c COHETE_CONFIG= -- deploy
+expect_err "cohete deploy without --config" 2 "^cohete: deploy: no fleet: give --config FILE (or set COHETE_CONFIG)$"
+c -- deploy --config "$fleet_yaml" --plan --check
+expect_err "cohete deploy --plan --check" 2 "^cohete: deploy: --plan and --check: choose one$"
+c -- deploy --config "$fleet_yaml" --transport scp
+expect_err "cohete deploy --transport scp" 2 "^cohete: deploy: --transport: 'scp': auto, rsync or stream$"
+c -- deploy --config "$fleet_yaml" --device nowhere --plan
+expect_err "cohete deploy --device nowhere" 2 "^cohete: deploy: --device: no device 'nowhere' in "
+c -- rollback --config "$fleet_yaml" --canary orin
+expect_err "cohete rollback --canary" 2 "^cohete: rollback: rollback takes --device, --model"
+c -- engine receive --size 1 --sha256 "$hex64" --root "$tmp/no-models"
+expect_err "cohete engine receive without --name" 2 "^cohete: engine receive: --name is required$"
+c -- engine receive --name ../escape.gguf --size 1 --sha256 "$hex64" --root "$tmp/no-models"
+expect_err "cohete engine receive --name ../escape.gguf" 2 "'../escape.gguf' is not a model file name"
+[ -e "$tmp/no-models" ] && fail "cohete engine receive: a usage error made $tmp/no-models"
+c -- engine rollback --root "$tmp/no-models"
+expect_err "cohete engine rollback without --model" 2 "^cohete: engine rollback: --model is required$"
+c -- status --identity "$tmp/key"
+expect_err "cohete status --identity without --fleet" 2 "^cohete: status: --identity and --ssh-option go with --fleet$"
+c COHETE_CONFIG= -- status --fleet
+expect_err "cohete status --fleet without --config" 2 "^cohete: status: --fleet: give --config FILE"
 c -- help clocks
 expect_rc "cohete help clocks" 0 && grep -q 'usage: cohete clocks' "$out" &&
 	pass "cohete help clocks" || fail "cohete help clocks: no usage"

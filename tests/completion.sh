@@ -171,6 +171,21 @@ expect "cohete agent --policy " aggressive conservative
 expect_has "cohete status --" --json --watch --sysroot --window-ms --help
 expect_has "cohete quantize in.gguf out.gguf Q4_K" Q4_K_M Q4_K_S
 expect "cohete help fa" fan
+expect "cohete engine " state receive verify activate rollback
+expect "cohete engine --root dir-one r" receive rollback
+expect "cohete deploy --transport " auto rsync stream
+expect "cohete deploy --cache dir-" dir-one
+expect "cohete engine state --root dir-" dir-one
+expect "cohete deploy --config dir-" dir-one
+expect "cohete status --fleet --identity dir-" dir-one
+expect "cohete deploy --device "
+expect "cohete deploy -o "
+expect "cohete rollback --model "
+expect_has "cohete deploy --" --plan --check --device --max-parallel --canary --keep-going \
+	--timeout --transport --cache --remote-cohete --identity --ssh-option --json
+expect_has "cohete rollback --" --device --model --timeout --json
+expect_has "cohete engine --" --root --name --size --sha256 --model --timeout --json
+expect_has "cohete status --" --fleet --identity --ssh-option
 
 if [ "$shell" = zsh ]; then
 	# compinit finds both files through $fpath by their #compdef lines.

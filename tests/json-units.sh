@@ -4,14 +4,19 @@
 # fixture tree (and a few --watch lines), `cohete tegrastats` on every
 # sample line and live through the simulator, `cohete clocks show`, `cohete
 # power` and `cohete fan` on every tree where they answer, `cohete agent`'s
-# GET /v1/status on every tree, and `pepita zram list`, `pepita ublk list`,
-# `pepita uring probe`, `pepita info` (also with a PEPITA_SIMD this CPU
-# refuses) and `pepita bench simd --quick` on this machine.
+# GET /v1/status on every tree, the fleet's documents offline (`cohete
+# deploy` --plan, the deploy itself, --check, `cohete rollback` and `cohete
+# status --fleet` on a file whose device does not answer; `cohete engine
+# state` and `activate` on a models directory here), and `pepita zram
+# list`, `pepita ublk list`, `pepita uring probe`, `pepita info` (also with
+# a PEPITA_SIMD this CPU refuses) and `pepita bench simd --quick` on this
+# machine.
 #
 # Each document must carry "schema" ("<tool>.<command>/<N>") and
 # "timestamp" (RFC 3339 UTC with milliseconds), and every key that holds a
 # number must end in a unit (_bytes, _mw, _mv, _ma, _mhz, _celsius,
-# _percent, _ms, _s, _rpm, _count, and rates such as _gflops, _gb_per_s),
+# _percent, _ms, _s, _rpm, _count, _tokens, and rates such as _gflops,
+# _gb_per_s),
 # be that unit itself ("gflops"), or be one of the few unitless keys
 # below (ids, indices, raw register values); no internal field (nfields)
 # may show; and every key must be documented in the man page's JSON OUTPUT
@@ -168,11 +173,153 @@ if command -v umockdev-run >/dev/null 2>&1 && [ -z "${COHETE_RUN:-}" ]; then
 	done
 fi
 
+# The fleet's documents, offline. A small llama GGUF made here and a file
+# whose one device does not answer (port 1 of this machine): the plan and
+# the build are real, every device step fails with ssh's reason, and
+# deploy, deploy --check, rollback and status --fleet print their
+# documents all the same (exit 1). The device's half runs here on a
+# models directory of its own: a model file received whole and one cut
+# short, then an engine spec activated while this script plays the
+# supervisor (`cohete agent --engines`) through the file it writes,
+# ENGINES/MODEL/state.json, saying the candidate is ready.
+# keep_failed NAME KIND TOOL ARGS...: as keep, for a command that exits 1
+# with its document.
+keep_failed() {
+	local name=$1 kind=$2 tool=$3 rc=0
+	shift 3
+	# shellcheck disable=SC2086  # COHETE_RUN / tmo are word lists
+	$tmo ${COHETE_RUN:-} "$tool" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null || rc=$?
+	if [ "$rc" = 1 ] && [ -s "$tmp/out" ]; then
+		mv "$tmp/out" "$docs/$name.$kind"
+		n=$((n + 1))
+	else
+		fail "$(basename "$tool") $*: exit $rc, want 1 with a document: $(head -c 300 "$tmp/err")"
+	fi
+}
+fleet=$tmp/fleet
+mkdir -p "$fleet/root"
+python3 - "$fleet/tiny.gguf" <<'PY'
+import struct, sys
+def s(x):
+    b = x.encode()
+    return struct.pack('<Q', len(b)) + b
+def kv(k, t, v): return s(k) + struct.pack('<I', t) + (s(v) if t == 8 else struct.pack('<I', v))
+embd, ff, vocab = 256, 512, 64
+tensors = [('token_embd.weight', [embd, vocab]), ('output_norm.weight', [embd]),
+           ('output.weight', [embd, vocab])]
+for l in range(2):
+    for name, shape in (('attn_norm', [embd]), ('attn_q', [embd, embd]),
+                        ('attn_k', [embd, 128]), ('attn_v', [embd, 128]),
+                        ('attn_output', [embd, embd]), ('ffn_norm', [embd]),
+                        ('ffn_gate', [embd, ff]), ('ffn_up', [embd, ff]),
+                        ('ffn_down', [ff, embd])):
+        tensors.append(('blk.%d.%s.weight' % (l, name), shape))
+kvs = [kv('general.architecture', 8, 'llama'), kv('llama.block_count', 4, 2),
+       kv('llama.embedding_length', 4, embd), kv('llama.feed_forward_length', 4, ff),
+       kv('llama.attention.head_count', 4, 4), kv('llama.attention.head_count_kv', 4, 2),
+       kv('llama.context_length', 4, 512)]
+infos, datas, off = b'', [], 0
+for name, shape in tensors:
+    count = 1
+    for d in shape:
+        count *= d
+    data = struct.pack('<%df' % count, *[(i % 201 - 100) / 1000.0 for i in range(count)])
+    infos += s(name) + struct.pack('<I', len(shape)) + b''.join(struct.pack('<Q', d) for d in shape)
+    infos += struct.pack('<IQ', 0, off)
+    datas.append(data)
+    off += len(data)
+head = b'GGUF' + struct.pack('<IQQ', 3, len(tensors), len(kvs)) + b''.join(kvs) + infos
+head += b'\0' * ((-len(head)) % 32)
+open(sys.argv[1], 'wb').write(head + b''.join(datas))
+PY
+cat >"$fleet/cohete.yaml" <<YAML
+fleet:
+  devices:
+    - id: down
+      host: 127.0.0.1
+      port: 1
+      module: p3767-0005
+      memory_budget_mb: 512
+models:
+  - name: tiny
+    source: $fleet/tiny.gguf
+    quantization: auto
+    context_length: 512
+    devices: all
+storage:
+  models_dir: $fleet/root
+YAML
+export XDG_CACHE_HOME=$fleet/cache
+fcfg=(--config "$fleet/cohete.yaml")
+keep deploy-plan json "$COHETE_BIN" deploy "${fcfg[@]}" --plan --json
+keep_failed deploy json "$COHETE_BIN" deploy "${fcfg[@]}" --json
+keep_failed deploy-check json "$COHETE_BIN" deploy "${fcfg[@]}" --check --json
+keep_failed rollback json "$COHETE_BIN" rollback "${fcfg[@]}" --json
+keep_failed status-fleet json "$COHETE_BIN" status --fleet "${fcfg[@]}" --json
+
+# The model file deploy built, received as a deploy sends it; a second
+# copy cut short stays a partial.
+artifact=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"][0]["artifact"])' \
+	"$docs/deploy-plan.json" 2>/dev/null)
+built=$fleet/cache/cohete/artifacts/$artifact
+if [ -z "$artifact" ] || [ ! -f "$built" ]; then
+	fail "deploy built no model file ($artifact) in $fleet/cache"
+else
+	size=$(stat -c %s "$built")
+	sum=$(sha256sum "$built" | cut -d' ' -f1)
+	recv=(engine receive --root "$fleet/root" --size "$size" --sha256 "$sum")
+	# shellcheck disable=SC2086  # COHETE_RUN is a word list
+	${COHETE_RUN:-} "$COHETE_BIN" "${recv[@]}" --name "$artifact" <"$built" >"$tmp/recv" 2>&1 ||
+		fail "engine receive: $(head -c 300 "$tmp/recv")"
+	# shellcheck disable=SC2086
+	head -c 4096 "$built" | ${COHETE_RUN:-} "$COHETE_BIN" "${recv[@]}" --name "cut-$artifact" \
+		>/dev/null 2>&1
+	[ -f "$fleet/root/.incoming/cut-$artifact.part" ] ||
+		fail "engine receive, cut short: no part kept"
+	printf '{"schema": "cohete.engine/1", "model": "tiny", "artifact": "%s", "sha256": "%s", "level": "Q8_0", "host": "127.0.0.1", "port": 8080, "argv": ["llama-server", "-m", "%s"], "memory_max_bytes": 536870912}' \
+		"$artifact" "$sum" "$fleet/root/$artifact" >"$fleet/spec.json"
+	# shellcheck disable=SC2086
+	$tmo ${COHETE_RUN:-} "$COHETE_BIN" engine activate --root "$fleet/root" --timeout 30 --json \
+		<"$fleet/spec.json" >"$tmp/activate" 2>"$tmp/activate.err" &
+	apid=$!
+	version=
+	for _ in $(seq 100); do
+		version=$(readlink "$fleet/root/engines/tiny/candidate" 2>/dev/null) && break
+		sleep 0.1
+	done
+	version=${version%.json}
+	now=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+	printf '{"schema": "cohete.engine.state/1", "timestamp": "%s", "model": "tiny", "version": "%s", "which": "candidate", "state": "ready", "pid": %d, "port": 8080, "restart_count": 0, "since": "%s", "rss_bytes": 0, "reason": "", "start_ticks": 0}\n' \
+		"$now" "$version" 0 "$now" >"$fleet/state.json"
+	[ -n "$version" ] && mv "$fleet/state.json" "$fleet/root/engines/tiny/state.json"
+	if wait "$apid"; then
+		mv "$tmp/activate" "$docs/engine-activate.json"
+		n=$((n + 1))
+	else
+		fail "engine activate (candidate '$version'): $(head -c 300 "$tmp/activate.err")"
+	fi
+fi
+COHETE_SYSROOT=$tree keep engine-state json "$COHETE_BIN" engine state --root "$fleet/root" --json
+unset XDG_CACHE_HOME
+# Every part of the state shows: a model file, a partial, a model with its
+# spec and its engine.
+if [ -s "$docs/engine-state.json" ] && ! python3 - "$docs/engine-state.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+m = d["models"][0] if d.get("models") else {}
+sys.exit(0 if d.get("artifacts") and d.get("partials") and isinstance(m.get("spec"), dict)
+         and isinstance(m.get("engine"), dict) and isinstance(d.get("device"), dict) else 1)
+PY
+then
+	fail "engine state: not every part shows: $(head -c 400 "$docs/engine-state.json")"
+fi
+
 python3 - "$docs" "$man" <<'PY' || failures=$((failures + 1))
 import json, os, re, sys
 
 UNITS = ("_bytes", "_mw", "_mv", "_ma", "_mhz", "_celsius", "_percent",
-         "_ms", "_s", "_rpm", "_count", "_gflops", "_gb_per_s", "_gelem_per_s")
+         "_ms", "_s", "_rpm", "_count", "_tokens", "_gflops", "_gb_per_s",
+         "_gelem_per_s")
 # Numbers without a unit: ids and indices, raw values a unit would misname.
 UNITLESS = {
     "id",            # a core, zone, mode or device number
@@ -189,7 +336,9 @@ UNITLESS = {
     "port",          # a TCP port number (cohete discover: ssh, agent)
 }
 INTERNAL = {"nfields"}
-SCHEMA = re.compile(r"^(cohete|pepita)\.[a-z]+(\.[a-z]+)?/[1-9][0-9]*$")
+# "<tool>.<command>/<N>": a command of two words joins them with "-"
+# (config-check, deploy-plan), a verb follows with "." (zram.list).
+SCHEMA = re.compile(r"^(cohete|pepita)\.[a-z]+(-[a-z]+)*(\.[a-z]+)?/[1-9][0-9]*$")
 STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 # Objects whose keys are names (idle states, io_uring features and flags,

@@ -5,13 +5,14 @@
 # they never go stale; values where there is a fixed set or a file. A
 # cohete verb may follow options (`cohete clocks --yes on`).
 
-_cohete_commands="agent clocks config discover fan model monitor power quantize status tegrastats help"
+_cohete_commands="agent clocks config deploy discover engine fan model monitor power quantize rollback status tegrastats help"
 
 _cohete_verbs()
 {
 	case $1 in
 	clocks) echo "show store restore on off" ;;
 	config) echo "check show schema init" ;;
+	engine) echo "state receive verify activate rollback" ;;
 	fan | power) echo "set" ;;
 	model) echo "inspect" ;;
 	esac
@@ -35,19 +36,25 @@ _cohete_types()
 	echo auto
 }
 
-# _cohete_value OPTION: complete OPTION's value; 1 if not ours.
+# _cohete_value OPTION COMMAND: complete OPTION's value; 1 if not ours.
+# Device ids, model names and ssh options (-o but config's) are free text.
 _cohete_value()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 
 	case $1 in
-	--sysroot | --state-dir)
+	--sysroot | --state-dir | --cache | --root)
 		COMPREPLY=($(compgen -d -- "$cur")) ;;
 	--file | --token-file | --tegrastats | --nvpmodel | --jetson-clocks | --identity | --config | \
-	--inventory | -o | --output)
+	--inventory | --output)
+		COMPREPLY=($(compgen -f -- "$cur")) ;;
+	-o)
+		[[ $2 == config ]] || return 1
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	--policy)
 		COMPREPLY=($(compgen -W "conservative aggressive" -- "$cur")) ;;
+	--transport)
+		COMPREPLY=($(compgen -W "auto rsync stream" -- "$cur")) ;;
 	*)
 		return 1 ;;
 	esac
@@ -72,7 +79,7 @@ _cohete()
 		fi
 		return 0
 	fi
-	_cohete_value "$prev" && return 0
+	_cohete_value "$prev" "$cmd" && return 0
 	opts=$(_cohete_options "$prog" "$cmd")
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(cut -d' ' -f1 <<<"$opts" | sort -u)" -- "$cur"))
