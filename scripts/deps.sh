@@ -18,7 +18,7 @@ set -eu
 
 export DEBIAN_FRONTEND=noninteractive
 
-BASE_PKGS="meson ninja-build pkg-config gcc libjansson-dev liburing-dev liblz4-dev libzstd-dev libmicrohttpd-dev libncurses-dev libyaml-dev libavahi-client-dev libudev-dev python3"
+BASE_PKGS="meson ninja-build pkg-config gcc libjansson-dev liburing-dev liblz4-dev libzstd-dev libmicrohttpd-dev libncurses-dev libyaml-dev libavahi-client-dev libudev-dev libcurl4-openssl-dev python3"
 # libopenblas-dev, libblis-dev: bench/simd's anchors (dlopen at run time).
 # libunistring-dev: `pkg-config --static cohete` names -lunistring (through
 # libmicrohttpd's gnutls), which tests/install.sh links against.
@@ -27,9 +27,10 @@ BASE_PKGS="meson ninja-build pkg-config gcc libjansson-dev liburing-dev liblz4-d
 # jq, curl: tests/readme.sh runs the README's jq and curl examples.
 # avahi-daemon, dbus, iproute2: the mDNS discovery test (namespaces with
 # their own daemons); umockdev: the USB discovery test; python3-jsonschema:
-# an independent check of `cohete config schema`.
-TEST_PKGS="avahi-daemon dbus iproute2 umockdev python3-jsonschema clang valgrind mmdebstrap tmux prometheus libunistring-dev libtbb-dev g++ openssh-server openssh-client parallel libopenblas-dev libblis-dev zsh mandoc jq curl"
-CROSS_PKGS="gcc-aarch64-linux-gnu qemu-user-static libc6-dev:arm64 libjansson-dev:arm64 liburing-dev:arm64 libmicrohttpd-dev:arm64 libncurses-dev:arm64 liblz4-dev:arm64 libzstd-dev:arm64 libyaml-dev:arm64 libavahi-client-dev:arm64 libudev-dev:arm64"
+# an independent check of `cohete config schema`. nginx-light: the web
+# server the fleet build's downloads are tested against.
+TEST_PKGS="avahi-daemon dbus iproute2 umockdev python3-jsonschema clang valgrind mmdebstrap tmux prometheus libunistring-dev libtbb-dev g++ openssh-server openssh-client parallel libopenblas-dev libblis-dev zsh mandoc jq curl nginx-light"
+CROSS_PKGS="gcc-aarch64-linux-gnu qemu-user-static libc6-dev:arm64 libjansson-dev:arm64 liburing-dev:arm64 libmicrohttpd-dev:arm64 libncurses-dev:arm64 liblz4-dev:arm64 libzstd-dev:arm64 libyaml-dev:arm64 libavahi-client-dev:arm64 libudev-dev:arm64 libcurl4-openssl-dev:arm64"
 VM_PKGS="qemu-system-x86 busybox-static linux-source-6.1 make flex bison bc libelf-dev cpio xz-utils e2fsprogs fio"
 
 usage() {

@@ -31,11 +31,15 @@ extern "C" {
 
 #define COH_FLEET_SHA256_HEX	PEP_SHA256_HEX	/* 64 hex digits + NUL */
 
+struct coh_fleet_fetch_opts;
+
 /*
  * Where a model's shape and digest come from. Fill *shape (its tensors
  * must stay valid until coh_fleet_plan() returns) and digest (the source
- * file's sha256, 64 lower-case hex digits); return 0, or -errno with err
- * set: the pairs of that model then carry that error.
+ * file's sha256, 64 lower-case hex digits, or "" when it is known only
+ * once the file is downloaded: the pairs are then digest_at_build);
+ * return 0, or -errno with err set: the pairs of that model then carry
+ * that error.
  */
 typedef int (*coh_fleet_source_fn)(const struct coh_config *cfg,
 				   size_t model, struct coh_model_shape *shape,
@@ -44,12 +48,15 @@ typedef int (*coh_fleet_source_fn)(const struct coh_config *cfg,
 
 /* All-zero means defaults. */
 struct coh_fleet_plan_opts {
-	/* NULL: the model's resolved source when it is a local file, opened
-	 * as GGUF and hashed whole; an http(s) source is a per-pair error
-	 * (its header is fetched at build time), as is a source no mirror
-	 * resolves. */
+	/* NULL: the model's resolved source; a local file is opened as GGUF
+	 * and hashed whole, an http(s) one is counted from its header
+	 * (coh_fleet_source_http(): nothing else is downloaded); a source
+	 * no mirror resolves is a per-pair error. */
 	coh_fleet_source_fn source;
 	void *source_arg;
+	/* The default source's header fetches: timeouts and size limit
+	 * (NULL: defaults; its sha256 and progress are not used). */
+	const struct coh_fleet_fetch_opts *fetch;
 };
 
 /* One (model, device) pair. Strings are owned by the plan. */
@@ -60,8 +67,9 @@ struct coh_fleet_plan_item {
 	const char *device_id;		/* borrowed from cfg */
 
 	/* 0, or why the pair could not be planned: -ENOENT (no such file;
-	 * a source no mirror resolves), -EOPNOTSUPP (a remote source),
-	 * -ENODATA (no budget: no memory_budget_mb, no RAM known), -EINVAL
+	 * a source no mirror resolves; HTTP 404), an http(s) source's
+	 * other fetch errors (coh_fleet_fetch()), -ENODATA (no budget: no
+	 * memory_budget_mb, no RAM known), -EINVAL
 	 * (not a GGUF model we can count), -EILSEQ (the file's sha256 is
 	 * not the file's), -ENOMEM. Only the fields above and error_msg are
 	 * set then. */
@@ -97,6 +105,22 @@ struct coh_fleet_plan_item {
 					   among the device's models */
 	char **argv;			/* the engine's command line; NULL-ended */
 	size_t argc;
+
+	/* An http(s) source whose sha256 neither the file nor the server
+	 * gives: the artifact cannot be named before the download. digest,
+	 * artifact, path and argv stay empty (NULL) until coh_fleet_build()
+	 * has downloaded and hashed the source and names them. */
+	bool digest_at_build;
+
+	/* Set by coh_fleet_build(). */
+	char *built_path;		/* the artifact in the build cache */
+	uint64_t built_size;
+	char built_sha256[COH_FLEET_SHA256_HEX];	/* the artifact's: a
+							   copy is checked
+							   against it */
+	bool built_cached;		/* the cache had it: nothing was made */
+	int build_error;		/* 0, or why its artifact was not made */
+	char *build_error_msg;		/* NULL when build_error is 0 */
 };
 
 struct coh_fleet_plan {
@@ -105,6 +129,7 @@ struct coh_fleet_plan {
 	size_t count;
 	size_t errors;			/* items with error != 0 */
 	size_t unfit;			/* planned items that do not fit */
+	size_t build_errors;		/* items with build_error != 0 */
 };
 
 /*
@@ -138,6 +163,164 @@ COH_API int coh_fleet_artifact_name(const char *model, enum coh_ftype ftype,
 				    const char *digest, char *buf,
 				    size_t size);
 
+
+/* ==== fetching models over http(s) (src/cohete/fleet/fetch.c) ==== */
+
+/* All-zero means defaults. */
+struct coh_fleet_fetch_opts {
+	const char *sha256;		/* the file's: 64 hex digits; NULL: not
+					   checked */
+	uint64_t max_bytes;		/* a larger file fails; 0: 1 TiB */
+	uint32_t connect_timeout_ms;	/* 0: 15000 */
+	/* A transfer slower than low_speed_bytes a second for low_speed_s
+	 * seconds is cut (-ETIMEDOUT; a later call resumes it). 0: 1024
+	 * bytes, 60 s. */
+	uint32_t low_speed_bytes;
+	uint32_t low_speed_s;
+	/* Bytes of the file so far (a resumed part counted) of total (0:
+	 * not known). Called from the fetching thread. */
+	void (*progress)(uint64_t done_bytes, uint64_t total_bytes, void *arg);
+	void *arg;
+};
+
+struct coh_fleet_fetch_result {
+	uint64_t size_bytes;		/* of the file now at path */
+	char sha256[COH_FLEET_SHA256_HEX];
+	uint64_t resumed_bytes;		/* of an earlier part, kept; 0: all
+					   came in this call */
+	bool restarted;			/* a part was there but could not be
+					   continued (the server ignores Range,
+					   the file changed): it began again */
+};
+
+/*
+ * Download url (http or https; redirects are followed to http(s) only)
+ * to path. The bytes go to DIR/.NAME.part (locked while this call runs),
+ * hashed as they arrive; the part becomes path only when it is whole,
+ * fsynced and, with opts->sha256, that file: path never holds part of a
+ * file. A part an earlier call left is continued with a Range request
+ * when what comes can be checked against it: with opts->sha256, or when
+ * the server named the file's version (ETag or Last-Modified, kept on the
+ * part as the extended attribute user.cohete.validator, sent back as
+ * If-Range so that a changed file comes whole). A server that ignores
+ * Range sends it all again and the part starts over. 0 (res filled; it
+ * may be NULL), or:
+ *   -ENOENT	HTTP 404 or 410: "https://x/m.gguf: HTTP 404"
+ *   -EACCES	HTTP 401 or 403
+ *   -EIO	another HTTP error, or the connection broke (the part stays)
+ *   -EILSEQ	not the sha256 expected: the part is deleted, err names
+ *		both digests
+ *   -EFBIG	larger than max_bytes
+ *   -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH (the name does not resolve)
+ *   -EPROTONOSUPPORT	url, or a redirect, is not http(s)
+ *   -ELOOP	too many redirects
+ *   -EPROTO	TLS failed, or the server answered what was not asked
+ *   -EBUSY	another call is downloading to path
+ *   -errno	from the file system, naming the file
+ * Any thread.
+ */
+COH_API int coh_fleet_fetch(const char *url, const char *path,
+			    const struct coh_fleet_fetch_opts *opts,
+			    struct coh_fleet_fetch_result *res,
+			    struct pep_err *err);
+
+/* The header of a remote GGUF file. */
+struct coh_fleet_head;
+
+/*
+ * Read the start of the GGUF file at url through Range requests (1 MiB,
+ * then four times as much each time, 256 MiB at most) until its
+ * key/values and tensor infos parse; the tensor data is never fetched.
+ * A server without Range support is read from the start and cut as soon
+ * as there is enough. Errors as coh_fleet_fetch()'s, and the GGUF
+ * reader's (-EINVAL, -EOPNOTSUPP) with the URL named; -EFBIG when the
+ * header is larger than 256 MiB or the file than opts->max_bytes.
+ */
+COH_API int coh_fleet_head_fetch(const char *url,
+				 const struct coh_fleet_fetch_opts *opts,
+				 struct coh_fleet_head **out,
+				 struct pep_err *err);
+
+/* NULL does nothing. */
+COH_API void coh_fleet_head_free(struct coh_fleet_head *h);
+
+/*
+ * The parsed header, valid until coh_fleet_head_free(): keys and tensor
+ * infos as the file has them; the tensors' data was not fetched (it
+ * reads as zeros).
+ */
+COH_API const struct coh_gguf *coh_fleet_head_gguf(const struct coh_fleet_head *h);
+COH_API uint64_t coh_fleet_head_size(const struct coh_fleet_head *h);	/* the file's */
+COH_API uint64_t coh_fleet_head_fetched(const struct coh_fleet_head *h); /* read */
+/* The sha256 the server gives for the whole file (Hugging Face's
+ * X-Linked-ETag), or NULL. */
+COH_API const char *coh_fleet_head_sha256(const struct coh_fleet_head *h);
+
+/*
+ * A coh_fleet_source_fn for a model whose resolved source is an http(s)
+ * URL; the plan's default source uses it for those. The shape comes from
+ * coh_fleet_head_fetch(). The digest: the model's sha256 when the file
+ * gives one, else the server's (coh_fleet_head_sha256()): either is
+ * checked when the build downloads the file; else "": the pairs are
+ * digest_at_build, their artifact named once the build has hashed the
+ * download (a build then downloads the file every time; a sha256 in the
+ * file spares that). arg: a struct coh_fleet_http_source, which keeps the
+ * headers (the shapes point into them): free it after the plan.
+ */
+struct coh_fleet_http_source;
+
+COH_API int coh_fleet_http_source_create(const struct coh_fleet_fetch_opts *fetch,
+					 struct coh_fleet_http_source **out,
+					 struct pep_err *err);
+COH_API void coh_fleet_http_source_free(struct coh_fleet_http_source *s);
+COH_API int coh_fleet_source_http(const struct coh_config *cfg, size_t model,
+				  struct coh_model_shape *shape,
+				  char digest[COH_FLEET_SHA256_HEX], void *arg,
+				  struct pep_err *err);
+
+/* ==== building a plan's artifacts (src/cohete/fleet/build.c) ==== */
+
+/* All-zero means defaults. */
+struct coh_fleet_build_opts {
+	const char *cache_dir;		/* NULL: coh_fleet_cache_dir() */
+	unsigned int threads;		/* the quantizer's (coh_quantize_opts) */
+	/* Downloads: timeouts, size limit, progress (its sha256 is the
+	 * item's digest, whatever is set here). NULL: defaults. */
+	const struct coh_fleet_fetch_opts *fetch;
+	/* One line per step ("tiny-Q8_0-....gguf: quantized from ... in
+	 * 1.2 s"), from the calling thread. */
+	void (*log)(const char *line, void *arg);
+	void *arg;
+};
+
+/*
+ * The default build cache, ${XDG_CACHE_HOME:-$HOME/.cache}/cohete/artifacts,
+ * with snprintf semantics. -ENOENT when neither variable is set and the
+ * user has no home directory. Any thread.
+ */
+COH_API int coh_fleet_cache_dir(char *buf, size_t size);
+
+/*
+ * Make the artifact of every item of plan that has no error and fits
+ * (nothing would run the others), each distinct artifact once: CACHE/
+ * ARTIFACT is used as it is when there (its sha256 and size kept in
+ * CACHE/ARTIFACT.sum, so it is not hashed again while unchanged); else
+ * its source (the local file, checked against the plan's digest, or the
+ * download, kept as CACHE/sources/SHA256.gguf and resumed when cut) is
+ * quantized to the item's level into CACHE and renamed to ARTIFACT. An
+ * item digest_at_build is named first (digest, artifact, path, argv).
+ * A lock file per artifact (CACHE/.ARTIFACT.lock) and per download makes
+ * a second build on this machine wait and then use the first one's file.
+ * Each item gets built_path, built_size and built_sha256, or build_error
+ * and build_error_msg: a failure fails the items of its artifact only
+ * (plan->build_errors counts them). Returns the number of artifacts
+ * quantized by this call (0: all were in the cache), or -errno when
+ * nothing could be tried: -EINVAL, -ENOMEM, the cache cannot be made.
+ */
+COH_API int coh_fleet_build(const struct coh_config *cfg,
+			    struct coh_fleet_plan *plan,
+			    const struct coh_fleet_build_opts *opts,
+			    struct pep_err *err);
 
 #ifdef __cplusplus
 }

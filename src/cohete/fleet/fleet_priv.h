@@ -13,4 +13,20 @@
 
 #include <cohete/fleet.h>
 
+/* ---- fetch.c, build.c: sources over http(s) and the build ---- */
+
+/* An http(s) model's shape (from its header; *tensors malloc'd) and
+ * digest: the file's sha256, the server's, or "" (named at build). */
+int coh__fleet_head_model(const struct coh_config_model *m,
+			  const struct coh_fleet_fetch_opts *fetch,
+			  struct coh_fleet_head **head,
+			  struct coh_model_shape *shape,
+			  struct coh_quant_tensor **tensors,
+			  char digest[COH_FLEET_SHA256_HEX], struct pep_err *err);
+
+/* plan.c: an item's digest, artifact, path, port and argv from the
+ * source's digest; -ENOMEM, or 0 with it->error set when no name fits. */
+int coh__fleet_place(struct coh_fleet_plan_item *it,
+		     const struct coh_config *cfg, const char *digest);
+
 #endif /* COHETE_FLEET_PRIV_H */

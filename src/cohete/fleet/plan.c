@@ -5,7 +5,9 @@
  *
  * A model's source is read once (its GGUF header for the shape, the whole
  * file for its digest), then each of its devices is planned against that.
- * Nothing is written and nothing is reached over the network.
+ * Nothing is written. An http(s) source is read only as far as its header
+ * (fetch.c); its digest is the file's given sha256 or the server's, or
+ * is known only at build, which then names its artifact.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -31,6 +33,7 @@ struct source {
 	struct coh_model_shape shape;
 	char digest[COH_FLEET_SHA256_HEX];
 	struct coh_gguf *g;		/* the default source's */
+	struct coh_fleet_head *head;	/* its http(s) header */
 	struct coh_quant_tensor *tensors;
 };
 
@@ -55,10 +58,6 @@ static int open_local(const struct coh_config_model *m, struct source *s)
 		return pep_err_set(err, -ENOENT,
 				   "no mirror resolves '%s': add its prefix under mirrors:",
 				   m->source);
-	if (is_remote(path))
-		return pep_err_set(err, -EOPNOTSUPP,
-				   "remote source %s: its header is fetched at build time",
-				   path);
 	rc = coh_gguf_open(path, &s->g, err);
 	if (rc)
 		return rc;
@@ -83,14 +82,22 @@ static void source_open(const struct coh_config *cfg, size_t i,
 			const struct coh_fleet_plan_opts *opts,
 			struct source *s)
 {
+	const struct coh_config_model *m = &cfg->models[i];
+
 	memset(s, 0, sizeof(*s));
 	pep_err_clear(&s->err);
 	if (opts && opts->source)
 		s->error = opts->source(cfg, i, &s->shape, s->digest,
 					opts->source_arg, &s->err);
+	else if (m->resolved_url && is_remote(m->resolved_url))
+		s->error = coh__fleet_head_model(m, opts ? opts->fetch : NULL,
+						 &s->head, &s->shape,
+						 &s->tensors, s->digest,
+						 &s->err);
 	else
-		s->error = open_local(&cfg->models[i], s);
-	if (!s->error && strlen(s->digest) != 64)
+		s->error = open_local(m, s);
+	/* "": known once downloaded (coh_fleet_source_fn). */
+	if (!s->error && s->digest[0] && strlen(s->digest) != 64)
 		s->error = pep_err_set(&s->err, -EINVAL,
 				       "the source's digest is not 64 hex digits");
 }
@@ -99,6 +106,7 @@ static void source_close(struct source *s)
 {
 	free(s->tensors);
 	coh_gguf_close(s->g);
+	coh_fleet_head_free(s->head);
 }
 
 /* ---- item strings --------------------------------------------------------- */
@@ -384,8 +392,8 @@ static int engine_argv(struct coh_fleet_plan_item *it,
 	return rc ? -ENOMEM : 0;
 }
 
-static int place(struct coh_fleet_plan_item *it, const struct coh_config *cfg,
-		 const struct source *s)
+int coh__fleet_place(struct coh_fleet_plan_item *it,
+		     const struct coh_config *cfg, const char *digest)
 {
 	const char *dir = cfg->storage.models_dir ? cfg->storage.models_dir :
 			  "/var/lib/cohete/models";
@@ -393,8 +401,8 @@ static int place(struct coh_fleet_plan_item *it, const struct coh_config *cfg,
 	char name[512];
 	int n;
 
-	memcpy(it->digest, s->digest, sizeof(it->digest));
-	n = coh_fleet_artifact_name(it->model_name, it->ftype, s->digest, name,
+	memcpy(it->digest, digest, sizeof(it->digest));
+	n = coh_fleet_artifact_name(it->model_name, it->ftype, digest, name,
 				    sizeof(name));
 	if (n < 0 || (size_t)n >= sizeof(name))
 		return item_fail(it, -EINVAL, "no artifact name for this model and level");
@@ -430,7 +438,13 @@ static int plan_pair(struct coh_fleet_plan_item *it, const struct coh_config *cf
 	rc = choose_level(it, m, d, &s->shape);
 	if (rc || it->error)
 		return rc;
-	return place(it, cfg, s);
+	if (!s->digest[0]) {
+		/* Named once the build has hashed the download. */
+		it->digest_at_build = true;
+		it->port = item_port(cfg, it->model, it->device);
+		return 0;
+	}
+	return coh__fleet_place(it, cfg, s->digest);
 }
 
 /* Drop what a failed pair had planned, keeping its error. */
@@ -504,6 +518,8 @@ COH_API void coh_fleet_plan_free(struct coh_fleet_plan *plan)
 	for (size_t i = 0; i < plan->count; i++) {
 		item_clear_plan(&plan->items[i]);
 		free(plan->items[i].error_msg);
+		free(plan->items[i].built_path);
+		free(plan->items[i].build_error_msg);
 	}
 	free(plan->items);
 	free(plan);
