@@ -79,7 +79,7 @@ clang "${cflags[@]}" -fsanitize=fuzzer \
 	$sources "${tier_objs[@]}" "$work/tables.c" "$work/usb_ids.c" \
 	"$src/tests/fuzz/$target.c" \
 	-ljansson -lmicrohttpd -luring -llz4 -lzstd -lyaml -ludev \
-	-lavahi-client -lavahi-common -lm -lpthread -o "$work/fuzz-$target"
+	-lavahi-client -lavahi-common -lcurl -lm -lpthread -o "$work/fuzz-$target"
 
 cd "$work"
 echo "fuzz-$target: ${seconds}s over $src/tests/fuzz/corpus/$target"
