@@ -21,7 +21,9 @@ export DEBIAN_FRONTEND=noninteractive
 BASE_PKGS="meson ninja-build pkg-config gcc libjansson-dev liburing-dev liblz4-dev libzstd-dev libmicrohttpd-dev libncurses-dev libyaml-dev libavahi-client-dev libudev-dev libcurl4-openssl-dev python3"
 # libopenblas-dev, libblis-dev: bench/simd's anchors (dlopen at run time).
 # libunistring-dev: `pkg-config --static cohete` names -lunistring (through
-# libmicrohttpd's gnutls), which tests/install.sh links against.
+# libmicrohttpd's gnutls), which tests/install.sh links against; so do
+# libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev
+# libldap2-dev for libcurl's.
 # zsh, mandoc: tests/completion.sh's zsh part, tests/man.sh's lint.
 # mmdebstrap: scripts/fresh-root-check.sh (make run on a fresh Debian 12 root).
 # jq, curl: tests/readme.sh runs the README's jq and curl examples.
@@ -29,7 +31,7 @@ BASE_PKGS="meson ninja-build pkg-config gcc libjansson-dev liburing-dev liblz4-d
 # their own daemons); umockdev: the USB discovery test; python3-jsonschema:
 # an independent check of `cohete config schema`. nginx-light: the web
 # server the fleet build's downloads are tested against.
-TEST_PKGS="avahi-daemon dbus iproute2 umockdev python3-jsonschema clang valgrind mmdebstrap tmux prometheus libunistring-dev libtbb-dev g++ openssh-server openssh-client parallel libopenblas-dev libblis-dev zsh mandoc jq curl nginx-light"
+TEST_PKGS="avahi-daemon dbus iproute2 umockdev python3-jsonschema clang valgrind mmdebstrap tmux prometheus libunistring-dev libtbb-dev g++ openssh-server openssh-client parallel libopenblas-dev libblis-dev zsh mandoc jq curl nginx-light libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap2-dev"
 CROSS_PKGS="gcc-aarch64-linux-gnu qemu-user-static libc6-dev:arm64 libjansson-dev:arm64 liburing-dev:arm64 libmicrohttpd-dev:arm64 libncurses-dev:arm64 liblz4-dev:arm64 libzstd-dev:arm64 libyaml-dev:arm64 libavahi-client-dev:arm64 libudev-dev:arm64 libcurl4-openssl-dev:arm64"
 VM_PKGS="qemu-system-x86 busybox-static linux-source-6.1 make flex bison bc libelf-dev cpio xz-utils e2fsprogs fio"
 
