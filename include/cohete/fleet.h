@@ -316,6 +316,7 @@ COH_API int coh_fleet_cache_dir(char *buf, size_t size);
  * (plan->build_errors counts them). Returns the number of artifacts
  * quantized by this call (0: all were in the cache), or -errno when
  * nothing could be tried: -EINVAL, -ENOMEM, the cache cannot be made.
+ * The plan is written: no other thread may read it meanwhile.
  */
 COH_API int coh_fleet_build(const struct coh_config *cfg,
 			    struct coh_fleet_plan *plan,

@@ -6,10 +6,11 @@
  *
  * Fetch: a download verified by its sha256; a part cut by the low-speed
  * timeout and resumed with Range (and If-Range: the same file continues,
- * a changed one comes whole); a truncated part resumed; a server that
- * ignores Range (nginx max_ranges 0: the part starts over); a redirect
- * followed, one to ftp:// refused; HTTP 404; a wrong sha256 (the part is
- * deleted, both digests named); the size limit; a refused connection.
+ * a changed one comes whole); a truncated part resumed; a whole part
+ * (416, then checked); a server that ignores Range (nginx max_ranges 0:
+ * the part starts over); a redirect followed, one to ftp:// refused;
+ * HTTP 404; a wrong sha256 (the part is deleted, both digests named);
+ * the size limit; a refused connection.
  * Header: a model whose tokenizer makes its header larger than the first
  * request is counted from the start of the file only, also through a
  * server without Range, with the server's sha256 (X-Linked-ETag).
@@ -439,6 +440,16 @@ static int test_resume_truncated(void)
 	snprintf(range, sizeof(range), "GET /tiny.gguf 206 \"bytes=%ld-\"", cut);
 	CHECK(log_count(range) == 1);
 
+	/* A whole part (cut before its rename): 416, and it is checked. */
+	in_dir(out, sizeof(out), "dl/whole-part.gguf");
+	in_dir(part, sizeof(part), "dl/.whole-part.gguf.part");
+	CHECK(write_prefix(part, model_size) == 0);
+	CHECK(coh_fleet_fetch(u, out, &o, &r, &err) == 0);
+	CHECK(r.resumed_bytes == (uint64_t)model_size && !r.restarted);
+	CHECK(sha_is(out, model_sha) && !exists(part));
+	snprintf(range, sizeof(range), "GET /tiny.gguf 416 \"bytes=%ld-\"", model_size);
+	CHECK(log_count(range) == 1);
+
 	/* A server that ignores Range sends it all: the part starts over. */
 	url(u, sizeof(u), "/norange/tiny.gguf");
 	in_dir(out, sizeof(out), "dl/norange.gguf");
@@ -581,6 +592,46 @@ static void log_line(const char *line, void *arg)
 {
 	if (getenv("FLEET_VERBOSE"))
 		fprintf(stderr, "build: %s\n", line);
+}
+
+/* The http(s) source as a plan's callback; other sources are not its. */
+static int test_source_http(void)
+{
+	struct coh_fleet_plan_opts po = { .source = coh_fleet_source_http };
+	struct coh_fleet_http_source *hs;
+	struct coh_fleet_plan *p;
+	struct coh_config *cfg;
+	char yaml[1024], base[128];
+	struct pep_err err;
+
+	url(base, sizeof(base), "");
+	snprintf(yaml, sizeof(yaml),
+		 "version: \"1.0\"\n"
+		 "fleet:\n"
+		 "  devices:\n"
+		 "    - id: a\n"
+		 "      host: 10.0.0.1\n"
+		 "      memory_budget_mb: 6000\n"
+		 "models:\n"
+		 "  - name: remote\n"
+		 "    source: %s/hf/tiny.gguf\n"
+		 "    devices: [a]\n"
+		 "  - name: local\n"
+		 "    source: %s\n"
+		 "    devices: [a]\n", base, model_path);
+	CHECK(load(yaml, &cfg) == 0);
+	CHECK(coh_fleet_http_source_create(NULL, &hs, &err) == 0);
+	po.source_arg = hs;
+	CHECK(coh_fleet_plan(cfg, &po, &p, &err) == 0);
+	CHECK(p->count == 2 && p->errors == 1);
+	CHECK(!p->items[0].error && !strcmp(p->items[0].digest, model_sha));
+	CHECK(p->items[0].ftype == COH_FTYPE_Q8_0 && p->items[0].fits);
+	CHECK(p->items[1].error == -EINVAL);
+	CHECK(strstr(p->items[1].error_msg, "not an http(s) source"));
+	coh_fleet_plan_free(p);
+	coh_fleet_http_source_free(hs);
+	coh_config_free(cfg);
+	return T_PASS;
 }
 
 static int fleet_yaml(char *buf, size_t size, const char *doomed_sha)
@@ -923,6 +974,7 @@ int main(void)
 	t_run("checksum_mismatch", test_checksum_mismatch, &rc);
 	t_run("resume_truncated", test_resume_truncated, &rc);
 	t_run("head", test_head, &rc);
+	t_run("source_http", test_source_http, &rc);
 	t_run("build", test_build, &rc);
 	t_run("two_builds", test_two_builds, &rc);
 	t_run("resume_after_cut", test_resume_after_cut, &rc);

@@ -635,9 +635,12 @@ static int download_once(struct download *d)
 	curl_slist_free_all(headers);
 	if (rc != -EIO || d->x.status != 416 || !d->offset)
 		return rc;
-	/* A 416 tells the size: the part is whole when it holds that many bytes. */
-	if (d->x.range_total == d->offset)
+	/* A 416 tells the size: the part is whole when it holds that many bytes
+	 * (a call stopped between the last byte and the rename). */
+	if (d->x.range_total == d->offset) {
+		d->resumed = d->offset;
 		return 0;
+	}
 	d->restarted = true;
 	rc = part_truncate(d);
 	return rc ? rc : -EAGAIN;
