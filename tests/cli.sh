@@ -544,7 +544,7 @@ hex64=$(printf '%064d' 0)
 c COHETE_CONFIG= -- deploy
 expect_err "cohete deploy without --config" 2 "^cohete: deploy: no fleet: give --config FILE (or set COHETE_CONFIG)$"
 c -- deploy --config "$fleet_yaml" --plan --check
-expect_err "cohete deploy --plan --check" 2 "^cohete: deploy: --plan and --check: choose one$"
+expect_err "cohete deploy --plan --check" 2 "^cohete: deploy: --plan, --check and --build-only: choose one$"
 c -- deploy --config "$fleet_yaml" --transport scp
 expect_err "cohete deploy --transport scp" 2 "^cohete: deploy: --transport: 'scp': auto, rsync or stream$"
 c -- deploy --config "$fleet_yaml" --device nowhere --plan

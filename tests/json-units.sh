@@ -5,12 +5,12 @@
 # sample line and live through the simulator, `cohete clocks show`, `cohete
 # power` and `cohete fan` on every tree where they answer, `cohete agent`'s
 # GET /v1/status on every tree, the fleet's documents offline (`cohete
-# deploy` --plan, the deploy itself, --check, `cohete rollback` and `cohete
-# status --fleet` on a file whose device does not answer; `cohete engine
-# state` and `activate` on a models directory here), and `pepita zram
-# list`, `pepita ublk list`, `pepita uring probe`, `pepita info` (also with
-# a PEPITA_SIMD this CPU refuses) and `pepita bench simd --quick` on this
-# machine.
+# deploy` --plan, --build-only, the deploy itself, --check, `cohete
+# rollback` and `cohete status --fleet` on a file whose device does not
+# answer; `cohete engine state` and `activate` on a models directory
+# here), and `pepita zram list`, `pepita ublk list`, `pepita uring probe`,
+# `pepita info` (also with a PEPITA_SIMD this CPU refuses) and `pepita
+# bench simd --quick` on this machine.
 #
 # Each document must carry "schema" ("<tool>.<command>/<N>") and
 # "timestamp" (RFC 3339 UTC with milliseconds), and every key that holds a
@@ -252,6 +252,7 @@ YAML
 export XDG_CACHE_HOME=$fleet/cache
 fcfg=(--config "$fleet/cohete.yaml")
 keep deploy-plan json "$COHETE_BIN" deploy "${fcfg[@]}" --plan --json
+keep deploy-build json "$COHETE_BIN" deploy "${fcfg[@]}" --build-only --json
 keep_failed deploy json "$COHETE_BIN" deploy "${fcfg[@]}" --json
 keep_failed deploy-check json "$COHETE_BIN" deploy "${fcfg[@]}" --check --json
 keep_failed rollback json "$COHETE_BIN" rollback "${fcfg[@]}" --json
