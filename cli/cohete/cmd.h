@@ -15,12 +15,15 @@ struct coh_sysroot;
 int cmd_agent(int argc, char **argv);
 int cmd_clocks(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
+int cmd_engine(int argc, char **argv);
 int cmd_fan(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_power(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_tegrastats(int argc, char **argv);
 

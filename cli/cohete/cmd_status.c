@@ -12,16 +12,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cohete/fleet.h>
 #include <cohete/status.h>
 #include <cohete/thermal.h>
 
 #include "cmd.h"
+#include "fleet_view.h"
 
 #define DEFAULT_WINDOW_MS 250
 
 struct status_opts {
 	const char *sysroot;
 	int json;
+	int fleet;			/* every device of --config, over ssh */
+	const char *identity;		/* --fleet: ssh -i */
+	const char *ssh_options[32];	/* --fleet: ssh -o, each */
+	size_t ssh_option_count;
 	double watch_s;			/* 0 = once */
 	long window_ms;			/* -1 = default */
 	struct coh_thermal_guard_policy policy;	/* the temperature colours */
@@ -45,7 +51,9 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: cohete status [--json] [--watch SECONDS] [--sysroot DIR]\n"
-		"                     [--window-ms MS] [--policy NAME] [--config FILE]\n\n"
+		"                     [--window-ms MS] [--policy NAME] [--config FILE]\n"
+		"       cohete status --fleet --config FILE [--json] [--watch SECONDS]\n"
+		"                     [--identity FILE] [-o|--ssh-option OPTION]...\n\n"
 		"Device and module, L4T/JetPack, memory, thermal zones, per-core CPU\n"
 		"load and frequency, GPU, EMC and engines (root), power rails, nvpmodel\n"
 		"mode and fan.\n\n"
@@ -59,6 +67,13 @@ static void usage(FILE *out)
 		"                     or one the --config file defines\n"
 		"  --config FILE      cohete.yaml: its thermal policy for this device\n"
 		"                     is the default of --policy (also $COHETE_CONFIG)\n"
+		"  --fleet            every device of the file instead, asked at once over\n"
+		"                     ssh: a row per device and model (module, temperature,\n"
+		"                     engine memory, power mode, level, engine state);\n"
+		"                     cohete on the devices is $COHETE_REMOTE_COHETE or\n"
+		"                     cohete in their PATH\n"
+		"  --identity FILE    --fleet: ssh key for every device (ssh -i)\n"
+		"  -o, --ssh-option O --fleet: an ssh -o option, repeatable\n"
 		"  -h, --help         this help\n", DEFAULT_WINDOW_MS);
 }
 
@@ -84,6 +99,9 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 		{ "window-ms", required_argument, NULL, 'W' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'C' },
+		{ "fleet", no_argument, NULL, 'F' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "ssh-option", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -97,7 +115,7 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 	if (cli_default_policy(&o->policy) < 0)
 		return -CMD_EXIT_USAGE;
 	optind = 1;
-	while ((c = cli_getopt(argc, argv, "+h", longopts)) != -1) {
+	while ((c = cli_getopt(argc, argv, "+ho:", longopts)) != -1) {
 		switch (c) {
 		case 'j':
 			o->json = 1;
@@ -124,6 +142,19 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 			break;
 		case 'C':
 			break;		/* read by cli_config_open() */
+		case 'F':
+			o->fleet = 1;
+			break;
+		case 'i':
+			o->identity = optarg;
+			break;
+		case 'o':
+			if (o->ssh_option_count == CLI_ARRAY_SIZE(o->ssh_options)) {
+				cli_error("--ssh-option: more than %zu", CLI_ARRAY_SIZE(o->ssh_options));
+				return -CMD_EXIT_USAGE;
+			}
+			o->ssh_options[o->ssh_option_count++] = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -135,7 +166,42 @@ static int parse_opts(int argc, char **argv, struct status_opts *o)
 		cli_error("unexpected argument '%s'", argv[optind]);
 		return -CMD_EXIT_USAGE;
 	}
+	if ((o->identity || o->ssh_option_count) && !o->fleet) {
+		cli_error("--identity and --ssh-option go with --fleet");
+		return -CMD_EXIT_USAGE;
+	}
+	if (o->fleet && !cli_config()) {
+		cli_error("--fleet: give --config FILE (or set COHETE_CONFIG)");
+		return -CMD_EXIT_USAGE;
+	}
 	return 0;
+}
+
+static void sleep_ms(long ms);
+
+/* --fleet: once, or every --watch seconds until interrupted. */
+static int run_fleet(const struct status_opts *o)
+{
+	struct coh_fleet_remote remote = {
+		.cohete = getenv("COHETE_REMOTE_COHETE"), .identity = o->identity,
+		.ssh_options = o->ssh_options, .ssh_option_count = o->ssh_option_count,
+	};
+	struct sigaction sa = { .sa_handler = on_signal };
+	int ret;
+
+	if (o->watch_s <= 0)
+		return cli_fleet_status(&remote, o->json);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	do {
+		if (!o->json && isatty(fileno(stdout)))
+			fputs("\033[H\033[2J", stdout);
+		ret = cli_fleet_status(&remote, o->json);
+		fflush(stdout);
+		if (!stop_requested)
+			sleep_ms((long)(o->watch_s * 1000));
+	} while (!stop_requested);
+	return ret;
 }
 
 /* "7.4 GiB" from kB; "-" when unknown. */
@@ -582,6 +648,8 @@ int cmd_status(int argc, char **argv)
 
 	if (ret)
 		return ret > 0 ? CMD_EXIT_OK : -ret;
+	if (o.fleet)
+		return run_fleet(&o);
 	if (cli_open_sysroot(o.sysroot, &sr))
 		return CMD_EXIT_FAIL;
 	a = malloc(sizeof(*a));

@@ -164,6 +164,189 @@ COH_API int coh_fleet_artifact_name(const char *model, enum coh_ftype ftype,
 				    size_t size);
 
 
+/* ==== on the device: what `cohete engine` runs there ==== */
+
+/*
+ * The device's half of a deploy, under ROOT (storage.models_dir; the
+ * layout is cohete/engine.h's). Receive: a model file of size bytes
+ * arrives on in_fd; the device answers on out_fd, one line: "have SIZE"
+ * when the file is there already (nothing is read), else "offset N" (the
+ * bytes an earlier, cut transfer kept: send the rest from there), then,
+ * once the rest arrived, was hashed to sha256 and renamed into place, "ok
+ * SIZE". Before a byte is written, the space is checked: -ENOSPC when the
+ * rest would leave less than 1% of the file system free. A cut transfer
+ * keeps its part (-EPIPE); a wrong digest drops it (-EILSEQ). -EINVAL for
+ * a name that is not a plain file name.
+ */
+COH_API int coh_fleet_node_receive(const char *root, const char *name,
+				   uint64_t size, const char *sha256,
+				   int in_fd, int out_fd, struct pep_err *err);
+
+/* A part another program (rsync) wrote to ROOT/.incoming/NAME.part:
+ * hashed, renamed into place when it is sha256, dropped when not. */
+COH_API int coh_fleet_node_verify(const char *root, const char *name,
+				  const char *sha256, struct pep_err *err);
+
+/* The free and total bytes of ROOT's file system. */
+COH_API int coh_fleet_node_space(const char *root, uint64_t *free_bytes,
+				 uint64_t *total_bytes, struct pep_err *err);
+
+/*
+ * The device's deploy state as JSON ("cohete.engine-state/1"): root,
+ * free_bytes, total_bytes, rsync and systemd (present?), artifacts and
+ * partials ([{name, size_bytes}]), models ([{model, active, previous,
+ * candidate (versions or null), spec (the active one), engine (the
+ * supervisor's state)}]). malloc'd; NULL with err set.
+ */
+COH_API char *coh_fleet_node_state(const char *root, struct pep_err *err);
+
+#define COH_FLEET_READY_TIMEOUT_S	120
+
+struct coh_fleet_node_result {
+	char result[16];		/* "activated", "unchanged", "rolled-back",
+					   "failed" */
+	char version[256];		/* the version it is about */
+	char reason[768];		/* for a person */
+	uint64_t ready_ms;		/* from the call to its outcome */
+};
+
+/*
+ * Make the engine spec (JSON, cohete/engine.h) the model's running
+ * version: the candidate with a deadline timeout_s (0: the default)
+ * ahead, started by the supervisor, promoted once ready. 0 with result
+ * "activated", or "unchanged" when it was the active version and is
+ * ready; -EIO with "rolled-back" (the candidate failed or was not ready
+ * in time: the supervisor is back on the active version) or "failed"
+ * (nothing to go back to, or the active version is not ready). Killing
+ * the caller at any point leaves the device on the active version once
+ * the deadline passes.
+ */
+COH_API int coh_fleet_node_activate(const char *root, const char *spec_json,
+				    size_t len, unsigned int timeout_s,
+				    struct coh_fleet_node_result *r,
+				    struct pep_err *err);
+
+/* The model's previous version active again, waited for like activate. */
+COH_API int coh_fleet_node_rollback(const char *root, const char *model,
+				    unsigned int timeout_s,
+				    struct coh_fleet_node_result *r,
+				    struct pep_err *err);
+
+/* ==== deploying: from here to every device ==== */
+
+enum coh_fleet_transport {
+	COH_FLEET_TRANSPORT_AUTO = 0,	/* rsync where both ends have it */
+	COH_FLEET_TRANSPORT_RSYNC,
+	COH_FLEET_TRANSPORT_STREAM,	/* our own, over the ssh session */
+};
+
+/* How devices are reached. All-zero means defaults. */
+struct coh_fleet_remote {
+	const char *ssh_program;	/* NULL = "ssh" */
+	const char *const *ssh_options;	/* each an ssh -o OPTION */
+	size_t ssh_option_count;
+	const char *identity;		/* ssh -i; NULL = each device's */
+	const char *cohete;		/* the program on devices; NULL = "cohete" */
+	enum coh_fleet_transport transport;
+	unsigned int connect_timeout_s;	/* 0 = 10 */
+};
+
+enum coh_fleet_outcome {
+	COH_FLEET_PENDING = 0,
+	COH_FLEET_UNCHANGED,		/* the device ran it already */
+	COH_FLEET_UPDATED,		/* the new version runs */
+	COH_FLEET_ROLLED_BACK,		/* it failed; the old version runs */
+	COH_FLEET_FAILED,		/* not deployed (why in message) */
+	COH_FLEET_SKIPPED,		/* not tried: an earlier device failed */
+};
+
+COH_API const char *coh_fleet_outcome_name(enum coh_fleet_outcome o);
+
+/* What happened to one plan item. */
+struct coh_fleet_step {
+	size_t item;			/* index into the plan */
+	enum coh_fleet_outcome outcome;
+	char version[256];		/* the engine version it ends on */
+	char message[1024];		/* for a person */
+	const char *transport;		/* "rsync", "stream", "present"; NULL */
+	uint64_t copied_bytes;
+	uint64_t copy_ms, ready_ms;
+};
+
+struct coh_fleet_deploy_report {
+	struct coh_fleet_step *steps;	/* one per plan item, plan order */
+	size_t count;
+	size_t updated, unchanged, rolled_back, failed, skipped;
+	uint64_t wall_ms;
+};
+
+/* A step reached an outcome (called from the lanes, one at a time). */
+typedef void (*coh_fleet_step_fn)(const struct coh_fleet_plan_item *it,
+				  const struct coh_fleet_step *st, void *arg);
+
+struct coh_fleet_deploy_opts {
+	struct coh_fleet_remote remote;
+	unsigned int max_parallel;	/* devices at once; 0 = all */
+	const char *canary;		/* this device first, alone */
+	bool keep_going;		/* go on after a device fails */
+	unsigned int ready_timeout_s;	/* 0 = COH_FLEET_READY_TIMEOUT_S */
+	coh_fleet_step_fn on_step;
+	void *arg;
+};
+
+/*
+ * Ship and start plan (built: every item carries its artifact's local
+ * copy) on its devices: a lane per device, max_parallel at once, the
+ * canary first and alone. Per device: its state over ssh; per item, a
+ * copy when the device lacks the file (space checked first, resumed,
+ * verified), then activation (cohete engine activate: the new version
+ * runs, or the device rolls back to the old one at once). A device that
+ * fails stops the deploy (devices not started yet are skipped) unless
+ * keep_going. Items the plan or the build failed are failed steps. 0
+ * with *out set whatever the outcomes (count them); -errno when nothing
+ * could be started (-ENOMEM, -EINVAL).
+ */
+COH_API int coh_fleet_deploy(const struct coh_config *cfg,
+			     const struct coh_fleet_plan *plan,
+			     const struct coh_fleet_deploy_opts *opts,
+			     struct coh_fleet_deploy_report **out,
+			     struct pep_err *err);
+
+COH_API void coh_fleet_deploy_report_free(struct coh_fleet_deploy_report *r);
+
+/*
+ * One device's state, as `cohete engine state --json` prints it there
+ * (coh_fleet_node_state()). malloc'd JSON, or NULL with err saying why
+ * (unreachable, no cohete on it, ...).
+ */
+COH_API char *coh_fleet_device_state(const struct coh_config *cfg,
+				     size_t device,
+				     const struct coh_fleet_remote *remote,
+				     unsigned int timeout_s,
+				     struct pep_err *err);
+
+/* `cohete engine rollback` of model on a device; r says what happened. */
+COH_API int coh_fleet_device_rollback(const struct coh_config *cfg,
+				      size_t device,
+				      const struct coh_fleet_remote *remote,
+				      const char *model, unsigned int timeout_s,
+				      struct coh_fleet_node_result *r,
+				      struct pep_err *err);
+
+/* Every device's state at once (a lane each), by the file's device index. */
+struct coh_fleet_survey {
+	char **state;			/* JSON, or NULL: then error says why */
+	char **error;
+	uint64_t *ms;			/* how long each device took */
+	size_t count;			/* cfg->device_count */
+};
+
+COH_API int coh_fleet_survey(const struct coh_config *cfg,
+			     const struct coh_fleet_remote *remote,
+			     unsigned int timeout_s,
+			     struct coh_fleet_survey **out, struct pep_err *err);
+COH_API void coh_fleet_survey_free(struct coh_fleet_survey *s);
+
 /* ==== fetching models over http(s) (src/cohete/fleet/fetch.c) ==== */
 
 /* All-zero means defaults. */

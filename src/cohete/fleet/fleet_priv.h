@@ -8,10 +8,39 @@
 #error "include <cohete/fleet.h> instead"
 #endif
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cohete/fleet.h>
+
+/* ---- remote.c: `cohete engine ...` on a device over ssh ---- */
+
+struct pep_proc_result;
+
+#define SSH_ARGV_MAX	96
+
+/* ssh's argv up to (and with with_host) "--" HOST; two slots left free. */
+struct coh__ssh_argv {
+	const char *v[SSH_ARGV_MAX];
+	size_t n;
+	char timeout[32];
+	char port[8];
+};
+
+void coh__remote_ssh_argv(const struct coh_fleet_remote *r,
+			  const struct coh_config_device *d,
+			  struct coh__ssh_argv *a, bool with_host);
+char *coh__remote_line(const struct coh_fleet_remote *r,
+		       const char *const *words);
+void coh__remote_last_line(const char *text, char *out, size_t size);
+void coh__remote_reason(const struct pep_proc_result *res, char *out,
+			size_t size);
+int coh__remote_run(const struct coh_fleet_remote *r,
+		    const struct coh_config_device *d,
+		    const char *const *words, const void *in, size_t in_len,
+		    uint32_t timeout_ms, struct pep_proc_result *res,
+		    struct pep_err *err);
 
 /* ---- fetch.c, build.c: sources over http(s) and the build ---- */
 
