@@ -215,6 +215,109 @@ COH_API int coh_engine_state_read(const char *root, const char *model,
 /* "stopped", "starting", "ready", "failed", "paused"; "unknown". */
 COH_API const char *coh_engine_run_name(enum coh_engine_run r);
 
+/*
+ * The readiness check llama-server passes once its model is loaded: GET
+ * http://HOST:PORT/health answers 200, then POST /v1/completions
+ * {"prompt":"1","max_tokens":1} answers 200 with a "choices" array. Each
+ * request has timeout_ms; proxies from the environment are not used.
+ * HOST "0.0.0.0" and "::" are probed on loopback. 0, or -ECONNREFUSED,
+ * -ETIMEDOUT, -EBUSY (503: loading), -EPROTO (another status, or no
+ * choices), -EIO, with why filled: "GET /health: 503 Loading model",
+ * "connect: Connection refused". Any thread.
+ */
+COH_API int coh_engine_probe(const char *host, uint32_t port,
+			     unsigned int timeout_ms, char *why, size_t size);
+
+/* The supervisor */
+
+struct coh_engine_supervisor;		/* opaque: the engines it runs */
+
+/* One event, without a newline: "engine tiny: ready (pid 4242, 1.2 s)". */
+typedef void (*coh_engine_log_fn)(const char *line, void *arg);
+
+/* All-zero means defaults; strings are copied. */
+struct coh_engine_supervisor_opts {
+	const char *root;		/* ROOT; required */
+	coh_engine_log_fn log;		/* NULL = no log */
+	void *log_arg;
+	/* An engine's process group started (or adopted) and gone; for the
+	 * thermal breaker. Called from the tick's thread. */
+	void (*on_start)(int pgid, void *arg);
+	void (*on_stop)(int pgid, void *arg);
+	void *arg;
+	/* Where memory limits go: NULL = the first writable cgroup v2 mount
+	 * with the memory controller, else cgroup v1's memory hierarchy
+	 * (from /proc/self/mounts), each as <mount>/cohete/<model>; "" =
+	 * none, the group's RSS is polled each tick instead; a path = that
+	 * cgroup mount. */
+	const char *cgroup_mount;
+	unsigned int probe_timeout_ms;	/* per request; 0 = 10000 */
+};
+
+/*
+ * Make a supervisor over opts->root; nothing starts until the first tick.
+ * 0, -EINVAL (no root), -ENOMEM.
+ */
+COH_API int coh_engine_supervisor_create(struct coh_engine_supervisor **out,
+					 const struct coh_engine_supervisor_opts *opts,
+					 struct pep_err *err);
+
+/*
+ * One pass over ROOT/engines at now_ms (a monotonic clock, as
+ * pep_time_ns() / 1000000): for each model, run what should run.
+ *
+ * - desired = the candidate while it has one and its deadline has not
+ *   passed, else active. An expired candidate link is removed ("engine M:
+ *   candidate V expired; back to V0").
+ * - Running something else: stop it (on_stop, SIGTERM to its group,
+ *   SIGKILL after COH_ENGINE_STOP_MS), then start desired; never two
+ *   engines of one model at once.
+ * - Start: fork and exec in a session and process group of its own,
+ *   stdout and stderr appended to engine.log, cwd ROOT, every signal at
+ *   its default and unblocked; the memory limit set; on_start(pgid). A
+ *   spec file, its directory or engines/ that someone else may write is
+ *   not started. An agent running as root runs an engine whose spec file
+ *   belongs to another user as that user.
+ * - STARTING: probed (coh_engine_probe) in a thread of its own, at most
+ *   one at a time per engine; READY once a probe passes.
+ * - An engine that exits is FAILED with its exit status and the last line
+ *   of engine.log (or "over its memory budget" when the cgroup's OOM
+ *   killer or the RSS poll killed it), and restarted after 1, 2, 4 .. 30 s
+ *   (restarts counted; the wait starts again at 1 s after 30 s READY). A
+ *   candidate is not restarted: it stays FAILED until its link is removed
+ *   or its deadline passes.
+ * - state.json is rewritten on every change.
+ * - A model seen for the first time whose state.json names a live process
+ *   started at the recorded time, in its own group, running the command
+ *   line of the recorded version, adopts it (an agent restarted after a
+ *   crash); else starts fresh.
+ * - While paused (coh_engine_supervisor_pause), nothing starts and nothing
+ *   is probed; running engines show PAUSED.
+ */
+COH_API void coh_engine_supervisor_tick(struct coh_engine_supervisor *sv,
+					int64_t now_ms);
+
+/*
+ * The thermal breaker's state, set before a tick: 1 while work is paused
+ * (the agent has stopped the engines' groups), 0 otherwise.
+ */
+COH_API void coh_engine_supervisor_pause(struct coh_engine_supervisor *sv,
+					 int paused);
+
+/*
+ * Copy up to max states, models in name order; returns how many there
+ * are (may exceed max). Any thread.
+ */
+COH_API size_t coh_engine_supervisor_list(struct coh_engine_supervisor *sv,
+					  struct coh_engine_state *out,
+					  size_t max);
+
+/*
+ * Stop every engine it started or adopted (on_stop, SIGTERM, up to
+ * COH_ENGINE_STOP_MS, SIGKILL), waiting for them, then free. NULL: no-op.
+ */
+COH_API void coh_engine_supervisor_destroy(struct coh_engine_supervisor *sv);
+
 #ifdef __cplusplus
 }
 #endif
