@@ -151,6 +151,44 @@ done
 kill -KILL "$group" 2>/dev/null
 wait "$group" 2>/dev/null
 
+# /v1/status with an engine in model_engines: an agent supervising a
+# models directory whose one model runs tests/engine-server.py (a stand-in
+# for llama-server), asked until the engine is ready.
+engines=$tmp/models
+py=$(python3 -c 'import sys; print(sys.executable)')
+mkdir -p "$engines/engines/tiny"
+eport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf '{"schema": "cohete.engine/1", "model": "tiny", "artifact": "tiny-Q4_K_M-0011223344556677.gguf", "sha256": "%s", "level": "Q4_K_M", "host": "127.0.0.1", "port": %d, "argv": ["%s", "%s", "--port", "%d", "--die-with", "%d"], "memory_max_bytes": 268435456}\n' \
+	"$(printf '%064d' 0)" "$eport" "$py" "$(cd "$(dirname "$0")" && pwd)/engine-server.py" \
+	"$eport" $$ \
+	>"$engines/engines/tiny/v1.json"
+ln -s v1.json "$engines/engines/tiny/active"
+chmod -R go-w "$engines"		# the agent runs no spec others may change
+# shellcheck disable=SC2086  # COHETE_RUN is a word list
+${COHETE_RUN:-} "$COHETE_BIN" agent --sysroot "$tree" --listen 127.0.0.1:0 --no-state-dir \
+	--no-mdns --interval 100 --engines "$engines" </dev/null 2>"$tmp/agent.err" &
+apid=$!
+port=
+for _ in $(seq 300); do
+	port=${port:-$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/agent.err")}
+	if [ -n "$port" ] && exec 3<>"/dev/tcp/127.0.0.1/$port"; then
+		printf 'GET /v1/status HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+		sed '1,/^\r$/d' <&3 >"$tmp/engines.json"
+		exec 3<&-
+		grep -q '"state": "ready"' "$tmp/engines.json" && break
+	fi
+	kill -0 "$apid" 2>/dev/null || break
+	sleep 0.1
+done
+if grep -q '"state": "ready"' "$tmp/engines.json" 2>/dev/null; then
+	mv "$tmp/engines.json" "$docs/agent-status-engines.json"
+	n=$((n + 1))
+else
+	fail "cohete agent --engines: no ready engine in /v1/status: $(tail -c 300 "$tmp/agent.err")"
+fi
+kill -TERM "$apid" 2>/dev/null
+wait "$apid"
+
 keep zram-list json "$PEPITA_BIN" zram list --json
 keep ublk-list json "$PEPITA_BIN" ublk list --json
 keep uring-probe json "$PEPITA_BIN" uring probe --json

@@ -33,6 +33,8 @@ struct agent_args {
 	int no_state_dir;
 	int users_from_config;		/* replaced by the first --workload-user */
 	int state_dir_given;		/* on the command line */
+	int no_engines;
+	int engines_given;
 	struct coh_thermal_guard_policy policy;
 };
 
@@ -42,7 +44,7 @@ static void usage(FILE *out)
 		"usage: cohete agent [--listen ADDR:PORT] [--interval MS] [--token-file FILE]\n"
 		"                    [--policy NAME] [--nvpmodel PATH] [--watch-pgid PGID]...\n"
 		"                    [--workload-user USER]... [--state-dir DIR|--no-state-dir]\n"
-		"                    [--no-mdns] [--sysroot DIR]\n\n"
+		"                    [--engines DIR|--no-engines] [--no-mdns] [--sysroot DIR]\n\n"
 		"Run the on-device daemon: sample the machine every MS, pause watched\n"
 		"process groups (SIGSTOP) while the thermal breaker is tripped, and serve\n"
 		"  GET  /metrics            Prometheus text format\n"
@@ -58,7 +60,10 @@ static void usage(FILE *out)
 		"as a workload user (real or saved uid, as kill(2) checks); by default\n"
 		"the agent's own user, and nobody when the agent runs as root.\n"
 		"The agent publishes itself over mDNS (_cohete._tcp, through avahi-daemon,\n"
-		"for cohete discover) unless it listens on loopback only.\n\n"
+		"for cohete discover) unless it listens on loopback only.\n"
+		"With --engines, it runs each model's inference engine (llama-server) as\n"
+		"DIR/engines/MODEL says (what cohete deploy leaves there), with its memory\n"
+		"limit, paused by the breaker, restarted when it fails, stopped on exit.\n\n"
 		"  --listen ADDR:PORT  where to listen (default " COH_AGENT_DEFAULT_LISTEN
 		");\n"
 		"                      [::1]:PORT for IPv6; port 0 picks a free one\n"
@@ -74,12 +79,17 @@ static void usage(FILE *out)
 		"                      the groups a killed agent left there (default\n"
 		"                      " ROOT_STATE_DIR " as root, else $XDG_RUNTIME_DIR/cohete)\n"
 		"  --no-state-dir      keep no list\n"
+		"  --engines DIR       supervise the engines of DIR/engines (DIR: the models\n"
+		"                      directory; default with --config: its\n"
+		"                      storage.models_dir)\n"
+		"  --no-engines        supervise no engines, whatever --config says\n"
 		"  --no-mdns           do not publish the agent over mDNS\n"
 		"  --sysroot DIR       read the machine from DIR (also $COHETE_SYSROOT)\n"
 		"  --config FILE       cohete.yaml: its agent section (listen, interval_ms,\n"
-		"                      token_file, state_dir, workload_users, mdns) and\n"
-		"                      this device's thermal_policy and memory_budget_mb\n"
-		"                      are the defaults (also $COHETE_CONFIG)\n"
+		"                      token_file, state_dir, workload_users, mdns),\n"
+		"                      storage.models_dir and this device's\n"
+		"                      thermal_policy and memory_budget_mb are the\n"
+		"                      defaults (also $COHETE_CONFIG)\n"
 		"  -h, --help          this help\n",
 		COH_AGENT_INTERVAL_MIN_MS, COH_AGENT_INTERVAL_MAX_MS,
 		COH_AGENT_WORKLOAD_USERS_MAX);
@@ -173,6 +183,8 @@ static int parse_one(struct agent_args *g, int c)
 	case 'd': g->o.state_dir = optarg; g->state_dir_given = 1; return 0;
 	case 'D': g->no_state_dir = 1; return 0;
 	case 'M': g->o.no_mdns = 1; return 0;
+	case 'e': g->o.engines_root = optarg; g->engines_given = 1; return 0;
+	case 'E': g->no_engines = 1; return 0;
 	}
 	return -1;
 }
@@ -192,6 +204,7 @@ static int config_defaults(struct agent_args *g)
 	g->o.token_file = ag->token_file;
 	g->o.state_dir = ag->state_dir;
 	g->o.no_mdns = !ag->mdns;
+	g->o.engines_root = c->cfg->storage.models_dir;
 	if (cli_default_policy(&g->policy) < 0)
 		return -1;
 	g->o.policy = &g->policy;
@@ -219,6 +232,8 @@ static int parse_args(int argc, char **argv, struct agent_args *g)
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "no-state-dir", no_argument, NULL, 'D' },
 		{ "no-mdns", no_argument, NULL, 'M' },
+		{ "engines", required_argument, NULL, 'e' },
+		{ "no-engines", no_argument, NULL, 'E' },
 		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -251,6 +266,16 @@ static int parse_args(int argc, char **argv, struct agent_args *g)
 	}
 	if (g->no_state_dir)
 		g->o.state_dir = NULL;	/* over the --config file's */
+	if (g->no_engines && g->engines_given) {
+		cli_error("--engines and --no-engines: choose one");
+		return -1;
+	}
+	if (g->no_engines)
+		g->o.engines_root = NULL;
+	if (g->o.engines_root && !*g->o.engines_root) {
+		cli_error("--engines '': want the models directory");
+		return -1;
+	}
 	return 0;
 }
 

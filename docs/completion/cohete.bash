@@ -43,7 +43,7 @@ _cohete_value()
 	local cur=${COMP_WORDS[COMP_CWORD]}
 
 	case $1 in
-	--sysroot | --state-dir | --cache | --root)
+	--sysroot | --state-dir | --cache | --root | --engines)
 		COMPREPLY=($(compgen -d -- "$cur")) ;;
 	--file | --token-file | --tegrastats | --nvpmodel | --jetson-clocks | --identity | --config | \
 	--inventory | --output)

@@ -56,8 +56,18 @@
  * again, and a name taken on the network is replaced by avahi's
  * alternative ("cohete on jetson #2"). Stop withdraws it.
  *
+ * Engines: with engines_root (the config's storage.models_dir), the
+ * sampler drives an engine supervisor (cohete/engine.h) over
+ * ENGINES_ROOT/engines: each model's active version, or its candidate
+ * during a deploy, runs as llama-server in a process group the breaker
+ * watches (trusted because the agent started it, whoever it runs as),
+ * with the spec's memory limit; stop stops them. /v1/status lists them
+ * ("model_engines"), /metrics exports cohete_engine_up,
+ * cohete_engine_restarts_total and cohete_engine_rss_bytes.
+ *
  * The library never prints: events (start, control changes, breaker
- * transitions, refused requests, mDNS) go to an optional log callback.
+ * transitions, refused requests, mDNS, engines) go to an optional log
+ * callback.
  *
  * Threading: create, start, stop and destroy from one thread. The agent
  * runs a sampler thread, libmicrohttpd's polling threads and avahi's
@@ -72,6 +82,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <cohete/engine.h>
 #include <cohete/status.h>
 
 #ifdef __cplusplus
@@ -88,6 +99,7 @@ extern "C" {
 #define COH_AGENT_WORKLOAD_USERS_MAX	16
 #define COH_AGENT_LOG_BURST		10	/* refusal lines at once */
 #define COH_AGENT_PAUSED_FILE		"agent-paused"
+#define COH_AGENT_ENGINES_MAX		16	/* in a snapshot */
 
 struct coh_agent;			/* opaque: threads, socket, state */
 struct coh_budget;
@@ -122,6 +134,9 @@ struct coh_agent_opts {
 					   on disk; else made 0700 if absent,
 					   and must be ours and private */
 	int no_mdns;			/* 1: do not publish _cohete._tcp */
+	const char *engines_root;	/* NULL: no engines; else supervise
+					   ENGINES_ROOT/engines from start to
+					   stop */
 };
 
 /*
@@ -149,15 +164,17 @@ COH_API int coh_agent_create(struct coh_agent **out,
 			     struct pep_err *err);
 
 /*
- * Bind, start serving and start the sampler. Returns 0, -EBUSY when
- * already started, or the bind/listen error (-EADDRINUSE, -EADDRNOTAVAIL,
- * -EACCES) with the address in err.
+ * Bind, start serving and start the sampler (and, with engines_root, the
+ * engine supervisor it drives). Returns 0, -EBUSY when already started,
+ * or the bind/listen error (-EADDRINUSE, -EADDRNOTAVAIL, -EACCES) with the
+ * address in err.
  */
 COH_API int coh_agent_start(struct coh_agent *a, struct pep_err *err);
 
 /*
- * Stop serving (waits for requests in progress) and stop the sampler.
- * Workloads stay as they are: paused ones are continued by destroy.
+ * Stop serving (waits for requests in progress) and stop the sampler;
+ * the engines are stopped (SIGTERM, SIGKILL after COH_ENGINE_STOP_MS).
+ * Other workloads stay as they are: paused ones are continued by destroy.
  * Returns 0, or -EINVAL when not started.
  */
 COH_API int coh_agent_stop(struct coh_agent *a);
@@ -227,11 +244,19 @@ struct coh_agent_counters {
 	uint64_t sample_age_ns;		/* its age when the snapshot was taken */
 };
 
+/* The supervised engines, by model name. */
+struct coh_agent_engines_view {
+	int present;			/* the agent supervises engines */
+	unsigned int count;
+	struct coh_engine_state engine[COH_AGENT_ENGINES_MAX];
+};
+
 struct coh_agent_snapshot {
 	const struct coh_status *status;	/* NULL: not rendered */
 	struct coh_agent_breaker_view breaker;
 	struct coh_agent_budget_view budget;
 	struct coh_agent_counters agent;
+	struct coh_agent_engines_view engines;
 };
 
 /*
@@ -254,7 +279,8 @@ COH_API int coh_agent_metrics_render(const struct coh_agent_snapshot *s,
 /*
  * The /v1/status document, schema COH_AGENT_STATUS_SCHEMA (docs/cohete.1,
  * JSON OUTPUT): coh_status_json() of the sample, its "timestamp"
- * included, with "breaker", "budget" and "agent" objects added; every
+ * included, with "breaker", "budget" and "agent" objects and the
+ * "model_engines" array (null without engine supervision) added; every
  * quantity names its unit (input_temp_celsius, trip_count, interval_ms).
  * malloc'd; NULL on allocation failure.
  */

@@ -18,6 +18,13 @@
  * group whose processes are all gone, or that holds a process that is not
  * a workload user's, is dropped, so a number reused by an unrelated group
  * is never stopped.
+ *
+ * Engines: the sampler ticks the engine supervisor after the breaker, so
+ * it knows whether work is paused (nothing starts while it is), and the
+ * supervisor's on_start/on_stop put each engine's group on the watched
+ * list and take it off. The supervisor lives from start to stop: an
+ * agent that stops stops its engines; one that is killed leaves them
+ * running for the next to adopt.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -298,8 +305,11 @@ static int apply_opts(struct coh_agent *a, const struct coh_agent_opts *o,
 	a->log = o->log;
 	a->log_arg = o->log_arg;
 	a->no_mdns = o->no_mdns;
-	if (o->nvpmodel && !(a->nvpmodel = strdup(o->nvpmodel)))
+	if ((o->nvpmodel && !(a->nvpmodel = strdup(o->nvpmodel))) ||
+	    (o->engines_root && !(a->engines_root = strdup(o->engines_root))))
 		return pep_err_set(err, -ENOMEM, "agent: out of memory");
+	if (a->engines_root && !*a->engines_root)
+		return pep_err_set(err, -EINVAL, "engines: an empty directory name");
 	ret = apply_connections(a, o, err);
 	return ret < 0 ? ret : apply_workload_users(a, o, err);
 }
@@ -457,6 +467,10 @@ static void tick(struct coh_agent *a, int full, struct coh_thermal *th)
 	if (from != to)
 		log_transition(a, from, to, input, workloads);
 	log_dropped(a, gone, foreign, ngone, why);
+	if (a->engines) {
+		coh_engine_supervisor_pause(a->engines, is_paused(to));
+		coh_engine_supervisor_tick(a->engines, (int64_t)(pep_time_ns() / 1000000));
+	}
 }
 
 static struct timespec ms_to_timespec(uint64_t ms)
@@ -560,6 +574,59 @@ static int bind_listen(struct coh_agent *a, struct pep_err *err)
 	return 0;
 }
 
+static void engine_started(int pgid, void *arg)
+{
+	struct coh_agent *a = arg;
+	struct pep_err err;
+
+	/* -ESRCH: gone already; the supervisor reports how at its next tick. */
+	if (coh__agent_watch_own(a, pgid, &err) < 0 && err.code != -ESRCH)
+		coh__agent_log(a, "warning: the breaker does not watch engine group %d: %s",
+			       pgid, err.msg);
+}
+
+static void engine_stopped(int pgid, void *arg)
+{
+	coh_agent_unwatch_pgid(arg, pgid, NULL);
+}
+
+static void engine_log(const char *line, void *arg)
+{
+	coh__agent_log(arg, "%s", line);
+}
+
+int coh__agent_engines_start(struct coh_agent *a, struct pep_err *err)
+{
+	struct coh_engine_supervisor_opts o = {
+		.root = a->engines_root, .log = engine_log, .log_arg = a,
+		.on_start = engine_started, .on_stop = engine_stopped, .arg = a,
+	};
+	struct coh_engine_supervisor *sv;
+	int ret;
+
+	if (!a->engines_root)
+		return 0;
+	ret = coh_engine_supervisor_create(&sv, &o, err);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&a->lock);
+	a->engines = sv;
+	pthread_mutex_unlock(&a->lock);
+	return 0;
+}
+
+/* After the sampler has stopped: nothing ticks the supervisor any more. */
+void coh__agent_engines_stop(struct coh_agent *a)
+{
+	struct coh_engine_supervisor *sv;
+
+	pthread_mutex_lock(&a->lock);
+	sv = a->engines;
+	a->engines = NULL;
+	pthread_mutex_unlock(&a->lock);
+	coh_engine_supervisor_destroy(sv);	/* calls engine_stopped: unlocked */
+}
+
 int coh_agent_start(struct coh_agent *a, struct pep_err *err)
 {
 	char where[96];
@@ -573,13 +640,16 @@ int coh_agent_start(struct coh_agent *a, struct pep_err *err)
 	ret = coh__agent_http_start(a, a->listen_fd, err);
 	if (ret < 0)
 		goto err_close;
+	ret = coh__agent_engines_start(a, err);
+	if (ret < 0)
+		goto err_http;
 	pthread_mutex_lock(&a->lock);
 	a->stopping = 0;
 	pthread_mutex_unlock(&a->lock);
 	ret = pthread_create(&a->sampler, NULL, sampler_main, a);
 	if (ret != 0) {
 		ret = pep_err_set(err, -ret, "agent: cannot start the sampler thread");
-		goto err_http;
+		goto err_engines;
 	}
 	a->started = 1;
 	format_addr(a, a->port, where, sizeof(where));
@@ -593,6 +663,8 @@ int coh_agent_start(struct coh_agent *a, struct pep_err *err)
 			       "token crosses the network in clear", a->listen_addr);
 	coh__agent_mdns_start(a);
 	return 0;
+err_engines:
+	coh__agent_engines_stop(a);
 err_http:
 	coh__agent_http_stop(a);
 err_close:
@@ -615,6 +687,7 @@ int coh_agent_stop(struct coh_agent *a)
 	pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
 	pthread_join(a->sampler, NULL);
+	coh__agent_engines_stop(a);
 	if (a->listen_fd >= 0)
 		close(a->listen_fd);
 	a->listen_fd = -1;
@@ -652,6 +725,7 @@ void coh_agent_destroy(struct coh_agent *a)
 	free(a->latest);
 	free(a->work);
 	free(a->nvpmodel);
+	free(a->engines_root);
 	explicit_bzero(a->token, sizeof(a->token));
 	pthread_cond_destroy(&a->wake);
 	pthread_cond_destroy(&a->reaper_wake);
@@ -741,6 +815,14 @@ void coh_agent_snapshot(struct coh_agent *a, struct coh_status *status,
 	c->unauthorized = a->unauthorized;
 	c->last_sample_ns = a->last_sample_ns;
 	c->sample_age_ns = now > status->sampled_ns ? now - status->sampled_ns : 0;
+	if (a->engines) {
+		size_t n = coh_engine_supervisor_list(a->engines, out->engines.engine,
+						      COH_AGENT_ENGINES_MAX);
+
+		out->engines.present = 1;
+		out->engines.count = n < COH_AGENT_ENGINES_MAX ? (unsigned int)n :
+				     COH_AGENT_ENGINES_MAX;
+	}
 	pthread_mutex_unlock(&a->lock);
 	out->status = status;
 	if (a->budget) {

@@ -20,10 +20,15 @@ struct coh_agent_mdns;			/* mdns.c: the published service */
 
 #define AGENT_TOKEN_MAX 512
 
-/* A watched process group and the uid that owned it when it was watched. */
+/*
+ * A watched process group and the uid that owned it when it was watched;
+ * own: an engine the agent started, trusted whoever it runs as (that
+ * uid, checked again each tick as for the others).
+ */
 struct coh_agent_workload {
 	int pgid;
 	uid_t uid;
+	int own;
 };
 
 struct coh_agent {
@@ -44,6 +49,7 @@ struct coh_agent {
 	char *state_dir;		/* NULL: the paused list is not kept */
 	int state_lock_fd;		/* flock of STATE_DIR/agent.lock; -1 */
 	int no_mdns;
+	char *engines_root;		/* NULL: no engine supervision */
 	int has_token;
 	char token[AGENT_TOKEN_MAX];
 	size_t token_len;
@@ -64,6 +70,9 @@ struct coh_agent {
 	int started;
 	pthread_t sampler;
 	struct coh_agent_mdns *mdns;	/* NULL: not published */
+	/* Ticked by the sampler alone; the pointer is set and cleared under
+	 * lock (readers list it from other threads). */
+	struct coh_engine_supervisor *engines;
 
 	/* Connections (http.c), under conn_lock; the reaper thread closes
 	 * those whose request is overdue. */
@@ -177,5 +186,16 @@ unsigned int coh__workloads_recheck(struct coh_agent *a, int *dropped, int *fore
 
 /* Log (then forget) a failed write of the paused list; a->lock not held. */
 void coh__agent_state_error_flush(struct coh_agent *a);
+
+/*
+ * Watch an engine's process group the agent started (the supervisor's
+ * on_start): no workload-user check, its owner's uid is trusted for it.
+ * Returns as coh_agent_watch_pgid(). Takes a->lock itself.
+ */
+int coh__agent_watch_own(struct coh_agent *a, int pgid, struct pep_err *err);
+
+/* Start and stop the engine supervisor (agent.c), with engines_root. */
+int coh__agent_engines_start(struct coh_agent *a, struct pep_err *err);
+void coh__agent_engines_stop(struct coh_agent *a);
 
 #endif /* COHETE_AGENT_PRIV_H */

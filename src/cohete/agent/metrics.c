@@ -622,6 +622,41 @@ static void render_agent(struct prom *p, const struct coh_agent_counters *c)
 	emit(p, &fams[6], NULL, num_ns(c->sample_age_ns).s);
 }
 
+/* The inference engines the agent supervises (not the hardware engines). */
+static void render_model_engines(struct prom *p, const struct coh_agent_engines_view *v)
+{
+	static const struct family up = { "cohete_engine_up", "gauge",
+		"1 when the model's inference engine answers (ready), 0 otherwise." };
+	static const struct family restarts = { "cohete_engine_restarts_total", "counter",
+		"Times the model's engine was restarted after it failed." };
+	static const struct family rss = { "cohete_engine_rss_bytes", "gauge",
+		"Resident memory of the model's engine (its process group)." };
+	struct labels l;
+
+	if (!v->present)
+		return;
+	for (unsigned int i = 0; i < v->count; i++) {
+		const struct coh_engine_state *e = &v->engine[i];
+
+		labels_reset(&l);
+		label(&l, "model", e->model);
+		label(&l, "version", e->version);
+		emit(p, &up, &l, e->run == COH_ENGINE_READY ? "1" : "0");
+	}
+	for (unsigned int i = 0; i < v->count; i++) {
+		labels_reset(&l);
+		label(&l, "model", v->engine[i].model);
+		emit(p, &restarts, &l, num_u64(v->engine[i].restarts).s);
+	}
+	for (unsigned int i = 0; i < v->count; i++) {
+		if (v->engine[i].pid <= 0)
+			continue;
+		labels_reset(&l);
+		label(&l, "model", v->engine[i].model);
+		emit(p, &rss, &l, num_u64(v->engine[i].rss_bytes).s);
+	}
+}
+
 int coh_agent_metrics_render(const struct coh_agent_snapshot *s, char **text,
 			     size_t *len)
 {
@@ -638,6 +673,7 @@ int coh_agent_metrics_render(const struct coh_agent_snapshot *s, char **text,
 	render_breaker(&p, &s->breaker);
 	render_budget(&p, &s->budget);
 	render_agent(&p, &s->agent);
+	render_model_engines(&p, &s->engines);
 	failed = ferror(p.f);
 	if (fclose(p.f) != 0 || failed || !*text) {
 		free(*text);
@@ -721,6 +757,38 @@ static json_t *agent_json(const struct coh_agent_counters *c)
 	return o ? o : json_null();
 }
 
+/* One engine: its pid and RSS null when nothing runs, since as a time. */
+static json_t *engine_json(const struct coh_engine_state *e)
+{
+	char since[PEP_RFC3339_SIZE];
+	json_t *o;
+
+	if (pep_time_rfc3339(e->since * 1000, since, sizeof(since)) < 0)
+		since[0] = '\0';
+	o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:o, s:o, s:s}",
+		"model", e->model, "version", e->version, "which", e->which,
+		"state", coh_engine_run_name(e->run),
+		"pid", e->pid > 0 ? json_integer(e->pid) : json_null(),
+		"port", e->port ? json_integer(e->port) : json_null(),
+		"restart_count", (json_int_t)e->restarts,
+		"since", since[0] ? json_string(since) : json_null(),
+		"rss_bytes", e->pid > 0 ? json_integer((json_int_t)e->rss_bytes) : json_null(),
+		"reason", e->reason);
+	return o ? o : json_null();
+}
+
+static json_t *engines_json(const struct coh_agent_engines_view *v)
+{
+	json_t *a;
+
+	if (!v->present)
+		return json_null();
+	a = json_array();
+	for (unsigned int i = 0; a && i < v->count && i < COH_AGENT_ENGINES_MAX; i++)
+		json_array_append_new(a, engine_json(&v->engine[i]));
+	return a ? a : json_null();
+}
+
 char *coh_agent_status_json(const struct coh_agent_snapshot *s)
 {
 	char *status = s->status ? coh_status_json(s->status) : NULL;
@@ -739,6 +807,8 @@ char *coh_agent_status_json(const struct coh_agent_snapshot *s)
 	json_object_set_new(root, "breaker", breaker_json(&s->breaker));
 	json_object_set_new(root, "budget", budget_json(&s->budget));
 	json_object_set_new(root, "agent", agent_json(&s->agent));
+	/* "engines" is the hardware's (NVENC, DLA): these are the models'. */
+	json_object_set_new(root, "model_engines", engines_json(&s->engines));
 	/* As coh_status_json() prints: 47.687, not 47.686999999999998. */
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 			  JSON_REAL_PRECISION(10));

@@ -89,6 +89,8 @@ static int pid_name(const char *name)
 /* What one pass over /proc found about a group. */
 struct group_scan {
 	int pgid;
+	int own;			/* an engine of ours: trusted is allowed */
+	uid_t trusted;
 	unsigned int count;		/* its processes */
 	uid_t owner;			/* the first one's real uid */
 	int bad_pid;			/* the first not a workload user's; 0 */
@@ -104,6 +106,8 @@ static void scan_one(const struct coh_agent *a, const char *pid, struct group_sc
 		return;			/* gone meanwhile */
 	if (g->count++ == 0)
 		g->owner = real;
+	if (g->own && (real == g->trusted || saved == g->trusted))
+		return;
 	if (!g->bad_pid && !uid_allowed(a, real, extra) && !uid_allowed(a, saved, extra)) {
 		g->bad_pid = atoi(pid);
 		g->bad_uid = real;
@@ -230,8 +234,11 @@ unsigned int coh__workloads_recheck(struct coh_agent *a, int *dropped, int *fore
 
 	pthread_mutex_lock(&a->lock);
 	n = a->workload_count;
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
 		g[i].pgid = a->workloads[i].pgid;
+		g[i].own = a->workloads[i].own;
+		g[i].trusted = a->workloads[i].uid;
+	}
 	pthread_mutex_unlock(&a->lock);
 	if (n == 0 || scan_groups(a, g, n, NULL, &err) < 0)
 		return 0;
@@ -250,10 +257,42 @@ unsigned int coh__workloads_recheck(struct coh_agent *a, int *dropped, int *fore
 	return k;
 }
 
+/*
+ * Add a group to the watched list: 0, 1 when it was there already (an
+ * engine's is marked own then), -ENOSPC. Work that joins while paused is
+ * paused at once, listed first; *paused says so.
+ */
+static int add_watched(struct coh_agent *a, int pgid, uid_t owner, int own, int *paused,
+		       struct pep_err *err)
+{
+	int at;
+
+	pthread_mutex_lock(&a->lock);
+	at = watched_at(a, pgid);
+	if (at >= 0 && own) {
+		a->workloads[at].own = 1;
+		a->workloads[at].uid = owner;
+	}
+	if (at >= 0 || a->workload_count == COH_AGENT_WORKLOADS_MAX) {
+		pthread_mutex_unlock(&a->lock);
+		return at >= 0 ? 1 : pep_err_set(err, -ENOSPC, "pgid %d: %d workloads already "
+						 "watched", pgid, COH_AGENT_WORKLOADS_MAX);
+	}
+	a->workloads[a->workload_count++] = (struct coh_agent_workload){ pgid, owner, own };
+	*paused = coh_thermal_guard_paused(a->breaker);
+	if (*paused) {
+		save_paused(a, a->workload_count);
+		kill(-pgid, SIGSTOP);
+	}
+	pthread_mutex_unlock(&a->lock);
+	coh__agent_state_error_flush(a);
+	return 0;
+}
+
 int coh_agent_watch_pgid(struct coh_agent *a, int pgid, struct pep_err *err)
 {
 	uid_t owner;
-	int paused, ret;
+	int paused = 0, ret;
 
 	if (pgid <= 1)
 		return pep_err_set(err, -EINVAL, "pgid %d: not a process group (2 or more)", pgid);
@@ -264,29 +303,46 @@ int coh_agent_watch_pgid(struct coh_agent *a, int pgid, struct pep_err *err)
 		return ret;
 	if (kill(-pgid, 0) < 0)
 		return pep_err_errno(err, "pgid %d", pgid);
-	pthread_mutex_lock(&a->lock);
-	if (watched_at(a, pgid) >= 0) {
-		pthread_mutex_unlock(&a->lock);
-		return 1;
-	}
-	if (a->workload_count == COH_AGENT_WORKLOADS_MAX) {
-		pthread_mutex_unlock(&a->lock);
-		return pep_err_set(err, -ENOSPC, "pgid %d: %d workloads already watched", pgid,
-				   COH_AGENT_WORKLOADS_MAX);
-	}
-	a->workloads[a->workload_count++] = (struct coh_agent_workload){ pgid, owner };
-	/* Work that joins while paused is paused at once, listed first. */
-	paused = coh_thermal_guard_paused(a->breaker);
-	if (paused) {
-		save_paused(a, a->workload_count);
-		kill(-pgid, SIGSTOP);
-	}
-	pthread_mutex_unlock(&a->lock);
-	coh__agent_state_error_flush(a);
-	coh__agent_log(a, "workload: watching process group %d (uid %u)%s", pgid,
-		       (unsigned int)owner,
-		       paused ? ", paused at once: the breaker is tripped" : "");
-	return 0;
+	ret = add_watched(a, pgid, owner, 0, &paused, err);
+	if (ret == 0)
+		coh__agent_log(a, "workload: watching process group %d (uid %u)%s", pgid,
+			       (unsigned int)owner,
+			       paused ? ", paused at once: the breaker is tripped" : "");
+	return ret;
+}
+
+/* Every process of the group runs as its first one's user: *owner. */
+static int own_owner(struct coh_agent *a, int pgid, uid_t *owner, struct pep_err *err)
+{
+	struct group_scan g = { .pgid = pgid, .own = 1, .trusted = (uid_t)-1 };
+	int ret = scan_groups(a, &g, 1, NULL, err);
+
+	if (ret == 0 && g.count == 0)
+		ret = scan_verdict(&g, err);	/* -ESRCH */
+	if (ret < 0)
+		return ret;
+	*owner = g.owner;
+	g = (struct group_scan){ .pgid = pgid, .own = 1, .trusted = *owner };
+	ret = scan_groups(a, &g, 1, NULL, err);
+	return ret < 0 ? ret : scan_verdict(&g, err);
+}
+
+int coh__agent_watch_own(struct coh_agent *a, int pgid, struct pep_err *err)
+{
+	uid_t owner;
+	int paused = 0, ret;
+
+	if (pgid <= 1 || pgid == getpgrp())
+		return pep_err_set(err, -EINVAL, "pgid %d: not an engine's group", pgid);
+	ret = own_owner(a, pgid, &owner, err);
+	if (ret < 0)
+		return ret;
+	ret = add_watched(a, pgid, owner, 1, &paused, err);
+	if (ret == 0)
+		coh__agent_log(a, "workload: watching engine process group %d (uid %u)%s", pgid,
+			       (unsigned int)owner,
+			       paused ? ", paused at once: the breaker is tripped" : "");
+	return ret;
 }
 
 int coh_agent_unwatch_pgid(struct coh_agent *a, int pgid, struct pep_err *err)
