@@ -15,6 +15,8 @@ model"}} while loading, then 200 {"status": "ok"}) and POST
 --alloc-mb      on SIGUSR1, allocate and touch this many MiB, 8 MiB at a
                 time, and keep them (the memory limit's test)
 --tag           only makes the command line differ (a new version)
+--spam-kb N     write N KiB of log lines to stderr once ready (engine.log's
+                rotation)
 --die-with PID  exit once process PID is gone (the test that started it,
                 whichever way it ended: nothing is left running)
 
@@ -44,6 +46,7 @@ def parse():
     p.add_argument("--tag", default="")
     p.add_argument("-m", "--model", default="")
     p.add_argument("--die-with", type=int, default=0)
+    p.add_argument("--spam-kb", type=int, default=0)
     return p.parse_args()
 
 
@@ -91,6 +94,7 @@ class Handler(BaseHTTPRequestHandler):
         elif self.loading():
             self.answer(503, {"error": {"code": 503, "message": "Loading model"}})
         else:
+            spam()
             n = int(req.get("max_tokens", 1))
             self.answer(200, {"id": "cmpl-1", "object": "text_completion",
                               "model": ARGS.model,
@@ -106,6 +110,17 @@ def crash():
 
 
 HELD = []
+SPAMMED = []
+
+
+def spam():
+    if SPAMMED or not ARGS.spam_kb:
+        return
+    SPAMMED.append(1)
+    line = "slot update: " + "x" * 1009
+    for i in range(ARGS.spam_kb):
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 def allocate():

@@ -12,7 +12,9 @@
  * running is adopted by the next one, not started twice; an engine that
  * allocates past its memory limit is killed, by the kernel through the
  * cgroup where one is writable (else skipped, and said), and by the RSS
- * poll, and the state says why.
+ * poll, and the state says why; a cgroup v2 mount without the memory
+ * controller is passed over for the RSS poll; engine.log is rotated past
+ * 4 MiB while its engine runs on.
  *
  * Needs python3 (else 77). Every engine is stopped on every way out, and
  * exits by itself once this test is gone (--die-with), killed or not.
@@ -447,6 +449,69 @@ static int test_crash_restart(void)
 	return T_PASS;
 }
 
+static off_t size_of(const char *root, const char *model, const char *leaf)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/engines/%s/%s", root, model, leaf);
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* engine.log past 4 MiB: copied to engine.log.1 and emptied, the engine
+ * running on (writing where the log now ends). */
+static int test_log_rotate(void)
+{
+	static const char *const chatty[] = { "--spam-kb", "5000", NULL };
+	const char *root = roots[0];
+	char v[COH_ENGINE_VERSION_MAX];
+	struct coh_engine_state st, now;
+	struct pep_err err;
+	int rotated = 0;
+
+	CHECK(put(root, "chatty", "active", free_port(), chatty, 0, 0, v) == 0);
+	CHECK(tick_until(main_sv, "chatty", &(struct want){ v, "active", NULL,
+		COH_ENGINE_READY, 0 }, &st) == 0);
+	for (int i = 0; i < 600 && !rotated; i++) {
+		coh_engine_supervisor_tick(main_sv, now_ms());
+		rotated = size_of(root, "chatty", "engine.log.1") > (off_t)COH_ENGINE_LOG_MAX;
+		nap_ms(50);
+	}
+	CHECK(rotated);
+	CHECK(size_of(root, "chatty", "engine.log") < (off_t)COH_ENGINE_LOG_MAX);
+	CHECK(find(main_sv, "chatty", &now) == 0 && now.pid == st.pid &&
+	      now.run == COH_ENGINE_READY);
+	CHECK(coh_engine_link(root, "chatty", "active", NULL, &err) == 0);
+	CHECK(tick_until(main_sv, "chatty", &(struct want){ "", "", NULL,
+		COH_ENGINE_STOPPED, 0 }, &st) == 0);
+	return T_PASS;
+}
+
+/* A cgroup v2 mount without the memory controller (a hybrid host's
+ * /sys/fs/cgroup/unified) is no place for limits: RSS polling, said so. */
+static int test_cgroup_v2_without_memory(void)
+{
+	const char *mount = "/sys/fs/cgroup/unified";
+	struct coh_engine_supervisor *sv;
+	char path[128], *controllers;
+
+	snprintf(path, sizeof(path), "%s/cgroup.controllers", mount);
+	controllers = read_proc(path);
+	if (!controllers || strstr(controllers, "memory")) {
+		free(controllers);
+		printf("SKIP: no cgroup v2 mount without the memory controller here\n");
+		return T_SKIP;
+	}
+	free(controllers);
+	log_clear();
+	sv = supervise(roots[2], mount);
+	CHECK(sv);
+	coh_engine_supervisor_destroy(sv);
+	CHECK(logged("%s: no memory controller we may use (cgroup v2): memory limits by "
+		     "polling RSS", mount));
+	return T_PASS;
+}
+
 /* The cgroup mount the supervisor chose, from its first log line. */
 static int cgroup_of(char *mount, size_t size)
 {
@@ -693,9 +758,11 @@ int main(void)
 	}
 	t_run("probe", test_probe, &rc);
 	t_run("crash-restart", test_crash_restart, &rc);
+	t_run("log-rotate", test_log_rotate, &rc);
 	coh_engine_supervisor_destroy(main_sv);
 	t_run("memory-cgroup", test_memory_cgroup, &rc);
 	t_run("memory-rss", test_memory_rss, &rc);
+	t_run("cgroup-v2-without-memory", test_cgroup_v2_without_memory, &rc);
 	t_run("adopt", test_adopt, &rc);
 	t_run("no-false-adopt", test_no_false_adopt, &rc);
 	for (unsigned int i = 0; i < engine_count; i++)

@@ -571,6 +571,10 @@ static void probe_step(struct coh_engine_supervisor *sv, struct slot *s, int64_t
 static void running_step(struct coh_engine_supervisor *sv, struct slot *s, int64_t now)
 {
 	struct coh_engine_state *st = &s->rec.st;
+	char log[PATH_MAX + 16];
+
+	snprintf(log, sizeof(log), "%s/engine.log", s->model_dir);
+	coh__log_rotate(log, COH_ENGINE_LOG_MAX);
 
 	if (sv->paused) {
 		if (st->run != COH_ENGINE_PAUSED) {
