@@ -6,8 +6,9 @@
 #   scripts/deps.sh          build dependencies
 #   scripts/deps.sh --test   also the test/CI set (cross toolchain, qemu,
 #                            clang + its sanitizer runtime, valgrind, the
-#                            test VM's set below, and llama.cpp's quantizer
-#                            through scripts/fetch-llama.sh)
+#                            test VM's set below, llama.cpp's quantizer
+#                            through scripts/fetch-llama.sh and its
+#                            llama-server through scripts/build-llama-server.sh)
 #   scripts/deps.sh --vm     the test VM's set only: qemu, busybox-static,
 #                            Debian's linux-source-6.1 and what building a
 #                            kernel needs (x86-64 Debian hosts)
@@ -29,9 +30,11 @@ BASE_PKGS="meson ninja-build pkg-config gcc libjansson-dev liburing-dev liblz4-d
 # jq, curl: tests/readme.sh runs the README's jq and curl examples.
 # avahi-daemon, dbus, iproute2: the mDNS discovery test (namespaces with
 # their own daemons); umockdev: the USB discovery test; python3-jsonschema:
-# an independent check of `cohete config schema`. nginx-light: the web
+# an independent check of `cohete config schema`. cmake, git, python3-numpy:
+# building llama-server from source and the tiny models its tests run
+# (scripts/build-llama-server.sh, tests/tools/tiny-gguf.py). nginx-light: the web
 # server the fleet build's downloads are tested against.
-TEST_PKGS="avahi-daemon dbus iproute2 umockdev python3-jsonschema clang valgrind mmdebstrap tmux prometheus libunistring-dev libtbb-dev g++ openssh-server openssh-client parallel libopenblas-dev libblis-dev zsh mandoc jq curl nginx-light libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap2-dev"
+TEST_PKGS="avahi-daemon dbus iproute2 umockdev python3-jsonschema clang valgrind mmdebstrap tmux prometheus libunistring-dev libtbb-dev g++ openssh-server openssh-client parallel libopenblas-dev libblis-dev zsh mandoc jq curl cmake git python3-numpy nginx-light libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap2-dev"
 CROSS_PKGS="gcc-aarch64-linux-gnu qemu-user-static libc6-dev:arm64 libjansson-dev:arm64 liburing-dev:arm64 libmicrohttpd-dev:arm64 libncurses-dev:arm64 liblz4-dev:arm64 libzstd-dev:arm64 libyaml-dev:arm64 libavahi-client-dev:arm64 libudev-dev:arm64 libcurl4-openssl-dev:arm64"
 VM_PKGS="qemu-system-x86 busybox-static linux-source-6.1 make flex bison bc libelf-dev cpio xz-utils e2fsprogs fio"
 
@@ -227,6 +230,17 @@ if [ "$want_test" -eq 1 ]; then
 	if ! "$here/fetch-llama.sh" >/dev/null; then
 		echo "deps: warning: llama.cpp's libllama not fetched" \
 		     "(test cohete-quant-llama will skip)" >&2
+	fi
+fi
+
+# 5. llama.cpp's llama-server, the engine the engine-llama test and the
+# deploy end-to-end suite run: no package has it, so it is built from the
+# source in the npm registry's node-llama-cpp, once (about 5 minutes on 2
+# cores), and cached under ~/.cache. Not fatal: those tests skip and say why.
+if [ "$want_test" -eq 1 ]; then
+	if ! "$here/build-llama-server.sh" >/dev/null; then
+		echo "deps: warning: llama-server not built" \
+		     "(tests engine-llama and e2e-deploy will skip)" >&2
 	fi
 fi
 
