@@ -33,8 +33,9 @@ BASE_PKGS="meson ninja-build pkg-config gcc libjansson-dev liburing-dev liblz4-d
 # an independent check of `cohete config schema`. cmake, git, python3-numpy:
 # building llama-server from source and the tiny models its tests run
 # (scripts/build-llama-server.sh, tests/tools/tiny-gguf.py). nginx-light: the web
-# server the fleet build's downloads are tested against.
-TEST_PKGS="avahi-daemon dbus iproute2 umockdev python3-jsonschema clang valgrind mmdebstrap tmux prometheus libunistring-dev libtbb-dev g++ openssh-server openssh-client parallel libopenblas-dev libblis-dev zsh mandoc jq curl cmake git python3-numpy nginx-light libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap2-dev"
+# server the fleet build's downloads are tested against. rsync: one of
+# `cohete deploy`'s two ways to copy a model (the deploy suite uses both).
+TEST_PKGS="avahi-daemon dbus iproute2 umockdev python3-jsonschema clang valgrind mmdebstrap tmux prometheus libunistring-dev libtbb-dev g++ openssh-server openssh-client parallel libopenblas-dev libblis-dev zsh mandoc jq curl cmake git python3-numpy nginx-light rsync libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libkrb5-dev libldap2-dev"
 CROSS_PKGS="gcc-aarch64-linux-gnu qemu-user-static libc6-dev:arm64 libjansson-dev:arm64 liburing-dev:arm64 libmicrohttpd-dev:arm64 libncurses-dev:arm64 liblz4-dev:arm64 libzstd-dev:arm64 libyaml-dev:arm64 libavahi-client-dev:arm64 libudev-dev:arm64 libcurl4-openssl-dev:arm64"
 VM_PKGS="qemu-system-x86 busybox-static linux-source-6.1 make flex bison bc libelf-dev cpio xz-utils e2fsprogs fio"
 

@@ -550,7 +550,7 @@ expect_err "cohete deploy --transport scp" 2 "^cohete: deploy: --transport: 'scp
 c -- deploy --config "$fleet_yaml" --device nowhere --plan
 expect_err "cohete deploy --device nowhere" 2 "^cohete: deploy: --device: no device 'nowhere' in "
 c -- rollback --config "$fleet_yaml" --canary orin
-expect_err "cohete rollback --canary" 2 "^cohete: rollback: rollback takes --device, --model"
+expect_err "cohete rollback --canary" 2 "^cohete: rollback: --plan, --check, --build-only, --canary and --max-parallel are deploy's options, not rollback's$"
 c -- engine receive --size 1 --sha256 "$hex64" --root "$tmp/no-models"
 expect_err "cohete engine receive without --name" 2 "^cohete: engine receive: --name is required$"
 c -- engine receive --name ../escape.gguf --size 1 --sha256 "$hex64" --root "$tmp/no-models"

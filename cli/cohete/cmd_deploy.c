@@ -40,8 +40,7 @@ static void usage(FILE *out)
 		"                     [--device ID]... [--max-parallel N] [--canary ID]\n"
 		"                     [--keep-going] [--timeout S] [--transport auto|rsync|stream]\n"
 		"                     [--cache DIR] [--remote-cohete PATH]\n"
-		"                     [--identity FILE] [-o|--ssh-option OPTION]...\n"
-		"       cohete rollback --config FILE [--device ID]... [--model M] [--json]\n\n"
+		"                     [--identity FILE] [-o|--ssh-option OPTION]...\n\n"
 		"Put the right model on every device of the file: for each (model, device)\n"
 		"pair, the level the file names, or with auto the best that fits the\n"
 		"device's memory budget; quantized once into a local cache, copied over\n"
@@ -63,12 +62,32 @@ static void usage(FILE *out)
 		"                     else cohete in their PATH)\n"
 		"  --identity FILE    ssh key for every device (ssh -i)\n"
 		"  -o, --ssh-option O an ssh -o option, repeatable\n"
-		"  --model M          rollback: only this model\n"
 		"  --json             one JSON document\n"
 		"  -h, --help         this help\n", COH_FLEET_READY_TIMEOUT_S);
 }
 
-static int parse_args(int argc, char **argv, struct deploy_args *a)
+static void usage_rollback(FILE *out)
+{
+	fprintf(out,
+		"usage: cohete rollback --config FILE [--device ID]... [--model M] [--json]\n"
+		"                       [--timeout S] [--remote-cohete PATH]\n"
+		"                       [--identity FILE] [-o|--ssh-option OPTION]...\n\n"
+		"Put each device of the file (or each --device) back on the version of\n"
+		"each of its models (or of --model) it ran before the last deploy: the\n"
+		"device's supervisor starts it and it must answer, as a deploy's do.\n\n"
+		"  --device ID        only this device (repeatable)\n"
+		"  --model M          only this model\n"
+		"  --timeout S        how long the old version may take to answer (default %u)\n"
+		"  --remote-cohete P  cohete on the devices (default: $COHETE_REMOTE_COHETE,\n"
+		"                     else cohete in their PATH)\n"
+		"  --identity FILE    ssh key for every device (ssh -i)\n"
+		"  -o, --ssh-option O an ssh -o option, repeatable\n"
+		"  --json             one JSON document\n"
+		"  -h, --help         this help\n", COH_FLEET_READY_TIMEOUT_S);
+}
+
+static int parse_args(int argc, char **argv, struct deploy_args *a,
+		      void (*help)(FILE *out))
 {
 	static const struct option longopts[] = {
 		{ "plan", no_argument, NULL, 'P' },
@@ -147,7 +166,7 @@ static int parse_args(int argc, char **argv, struct deploy_args *a)
 			break;
 		case 'm': a->model = optarg; break;
 		case 'C': break;	/* read by cli_config_open() */
-		case 'h': usage(stdout); return CMD_EXIT_OK;
+		case 'h': help(stdout); return CMD_EXIT_OK;
 		default: return CMD_EXIT_USAGE;
 		}
 	}
@@ -461,10 +480,14 @@ int cmd_deploy(int argc, char **argv)
 	struct coh_fleet_plan_item *all, *kept;
 	size_t all_count, *from = NULL;
 	struct pep_err err;
-	int ret = parse_args(argc, argv, &a);
+	int ret = parse_args(argc, argv, &a, usage);
 
 	if (ret >= 0)
 		return ret;
+	if (a.model) {
+		cli_error("--model is rollback's option; deploy puts every model of the file");
+		return CMD_EXIT_USAGE;
+	}
 	if (check_devices(&a, cli_config()->cfg) < 0)
 		return CMD_EXIT_USAGE;
 	pep_err_clear(&err);
@@ -500,12 +523,12 @@ static bool selected(const char *id, void *arg)
 int cmd_rollback(int argc, char **argv)
 {
 	struct deploy_args a = { 0 };
-	int ret = parse_args(argc, argv, &a);
+	int ret = parse_args(argc, argv, &a, usage_rollback);
 
 	if (ret >= 0)
 		return ret;
-	if (a.plan || a.check || a.o.canary || a.o.max_parallel) {
-		cli_error("rollback takes --device, --model, --timeout, --json and the ssh options");
+	if (a.plan || a.check || a.build_only || a.o.canary || a.o.max_parallel) {
+		cli_error("--plan, --check, --build-only, --canary and --max-parallel are deploy's options, not rollback's");
 		return CMD_EXIT_USAGE;
 	}
 	if (check_devices(&a, cli_config()->cfg) < 0)

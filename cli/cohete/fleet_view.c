@@ -74,7 +74,7 @@ static double hottest_c(json_t *st)
 /* ==== status --fleet ========================================================== */
 
 struct row {
-	char device[64], module[48], reach[16], temp[16], mem[32], power[24];
+	char device[64], module[64], reach[16], temp[16], mem[32], power[24];
 	char model[48], level[16], engine[24], tps[16];
 };
 
@@ -122,7 +122,7 @@ static void row_device(struct row *r, const struct coh_config_device *d, json_t 
 
 static void print_row(const struct row *r)
 {
-	printf("%-16s %-30s %-5s %-8s %-17s %-12s %-20s %-8s %-9s %s\n",
+	printf("%-16s %-36s %-5s %-8s %-17s %-12s %-20s %-8s %-9s %s\n",
 	       r->device, r->module, r->reach, r->temp, r->mem, r->power,
 	       r->model, r->level, r->engine, r->tps);
 }
@@ -131,7 +131,7 @@ static void print_fleet(const struct coh_config *cfg, struct coh_fleet_survey *s
 {
 	struct row r;
 
-	printf("%-16s %-30s %-5s %-8s %-17s %-12s %-20s %-8s %-9s %s\n", "DEVICE",
+	printf("%-16s %-36s %-5s %-8s %-17s %-12s %-20s %-8s %-9s %s\n", "DEVICE",
 	       "MODULE", "UP", "TEMP", "MEMORY", "POWER", "MODEL", "LEVEL", "ENGINE",
 	       "TOK/S");
 	for (size_t i = 0; i < s->count; i++) {

@@ -60,6 +60,8 @@ struct deploy {
 	atomic_int stop;
 	pthread_mutex_t lock;		/* on_step, one at a time */
 	bool local_rsync;
+	struct coh_fleet_remote remote;	/* o->remote, connections shared */
+	struct coh__mux mux;
 };
 
 static const char *const outcome_names[] = {
@@ -183,7 +185,7 @@ static int lane_state(struct lane *l, char *why, size_t size)
 	char *text;
 
 	pep_err_clear(&e);
-	text = coh_fleet_device_state(l->d->cfg, l->device, &l->d->o->remote, 0, &e);
+	text = coh_fleet_device_state(l->d->cfg, l->device, &l->d->remote, 0, &e);
 	if (!text) {
 		snprintf(why, size, "%s", e.msg);
 		return -1;
@@ -358,10 +360,10 @@ static int copy_stream(struct deploy *d, const struct coh_fleet_plan_item *it,
 	int in_fd, rc;
 
 	snprintf(sz, sizeof(sz), "%llu", (unsigned long long)it->built_size);
-	line = coh__remote_line(&d->o->remote, words);
+	line = coh__remote_line(&d->remote, words);
 	if (!line)
 		return snprintf(why, size, "out of memory"), -ENOMEM;
-	coh__remote_ssh_argv(&d->o->remote, &d->cfg->devices[it->device], &a, true);
+	coh__remote_ssh_argv(&d->remote, &d->cfg->devices[it->device], &a, true);
 	a.v[a.n] = line;
 	a.v[a.n + 1] = NULL;
 	pep_err_clear(&e);
@@ -409,7 +411,7 @@ static int copy_rsync(struct deploy *d, const struct coh_fleet_plan_item *it,
 			       "--chmod=F644", "-e", rsh, it->built_path, dest, NULL };
 	int rc;
 
-	coh__remote_ssh_argv(&d->o->remote, dev, &a, false);
+	coh__remote_ssh_argv(&d->remote, dev, &a, false);
 	coh_fleet_argv_format(a.v, rsh, sizeof(rsh));
 	snprintf(dest, sizeof(dest), "%s:%s/.incoming/%s.part",
 		 dev->host ? dev->host : dev->id, root_of(d->cfg), it->artifact);
@@ -426,7 +428,7 @@ static int copy_rsync(struct deploy *d, const struct coh_fleet_plan_item *it,
 		return -EIO;
 	}
 	pep_proc_result_free(&res);
-	rc = coh__remote_run(&d->o->remote, dev, verify, NULL, 0, 0, &res, &e);
+	rc = coh__remote_run(&d->remote, dev, verify, NULL, 0, 0, &res, &e);
 	if (rc)
 		return snprintf(why, size, "%s", e.msg), rc;
 	if (!res.exited || res.exit_code) {
@@ -439,7 +441,7 @@ static int copy_rsync(struct deploy *d, const struct coh_fleet_plan_item *it,
 
 static bool use_rsync(const struct deploy *d, json_t *state)
 {
-	switch (d->o->remote.transport) {
+	switch (d->remote.transport) {
 	case COH_FLEET_TRANSPORT_RSYNC: return true;
 	case COH_FLEET_TRANSPORT_STREAM: return false;
 	default: return d->local_rsync && json_is_true(json_object_get(state, "rsync"));
@@ -527,7 +529,7 @@ static void activate(struct lane *l, size_t k, const char *spec)
 
 	snprintf(ts, sizeof(ts), "%u", t);
 	pep_err_clear(&e);
-	if (coh__remote_run(&d->o->remote, &d->cfg->devices[it->device], words,
+	if (coh__remote_run(&d->remote, &d->cfg->devices[it->device], words,
 			    spec, strlen(spec), (t + 60) * 1000, &res, &e)) {
 		step_done(d, k, COH_FLEET_FAILED, "%s", e.msg);
 		return;
@@ -746,6 +748,7 @@ COH_API int coh_fleet_deploy(const struct coh_config *cfg,
 	for (size_t k = 0; k < plan->count; k++)
 		d.report->steps[k].item = k;
 	d.local_rsync = pep_proc_find("rsync", found, sizeof(found)) == 0;
+	coh__mux_open(&d.mux, &d.o->remote, &d.remote);
 	pthread_mutex_init(&d.lock, NULL);
 	rc = make_lanes(&d);
 	if (rc)
@@ -753,6 +756,7 @@ COH_API int coh_fleet_deploy(const struct coh_config *cfg,
 	else
 		rc = run_lanes(&d, err);
 	free_lanes(&d);
+	coh__mux_close(&d.mux, cfg, &d.remote);
 	pthread_mutex_destroy(&d.lock);
 	if (rc) {
 		coh_fleet_deploy_report_free(d.report);

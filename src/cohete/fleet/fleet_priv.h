@@ -58,4 +58,30 @@ int coh__fleet_head_model(const struct coh_config_model *m,
 int coh__fleet_place(struct coh_fleet_plan_item *it,
 		     const struct coh_config *cfg, const char *digest);
 
+/*
+ * digest.c: a local file's sha256 (64 hex), from the build cache's record
+ * while the file's device, inode, size, mtime and ctime are unchanged,
+ * else hashed (and recorded). 0 or -errno with err naming the file.
+ */
+int coh__digest_file(const char *path, char hex[COH_FLEET_SHA256_HEX],
+		     struct pep_err *err);
+
+/*
+ * A deploy's shared ssh connections: mux_open makes a private directory
+ * for the control sockets and gives out = in with the options that share
+ * one connection per device; mux_close ends the masters and removes it.
+ */
+#define MUX_OPTIONS_MAX	48
+
+struct coh__mux {
+	char dir[64];
+	char path_opt[96];
+	const char *opts[MUX_OPTIONS_MAX];
+};
+
+int coh__mux_open(struct coh__mux *m, const struct coh_fleet_remote *in,
+		  struct coh_fleet_remote *out);
+void coh__mux_close(struct coh__mux *m, const struct coh_config *cfg,
+		    const struct coh_fleet_remote *r);
+
 #endif /* COHETE_FLEET_PRIV_H */

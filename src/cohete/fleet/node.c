@@ -44,7 +44,7 @@
 #define MIB			(1ull << 20)
 #define INCOMING		".incoming"
 #define COPY_CHUNK		(256u * 1024)
-#define POLL_MS			100
+#define POLL_MS			25
 /* How long a supervisor may take to notice a new candidate (its tick). */
 #define PICKUP_S		15
 
@@ -334,7 +334,12 @@ static json_t *jstr_or_null(const char *s)
 	return s && *s ? json_string(s) : json_null();
 }
 
-static json_t *files_json(const char *dir, const char *suffix)
+/*
+ * The regular files of dir whose names end in suffix, as {name,
+ * size_bytes}: with strip, the name without the suffix (a part is listed
+ * under its artifact's name).
+ */
+static json_t *files_json(const char *dir, const char *suffix, bool strip)
 {
 	json_t *arr = json_array();
 	DIR *d = opendir(dir);
@@ -353,7 +358,7 @@ static json_t *files_json(const char *dir, const char *suffix)
 		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		json_array_append_new(arr, json_pack("{s:s%,s:I}", "name", e->d_name,
-						      n - slen, "size_bytes",
+						      strip ? n - slen : n, "size_bytes",
 						      (json_int_t)st.st_size));
 	}
 	if (d)
@@ -439,8 +444,8 @@ COH_API char *coh_fleet_node_state(const char *root, struct pep_err *err)
 			"total_bytes", (json_int_t)total,
 			"rsync", pep_proc_find("rsync", found, sizeof(found)) == 0,
 			"systemd", access("/run/systemd/system", F_OK) == 0,
-			"artifacts", files_json(root, ".gguf"),
-			"partials", files_json(dir, ".part"),
+			"artifacts", files_json(root, ".gguf", false),
+			"partials", files_json(dir, ".part", true),
 			"models", models_json(root));
 	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);

@@ -68,7 +68,7 @@ static int open_local(const struct coh_config_model *m, struct source *s)
 		memcpy(why, err->msg, sizeof(why));
 		return pep_err_set(err, rc, "%s: %s", path, why);
 	}
-	rc = pep_sha256_file(path, s->digest, err);
+	rc = coh__digest_file(path, s->digest, err);
 	if (rc)
 		return rc;
 	if (m->sha256 && strcasecmp(m->sha256, s->digest))
