@@ -289,9 +289,12 @@ static void print_item(const struct coh_fleet_plan_item *it)
 		       it->error_msg ? it->error_msg : "not planned");
 		return;
 	}
-	printf("%s on %s: %s, %.0f MiB of %.0f MiB%s\n", it->model_name,
-	       it->device_id, it->level, cli_mib(it->estimate.total),
-	       cli_mib(it->budget_bytes), it->fits ? "" : " (does not fit)");
+	/* Rounded up, as the reason's figure: never less than it needs. */
+	printf("%s on %s: %s, %llu MiB of %llu MiB%s\n", it->model_name,
+	       it->device_id, it->level,
+	       (unsigned long long)((it->estimate.total + (1u << 20) - 1) >> 20),
+	       (unsigned long long)(it->budget_bytes >> 20),
+	       it->fits ? "" : " (does not fit)");
 	printf("  why     %s\n", it->reason);
 	if (it->would)
 		printf("  would   %s\n", it->would);

@@ -31,13 +31,14 @@ struct engine_args {
 	uint64_t size;
 	int have_size;
 	unsigned int timeout_s;
+	unsigned int agent_port;	/* state: the agent asked on loopback */
 	int json;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: cohete engine state [--root DIR] [--json]\n"
+		"usage: cohete engine state [--root DIR] [--agent-port N] [--json]\n"
 		"       cohete engine receive --name FILE --size N --sha256 HEX [--root DIR]\n"
 		"       cohete engine verify --name FILE --sha256 HEX [--root DIR]\n"
 		"       cohete engine activate [--root DIR] [--timeout S] [--json] < SPEC\n"
@@ -55,6 +56,8 @@ static void usage(FILE *out)
 		"  rollback  the model's previous version runs again\n\n"
 		"  --root DIR     where the models and engines live\n"
 		"  --timeout S    how long a new version may take to answer (default %u)\n"
+		"  --agent-port N state: the agent's port on 127.0.0.1, for its breaker\n"
+		"                 and budget (default: agent.listen's, else 9102; 0: none)\n"
 		"  --json         one JSON document\n"
 		"  --config FILE  the cohete.yaml whose storage.models_dir is DIR\n"
 		"  -h, --help     this help\n", COH_FLEET_READY_TIMEOUT_S);
@@ -69,6 +72,7 @@ static int parse(int argc, char **argv, struct engine_args *a)
 		{ "sha256", required_argument, NULL, 'S' },
 		{ "model", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "agent-port", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -84,6 +88,7 @@ static int parse(int argc, char **argv, struct engine_args *a)
 	c = cli_config();
 	a->root = c && c->cfg->storage.models_dir ? c->cfg->storage.models_dir :
 		  "/var/lib/cohete/models";
+	a->agent_port = c && c->cfg->agent.listen_port ? c->cfg->agent.listen_port : 9102;
 	optind = 1;
 	while ((ch = cli_getopt(argc, argv, "h", longopts)) != -1) {
 		switch (ch) {
@@ -101,6 +106,11 @@ static int parse(int argc, char **argv, struct engine_args *a)
 			if (cli_parse_ll("--timeout", optarg, 1, 3600, &v) < 0)
 				return CMD_EXIT_USAGE;
 			a->timeout_s = (unsigned int)v;
+			break;
+		case 'a':
+			if (cli_parse_ll("--agent-port", optarg, 0, 65535, &v) < 0)
+				return CMD_EXIT_USAGE;
+			a->agent_port = (unsigned int)v;
 			break;
 		case 'j': a->json = 1; break;
 		case 'C': break;	/* read by cli_config_open() */
@@ -212,7 +222,8 @@ static int cmd_engine_state(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	pep_err_clear(&e);
-	text = coh_fleet_node_state(a.root, &e);
+	text = coh_fleet_node_state(a.root, &(struct coh_fleet_node_state_opts){
+		.agent_port = (uint16_t)a.agent_port }, &e);
 	if (!text)
 		return fail(-EIO, &e);
 	text = with_device(text);

@@ -74,7 +74,7 @@ static double hottest_c(json_t *st)
 /* ==== status --fleet ========================================================== */
 
 struct row {
-	char device[64], module[64], reach[16], temp[16], mem[32], power[24];
+	char device[64], module[64], reach[16], temp[16], breaker[16], mem[32], power[24];
 	char model[48], level[16], engine[24], tps[16];
 };
 
@@ -111,6 +111,8 @@ static void row_device(struct row *r, const struct coh_config_device *d, json_t 
 	if (t > -273)
 		snprintf(r->temp, sizeof(r->temp), "%.1f C", t);
 	snprintf(r->power, sizeof(r->power), "%s", mode ? mode : "-");
+	snprintf(r->breaker, sizeof(r->breaker), "%s", jget_str(st, "agent.breaker.state") ?
+		 jget_str(st, "agent.breaker.state") : "-");
 	snprintf(r->mem, sizeof(r->mem), "-");
 	snprintf(r->model, sizeof(r->model), "-");
 	snprintf(r->level, sizeof(r->level), "-");
@@ -122,8 +124,8 @@ static void row_device(struct row *r, const struct coh_config_device *d, json_t 
 
 static void print_row(const struct row *r)
 {
-	printf("%-16s %-36s %-5s %-8s %-17s %-12s %-20s %-8s %-9s %s\n",
-	       r->device, r->module, r->reach, r->temp, r->mem, r->power,
+	printf("%-16s %-36s %-5s %-8s %-9s %-17s %-12s %-20s %-8s %-9s %s\n",
+	       r->device, r->module, r->reach, r->temp, r->breaker, r->mem, r->power,
 	       r->model, r->level, r->engine, r->tps);
 }
 
@@ -131,9 +133,9 @@ static void print_fleet(const struct coh_config *cfg, struct coh_fleet_survey *s
 {
 	struct row r;
 
-	printf("%-16s %-36s %-5s %-8s %-17s %-12s %-20s %-8s %-9s %s\n", "DEVICE",
-	       "MODULE", "UP", "TEMP", "MEMORY", "POWER", "MODEL", "LEVEL", "ENGINE",
-	       "TOK/S");
+	printf("%-16s %-36s %-5s %-8s %-9s %-17s %-12s %-20s %-8s %-9s %s\n", "DEVICE",
+	       "MODULE", "UP", "TEMP", "BREAKER", "MEMORY", "POWER", "MODEL", "LEVEL",
+	       "ENGINE", "TOK/S");
 	for (size_t i = 0; i < s->count; i++) {
 		json_t *st = s->state[i] ? json_loads(s->state[i], 0, NULL) : NULL;
 		json_t *models = json_object_get(st, "models"), *m;

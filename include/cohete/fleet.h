@@ -191,14 +191,25 @@ COH_API int coh_fleet_node_verify(const char *root, const char *name,
 COH_API int coh_fleet_node_space(const char *root, uint64_t *free_bytes,
 				 uint64_t *total_bytes, struct pep_err *err);
 
+struct coh_fleet_node_state_opts {
+	uint16_t agent_port;		/* the agent on 127.0.0.1: its breaker and
+					   budget; 0 = not asked */
+	unsigned int timeout_ms;	/* each local HTTP request; 0 = 1000 */
+};
+
 /*
  * The device's deploy state as JSON ("cohete.engine-state/1"): root,
  * free_bytes, total_bytes, rsync and systemd (present?), artifacts and
  * partials ([{name, size_bytes}]), models ([{model, active, previous,
  * candidate (versions or null), spec (the active one), engine (the
- * supervisor's state)}]). malloc'd; NULL with err set.
+ * supervisor's state, with tokens_per_s from a ready llama-server's
+ * /metrics)}]) and, with agent_port, agent ({breaker, budget} of its
+ * /v1/status, or null and agent_error). malloc'd; NULL with err set.
+ * o may be NULL.
  */
-COH_API char *coh_fleet_node_state(const char *root, struct pep_err *err);
+COH_API char *coh_fleet_node_state(const char *root,
+				   const struct coh_fleet_node_state_opts *o,
+				   struct pep_err *err);
 
 #define COH_FLEET_READY_TIMEOUT_S	120
 

@@ -231,7 +231,7 @@ static int test_full(void)
 	CHECK(!strcmp(c->power.mode, "15W") && c->power.jetson_clocks);
 	CHECK(c->power.fan_pwm == 153 && c->power.max_temp_c == 55);
 	CHECK(!strcmp(c->power.jetson_clocks_path, "/usr/bin/jetson_clocks"));
-	CHECK(c->inference.engine_args.count == 2 && c->inference.threads == 4);
+	CHECK(c->inference.engine_args.count == 3 && c->inference.threads == 4);
 	CHECK(c->inference.gpu_layers == 33 && !strcmp(c->inference.host, "127.0.0.1"));
 	CHECK(c->storage.nvme.enabled && !strcmp(c->storage.nvme.filesystem, "xfs"));
 	CHECK(!strcmp(c->storage.nvme.device, "/dev/nvme0n1"));

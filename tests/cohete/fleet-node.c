@@ -220,7 +220,7 @@ static int test_verify(void)
 static int test_state(void)
 {
 	struct pep_err err;
-	char *text = coh_fleet_node_state(root, &err);
+	char *text = coh_fleet_node_state(root, NULL, &err);
 	json_t *doc = text ? json_loads(text, 0, NULL) : NULL, *a;
 	size_t i, n = 0;
 
@@ -233,7 +233,7 @@ static int test_state(void)
 	CHECK(json_array_size(json_object_get(doc, "models")) == 0);
 	json_decref(doc);
 	free(text);
-	CHECK(coh_fleet_node_state("/nonexistent/cohete", &err) == NULL);
+	CHECK(coh_fleet_node_state("/nonexistent/cohete", NULL, &err) == NULL);
 	CHECK(strstr(err.msg, "/nonexistent/cohete"));
 	return T_PASS;
 }

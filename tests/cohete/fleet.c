@@ -161,7 +161,7 @@ static const char fleet_yaml[] =
 	"        parallel: 2\n"
 	"        threads: 6\n"
 	"        engine_path: /opt/llama/bin/llama-server\n"
-	"        engine_args: [--flash-attn, --alias, \"it's mine\"]\n"
+	"        engine_args: [--flash-attn, \"on\", --alias, \"it's mine\"]\n"
 	"    - id: nano\n"
 	"      host: 10.0.0.3\n"
 	"      module: Jetson Nano 4GB\n"
@@ -395,17 +395,17 @@ static int test_artifact_and_argv(void)
 		const char *const argv[] = {
 			"/opt/llama/bin/llama-server", "-m", a->path,
 			"--host", "0.0.0.0", "--port", "9002", "-c", "16384",
-			"-np", "2", "-ngl", "999", "-t", "6",
-			"--flash-attn", "--alias", "it's mine", NULL,
+			"-np", "2", "-ngl", "999", "--metrics", "-t", "6",
+			"--flash-attn", "on", "--alias", "it's mine", NULL,
 		};
 
-		CHECK(a->argc == 18 && a->argv[18] == NULL && a->port == 9002);
+		CHECK(a->argc == 20 && a->argv[20] == NULL && a->port == 9002);
 		for (size_t i = 0; argv[i]; i++)
 			CHECK(!strcmp(a->argv[i], argv[i]));
 	}
 	n = coh_fleet_argv_format((const char *const *)a->argv, line, sizeof(line));
 	snprintf(want, sizeof(want),
-		 "/opt/llama/bin/llama-server -m %s --host 0.0.0.0 --port 9002 -c 16384 -np 2 -ngl 999 -t 6 --flash-attn --alias 'it'\\''s mine'",
+		 "/opt/llama/bin/llama-server -m %s --host 0.0.0.0 --port 9002 -c 16384 -np 2 -ngl 999 --metrics -t 6 --flash-attn on --alias 'it'\\''s mine'",
 		 a->path);
 	CHECK(!strcmp(line, want) && n == strlen(want));
 	/* Cut short: snprintf semantics. */
@@ -423,10 +423,10 @@ static int test_artifact_and_argv(void)
 		const char *const argv[] = {
 			"llama-server", "-m", c->path, "--host", "0.0.0.0",
 			"--port", "8080", "-c", "2048", "-np", "1", "-ngl", "999",
-			NULL,
+			"--metrics", NULL,
 		};
 
-		CHECK(c->argc == 13 && c->argv[13] == NULL);
+		CHECK(c->argc == 14 && c->argv[14] == NULL);
 		for (size_t i = 0; argv[i]; i++)
 			CHECK(!strcmp(c->argv[i], argv[i]));
 	}

@@ -56,8 +56,10 @@ chmod 755 "$tmp"
 mkdir -p "$tmp/models"
 FLEET_TMP=$tmp FLEET_TAG=cy$$ FLEET_MODELS=$tmp/models
 . "$here/e2e/fleet-ns.sh"
+# DEPLOY_KEEP=DIR keeps every command's output there (the README's are).
 cleanup() {
 	fleet_cleanup
+	[ -n "${DEPLOY_KEEP:-}" ] && mkdir -p "$DEPLOY_KEEP" && cp "$tmp"/*.out "$tmp"/*.yaml "$DEPLOY_KEEP"/
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -193,6 +195,25 @@ run status status --fleet "${cfg[@]}" "${ssh_opts[@]}"
 cat "$tmp/status.out"
 if [ "$rc" != 0 ] || [ "$(grep -c ' ready ' "$tmp/status.out")" != 3 ]; then
 	fail "status --fleet: exit $rc: $(cat "$tmp/status.err")"
+fi
+# The same as JSON: every device reachable, its breaker closed ("ok"),
+# the plan's level ready, and tokens/s from the engine's own metrics (the
+# chat completions above generated some).
+run statusj status --fleet "${cfg[@]}" "${ssh_opts[@]}" --json
+if [ "$rc" != 0 ] || ! python3 - "$tmp/statusj.out" "$tmp/plan.out" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["devices"]
+plan = {i["device"]: i["level"] for i in json.load(open(sys.argv[2]))["items"]}
+ok = len(d) == 3
+for x in d:
+    m = x["state"]["models"][0]
+    ok &= (x["reachable"] and x["state"]["agent"]["breaker"]["state"] == "ok" and
+           m["engine"]["state"] == "ready" and m["spec"]["level"] == plan[x["device"]] and
+           (m["engine"]["tokens_per_s"] or 0) > 0)
+sys.exit(0 if ok else 1)
+PY
+then
+	fail "status --fleet --json: exit $rc: $(head -c 3000 "$tmp/statusj.out") $(cat "$tmp/statusj.err")"
 fi
 run check1 deploy "${cfg[@]}" "${ssh_opts[@]}" --check
 if [ "$rc" != 0 ] || ! grep -q '^no drift' "$tmp/check1.out"; then

@@ -3,7 +3,8 @@
 # namespaces. Device N is a namespace joined to this one by a veth pair
 # (10.78.N.1 here, 10.78.N.2 there) running, in its own mount namespace:
 # a tmpfs over the models directory (the namespaces share the file system
-# otherwise), `cohete agent --engines` on 10.78.N.2:9102, and Debian's
+# otherwise), `cohete agent --engines` on port 9102 (every address of its
+# namespace: deploy asks it on loopback, tests from here), and Debian's
 # sshd on 10.78.N.2:22 serving a captured tree (COHETE_SYSROOT).
 #
 # The caller sets: COHETE_BIN, FLEET_TMP (a private directory), FLEET_TAG
@@ -71,7 +72,7 @@ SetEnv COHETE_SYSROOT=$tree
 CFG
 	ip netns exec "$FLEET_TAG-$n" sh -c '
 		mount -t tmpfs -o size="$1",mode=755 tmpfs "$2" || exit 1
-		"$3" agent --listen "$4":9102 --no-mdns --no-state-dir --interval 200 \
+		"$3" agent --listen 0.0.0.0:9102 --no-mdns --no-state-dir --interval 200 \
 			--sysroot "$5" --engines "$2" >"$6" 2>&1 &
 		exec "$7" -D -e -f "$8"' sh "$disk" "$FLEET_MODELS" "$COHETE_BIN" \
 		"10.78.$n.2" "$tree" "$t/agent$n.log" "$fleet_sshd" \

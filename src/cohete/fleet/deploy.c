@@ -37,6 +37,7 @@
 
 #define MIB		(1ull << 20)
 #define STATE_TIMEOUT_MS	30000
+#define COH_AGENT_PORT_DEFAULT	9102	/* agent.listen's default port */
 #define COPY_CHUNK	(256u * 1024)
 
 struct deploy;
@@ -124,13 +125,17 @@ COH_API char *coh_fleet_device_state(const struct coh_config *cfg,
 				     unsigned int timeout_s,
 				     struct pep_err *err)
 {
+	char port[8];
 	const char *words[] = { "engine", "state", "--root", root_of(cfg),
-				"--json", NULL };
+				"--agent-port", port, "--json", NULL };
 	struct pep_proc_result res = { 0 };
 	char why[768];
 	char *out = NULL;
 	int rc;
 
+	/* The agent on the device, where the file says it listens. */
+	snprintf(port, sizeof(port), "%u", cfg->agent.listen_port ?
+		 cfg->agent.listen_port : COH_AGENT_PORT_DEFAULT);
 	rc = coh__remote_run(remote, &cfg->devices[device], words, NULL, 0,
 			     timeout_s ? timeout_s * 1000 : STATE_TIMEOUT_MS, &res, err);
 	if (rc)

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include <cohete/engine.h>
@@ -427,8 +428,150 @@ static json_t *models_json(const char *root)
 	return arr;
 }
 
-COH_API char *coh_fleet_node_state(const char *root, struct pep_err *err)
+/* ---- what the device's agent and engines say over loopback HTTP ---- */
+
+#define LOCAL_BODY_MAX	(1u << 20)
+
+struct body {
+	char *buf;
+	size_t len;
+};
+
+static size_t body_take(char *p, size_t size, size_t n, void *arg)
 {
+	struct body *b = arg;
+	size_t len = size * n;
+	char *grown;
+
+	if (b->len + len > LOCAL_BODY_MAX)
+		return 0;		/* too much: the transfer fails */
+	grown = realloc(b->buf, b->len + len + 1);
+	if (!grown)
+		return 0;
+	memcpy(grown + b->len, p, len);
+	b->buf = grown;
+	b->len += len;
+	b->buf[b->len] = '\0';
+	return len;
+}
+
+/* GET http://127.0.0.1:port/path: the body (malloc'd) on a 200; NULL and why. */
+static char *local_get(unsigned int port, const char *path, unsigned int timeout_ms,
+		       char *why, size_t size)
+{
+	CURL *c = curl_easy_init();
+	struct body b = { 0 };
+	char url[128];
+	long status = 0;
+	CURLcode rc;
+
+	if (!c) {
+		snprintf(why, size, "out of memory");
+		return NULL;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500	/* 7.85: the string form */
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+#else					/* Ubuntu 22.04's 7.81, on JetPack 6 */
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTP);
+#endif
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_take);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK || status != 200) {
+		if (rc != CURLE_OK)
+			snprintf(why, size, "%s: %s", url, curl_easy_strerror(rc));
+		else
+			snprintf(why, size, "%s: HTTP %ld", url, status);
+		free(b.buf);
+		return NULL;
+	}
+	return b.buf ? b.buf : strdup("");
+}
+
+/* The breaker and the budget of the agent's /v1/status, or why not. */
+static void add_agent(json_t *doc, unsigned int port, unsigned int timeout_ms)
+{
+	char why[512];
+	char *text = local_get(port, "/v1/status", timeout_ms, why, sizeof(why));
+	json_t *st = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
+	if (!json_is_object(st)) {
+		json_object_set_new(doc, "agent", json_null());
+		json_object_set_new(doc, "agent_error", json_string(text || st ? "the agent's status is not JSON" : why));
+		json_decref(st);
+		return;
+	}
+	json_object_set_new(doc, "agent", json_pack("{s:O?,s:O?}",
+		"breaker", json_object_get(st, "breaker"),
+		"budget", json_object_get(st, "budget")));
+	json_decref(st);
+}
+
+/* The value of the Prometheus sample named key (a line "KEY VALUE"); < 0. */
+static double sample_value(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = text; p && (p = strstr(p, key)); p += n) {
+		char *end;
+		double v;
+
+		if ((p != text && p[-1] != '\n') || p[n] != ' ')
+			continue;
+		v = strtod(p + n + 1, &end);
+		return end != p + n + 1 && v >= 0 && v < 1e15 ? v : -1;
+	}
+	return -1;
+}
+
+/*
+ * llama-server's generation speed since it started (its /metrics with
+ * --metrics: tokens predicted over the seconds spent predicting them;
+ * not llamacpp:predicted_tokens_seconds, which every read resets); < 0
+ * when it does not say or has generated nothing yet.
+ */
+static double engine_tokens_per_s(unsigned int port, unsigned int timeout_ms)
+{
+	char why[256];
+	char *text = local_get(port, "/metrics", timeout_ms, why, sizeof(why));
+	double tokens = text ? sample_value(text, "llamacpp:tokens_predicted_total") : -1;
+	double secs = text ? sample_value(text, "llamacpp:tokens_predicted_seconds_total") : -1;
+
+	free(text);
+	return tokens >= 0 && secs > 0 ? tokens / secs : -1;
+}
+
+/* Each ready engine's tokens/s, into its model's "engine". */
+static void add_speeds(json_t *doc, unsigned int timeout_ms)
+{
+	json_t *m;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "models"), i, m) {
+		json_t *eng = json_object_get(m, "engine");
+		const char *state = json_string_value(json_object_get(eng, "state"));
+		json_int_t port = json_integer_value(json_object_get(eng, "port"));
+		double tps;
+
+		if (!state || strcmp(state, "ready") || port <= 0 || port > 65535)
+			continue;
+		tps = engine_tokens_per_s((unsigned int)port, timeout_ms);
+		json_object_set_new(eng, "tokens_per_s", tps >= 0 ? json_real(tps) : json_null());
+	}
+}
+
+COH_API char *coh_fleet_node_state(const char *root,
+				   const struct coh_fleet_node_state_opts *o,
+				   struct pep_err *err)
+{
+	unsigned int timeout_ms = o && o->timeout_ms ? o->timeout_ms : 1000;
 	uint64_t avail = 0, total = 0;
 	char dir[4096], found[4096], now[PEP_RFC3339_SIZE];
 	json_t *doc;
@@ -447,6 +590,10 @@ COH_API char *coh_fleet_node_state(const char *root, struct pep_err *err)
 			"artifacts", files_json(root, ".gguf", false),
 			"partials", files_json(dir, ".part", true),
 			"models", models_json(root));
+	if (doc)
+		add_speeds(doc, timeout_ms);
+	if (doc && o && o->agent_port)
+		add_agent(doc, o->agent_port, timeout_ms);
 	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (!text)

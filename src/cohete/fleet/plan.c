@@ -383,6 +383,8 @@ static int engine_argv(struct coh_fleet_plan_item *it,
 	rc |= push_arg(it, "%u", it->parallel);
 	rc |= push_arg(it, "-ngl");
 	rc |= push_arg(it, "%u", inf->gpu_layers);
+	/* Prometheus text on /metrics: tokens/s for status --fleet and serve. */
+	rc |= push_arg(it, "--metrics");
 	if (inf->threads) {
 		rc |= push_arg(it, "-t");
 		rc |= push_arg(it, "%u", inf->threads);
