@@ -186,6 +186,11 @@ expect_has "cohete deploy --" --plan --check --device --max-parallel --canary --
 expect_has "cohete rollback --" --device --model --timeout --json
 expect_has "cohete engine --" --root --name --size --sha256 --model --timeout --json
 expect_has "cohete status --" --fleet --identity --ssh-option
+expect "cohete run --on " all
+expect "cohete run --joblog dir-" dir-one
+expect_has "cohete run --on all -- dir-" dir-one
+expect_has "cohete run --" --on --jobs --memory --wait --ungated --retries --timeout \
+	--joblog --identity --ssh-option --remote-pepita --config
 
 if [ "$shell" = zsh ]; then
 	# compinit finds both files through $fpath by their #compdef lines.

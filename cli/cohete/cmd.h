@@ -24,6 +24,7 @@ int cmd_monitor(int argc, char **argv);
 int cmd_power(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_tegrastats(int argc, char **argv);
 

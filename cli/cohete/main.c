@@ -47,6 +47,8 @@ static const struct cmd cmds[] = {
 	  "quantize a GGUF model as llama-quantize does, or to fit a device" },
 	{ "rollback", cmd_rollback,
 	  "the fleet's devices back on the version they ran before" },
+	{ "run", cmd_run,
+	  "commands on the fleet's devices in parallel, while they are cool" },
 	{ "status", cmd_status,
 	  "device, memory, temperatures, CPU, GPU, power and fan at a glance" },
 	{ "tegrastats", cmd_tegrastats,

@@ -5,7 +5,7 @@
 # they never go stale; values where there is a fixed set or a file. A
 # cohete verb may follow options (`cohete clocks --yes on`).
 
-_cohete_commands="agent clocks config deploy discover engine fan model monitor power quantize rollback status tegrastats help"
+_cohete_commands="agent clocks config deploy discover engine fan model monitor power quantize rollback run status tegrastats help"
 
 _cohete_verbs()
 {
@@ -46,8 +46,10 @@ _cohete_value()
 	--sysroot | --state-dir | --cache | --root | --engines)
 		COMPREPLY=($(compgen -d -- "$cur")) ;;
 	--file | --token-file | --tegrastats | --nvpmodel | --jetson-clocks | --identity | --config | \
-	--inventory | --output)
+	--inventory | --output | --joblog | --remote-pepita)
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
+	--on)
+		COMPREPLY=($(compgen -W "all" -- "$cur")) ;;
 	-o)
 		[[ $2 == config ]] || return 1
 		COMPREPLY=($(compgen -f -- "$cur")) ;;
@@ -107,6 +109,8 @@ _cohete()
 		COMPREPLY+=($(compgen -f -- "$cur")) ;;
 	"quantize 2")
 		COMPREPLY=($(compgen -W "$(_cohete_types "$prog")" -- "$cur")) ;;
+	"run "*)
+		COMPREPLY=($(compgen -c -f -W "::: ::::" -- "$cur")) ;;
 	esac
 	return 0
 }

@@ -517,6 +517,111 @@ COH_API int coh_fleet_build(const struct coh_config *cfg,
 			    const struct coh_fleet_build_opts *opts,
 			    struct pep_err *err);
 
+/* ==== running work on devices (src/cohete/fleet/executor.c) ==== */
+
+#define COH_FLEET_AGENT_PORT	9102	/* when the file's agent.listen has none */
+
+/*
+ * The devices the selectors choose, as models[].devices selects: "all",
+ * a device id, "label:NAME" (count 0: all). chosen[] has one entry per
+ * cfg->devices and is overwritten. Returns how many are chosen, or
+ * -ENOENT with err naming the selector that chooses none ("no device
+ * 'orin-nan'; did you mean 'orin-nano'?", "no device has the label
+ * 'x'"), -EINVAL for an empty one. Any thread.
+ */
+COH_API int coh_fleet_select(const struct coh_config *cfg,
+			     const char *const *selectors, size_t count,
+			     bool *chosen, struct pep_err *err);
+
+/* What a device's agent says about taking one more task. */
+struct coh_fleet_gate {
+	int verdict;			/* 0: it may run; -EHOSTDOWN: the thermal
+					   breaker is open (or absent); -EBUSY:
+					   no room for the task's memory;
+					   -EPROTO: not an agent's status */
+	char breaker[16];		/* "ok", "warning", "tripped", "cooling";
+					   "" when not known */
+	double temp_c;			/* the breaker's input; NAN: not known */
+	double trip_c, resume_c;	/* its policy; NAN: not known */
+	bool has_room;			/* room_bytes is known */
+	uint64_t room_bytes;		/* the least of the budget's and the
+					   machine's available bytes */
+	/* "" when it may run; else "orin-nano: thermal breaker open (78.5
+	 * C)", "orin-nano: thermal breaker open, cooling (58.1 C, closes below
+	 * 55.0 C)", "orin-nano: memory budget full (512 MiB free; the task
+	 * needs 2048 MiB)", "orin-nano: the agent's status is not JSON
+	 * (...)" */
+	char reason[PEP_ERR_MSG_MAX];
+};
+
+/*
+ * Decide from an agent's GET /v1/status document (len bytes of JSON,
+ * schema cohete.agent.status/N) whether device (its id, for the reason)
+ * takes a task needing need_bytes (0: the breaker alone decides) while
+ * tasks holding held_bytes run there already. The breaker is closed in
+ * the states "ok" and "warning". Fills *g and returns g->verdict. Pure;
+ * any thread.
+ */
+COH_API int coh_fleet_gate_decide(const char *device, const char *json,
+				  size_t len, uint64_t need_bytes,
+				  uint64_t held_bytes, struct coh_fleet_gate *g);
+
+struct pep_executor;
+
+/* All-zero means defaults. */
+struct coh_fleet_executor_opts {
+	/* ssh: program, -o options, identity (else the device's) and connect
+	 * timeout; cohete and transport are not used. */
+	struct coh_fleet_remote remote;
+	const char *pepita;		/* pepita on the device; NULL: "pepita" */
+	uint64_t memory_need_bytes;	/* each task's; 0: only the breaker */
+	uint16_t agent_port;		/* 0: the file's agent.listen port */
+	/* A device whose agent does not answer (or answers what is not an
+	 * agent's status) runs tasks ungated; false: refuses them with the
+	 * reason (-EHOSTUNREACH). */
+	bool no_agent_ok;
+	unsigned int agent_timeout_ms;	/* per question; 0: 1000 */
+	unsigned int cache_ms;		/* an answer is used this long; 0: 500 */
+	int stderr_fd;			/* > 0: ssh's stderr; else inherited */
+};
+
+/*
+ * A pepita executor (program tasks) for device (an index into
+ * cfg->devices) to give a pool lane (pep_pool_add_lane): each task runs
+ * there in `PEPITA worker --stdio` over `ssh -T -o BatchMode=yes ... -p
+ * PORT -l USER [-i KEY] -- HOST`, the device's user, port and identity
+ * from the file. Before a task starts the device's agent is asked
+ * (http://HOST:PORT/v1/status, answers kept cache_ms) and
+ * coh_fleet_gate_decide() judges, the declared needs of the tasks this
+ * executor runs there counted as held. A refused task is not run: its
+ * result has error -EHOSTDOWN (breaker open), -EBUSY (no room) or
+ * -EHOSTUNREACH (no agent's answer: "orin-nano: no agent answers at
+ * http://10.0.0.2:9102/v1/status (Connection refused)") and the reason as
+ * message, so a pool's retry takes it to another lane or to this one
+ * later (pep_retry_transient() retries all three). A broken
+ * ssh connection fails a task with -ECONNRESET, the message naming the
+ * device. cfg and the strings o points to must outlive the executor
+ * (pep_executor_destroy()). 0, -EINVAL (no such device), -ENOMEM.
+ */
+COH_API int coh_fleet_executor_create(const struct coh_config *cfg,
+				      size_t device,
+				      const struct coh_fleet_executor_opts *o,
+				      struct pep_executor **out,
+				      struct pep_err *err);
+
+struct coh_fleet_executor_stats {
+	uint64_t tasks;			/* run (the gate let them through) */
+	uint64_t refused;		/* refused by the gate */
+	uint64_t agent_queries;		/* GET /v1/status sent */
+	uint64_t agent_query_ns;	/* their time, all told */
+	uint64_t gate_ns;		/* time tasks spent in the gate, all told */
+};
+
+/* A Jetson executor's counts so far; -EINVAL for another executor. Any
+ * thread. */
+COH_API int coh_fleet_executor_stats(struct pep_executor *ex,
+				     struct coh_fleet_executor_stats *st);
+
 #ifdef __cplusplus
 }
 #endif
