@@ -562,6 +562,18 @@ c -- status --identity "$tmp/key"
 expect_err "cohete status --identity without --fleet" 2 "^cohete: status: --identity and --ssh-option go with --fleet$"
 c COHETE_CONFIG= -- status --fleet
 expect_err "cohete status --fleet without --config" 2 "^cohete: status: --fleet: give --config FILE"
+# run: usage errors before any device is asked; a fleet whose only device
+# has no agent (orin.lan does not resolve): the job fails at once, why said.
+c COHETE_CONFIG= -- run -- true ::: x
+expect_err "cohete run without --config" 2 "^cohete: run: which devices? --config FILE"
+c -- run --config "$fleet_yaml" --on orni -- true ::: x
+expect_err "cohete run --on orni" 2 "^cohete: run: --on: no device 'orni'; did you mean 'orin'?$"
+c -- run --config "$fleet_yaml" --on label:gpu -- true ::: x
+expect_err "cohete run --on label:gpu" 2 "^cohete: run: --on: no device has the label 'gpu'$"
+c -- run --config "$fleet_yaml" -j 0 -- true ::: x
+expect_err "cohete run -j 0" 2 "^cohete: run: --jobs: '0' is not a whole number from 1 to 4096$"
+c -- run --config "$fleet_yaml" -- true ::: x
+expect_err "cohete run, no agent" 1 "^cohete: run: job 1 not run (true x): orin: no agent answers at http://orin.lan:9102/v1/status"
 c -- help clocks
 expect_rc "cohete help clocks" 0 && grep -q 'usage: cohete clocks' "$out" &&
 	pass "cohete help clocks" || fail "cohete help clocks: no usage"
