@@ -2,7 +2,8 @@
  * The fleet as its devices say it is: `cohete status --fleet` (a row per
  * device), `cohete deploy --check` (what differs from the file) and
  * `cohete rollback`. Every device is asked at once (coh_fleet_survey:
- * `cohete engine state` over ssh); this file compares and prints.
+ * `cohete engine state` over ssh) and compared with the file by
+ * coh_fleet_drift(); this file prints.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -45,17 +46,6 @@ static json_t *jget(json_t *o, const char *path)
 		path = dot + 1;
 	}
 	return json_object_get(o, path);
-}
-
-static json_t *find_model(json_t *state, const char *model)
-{
-	json_t *m;
-	size_t i;
-
-	json_array_foreach(json_object_get(state, "models"), i, m)
-		if (jget_str(m, "model") && !strcmp(jget_str(m, "model"), model))
-			return m;
-	return NULL;
 }
 
 /* The hottest zone's temperature; < -273 when unknown. */
@@ -203,103 +193,12 @@ int cli_fleet_status(const struct coh_fleet_remote *remote, int json)
 
 /* ==== deploy --check ========================================================== */
 
-struct drift {
-	json_t *list;
-	size_t count;
-};
-
-static void drift_add(struct drift *d, const char *device, const char *model,
-		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void drift_add(struct drift *d, const char *device, const char *model,
-		      const char *fmt, ...)
+static void drift_add(const char *device, const char *model, const char *what,
+		      void *arg)
 {
-	char what[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	json_array_append_new(d->list, json_pack("{s:s,s:o,s:s}", "device", device,
-						 "model", model ? json_string(model) : json_null(),
-						 "drift", what));
-	d->count++;
-}
-
-static bool argv_same(json_t *have, const struct coh_fleet_plan_item *it)
-{
-	if (json_array_size(have) != it->argc)
-		return false;
-	for (size_t i = 0; i < it->argc; i++)
-		if (!json_is_string(json_array_get(have, i)) ||
-		    strcmp(json_string_value(json_array_get(have, i)), it->argv[i]))
-			return false;
-	return true;
-}
-
-static void check_item(struct drift *d, const struct coh_fleet_plan_item *it,
-		       json_t *st)
-{
-	json_t *m = find_model(st, it->model_name), *spec = json_object_get(m, "spec");
-	const char *art = jget_str(spec, "artifact"), *state = jget_str(m, "engine.state");
-
-	if (it->error || !it->artifact)
-		return;		/* the plan's own error, --plan says it */
-	if (!m || !art) {
-		drift_add(d, it->device_id, it->model_name, "not deployed (the file wants %s)",
-			  it->level);
-		return;
-	}
-	if (strcmp(art, it->artifact))
-		drift_add(d, it->device_id, it->model_name, "runs %s (%s), the file wants %s (%s)",
-			  jget_str(spec, "level") ? jget_str(spec, "level") : "?", art,
-			  it->level, it->artifact);
-	else if (!argv_same(json_object_get(spec, "argv"), it))
-		drift_add(d, it->device_id, it->model_name,
-			  "runs another engine command line than the file's (port, options)");
-	if (!state || strcmp(state, "ready"))
-		drift_add(d, it->device_id, it->model_name, "engine %s%s%s",
-			  state ? state : "not running",
-			  jget_str(m, "engine.reason") && *jget_str(m, "engine.reason") ? ": " : "",
-			  jget_str(m, "engine.reason") ? jget_str(m, "engine.reason") : "");
-}
-
-/* The mode the file wants on d: its own, else the fleet's default. */
-static void check_power(struct drift *d, const struct coh_config *cfg,
-			const struct coh_config_device *dev, json_t *st)
-{
-	const char *want = dev->power_mode ? dev->power_mode : cfg->power.mode;
-	const char *name = jget_str(st, "device.power.mode.name");
-	json_t *id = jget(st, "device.power.mode.id");
-	char idtext[16];
-
-	if (!want)
-		return;
-	snprintf(idtext, sizeof(idtext), "%lld", (long long)json_integer_value(id));
-	if (!name && !json_is_integer(id))
-		drift_add(d, dev->id, NULL, "power mode unknown, the file wants %s", want);
-	else if (!(name && !strcasecmp(name, want)) && !(json_is_integer(id) && !strcmp(idtext, want)))
-		drift_add(d, dev->id, NULL, "power mode %s, the file wants %s",
-			  name ? name : idtext, want);
-}
-
-/* Models a device runs that the file gives it no more. */
-static void check_extra(struct drift *d, const struct coh_fleet_plan *plan,
-			size_t device, const char *id, json_t *st)
-{
-	json_t *m;
-	size_t i;
-
-	json_array_foreach(json_object_get(st, "models"), i, m) {
-		const char *name = jget_str(m, "model");
-		bool listed = false;
-
-		for (size_t k = 0; k < plan->count && name; k++)
-			listed |= plan->items[k].device == device &&
-				  !strcmp(plan->items[k].model_name, name);
-		if (name && !listed && jget_str(m, "active"))
-			drift_add(d, id, name, "runs a model the file does not give it");
-	}
+	json_array_append_new(arg, json_pack("{s:s,s:o,s:s}", "device", device,
+					     "model", model ? json_string(model) : json_null(),
+					     "drift", what));
 }
 
 static bool device_in_plan(const struct coh_fleet_plan *plan, size_t device)
@@ -310,57 +209,39 @@ static bool device_in_plan(const struct coh_fleet_plan *plan, size_t device)
 	return false;
 }
 
-static void check_device(struct drift *d, const struct coh_config *cfg,
-			 const struct coh_fleet_plan *plan, size_t i,
-			 struct coh_fleet_survey *s)
-{
-	json_t *st = s->state[i] ? json_loads(s->state[i], 0, NULL) : NULL;
-
-	if (!st) {
-		drift_add(d, cfg->devices[i].id, NULL, "unreachable: %s", s->error[i]);
-		return;
-	}
-	for (size_t k = 0; k < plan->count; k++)
-		if (plan->items[k].device == i)
-			check_item(d, &plan->items[k], st);
-	check_power(d, cfg, &cfg->devices[i], st);
-	check_extra(d, plan, i, cfg->devices[i].id, st);
-	json_decref(st);
-}
-
 int cli_fleet_check(const struct coh_fleet_plan *plan,
 		    const struct coh_fleet_remote *remote, int json)
 {
 	const struct coh_config *cfg = cli_config()->cfg;
-	struct drift d = { .list = json_array() };
+	json_t *list = json_array(), *x;
 	struct coh_fleet_survey *s;
 	struct pep_err err;
-	json_t *x;
-	size_t i;
+	size_t count = 0, i;
 
 	pep_err_clear(&err);
-	if (!d.list || coh_fleet_survey(cfg, remote, 0, &s, &err) < 0) {
-		cli_error("%s", d.list ? err.msg : "out of memory");
-		json_decref(d.list);
+	if (!list || coh_fleet_survey(cfg, remote, 0, &s, &err) < 0) {
+		cli_error("%s", list ? err.msg : "out of memory");
+		json_decref(list);
 		return CMD_EXIT_FAIL;
 	}
 	for (size_t k = 0; k < s->count; k++)
 		if (device_in_plan(plan, k))
-			check_device(&d, cfg, plan, k, s);
+			count += coh_fleet_drift(cfg, plan, k, s->state[k], s->error[k],
+						 drift_add, list);
 	coh_fleet_survey_free(s);
 	if (json)
 		return cli_json_print(cli_json_add(cli_json_add(
 			cli_json_doc("cohete.deploy-check/1", pep_time_real_ms()),
-			"drift_count", json_integer((json_int_t)d.count)), "drift", d.list)) ||
-		       d.count ? CMD_EXIT_FAIL : CMD_EXIT_OK;
-	json_array_foreach(d.list, i, x)
+			"drift_count", json_integer((json_int_t)count)), "drift", list)) ||
+		       count ? CMD_EXIT_FAIL : CMD_EXIT_OK;
+	json_array_foreach(list, i, x)
 		printf("%-16s %-20s %s\n", jget_str(x, "device"),
 		       jget_str(x, "model") ? jget_str(x, "model") : "-",
 		       jget_str(x, "drift"));
-	if (!d.count)
+	if (!count)
 		printf("no drift: the fleet runs what %s says\n", cli_config()->path);
-	json_decref(d.list);
-	return d.count ? CMD_EXIT_FAIL : CMD_EXIT_OK;
+	json_decref(list);
+	return count ? CMD_EXIT_FAIL : CMD_EXIT_OK;
 }
 
 /* ==== rollback ================================================================ */

@@ -344,6 +344,26 @@ COH_API int coh_fleet_device_rollback(const struct coh_config *cfg,
 				      struct coh_fleet_node_result *r,
 				      struct pep_err *err);
 
+/*
+ * One difference between the file and a device: model is NULL for the
+ * device's own (power mode, unreachable). what is printable text.
+ */
+typedef void (*coh_fleet_drift_fn)(const char *device, const char *model,
+				   const char *what, void *arg);
+
+/*
+ * What differs between plan's items for device (and the file's power
+ * mode for it) and state, the JSON the device sent (NULL: it did not
+ * answer, error says why): not deployed, another level or command line,
+ * an engine not ready, another power mode, a model the file does not
+ * give it. Each goes to fn (may be NULL); returns how many. state is
+ * untrusted: any text is read safely.
+ */
+COH_API size_t coh_fleet_drift(const struct coh_config *cfg,
+			       const struct coh_fleet_plan *plan, size_t device,
+			       const char *state, const char *error,
+			       coh_fleet_drift_fn fn, void *arg);
+
 /* Every device's state at once (a lane each), by the file's device index. */
 struct coh_fleet_survey {
 	char **state;			/* JSON, or NULL: then error says why */
