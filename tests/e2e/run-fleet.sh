@@ -326,10 +326,20 @@ else
 	fail "--on label:nope: exit $rc, want 2: $(cat "$err")"
 fi
 
-# Figures (never asserted): 40 short jobs on orin-nx through the gate.
+# Figures (never asserted): 40 short jobs on orin-nx through the gate,
+# and the anchor from the same run: the same jobs by pepita run --host
+# over the same ssh, ungated.
 t0=$(date +%s%N)
 crun --on orin-nx -j 4 -- true ::: $(seq 1 40)
-echo "40 jobs on orin-nx, 4 at once, gated: $((($(date +%s%N) - t0) / 1000000)) ms (exit $rc)"
+ours=$((($(date +%s%N) - t0) / 1000000))
+t0=$(date +%s%N)
+timeout 120 "$PEPITA_BIN" run --no-bar --remote-pepita "$PEPITA_BIN" \
+	--ssh "ssh -T -o BatchMode=yes -l root -i $tmp/user_key -o UserKnownHostsFile=$tmp/known_hosts -o IdentitiesOnly=yes -o GlobalKnownHostsFile=/dev/null" \
+	-S 4/10.79.2.2 true ::: $(seq 1 40) >/dev/null 2>"$err" </dev/null ||
+	fail "anchor: pepita run --host: $(cat "$err")"
+anchor=$((($(date +%s%N) - t0) / 1000000))
+echo "40 jobs on orin-nx, 4 at once: cohete run (gated) ${ours} ms; pepita run --host" \
+     "(ungated) ${anchor} ms ($(python3 -c "print('%.2f' % ($anchor / max($ours, 1)))")x)"
 
 if [ "$failures" -gt 0 ]; then
 	echo "run-fleet.sh: $failures failed"

@@ -12,7 +12,9 @@
  *
  * An answer is used for cache_ms: a lane of short tasks asks once per
  * interval, not once per task, and one question at a time goes to a
- * device (the slots of a lane wait for the one in flight). The declared
+ * device (the slots of a lane wait for the one in flight). It is judged
+ * once when it comes (breaker, room); a task then only weighs its need
+ * against the room. The declared
  * needs of the tasks this executor runs on the device are counted against
  * the room as well: the agent's sample may not show them yet.
  *
@@ -114,25 +116,29 @@ static int judge_breaker(json_t *root, const char *device,
 }
 
 /* The room: the least of the budget's and the machine's available bytes. */
-static int judge_room(json_t *root, const char *device, uint64_t need,
-		      uint64_t held, struct coh_fleet_gate *g)
+static void read_room(json_t *root, struct coh_fleet_gate *g)
 {
 	int64_t budget = bytes_at(json_object_get(root, "budget"), "available_bytes");
 	int64_t live = bytes_at(json_object_get(root, "memory"), "available_bytes");
-	uint64_t room;
 
-	if (budget < 0 && live < 0) {
-		if (!need)
-			return 0;
+	if (budget < 0 && live < 0)
+		return;
+	g->has_room = true;
+	g->room_bytes = budget < 0 ? (uint64_t)live : live < 0 ? (uint64_t)budget :
+			(uint64_t)(budget < live ? budget : live);
+}
+
+/* Does need fit the room beside what is held? g's room, read before. */
+static int judge_room(const char *device, uint64_t need, uint64_t held,
+		      struct coh_fleet_gate *g)
+{
+	uint64_t room = g->room_bytes;
+
+	if (!need || (g->has_room && room >= held && room - held >= need))
+		return 0;
+	if (!g->has_room)
 		return refuse(g, -EBUSY, device, "the agent gives no memory "
 			      "figure; the task needs %.0f MiB", need / MIB);
-	}
-	room = budget < 0 ? (uint64_t)live : live < 0 ? (uint64_t)budget :
-	       (uint64_t)(budget < live ? budget : live);
-	g->has_room = true;
-	g->room_bytes = room;
-	if (!need || (room >= held && room - held >= need))
-		return 0;
 	if (held)
 		return refuse(g, -EBUSY, device, "memory budget full (%.0f MiB free, "
 			      "%.0f MiB of it held by tasks running there; the "
@@ -166,8 +172,10 @@ int coh_fleet_gate_decide(const char *device, const char *json, size_t len,
 			     "(schema %.40s)", schema ? schema : "missing");
 	else
 		ret = judge_breaker(root, device, g);
-	if (!ret)
-		ret = judge_room(root, device, need_bytes, held_bytes, g);
+	if (!ret) {
+		read_room(root, g);
+		ret = judge_room(device, need_bytes, held_bytes, g);
+	}
 	json_decref(root);
 	return ret;
 }
@@ -281,10 +289,8 @@ struct jetson {
 	uint64_t cache_ns;
 
 	pthread_mutex_t lock;		/* guards what follows */
-	char *body;			/* the last answer; NULL: none */
-	size_t body_len;
-	int fetch_err;			/* 0, or why there is no answer */
-	char fetch_msg[192];
+	struct coh_fleet_gate last;	/* the last answer, judged for a need
+					   of 0; -EPROTO also when none came */
 	uint64_t fetched_ns;		/* when; 0: never */
 	unsigned int running;		/* tasks started and not ended */
 	struct coh_fleet_executor_stats st;
@@ -294,21 +300,24 @@ struct jetson {
 static void refresh_locked(struct jetson *j, uint64_t now)
 {
 	struct body b = { 0 };
+	char why[192];
 	uint64_t t0;
 
 	if (j->fetched_ns && now - j->fetched_ns < j->cache_ns)
 		return;
 	t0 = pep_time_ns();
-	j->fetch_err = http_get(j->url, j->timeout_ms, &b, j->fetch_msg,
-				sizeof(j->fetch_msg));
+	if (http_get(j->url, j->timeout_ms, &b, why, sizeof(why)) == 0) {
+		coh_fleet_gate_decide(j->id, b.buf, b.len, 0, 0, &j->last);
+	} else {
+		memset(&j->last, 0, sizeof(j->last));
+		j->last.verdict = -EPROTO;
+		snprintf(j->last.reason, sizeof(j->last.reason), "%s: no agent "
+			 "answers at %.200s (%s)", j->id, j->url, why);
+	}
+	free(b.buf);
 	j->fetched_ns = pep_time_ns();
 	j->st.agent_queries++;
 	j->st.agent_query_ns += j->fetched_ns - t0;
-	free(j->body);
-	j->body = j->fetch_err ? NULL : b.buf;
-	j->body_len = j->fetch_err ? 0 : b.len;
-	if (j->fetch_err)
-		free(b.buf);
 }
 
 /*
@@ -324,15 +333,11 @@ static int gate(struct jetson *j, struct pep_task_result *res)
 
 	pthread_mutex_lock(&j->lock);
 	refresh_locked(j, t0);
-	if (j->fetch_err) {
-		verdict = -EPROTO;
-		snprintf(g.reason, sizeof(g.reason), "%s: no agent answers at %.200s "
-			 "(%s)", j->id, j->url, j->fetch_msg);
-	} else {
-		verdict = coh_fleet_gate_decide(j->id, j->body, j->body_len,
-						j->need_bytes,
-						j->need_bytes * j->running, &g);
-	}
+	g = j->last;
+	verdict = g.verdict;
+	if (!verdict)
+		verdict = judge_room(j->id, j->need_bytes,
+				     j->need_bytes * j->running, &g);
 	if (verdict == -EPROTO)
 		verdict = j->no_agent_ok ? 0 : -EHOSTUNREACH;
 	if (!verdict)
@@ -386,7 +391,6 @@ static void jetson_free(struct jetson *j)
 		return;
 	pep_executor_destroy(j->remote);
 	pthread_mutex_destroy(&j->lock);
-	free(j->body);
 	free(j->worker_line);
 	free(j);
 }
