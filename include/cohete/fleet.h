@@ -622,6 +622,8 @@ struct coh_fleet_executor_opts {
  * ssh connection fails a task with -ECONNRESET, the message naming the
  * device. cfg and the strings o points to must outlive the executor
  * (pep_executor_destroy()). 0, -EINVAL (no such device), -ENOMEM.
+ * Threading: the executor runs tasks from many threads at once (a lane's
+ * slots), as pepita's executors do; create and destroy from one.
  */
 COH_API int coh_fleet_executor_create(const struct coh_config *cfg,
 				      size_t device,
