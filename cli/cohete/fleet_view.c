@@ -22,19 +22,7 @@
 #include "fleet_view.h"
 #include "json_doc.h"
 
-static const char *jget_str(json_t *o, const char *path)
-{
-	char key[64];
-	const char *dot;
-
-	while ((dot = strchr(path, '.'))) {
-		snprintf(key, sizeof(key), "%.*s", (int)(dot - path), path);
-		o = json_object_get(o, key);
-		path = dot + 1;
-	}
-	return json_string_value(json_object_get(o, path));
-}
-
+/* The value at a dotted path ("engine.state"), or NULL. */
 static json_t *jget(json_t *o, const char *path)
 {
 	char key[64];
@@ -46,6 +34,11 @@ static json_t *jget(json_t *o, const char *path)
 		path = dot + 1;
 	}
 	return json_object_get(o, path);
+}
+
+static const char *jget_str(json_t *o, const char *path)
+{
+	return json_string_value(jget(o, path));
 }
 
 /* The hottest zone's temperature; < -273 when unknown. */

@@ -298,6 +298,14 @@ COH_API void coh_engine_supervisor_tick(struct coh_engine_supervisor *sv,
 					int64_t now_ms);
 
 /*
+ * 1 while an engine is starting (its readiness probed every 100 ms) or
+ * stopping: its caller should tick it again soon (the agent: every 50 ms)
+ * rather than at its sampling interval, or a deploy waits on the tick.
+ * The tick's thread.
+ */
+COH_API int coh_engine_supervisor_busy(struct coh_engine_supervisor *sv);
+
+/*
  * The thermal breaker's state, set before a tick: 1 while work is paused
  * (the agent has stopped the engines' groups), 0 otherwise.
  */

@@ -54,6 +54,13 @@ PEP_API int pep_err_errno(struct pep_err *err, const char *fmt, ...)
  */
 PEP_API int pep_parse_size(const char *text, uint64_t *out, struct pep_err *err);
 
+/*
+ * Write all len bytes to fd, again after a short write or EINTR: 0, or
+ * -errno (a pipe without readers is -EPIPE, and SIGPIPE is the caller's
+ * business as with write(2)).
+ */
+PEP_API int pep_write_all(int fd, const void *buf, size_t len);
+
 /* ---- SHA-256 (FIPS 180-4), streamed ---- */
 
 #define PEP_SHA256_HEX	65	/* 64 lower-case hex digits + NUL */

@@ -72,7 +72,7 @@ SetEnv COHETE_SYSROOT=$tree
 CFG
 	ip netns exec "$FLEET_TAG-$n" sh -c '
 		mount -t tmpfs -o size="$1",mode=755 tmpfs "$2" || exit 1
-		"$3" agent --listen 0.0.0.0:9102 --no-mdns --no-state-dir --interval 200 \
+		"$3" agent --listen 0.0.0.0:9102 --no-mdns --no-state-dir \
 			--sysroot "$5" --engines "$2" >"$6" 2>&1 &
 		exec "$7" -D -e -f "$8"' sh "$disk" "$FLEET_MODELS" "$COHETE_BIN" \
 		"10.78.$n.2" "$tree" "$t/agent$n.log" "$fleet_sshd" \

@@ -51,6 +51,7 @@
 #define DEFAULT_PER_ADDRESS	8
 #define DEFAULT_TIMEOUT_S	10
 #define DEFAULT_REQUEST_TIMEOUT_S 5
+#define ENGINES_BUSY_TICK_MS	50	/* an engine starting or stopping */
 #define REFUSAL_CREDIT_MS	(COH_AGENT_LOG_BURST * 1000ULL)
 
 static uint64_t now_ms(void)
@@ -386,6 +387,7 @@ int coh_agent_create(struct coh_agent **out, const struct coh_agent_opts *opts,
 		return pep_err_set(err, -ENOMEM, "agent: out of memory");
 	a->listen_fd = -1;
 	a->state_lock_fd = -1;
+	a->watch_fd = a->watch_stop[0] = a->watch_stop[1] = -1;
 	a->refusal_tokens_ms = REFUSAL_CREDIT_MS;
 	a->refusal_at_ms = now_ms();
 	pthread_mutex_init(&a->lock, NULL);
@@ -509,6 +511,10 @@ static void *sampler_main(void *arg)
 				    next_full + a->interval_ms : now + a->interval_ms;
 		}
 		next_check = now + a->policy.check_interval_ms;
+		/* An engine starting or stopping: a deploy waits on it. */
+		if (a->engines && coh_engine_supervisor_busy(a->engines) &&
+		    next_check > now + ENGINES_BUSY_TICK_MS)
+			next_check = now + ENGINES_BUSY_TICK_MS;
 		pthread_mutex_lock(&a->lock);
 		sleep_until(a, next_check < next_full ? next_check : next_full);
 	}
@@ -612,6 +618,7 @@ int coh__agent_engines_start(struct coh_agent *a, struct pep_err *err)
 	pthread_mutex_lock(&a->lock);
 	a->engines = sv;
 	pthread_mutex_unlock(&a->lock);
+	coh__agent_watch_start(a);
 	return 0;
 }
 
@@ -620,6 +627,7 @@ void coh__agent_engines_stop(struct coh_agent *a)
 {
 	struct coh_engine_supervisor *sv;
 
+	coh__agent_watch_stop(a);
 	pthread_mutex_lock(&a->lock);
 	sv = a->engines;
 	a->engines = NULL;

@@ -73,6 +73,9 @@ struct coh_agent {
 	/* Ticked by the sampler alone; the pointer is set and cleared under
 	 * lock (readers list it from other threads). */
 	struct coh_engine_supervisor *engines;
+	/* engines_watch.c: inotify on the engines' links kicks the sampler. */
+	int watch_fd, watch_stop[2], watching;
+	pthread_t watcher;
 
 	/* Connections (http.c), under conn_lock; the reaper thread closes
 	 * those whose request is overdue. */
@@ -197,5 +200,9 @@ int coh__agent_watch_own(struct coh_agent *a, int pgid, struct pep_err *err);
 /* Start and stop the engine supervisor (agent.c), with engines_root. */
 int coh__agent_engines_start(struct coh_agent *a, struct pep_err *err);
 void coh__agent_engines_stop(struct coh_agent *a);
+
+/* Watch engines_root's links (engines_watch.c): best effort, no errors. */
+void coh__agent_watch_start(struct coh_agent *a);
+void coh__agent_watch_stop(struct coh_agent *a);
 
 #endif /* COHETE_AGENT_PRIV_H */

@@ -67,21 +67,6 @@ static int fsync_dir(const char *dir)
 	return ret;
 }
 
-static int write_all(int fd, const char *text, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, text, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		text += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int coh__engine_write_atomic(const char *dir, const char *name, const char *text,
 			     size_t len, int durable, struct pep_err *err)
 {
@@ -94,7 +79,7 @@ int coh__engine_write_atomic(const char *dir, const char *name, const char *text
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return pep_err_errno(err, "write %s", path);
-	ret = write_all(fd, text, len);
+	ret = pep_write_all(fd, text, len);
 	if (ret == 0 && fchmod(fd, 0644) < 0)
 		ret = -errno;
 	if (ret == 0 && durable && fsync(fd) < 0)

@@ -37,7 +37,7 @@
 #include "internal.h"
 #include "engine_priv.h"
 
-#define PROBE_EVERY_MS		1000
+#define PROBE_EVERY_MS		100	/* while starting: a deploy waits on it */
 #define DEFAULT_PROBE_MS	10000
 #define STEADY_MS		30000	/* READY this long: backoff starts over */
 #define GROUPS_MAX		64
@@ -861,6 +861,17 @@ void coh_engine_supervisor_tick(struct coh_engine_supervisor *sv, int64_t now_ms
 	watch_memory(sv);
 	drop_gone(sv);
 	publish(sv);
+}
+
+int coh_engine_supervisor_busy(struct coh_engine_supervisor *sv)
+{
+	for (size_t i = 0; i < sv->count; i++) {
+		const struct slot *s = sv->slots[i];
+
+		if (s->probe || s->stopping || s->rec.st.run == COH_ENGINE_STARTING)
+			return 1;
+	}
+	return 0;
 }
 
 void coh_engine_supervisor_pause(struct coh_engine_supervisor *sv, int paused)

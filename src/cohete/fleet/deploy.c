@@ -327,17 +327,9 @@ static int send_from(int fd_out, const char *path, uint64_t off, uint64_t size,
 			rc = n < 0 ? -errno : -EIO;
 			break;
 		}
-		for (ssize_t w = 0; w < n; ) {
-			ssize_t k = write(fd_out, buf + w, (size_t)(n - w));
-
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0) {
-				rc = -errno;
-				goto out;
-			}
-			w += k;
-		}
+		rc = pep_write_all(fd_out, buf, (size_t)n);
+		if (rc)
+			break;
 		off += (uint64_t)n;
 		*sent += (uint64_t)n;
 	}

@@ -580,21 +580,6 @@ static int download_begin(struct xfer *x)
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int download_sink(struct xfer *x, const uint8_t *p, size_t n)
 {
 	struct download *d = x->arg;
@@ -602,7 +587,7 @@ static int download_sink(struct xfer *x, const uint8_t *p, size_t n)
 
 	if (d->offset + n > d->max_bytes)
 		return too_big(d, d->offset + n);
-	rc = write_all(d->fd, p, n);
+	rc = pep_write_all(d->fd, p, n);
 	if (rc) {
 		errno = -rc;
 		return pep_err_errno(x->err, "write %s", d->part);

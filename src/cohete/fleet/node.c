@@ -125,30 +125,13 @@ static int check_space(const char *root, uint64_t need, struct pep_err *err)
 
 /* ==== receive ================================================================== */
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* One answer line of the receive protocol: "WORD N". */
 static int say(int fd, const char *word, unsigned long long v)
 {
 	char line[64];
 	int n = snprintf(line, sizeof(line), "%s %llu\n", word, v);
 
-	return write_all(fd, line, (size_t)n);
+	return pep_write_all(fd, line, (size_t)n);
 }
 
 /* Hash the bytes a cut transfer left, so the whole file is checked. */

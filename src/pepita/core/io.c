@@ -1,11 +1,15 @@
 /*
- * io.c - writes to pipes that cannot kill the caller (core_priv.h).
+ * io.c - whole writes, and writes to pipes that cannot kill the caller
+ * (core_priv.h).
  */
 #include <errno.h>
 #include <signal.h>
 #include <pthread.h>
 #include <time.h>
 #include <sys/uio.h>
+#include <unistd.h>
+
+#include <pepita/core.h>
 
 #include "core_priv.h"
 
@@ -36,4 +40,21 @@ ssize_t pep__writev_nosigpipe(int fd, const struct iovec *iov, int n)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = e;
 	return r;
+}
+
+PEP_API int pep_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
