@@ -100,6 +100,8 @@ rule '^\./build/cli/pepita bench simd$' \
 rule '^\./build/cli/cohete (quantize|model inspect) ' 'args:a GGUF model file'
 rule '^\./build/cli/cohete discover --ssh ' \
 	'skip:Jetsons on the network (tests/e2e/discover-ssh.sh runs it against sshd in namespaces)'
+rule '^\./build/cli/cohete run --config ' \
+	'skip:jobs on a fleet of Jetsons over ssh (tests/e2e/run-fleet.sh runs them against sshd and agents in namespaces)'
 rule '^\./build/cli/cohete (deploy|status --fleet) ' \
 	'skip:a fleet of Jetsons over ssh (tests/e2e/deploy.sh runs these against sshd, agents and llama-server in namespaces)'
 rule '^\./build/cli/cohete config init$' 'skip:writes cohete.yaml from the inventory discover saved (tests/config-schema.sh runs config init)'
