@@ -36,12 +36,24 @@ cflags=(-g -O1 -std=gnu17 -D_GNU_SOURCE -DCOH_BUILDING_LIBRARY
 	-fno-sanitize-recover=undefined -I"$src/include" -I"$src/src/cohete"
 	-I"$src/src/pepita" -I"$work" -I"$src/tests")
 
+sources=$(ls "$src"/src/pepita/*/*.c "$src"/src/cohete/*/*.c |
+	grep -Ev '/simd/([a-z]+_(scalar|sse4|avx2|avx512|neon)|peak)\.c$|/quant/lanes\.c$')
+
+# The libraries' objects are the same for every target: built once into
+# WORKDIR/lib-KEY, KEY a digest of every source, header and flag, so the
+# targets the fuzz suite runs one after the other compile them once (and a
+# change anywhere builds them afresh).
+key=$( { cat "$src"/include/*/*.h "$src"/src/*/*.h "$src"/src/*/*/*.h \
+	"$src"/src/*/*/*.c "$work/tables.c" "$work/usb_ids.c"
+	echo "${cflags[*]} $(clang --version | head -n 1)"; } 2>/dev/null |
+	sha256sum | cut -c1-16)
+lib=$work/lib-$key
+
 # The SIMD tier files need their own instruction flags (as in
 # src/pepita/meson.build): one object each; other architectures' skipped.
 # The SIMD tiers as src/pepita/simd/meson.build builds them: each tier's
 # files (scalar too) and peak.c with the tier's flags, name and width, and
 # cohete's lanes.c once per vector tier.
-tier_objs=()
 tier_flags() {
 	case "$(uname -m):$1" in
 	*:scalar) echo "" ;;
@@ -55,29 +67,35 @@ tier_flags() {
 tier_width() {
 	case $1 in scalar) echo 1 ;; avx512) echo 16 ;; avx2) echo 8 ;; *) echo 4 ;; esac
 }
-mkdir -p "$work/simd"
-for tier in scalar sse4 avx2 avx512 neon; do
-	flags=$(tier_flags "$tier") || continue
-	flags="$flags -DPEP_SIMD_TIER=$tier -DPEP_SIMD_WIDTH=$(tier_width "$tier")"
-	for f in "$src"/src/pepita/simd/*_"$tier".c "$src/src/pepita/simd/peak.c"; do
-		obj=$work/simd/$(basename "$f" .c)_$tier.o
-		# shellcheck disable=SC2086
-		clang "${cflags[@]}" $flags -c "$f" -o "$obj"
-		tier_objs+=("$obj")
-	done
-	[ "$tier" = scalar ] && continue
-	obj=$work/simd/lanes_$tier.o
-	# shellcheck disable=SC2086
-	clang "${cflags[@]}" $flags -ffp-contract=off \
-		-c "$src/src/cohete/quant/lanes.c" -o "$obj"
-	tier_objs+=("$obj")
-done
 
-sources=$(ls "$src"/src/pepita/*/*.c "$src"/src/cohete/*/*.c |
-	grep -Ev '/simd/([a-z]+_(scalar|sse4|avx2|avx512|neon)|peak)\.c$|/quant/lanes\.c$')
-clang "${cflags[@]}" -fsanitize=fuzzer \
-	$sources "${tier_objs[@]}" "$work/tables.c" "$work/usb_ids.c" \
-	"$src/tests/fuzz/$target.c" \
+build_lib() {
+	local out=$1 tier flags f
+	mkdir -p "$out"
+	for tier in scalar sse4 avx2 avx512 neon; do
+		flags=$(tier_flags "$tier") || continue
+		flags="$flags -DPEP_SIMD_TIER=$tier -DPEP_SIMD_WIDTH=$(tier_width "$tier")"
+		for f in "$src"/src/pepita/simd/*_"$tier".c "$src/src/pepita/simd/peak.c"; do
+			# shellcheck disable=SC2086
+			clang "${cflags[@]}" $flags -c "$f" -o "$out/simd-$(basename "$f" .c)_$tier.o"
+		done
+		[ "$tier" = scalar ] && continue
+		# shellcheck disable=SC2086
+		clang "${cflags[@]}" $flags -ffp-contract=off \
+			-c "$src/src/cohete/quant/lanes.c" -o "$out/simd-lanes_$tier.o"
+	done
+	# Two compilers at a time: the machines have two cores or more.
+	printf '%s\n' $sources "$work/tables.c" "$work/usb_ids.c" |
+		xargs -P "$(nproc)" -I{} sh -c \
+			'f=$1; shift; o=$(echo "$f" | tr / _); exec "$@" -c "$f" -o "'"$out"'/$o.o"' \
+			sh {} clang "${cflags[@]}"
+}
+
+if [ ! -d "$lib" ]; then
+	rm -rf "$work"/lib-* "$work/simd"
+	build_lib "$lib.tmp"
+	mv "$lib.tmp" "$lib"
+fi
+clang "${cflags[@]}" -fsanitize=fuzzer "$lib"/*.o "$src/tests/fuzz/$target.c" \
 	-ljansson -lmicrohttpd -luring -llz4 -lzstd -lyaml -ludev \
 	-lavahi-client -lavahi-common -lcurl -lm -lpthread -o "$work/fuzz-$target"
 
