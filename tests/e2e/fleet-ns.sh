@@ -112,7 +112,7 @@ fleet_cleanup() {
 		ip netns pids "$FLEET_TAG-$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
 	done
 	for p in "${fleet_pids[@]}"; do
-		wait "$p" 2>/dev/null
+		{ wait "$p"; } 2>/dev/null	# not bash's "Killed" line
 	done
 	for n in "${!fleet_devpid[@]}"; do
 		ip netns del "$FLEET_TAG-$n" 2>/dev/null
