@@ -174,6 +174,7 @@ expect "cohete help fa" fan
 expect "cohete engine " state receive verify activate rollback
 expect "cohete engine --root dir-one r" receive rollback
 expect "cohete deploy --transport " auto rsync stream
+expect "cohete agent --engine-launcher " auto child systemd
 expect "cohete deploy --cache dir-" dir-one
 expect "cohete engine state --root dir-" dir-one
 expect "cohete deploy --config dir-" dir-one

@@ -17,6 +17,7 @@
 
 #include <cohete/agent.h>
 #include <cohete/config.h>
+#include <cohete/engine.h>
 
 #include "cmd.h"
 
@@ -44,7 +45,8 @@ static void usage(FILE *out)
 		"usage: cohete agent [--listen ADDR:PORT] [--interval MS] [--token-file FILE]\n"
 		"                    [--policy NAME] [--nvpmodel PATH] [--watch-pgid PGID]...\n"
 		"                    [--workload-user USER]... [--state-dir DIR|--no-state-dir]\n"
-		"                    [--engines DIR|--no-engines] [--no-mdns] [--sysroot DIR]\n\n"
+		"                    [--engines DIR|--no-engines] [--engine-launcher HOW]\n"
+		"                    [--no-mdns] [--sysroot DIR]\n\n"
 		"Run the on-device daemon: sample the machine every MS, pause watched\n"
 		"process groups (SIGSTOP) while the thermal breaker is tripped, and serve\n"
 		"  GET  /metrics            Prometheus text format\n"
@@ -83,6 +85,10 @@ static void usage(FILE *out)
 		"                      directory; default with --config: its\n"
 		"                      storage.models_dir)\n"
 		"  --no-engines        supervise no engines, whatever --config says\n"
+		"  --engine-launcher HOW  auto (default): each engine as the systemd unit\n"
+		"                      cohete-serve@MODEL (MemoryMax= its budget) where\n"
+		"                      systemd runs, else as the agent's child (a cgroup\n"
+		"                      limit, else RSS polled); child; systemd\n"
 		"  --no-mdns           do not publish the agent over mDNS\n"
 		"  --sysroot DIR       read the machine from DIR (also $COHETE_SYSROOT)\n"
 		"  --config FILE       cohete.yaml: its agent section (listen, interval_ms,\n"
@@ -185,6 +191,18 @@ static int parse_one(struct agent_args *g, int c)
 	case 'M': g->o.no_mdns = 1; return 0;
 	case 'e': g->o.engines_root = optarg; g->engines_given = 1; return 0;
 	case 'E': g->no_engines = 1; return 0;
+	case 'L':
+		if (!strcmp(optarg, "auto"))
+			g->o.engine_launcher = COH_ENGINE_LAUNCH_AUTO;
+		else if (!strcmp(optarg, "child"))
+			g->o.engine_launcher = COH_ENGINE_LAUNCH_CHILD;
+		else if (!strcmp(optarg, "systemd"))
+			g->o.engine_launcher = COH_ENGINE_LAUNCH_UNITS;
+		else {
+			cli_error("--engine-launcher: '%s': auto, child or systemd", optarg);
+			return -1;
+		}
+		return 0;
 	}
 	return -1;
 }
@@ -234,6 +252,7 @@ static int parse_args(int argc, char **argv, struct agent_args *g)
 		{ "no-mdns", no_argument, NULL, 'M' },
 		{ "engines", required_argument, NULL, 'e' },
 		{ "no-engines", no_argument, NULL, 'E' },
+		{ "engine-launcher", required_argument, NULL, 'L' },
 		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },

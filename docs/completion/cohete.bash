@@ -57,6 +57,8 @@ _cohete_value()
 		COMPREPLY=($(compgen -W "conservative aggressive" -- "$cur")) ;;
 	--transport)
 		COMPREPLY=($(compgen -W "auto rsync stream" -- "$cur")) ;;
+	--engine-launcher)
+		COMPREPLY=($(compgen -W "auto child systemd" -- "$cur")) ;;
 	*)
 		return 1 ;;
 	esac

@@ -137,6 +137,9 @@ struct coh_agent_opts {
 	const char *engines_root;	/* NULL: no engines; else supervise
 					   ENGINES_ROOT/engines from start to
 					   stop */
+	int engine_launcher;		/* enum coh_engine_launch: 0 = systemd
+					   units where systemd runs, else
+					   children */
 };
 
 /*

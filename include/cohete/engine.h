@@ -236,6 +236,12 @@ struct coh_engine_supervisor;		/* opaque: the engines it runs */
 typedef void (*coh_engine_log_fn)(const char *line, void *arg);
 
 /* All-zero means defaults; strings are copied. */
+enum coh_engine_launch {
+	COH_ENGINE_LAUNCH_AUTO = 0,
+	COH_ENGINE_LAUNCH_CHILD,	/* fork/exec, cgroup or RSS limit */
+	COH_ENGINE_LAUNCH_UNITS,	/* systemd-run: cohete-serve@MODEL */
+};
+
 struct coh_engine_supervisor_opts {
 	const char *root;		/* ROOT; required */
 	coh_engine_log_fn log;		/* NULL = no log */
@@ -252,6 +258,10 @@ struct coh_engine_supervisor_opts {
 	 * cgroup mount. */
 	const char *cgroup_mount;
 	unsigned int probe_timeout_ms;	/* per request; 0 = 10000 */
+	/* How an engine runs: AUTO, as the systemd unit cohete-serve@MODEL
+	 * (MemoryMax= its budget) where systemd runs (/run/systemd/system,
+	 * systemd-run), else as our own child; UNITS requires systemd. */
+	enum coh_engine_launch launcher;
 };
 
 /*

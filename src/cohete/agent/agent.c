@@ -306,6 +306,7 @@ static int apply_opts(struct coh_agent *a, const struct coh_agent_opts *o,
 	a->log = o->log;
 	a->log_arg = o->log_arg;
 	a->no_mdns = o->no_mdns;
+	a->engine_launcher = o->engine_launcher;
 	if ((o->nvpmodel && !(a->nvpmodel = strdup(o->nvpmodel))) ||
 	    (o->engines_root && !(a->engines_root = strdup(o->engines_root))))
 		return pep_err_set(err, -ENOMEM, "agent: out of memory");
@@ -606,6 +607,7 @@ int coh__agent_engines_start(struct coh_agent *a, struct pep_err *err)
 	struct coh_engine_supervisor_opts o = {
 		.root = a->engines_root, .log = engine_log, .log_arg = a,
 		.on_start = engine_started, .on_stop = engine_stopped, .arg = a,
+		.launcher = (enum coh_engine_launch)a->engine_launcher,
 	};
 	struct coh_engine_supervisor *sv;
 	int ret;

@@ -50,6 +50,7 @@ struct coh_agent {
 	int state_lock_fd;		/* flock of STATE_DIR/agent.lock; -1 */
 	int no_mdns;
 	char *engines_root;		/* NULL: no engine supervision */
+	int engine_launcher;		/* enum coh_engine_launch */
 	int has_token;
 	char token[AGENT_TOKEN_MAX];
 	size_t token_len;

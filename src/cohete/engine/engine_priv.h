@@ -98,6 +98,20 @@ struct coh__launch {
  * err saying why the exec failed ("llama-server: not found in PATH"). */
 int coh__engine_launch(const struct coh__launch *l, pid_t *pid, struct pep_err *err);
 
+/*
+ * unit.c: the engine as the transient systemd unit cohete-serve@MODEL
+ * (systemd-run; MemoryMax= its budget; output appended to log_path);
+ * *pid its main process. available: systemd runs here, with systemd-run
+ * and systemctl. result: why the unit ended, when systemd says more than
+ * "success" ("" otherwise). forget: stop it and clear its failure.
+ */
+int coh__unit_available(void);
+void coh__unit_name(const char *model, char *out, size_t size);
+int coh__unit_start(const char *model, const struct coh__launch *l,
+		    const char *log_path, pid_t *pid, struct pep_err *err);
+void coh__unit_result(const char *model, char *out, size_t size);
+void coh__unit_forget(const char *model);
+
 /* /proc/PID/stat: its process group and start time; -ESRCH when gone or
  * a zombie. */
 int coh__proc_identity(pid_t pid, pid_t *pgrp, unsigned long long *start_ticks);

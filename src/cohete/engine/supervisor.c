@@ -58,6 +58,7 @@ struct slot {
 	struct coh_engine_spec *spec;	/* of the engine running; NULL */
 	char model_dir[PATH_MAX];
 	int child;			/* ours: waitpid() reports its exit */
+	int unit;			/* a systemd unit's main process */
 	int stopping;			/* SIGTERM sent, kill_at_ms then SIGKILL */
 	int64_t kill_at_ms;
 	int64_t start_at_ms;		/* the backoff: not before */
@@ -83,6 +84,7 @@ struct coh_engine_supervisor {
 	void *arg;
 	unsigned int probe_timeout_ms;
 	int cg_version;			/* 2, 1, 0: RSS polling */
+	int units;			/* engines as systemd units */
 	char cg_mount[PATH_MAX];
 	int paused;
 	struct slot **slots;		/* by model name */
@@ -218,6 +220,9 @@ static void clean_up(struct coh_engine_supervisor *sv, struct slot *s)
 	p = probe_take(s, 1);
 	free(p);
 	coh__cgroup_remove(&s->cg);
+	if (s->unit)
+		coh__unit_forget(model_of(s));
+	s->unit = 0;
 	s->rec.st.pid = 0;
 	s->rec.start_ticks = 0;
 	s->rec.st.rss_bytes = 0;
@@ -268,6 +273,13 @@ static void reap(struct coh_engine_supervisor *sv, struct slot *s, int64_t now)
 		return;
 	}
 	describe_exit(s, known, status, why, sizeof(why));
+	if (s->unit) {
+		char result[200];
+
+		coh__unit_result(model_of(s), result, sizeof(result));
+		if (result[0])
+			coh__strlcpy(why, result, sizeof(why));
+	}
 	clean_up(sv, s);
 	if (s->stopping) {
 		s->stopping = 0;
@@ -469,6 +481,20 @@ static void limit_memory(struct coh_engine_supervisor *sv, struct slot *s,
 	s->oom_base = coh__cgroup_oom_kills(&s->cg);
 }
 
+/* As cohete-serve@MODEL: systemd runs it, MemoryMax= its budget. */
+static int launch_unit(struct slot *s, struct coh__launch *l, pid_t *pid,
+		       struct pep_err *err)
+{
+	char log[PATH_MAX + 16];
+
+	snprintf(log, sizeof(log), "%s/engine.log", s->model_dir);
+	close(l->log_fd);		/* systemd opens it, after our header */
+	l->log_fd = -1;
+	s->cg.version = 0;
+	s->unit = 1;
+	return coh__unit_start(model_of(s), l, log, pid, err);
+}
+
 static int launch(struct coh_engine_supervisor *sv, struct slot *s, const struct desired *d,
 		  pid_t *pid, struct pep_err *err)
 {
@@ -480,6 +506,9 @@ static int launch(struct coh_engine_supervisor *sv, struct slot *s, const struct
 	if (l.log_fd < 0)
 		return l.log_fd;
 	user_of(&d->st, &l, groups, GROUPS_MAX);
+	s->unit = 0;
+	if (sv->units)
+		return launch_unit(s, &l, pid, err);
 	limit_memory(sv, s, d, &l.cgroup_fd);
 	ret = coh__engine_launch(&l, pid, err);
 	close(l.log_fd);
@@ -503,7 +532,7 @@ static void started(struct coh_engine_supervisor *sv, struct slot *s, struct des
 	st->pid = pid;
 	st->port = d->spec->port;
 	coh__proc_identity(pid, &pgrp, &s->rec.start_ticks);
-	s->child = 1;
+	s->child = !s->unit;		/* a unit's main process is systemd's */
 	coh_engine_spec_free(s->spec);		/* the one that failed */
 	s->spec = d->spec;
 	d->spec = NULL;
@@ -685,7 +714,7 @@ static void watch_memory(struct coh_engine_supervisor *sv)
 		    rss[i] < s->rec.st.rss_bytes - s->rec.st.rss_bytes / 16)
 			s->dirty = 1;
 		s->rec.st.rss_bytes = rss[i];
-		if (!max || s->cg.version || rss[i] <= max || s->killed_why[0])
+		if (!max || s->cg.version || s->unit || rss[i] <= max || s->killed_why[0])
 			continue;
 		snprintf(s->killed_why, sizeof(s->killed_why), "over its memory budget: RSS "
 			 "%llu > %llu bytes", (unsigned long long)rss[i], (unsigned long long)max);
@@ -914,9 +943,20 @@ int coh_engine_supervisor_create(struct coh_engine_supervisor **out,
 	sv->probe_timeout_ms = opts->probe_timeout_ms ? opts->probe_timeout_ms :
 			       DEFAULT_PROBE_MS;
 	pthread_mutex_init(&sv->lock, NULL);
+	if (opts->launcher == COH_ENGINE_LAUNCH_UNITS && !coh__unit_available()) {
+		free(sv->root);
+		free(sv);
+		return pep_err_set(err, -ENOTSUP,
+				   "engines: systemd units asked for, but systemd does not run here (no /run/systemd/system, systemd-run or systemctl)");
+	}
+	sv->units = opts->launcher == COH_ENGINE_LAUNCH_UNITS ||
+		    (opts->launcher == COH_ENGINE_LAUNCH_AUTO && coh__unit_available());
 	sv->cg_version = coh__cgroup_find(opts->cgroup_mount, sv->cg_mount,
 					  sizeof(sv->cg_mount), why, sizeof(why));
-	if (sv->cg_version)
+	if (sv->units)
+		say(sv, "engines: supervising %s/engines as systemd units "
+		    "(cohete-serve@MODEL, MemoryMax= their budget)", sv->root);
+	else if (sv->cg_version)
 		say(sv, "engines: supervising %s/engines; memory limits in %s/cohete "
 		    "(cgroup v%d)", sv->root, sv->cg_mount, sv->cg_version);
 	else
