@@ -43,6 +43,7 @@
 #include <cohete/quant.h>
 #include <pepita/core.h>
 
+#include "fleet-plan.h"
 #include "harness.h"
 #include "../../bench/quant/synth.h"
 
@@ -559,34 +560,6 @@ static int test_head(void)
 }
 
 /* ---- the build -------------------------------------------------------------------- */
-
-static int load(const char *text, struct coh_config **cfg)
-{
-	struct coh_config_diags d = { 0 };
-	struct pep_err err;
-	int rc;
-
-	rc = coh_config_load_string(text, strlen(text), "/etc/cohete/t.yaml",
-				    NULL, cfg, &d, &err);
-	for (size_t i = 0; i < d.count; i++) {
-		char line[512];
-
-		coh_config_diag_format(&d.v[i], line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
-	}
-	coh_config_diags_free(&d);
-	return rc;
-}
-
-static const struct coh_fleet_plan_item *
-find(const struct coh_fleet_plan *p, const char *model, const char *device)
-{
-	for (size_t i = 0; i < p->count; i++)
-		if (!strcmp(p->items[i].model_name, model) &&
-		    !strcmp(p->items[i].device_id, device))
-			return &p->items[i];
-	return NULL;
-}
 
 static void log_line(const char *line, void *arg)
 {

@@ -22,6 +22,7 @@
 #include <cohete/fleet.h>
 #include <cohete/quant.h>
 
+#include "fleet-plan.h"
 #include "harness.h"
 #include "model-shape.h"
 #include "../../bench/quant/synth.h"
@@ -92,34 +93,6 @@ static int test_source(const struct coh_config *cfg, size_t model,
 	pep_sha256_hex(cfg->models[model].source,
 			     strlen(cfg->models[model].source), digest);
 	return 0;
-}
-
-static int load(const char *text, struct coh_config **cfg)
-{
-	struct coh_config_diags d = { 0 };
-	struct pep_err err;
-	int rc;
-
-	rc = coh_config_load_string(text, strlen(text), "/etc/cohete/t.yaml",
-				    NULL, cfg, &d, &err);
-	for (size_t i = 0; i < d.count; i++) {
-		char line[512];
-
-		coh_config_diag_format(&d.v[i], line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
-	}
-	coh_config_diags_free(&d);
-	return rc;
-}
-
-static const struct coh_fleet_plan_item *
-find(const struct coh_fleet_plan *p, const char *model, const char *device)
-{
-	for (size_t i = 0; i < p->count; i++)
-		if (!strcmp(p->items[i].model_name, model) &&
-		    !strcmp(p->items[i].device_id, device))
-			return &p->items[i];
-	return NULL;
 }
 
 static void dump(const struct coh_fleet_plan *p)
